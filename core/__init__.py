@@ -1,0 +1,34 @@
+"""Shared vocabulary: levels, grids, areas of interest, land-cover tables, the corpus format, errors, config.
+
+Imports no torch and no Earth Engine. Names are loaded on first use, so that importing one small
+module (the errors, say) does not pull in xarray and dask.
+"""
+
+import importlib
+
+_EXPORTS = {
+    "aoi": ["AreaOfInterest", "Region", "utm_zone"],
+    "config": ["Config", "load_config", "read_config_file", "validate_config"],
+    "corpus": [
+        "corpus_levels", "corpus_regions", "corpus_template", "dataset_grid", "mark_complete", "open_corpus",
+        "reflectance", "validate_corpus",
+    ],
+    "errors": [
+        "AOIError", "ConfigError", "CorpusError", "GridError", "SourceError", "TerrasynthError", "WeightsError",
+    ],
+    "grid": ["Bounds", "GridSpec", "aligned_grids", "snap_window"],
+    "landcover": ["DYNAMIC_WORLD", "WORLDCOVER", "WORLDCOVER_TO_DYNAMIC_WORLD", "ClassTable", "remap"],
+    "levels": ["DEFAULT_LADDER", "Level", "common_pitch", "parse_levels"],
+}  # fmt: skip
+_MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
+__all__ = sorted(_MODULE_OF)
+
+
+def __getattr__(name: str):
+    if name not in _MODULE_OF:
+        raise AttributeError(f"module 'terrasynth.core' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"terrasynth.core.{_MODULE_OF[name]}"), name)
+
+
+def __dir__():
+    return __all__

@@ -1,0 +1,1 @@
+"""torchgeo datasets over corpora, samplers, degradations, and the change benchmarks."""

@@ -1,0 +1,1 @@
+"""Generative metrics, change metrics, and results as xarray Datasets."""
