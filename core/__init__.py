@@ -8,6 +8,10 @@ import importlib
 
 _EXPORTS = {
     "aoi": ["AreaOfInterest", "Region", "utm_zone"],
+    "change_data": [
+        "LEVIR_CD", "S2LOOKING", "SECOND", "SECOND_CLASSES", "SECOND_PALETTE", "ChangeLayout", "change_series",
+        "read_png", "second_from_rgb", "second_to_rgb", "write_png",
+    ],
     "config": ["Config", "load_config", "read_config_file", "validate_config"],
     "corpus": [
         "corpus_levels", "corpus_regions", "corpus_template", "dataset_grid", "mark_complete", "open_corpus",
@@ -18,6 +22,7 @@ _EXPORTS = {
     ],
     "grid": ["Bounds", "GridSpec", "aligned_grids", "snap_window"],
     "landcover": ["DYNAMIC_WORLD", "WORLDCOVER", "WORLDCOVER_TO_DYNAMIC_WORLD", "ClassTable", "remap"],
+    "stac": ["write_stac_collection"],
     "levels": ["DEFAULT_LADDER", "Level", "common_pitch", "parse_levels"],
 }  # fmt: skip
 _MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}

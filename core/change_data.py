@@ -1,0 +1,110 @@
+"""Change data on disk: the LEVIR-CD, S2Looking and SECOND folder layouts, the SECOND colour
+palette, and the Zarr layout of generated change time series.
+
+Folder layouts (PNG files with the same name in every folder of a split)::
+
+    LEVIR-CD   {train,val,test}/{A,B,label}/*.png           label 0/255 = no change / change
+    S2Looking  {train,val,test}/{Image1,Image2,label,label1,label2}/*.png
+    SECOND     {train,test}/{im1,im2,label1,label2}/*.png     labels are colour maps (SECOND_PALETTE)
+
+Time series (a Zarr store of one ``xarray.Dataset``)::
+
+    image    (series, time, band, y, x)  uint8 (RGB) or uint16 (reflectance x 1e4)
+    semantic (series, time, y, x)        uint8 class codes, 0 = unknown
+    change   (series, time, y, x)        uint8, 1 where the scene changed since the previous time
+                                          (all 0 at time 0)
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+from PIL import Image
+
+from terrasynth.core.errors import CorpusError
+
+
+@dataclass(frozen=True)
+class ChangeLayout:
+    """A bitemporal data set's folders: images at two dates and label maps, per split."""
+
+    name: str
+    images: tuple[str, str]
+    labels: tuple[str, ...]
+    splits: tuple[str, ...]
+
+
+LEVIR_CD = ChangeLayout("levir-cd", ("A", "B"), ("label",), ("train", "val", "test"))
+S2LOOKING = ChangeLayout(
+    "s2looking", ("Image1", "Image2"), ("label", "label1", "label2"), ("train", "val", "test")
+)
+SECOND = ChangeLayout("second", ("im1", "im2"), ("label1", "label2"), ("train", "test"))
+
+SECOND_CLASSES = ("unchanged", "water", "ground", "low_vegetation", "tree", "building", "playground")
+"""SECOND semantic values 0-6; 0 means no change (its label maps are only labelled where changed)."""
+SECOND_PALETTE = np.array(
+    [[255, 255, 255], [0, 0, 255], [128, 128, 128], [0, 128, 0], [0, 255, 0], [128, 0, 0], [255, 0, 0]],
+    dtype=np.uint8,
+)
+"""RGB colour of each SECOND value, as in the published label maps."""
+
+
+def second_to_rgb(values: np.ndarray) -> np.ndarray:
+    """A SECOND value map (0-6) as its (..., 3) uint8 colour map."""
+    values = np.asarray(values)
+    if values.size and (values.min() < 0 or values.max() >= len(SECOND_PALETTE)):
+        raise CorpusError(f"SECOND values must be 0-6, got {int(values.min())}..{int(values.max())}")
+    return SECOND_PALETTE[values]
+
+
+def second_from_rgb(rgb: np.ndarray, *, where: str = "label map") -> np.ndarray:
+    """A SECOND colour map (..., 3) as values 0-6; an unknown colour raises :class:`CorpusError`."""
+    rgb = np.asarray(rgb, dtype=np.uint8)
+    values = np.full(rgb.shape[:-1], 255, dtype=np.uint8)
+    for value, colour in enumerate(SECOND_PALETTE):
+        values[(rgb == colour).all(axis=-1)] = value
+    unknown = values == 255
+    if unknown.any():
+        r, g, b = rgb[unknown][0]
+        raise CorpusError(f"{where}: colour ({r}, {g}, {b}) is not in the SECOND palette")
+    return values
+
+
+def write_png(path: str | Path, array: np.ndarray) -> None:
+    """Write a uint8 (H, W) or (H, W, 3) array as PNG, atomically (a temporary name, then renamed)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.partial")
+    Image.fromarray(np.ascontiguousarray(array, dtype=np.uint8)).save(partial, format="PNG")
+    os.replace(partial, path)
+
+
+def read_png(path: str | Path, *, rgb: bool = False) -> np.ndarray:
+    """A PNG as a uint8 array: (H, W, 3) with ``rgb``, else as stored (grey (H, W) or colour)."""
+    with Image.open(path) as image:
+        return np.asarray(image.convert("RGB") if rgb else image)
+
+
+def change_series(image: np.ndarray, semantic: np.ndarray, change: np.ndarray, **attrs) -> xr.Dataset:
+    """A change time series Dataset in the layout above, checked for consistent shapes."""
+    if image.ndim != 5 or semantic.ndim != 4 or change.shape != semantic.shape:
+        raise CorpusError(
+            f"change series needs image (series, time, band, y, x) and semantic/change (series, time, y, x); "
+            f"got {image.shape}, {semantic.shape}, {change.shape}"
+        )
+    if image.shape[:2] + image.shape[3:] != semantic.shape:
+        raise CorpusError(
+            f"image {image.shape} and semantic {semantic.shape} disagree on series, time or size"
+        )
+    return xr.Dataset(
+        {
+            "image": (("series", "time", "band", "y", "x"), image),
+            "semantic": (("series", "time", "y", "x"), semantic.astype(np.uint8)),
+            "change": (("series", "time", "y", "x"), change.astype(np.uint8)),
+        },
+        attrs=attrs,
+    )
