@@ -16,6 +16,7 @@ import datetime as dt
 import importlib.util
 import json
 import platform
+import re
 import sys
 import time
 import traceback
@@ -30,7 +31,7 @@ def discover(directory: Path = HERE) -> dict[str, Path]:
     for path in sorted(directory.glob("*.py")):
         if path.name.startswith("_") or path.name == "run.py":
             continue
-        if "\ndef run(" in path.read_text():
+        if re.search(r"^def run\(", path.read_text(), re.MULTILINE):
             found[path.stem] = path
     return found
 
