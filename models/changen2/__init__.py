@@ -11,7 +11,7 @@ _EXPORTS = {
     "components": ["Component", "find_components"],
     "contour": ["change_mask", "class_boundaries", "next_time_contour"],
     "events": ["add_objects", "remove_objects", "transition"],
-    "rsdit": ["PRESETS", "RSDiT", "RSDiTConfig", "rsdit", "rsdit_config"],
+    "rsdit": ["PRESETS", "RSDiT", "RSDiTConfig", "build_rsdit", "rsdit_config"],
     "rsdit_weights": ["load_rsdit", "read_state_dict", "save_rsdit"],
     "sequence": [
         "BUILDING_EVENTS", "OPENEARTHMAP_EVENTS", "SECOND_EVENTS", "WORLDCOVER_EVENTS", "ChangeEvents",

@@ -175,7 +175,7 @@ class RSDiT(nn.Module):
         return rearrange(out, "b h w (p q c) -> b c (h p) (w q)", p=patch, q=patch)
 
 
-def rsdit(preset: str, **overrides) -> RSDiT:
+def build_rsdit(preset: str, **overrides) -> RSDiT:
     """An RS-DiT of a preset size (``S``, ``B``, ``L``, ``XL``, ``tiny``), freshly initialised.
 
     Build on ``torch.device("meta")`` to count parameters without allocating them.

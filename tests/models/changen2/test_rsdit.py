@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from terrasynth.core.errors import ConfigError
-from terrasynth.models.changen2.rsdit import rsdit, rsdit_config
+from terrasynth.models.changen2.rsdit import build_rsdit, rsdit_config
 
 
 def _randomize(model, seed=0):
@@ -22,33 +22,33 @@ def _randomize(model, seed=0):
     ],
 )
 def test_forward_shapes(size, overrides):
-    model = _randomize(rsdit("tiny", **overrides))
+    model = _randomize(build_rsdit("tiny", **overrides))
     with torch.no_grad():
         out = model(torch.randn(1, 3, *size), torch.tensor([700]), torch.rand(1, 1, *size))
     assert out.shape == (1, 3, *size) and torch.isfinite(out).all()
 
 
 def test_learned_sigma_and_latent_mask():
-    model = _randomize(rsdit("tiny", in_channels=4, learn_sigma=True, patch_size=2, mask_channels=7))
+    model = _randomize(build_rsdit("tiny", in_channels=4, learn_sigma=True, patch_size=2, mask_channels=7))
     latent, mask = torch.randn(1, 4, 32, 48), torch.rand(1, 7, 256, 384)  # mask at 8 x the latent size
     with torch.no_grad():
         assert model(latent, torch.tensor([10]), mask).shape == (1, 8, 32, 48)
 
 
 def test_every_fourth_block_is_global():
-    model = rsdit("tiny", depth=8)
+    model = build_rsdit("tiny", depth=8)
     assert [block.window for block in model.blocks] == [8, 8, 8, 0, 8, 8, 8, 0]
 
 
 def test_adaln_zero_starts_at_zero():
-    model = rsdit("tiny").eval()
+    model = build_rsdit("tiny").eval()
     with torch.no_grad():
         out = model(torch.randn(1, 3, 64, 64), torch.tensor([5]), torch.rand(1, 1, 64, 64))
     assert torch.count_nonzero(out) == 0
 
 
 def test_the_mask_conditions_the_output_where_it_lies():
-    model = _randomize(rsdit("tiny"))
+    model = _randomize(build_rsdit("tiny"))
     x, t = torch.randn(1, 3, 128, 128), torch.tensor([100])
     mask = torch.zeros(1, 1, 128, 128)
     changed = mask.clone()
@@ -59,7 +59,7 @@ def test_the_mask_conditions_the_output_where_it_lies():
 
 
 def test_gradient_checkpointing_trains():
-    model = _randomize(rsdit("tiny")).train()
+    model = _randomize(build_rsdit("tiny")).train()
     model.gradient_checkpointing = True
     out = model(torch.randn(1, 3, 32, 32), torch.tensor([1]), torch.rand(1, 1, 32, 32))
     out.square().mean().backward()
@@ -67,7 +67,7 @@ def test_gradient_checkpointing_trains():
 
 
 def test_bad_input_is_named():
-    model = rsdit("tiny")
+    model = build_rsdit("tiny")
     with pytest.raises(ConfigError, match="multiples of 4"):
         model(torch.randn(1, 3, 30, 32), torch.tensor([1]), torch.rand(1, 1, 30, 32))
     with pytest.raises(ConfigError, match="unknown RS-DiT size"):
@@ -79,6 +79,6 @@ def test_bad_input_is_named():
 @pytest.mark.parametrize(("size", "millions"), [("S", 35), ("B", 140), ("L", 476), ("XL", 699)])
 def test_parameter_counts(size, millions):
     with torch.device("meta"):
-        model = rsdit(size)
+        model = build_rsdit(size)
     count = sum(p.numel() for p in model.parameters())
     assert abs(count / 1e6 - millions) / millions < 0.01

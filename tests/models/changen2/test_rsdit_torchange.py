@@ -6,7 +6,7 @@ import torch
 from safetensors.torch import save_file
 
 from terrasynth.core.errors import WeightsError
-from terrasynth.models.changen2.rsdit import rsdit
+from terrasynth.models.changen2.rsdit import build_rsdit
 from terrasynth.models.changen2.rsdit_weights import load_rsdit, save_rsdit
 
 torchange_rsdit = pytest.importorskip("torchange.models.changen2.rsdit")
@@ -63,13 +63,13 @@ def test_torchange_safetensors_and_parameter_counts(peer, tmp_path):
     with torch.device("meta"):
         for name in ("S", "XL"):
             theirs = torchange_rsdit.RSDiT_models[f"RSDiT-{name}/2"]()
-            assert sum(p.numel() for p in rsdit(name).parameters()) == sum(
+            assert sum(p.numel() for p in build_rsdit(name).parameters()) == sum(
                 p.numel() for p in theirs.parameters()
             )
 
 
 def test_our_safetensors_keep_the_configuration(tmp_path):
-    model = rsdit("tiny", window_size=4, mask_channels=3)
+    model = build_rsdit("tiny", window_size=4, mask_channels=3)
     with torch.no_grad():
         model.final_layer.linear.bias.fill_(0.5)
     loaded = load_rsdit(save_rsdit(model, tmp_path / "tiny.safetensors"))
