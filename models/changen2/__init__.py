@@ -11,6 +11,7 @@ _EXPORTS = {
     "components": ["Component", "find_components"],
     "contour": ["change_mask", "class_boundaries", "next_time_contour"],
     "events": ["add_objects", "remove_objects", "transition"],
+    "pseudo_masks": ["pseudo_mask"],
     "rsdit": ["PRESETS", "RSDiT", "RSDiTConfig", "build_rsdit", "rsdit_config"],
     "rsdit_weights": ["load_rsdit", "read_state_dict", "save_rsdit"],
     "sequence": [
