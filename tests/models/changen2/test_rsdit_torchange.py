@@ -1,6 +1,9 @@
 """Our RS-DiT against torchange's (the released Changen2 code), a test-only peer: same weights,
 same outputs."""
 
+import importlib.util
+from pathlib import Path
+
 import pytest
 import torch
 from safetensors.torch import save_file
@@ -9,7 +12,22 @@ from terrasynth.core.errors import WeightsError
 from terrasynth.models.changen2.rsdit import build_rsdit
 from terrasynth.models.changen2.rsdit_weights import load_rsdit, save_rsdit
 
-torchange_rsdit = pytest.importorskip("torchange.models.changen2.rsdit")
+
+def _load_torchange_rsdit():
+    """torchange's rsdit module, loaded from its file: the package's own ``__init__`` imports its
+    whole training stack (Hugging Face ``datasets``, which the repository's ``datasets`` folder
+    shadows whenever the repository root is on ``sys.path``), while rsdit.py needs only torch,
+    timm and einops."""
+    package = importlib.util.find_spec("torchange")
+    assert package is not None, "torchange (a dev dependency) is not installed: run `uv sync`"
+    path = Path(package.submodule_search_locations[0]) / "models" / "changen2" / "rsdit.py"
+    spec = importlib.util.spec_from_file_location("torchange_rsdit", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+torchange_rsdit = _load_torchange_rsdit()
 
 
 def _torchange_model(seed=0):
