@@ -21,7 +21,14 @@ from pathlib import Path
 
 import numpy as np
 
-from terrasynth.core.change_data import LEVIR_CD, SECOND, change_series, second_to_rgb, write_png
+from terrasynth.core.change_data import (
+    LEVIR_CD,
+    SECOND,
+    ChangeLayout,
+    change_series,
+    second_to_rgb,
+    write_png,
+)
 from terrasynth.core.errors import CorpusError
 from terrasynth.core.stac import write_stac_collection
 
@@ -95,7 +102,7 @@ class _StagedWriter(abc.ABC):
 class _PairWriter(_StagedWriter):
     """Bitemporal PNG pairs in a :class:`~terrasynth.core.change_data.ChangeLayout`."""
 
-    layout_spec = LEVIR_CD
+    layout_spec: ChangeLayout
     titles: tuple[str, ...]
 
     def __init__(self, out: str | Path, *, split: str = "train", **options):

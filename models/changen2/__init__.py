@@ -16,7 +16,7 @@ _EXPORTS = {
     "rsdit_weights": ["load_rsdit", "read_state_dict", "save_rsdit"],
     "sequence": [
         "BUILDING_EVENTS", "OPENEARTHMAP_EVENTS", "SECOND_EVENTS", "WORLDCOVER_EVENTS", "ChangeEvents",
-        "ChangeSequence", "simulate_changes",
+        "ChangeSequence", "pseudo_mask_events", "simulate_changes",
     ],
     "transition_kernels": [
         "OPENEARTHMAP_TRANSITIONS", "SECOND_TRANSITIONS", "WORLDCOVER_TRANSITIONS", "uniform_transitions",

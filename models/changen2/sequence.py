@@ -17,6 +17,7 @@ from terrasynth.models.changen2.transition_kernels import (
     WORLDCOVER_TRANSITIONS,
     TransitionKernel,
     check_kernel,
+    uniform_transitions,
 )
 
 
@@ -66,6 +67,17 @@ SECOND_EVENTS = ChangeEvents(kernel=SECOND_TRANSITIONS, object_classes=(5,), fil
 """SECOND values: buildings appear and are demolished (to ground); classes transition."""
 OPENEARTHMAP_EVENTS = ChangeEvents(kernel=OPENEARTHMAP_TRANSITIONS, object_classes=(8,), fill=1)
 """OpenEarthMap: buildings appear and are demolished (to bareland); classes transition."""
+
+
+def pseudo_mask_events(classes: int, transition_p: float = 0.3) -> ChangeEvents:
+    """Events for pseudo-masks (codes 1..``classes`` without meaning, no background to build on):
+    no objects added or removed; each large region may turn into any other pseudo-class."""
+    return ChangeEvents(
+        remove=(0, 0),
+        add=(0, 0),
+        kernel=uniform_transitions(range(1, classes + 1)),
+        transition_p=transition_p,
+    )
 
 
 @dataclass(frozen=True)

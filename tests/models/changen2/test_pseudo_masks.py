@@ -4,7 +4,7 @@ import torch
 from scipy import ndimage
 
 from terrasynth.core.errors import ConfigError
-from terrasynth.models.changen2 import pseudo_mask
+from terrasynth.models.changen2 import pseudo_mask, pseudo_mask_events, simulate_changes
 from terrasynth.models.changen2.components import EIGHT_CONNECTED
 
 
@@ -52,3 +52,11 @@ def test_same_generator_state_same_mask():
 def test_bad_input_is_named():
     with pytest.raises(ConfigError, match=r"\(C, H, W\) float image"):
         pseudo_mask(torch.zeros(8, 8))
+
+
+def test_pseudo_masks_feed_the_change_simulation():
+    image, _ = _scene(seed=3)
+    mask = pseudo_mask(image, 3, generator=torch.Generator().manual_seed(0)).numpy()
+    sequence = simulate_changes(mask, 3, pseudo_mask_events(3, transition_p=1.0), 0)
+    changed = sequence.masks[1] != sequence.masks[0]
+    assert changed.mean() > 0.9 and set(np.unique(sequence.masks)) <= {1, 2, 3}
