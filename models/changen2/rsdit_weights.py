@@ -1,0 +1,148 @@
+"""Reading and writing RS-DiT weights: our safetensors files (weights plus the configuration in
+the metadata) and the released Changen2 checkpoints of the ``torchange`` package (``.pth`` or
+safetensors, its parameter names, optionally wrapped in a training checkpoint).
+
+``.pth`` files are read with ``torch.load(weights_only=True)`` only: nothing is unpickled beyond
+tensors and plain containers.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import pickle
+import re
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import load_file, save_file
+
+from terrasynth.core.errors import WeightsError
+from terrasynth.models.changen2.rsdit import PRESETS, RSDiT, RSDiTConfig
+
+CONFIG_KEY = "rsdit_config"
+"""safetensors metadata key holding the JSON of the :class:`RSDiTConfig`."""
+
+TORCHANGE_NAMES = (
+    ("x_embedder.", "patch_embed."),
+    ("t_embedder.mlp.0.", "time_embed.linear_1."),
+    ("t_embedder.mlp.2.", "time_embed.linear_2."),
+    ("y_embedder.convs.", "mask_embed."),
+    ("adaLN_modulation.", "modulation."),
+)
+"""torchange's RSDiT parameter names -> ours (substring replacements, applied in order); the
+blocks' ``attn``, ``mlp`` (``fc1``, ``dwconv``, ``fc2``) and ``final_layer.linear`` share names."""
+
+_TORCHANGE_ANCHOR = "x_embedder.proj.weight"
+_WRAPPERS = ("ema", "model", "state_dict")  # training checkpoints: the EMA weights when present
+
+
+def save_rsdit(model: RSDiT, path: str | Path) -> Path:
+    """Write ``model``'s weights and configuration to a safetensors file, atomically."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.partial")
+    state = {name: tensor.detach().contiguous().cpu() for name, tensor in model.state_dict().items()}
+    save_file(state, partial, metadata={CONFIG_KEY: json.dumps(dataclasses.asdict(model.config))})
+    os.replace(partial, path)
+    return path
+
+
+def load_rsdit(path: str | Path, **overrides) -> RSDiT:
+    """An RS-DiT with the weights of ``path``, in evaluation mode.
+
+    Reads our safetensors files and torchange RSDiT checkpoints (``.safetensors``, ``.pth``,
+    ``.pt``, ``.bin``, ``.ckpt``). The configuration comes from the file's metadata or, failing
+    that, from the tensor shapes; what shapes cannot tell (``num_heads`` of a non-standard size,
+    ``window_size``, ``global_every``) is taken from ``overrides`` or the matching preset.
+    """
+    state, metadata = read_state_dict(path)
+    if any(name.endswith(_TORCHANGE_ANCHOR) for name in state):
+        state = from_torchange(state)
+    if CONFIG_KEY in metadata:
+        config = RSDiTConfig(**{**json.loads(metadata[CONFIG_KEY]), **overrides})
+    else:
+        config = infer_config(state, path, **overrides)
+    model = RSDiT(config)
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as error:  # missing, unexpected or misshapen tensors, listed one per line
+        detail = str(error).splitlines()[1].strip()
+        raise WeightsError(f"{path} does not fit an RS-DiT of {config}: {detail}") from None
+    return model.eval()
+
+
+def read_state_dict(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    """The tensors of a safetensors or PyTorch weights file and its metadata (empty for ``.pth``).
+
+    A training checkpoint (a dict holding ``ema``, ``model`` or ``state_dict``) gives the first of
+    those it holds.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise WeightsError(
+            f"weights file {path} does not exist; give the path of a local .safetensors or .pth file"
+        )
+    try:
+        if path.suffix == ".safetensors":
+            with safe_open(path, framework="pt") as file:
+                metadata = dict(file.metadata() or {})
+            return load_file(path), metadata
+        if path.suffix in {".pth", ".pt", ".bin", ".ckpt"}:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+        else:
+            raise WeightsError(f"{path}: unknown weights format {path.suffix!r}; use .safetensors or .pth")
+    except (OSError, RuntimeError, ValueError, SafetensorError, pickle.UnpicklingError) as error:
+        # corrupt files, and pickles holding more than tensors and plain containers
+        raise WeightsError(f"cannot read weights from {path}: {str(error).splitlines()[0]}") from None
+    while isinstance(state, dict) and (wrapper := next((k for k in _WRAPPERS if k in state), None)):
+        state = state[wrapper]
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise WeightsError(f"{path} holds no state dict of tensors")
+    return state, {}
+
+
+def from_torchange(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """A torchange RSDiT state dict under our names; a prefix before the model's own names (DDP's
+    ``module.``, ``torch.compile``'s ``_orig_mod.``, a wrapper's attribute) is dropped, and so is
+    everything outside the model."""
+    anchor = next(name for name in state if name.endswith(_TORCHANGE_ANCHOR))
+    prefix = anchor[: -len(_TORCHANGE_ANCHOR)]
+    renamed = {}
+    for name, tensor in state.items():
+        if name.startswith(prefix):
+            name = name[len(prefix) :]
+            for theirs, ours in TORCHANGE_NAMES:
+                name = name.replace(theirs, ours)
+            renamed[name] = tensor
+    return renamed
+
+
+def infer_config(state: dict[str, torch.Tensor], path: str | Path = "weights", **overrides) -> RSDiTConfig:
+    """The :class:`RSDiTConfig` that the tensor shapes of ``state`` (our names) imply."""
+    try:
+        hidden, in_channels, patch, _ = state["patch_embed.proj.weight"].shape
+        depth = 1 + max(int(m.group(1)) for name in state if (m := re.match(r"blocks\.(\d+)\.", name)))
+        shapes = {
+            "in_channels": in_channels,
+            "mask_channels": state["mask_embed.0.weight"].shape[1],
+            "hidden_size": hidden,
+            "depth": depth,
+            "patch_size": patch,
+            "mlp_ratio": state["blocks.0.mlp.fc1.weight"].shape[0] / hidden,
+            "learn_sigma": state["final_layer.linear.weight"].shape[0] == 2 * in_channels * patch * patch,
+        }
+    except (KeyError, ValueError) as error:
+        raise WeightsError(f"{path} is not an RS-DiT state dict (no {error})") from None
+    if "num_heads" not in overrides:
+        preset = next(
+            (p for p in PRESETS.values() if (p["depth"], p["hidden_size"]) == (depth, hidden)), None
+        )
+        if preset is None:
+            raise WeightsError(
+                f"{path}: an RS-DiT of depth {depth} and width {hidden} is no standard size; pass num_heads"
+            )
+        shapes["num_heads"] = preset["num_heads"]
+    return RSDiTConfig(**{**shapes, **overrides})

@@ -1,0 +1,227 @@
+"""Writers for generated change data, in the layouts of :mod:`terrasynth.core.change_data`, each
+with a STAC collection (``collection.json``) beside the data.
+
+- :class:`LevirCDWriter`: pairs as ``<out>/<split>/{A,B,label}/<name>.png`` (label 0/255).
+- :class:`SecondWriter`: semantic change pairs as ``<out>/<split>/{im1,im2,label1,label2}/<name>.png``,
+  label maps as SECOND colour maps, labelled only where the scene changed.
+- :class:`ChangeSeriesWriter`: time series in the Zarr store ``<out>/series.zarr``.
+
+Everything is written into ``.<out>.partial`` beside ``<out>``, which is renamed to ``<out>`` by
+:meth:`close` (also on leaving a ``with`` block without an error): an interrupted run never leaves
+a folder that looks complete, and a rerun starts its partial folder over.
+"""
+
+from __future__ import annotations
+
+import abc
+import os
+import shutil
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from terrasynth.core.change_data import (
+    LEVIR_CD,
+    SECOND,
+    ChangeLayout,
+    change_series,
+    second_to_rgb,
+    write_png,
+)
+from terrasynth.core.errors import CorpusError
+from terrasynth.core.stac import write_stac_collection
+
+WORLD = (-180.0, -90.0, 180.0, 90.0)
+"""The default STAC extent of generated data that is not georeferenced."""
+
+
+class _StagedWriter(abc.ABC):
+    """An output folder filled under a temporary name, then renamed and described by STAC."""
+
+    layout: str
+    description: str
+
+    def __init__(
+        self,
+        out: str | Path,
+        *,
+        bbox: Sequence[float] = WORLD,
+        properties: Mapping | None = None,
+        collection_id: str | None = None,
+    ):
+        """Args:
+        out: the folder to create; it must not exist yet, or be empty.
+        bbox: (west, south, east, north) in degrees, for STAC.
+        properties: provenance for STAC (seed, checkpoint, settings); never credentials.
+        collection_id: the STAC collection id (default: the folder's name).
+        """
+        self.out = Path(out)
+        if self.out.exists() and (not self.out.is_dir() or any(self.out.iterdir())):
+            raise CorpusError(
+                f"{self.out} already exists and is not empty; choose another output or remove it"
+            )
+        self.stage = self.out.with_name(f".{self.out.name}.partial")
+        if self.stage.exists():
+            shutil.rmtree(self.stage)
+        self.stage.mkdir(parents=True)
+        self.bbox = tuple(bbox)
+        self.properties = dict(properties or {})
+        self.collection_id = collection_id or self.out.name
+        self.count = 0
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, error_type, *_):
+        if error_type is None:
+            self.close()
+
+    def close(self) -> Path:
+        """Describe the data with STAC and move it to its final name; returns that path."""
+        if self.count == 0:
+            raise CorpusError(f"nothing was written to {self.out}; it is left as {self.stage}")
+        write_stac_collection(
+            self.stage,
+            id=self.collection_id,
+            description=self.description,
+            bbox=self.bbox,
+            start=None,
+            end=None,
+            assets=self._assets(),
+            properties={"layout": self.layout, "count": self.count, **self.properties},
+        )
+        os.replace(self.stage, self.out)
+        return self.out
+
+    @abc.abstractmethod
+    def _assets(self) -> dict[str, tuple[str, str, str]]:
+        """STAC assets: key -> (href relative to the folder, media type, title)."""
+
+
+class _PairWriter(_StagedWriter):
+    """Bitemporal PNG pairs in a :class:`~terrasynth.core.change_data.ChangeLayout`."""
+
+    layout_spec: ChangeLayout
+    titles: tuple[str, ...]
+
+    def __init__(self, out: str | Path, *, split: str = "train", **options):
+        if split not in self.layout_spec.splits:
+            raise CorpusError(
+                f"split {split!r} is not one of {self.layout_spec.name}'s {self.layout_spec.splits}"
+            )
+        super().__init__(out, **options)
+        self.split = split
+        self.names: set[str] = set()
+
+    def _write_pair(self, name: str, images: Sequence[np.ndarray], labels: Sequence[np.ndarray]) -> None:
+        if name in self.names or not name or "/" in name:
+            raise CorpusError(f"pair name {name!r} is empty, holds '/', or was written already")
+        for image in images:
+            if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
+                raise CorpusError(
+                    f"pair {name!r}: images must be (H, W, 3) uint8, got {image.dtype} {image.shape}"
+                )
+        shapes = {array.shape[:2] for array in (*images, *labels)}
+        if len(shapes) != 1:
+            raise CorpusError(f"pair {name!r}: images and labels differ in size: {sorted(shapes)}")
+        folders = self.layout_spec.images + self.layout_spec.labels
+        for folder, array in zip(folders, (*images, *labels), strict=True):
+            write_png(self.stage / self.split / folder / f"{name}.png", array)
+        self.names.add(name)
+        self.count += 1
+
+    def _assets(self):
+        folders = self.layout_spec.images + self.layout_spec.labels
+        return {
+            folder: (f"{self.split}/{folder}/", "image/png", title)
+            for folder, title in zip(folders, self.titles, strict=True)
+        }
+
+
+class LevirCDWriter(_PairWriter):
+    """Generated change pairs in the LEVIR-CD layout."""
+
+    layout = "levir-cd"
+    description = "Generated bitemporal change pairs (terrasynth, Changen2) in the LEVIR-CD folder layout."
+    layout_spec = LEVIR_CD
+    titles = (
+        "images at the first date",
+        "images at the second date",
+        "change labels (0 no change, 255 change)",
+    )
+
+    def write(self, name: str, image_a: np.ndarray, image_b: np.ndarray, change: np.ndarray) -> None:
+        """Add the pair ``name``: (H, W, 3) uint8 images at both dates and the (H, W) change mask
+        (bool or 0/1)."""
+        label = np.where(np.asarray(change).astype(bool), 255, 0).astype(np.uint8)
+        self._write_pair(name, (np.asarray(image_a), np.asarray(image_b)), (label,))
+
+
+class SecondWriter(_PairWriter):
+    """Generated semantic change pairs in the SECOND layout (SECOND class values 1-6)."""
+
+    layout = "second"
+    description = "Generated semantic change pairs (terrasynth, Changen2) in the SECOND folder layout."
+    layout_spec = SECOND
+    titles = (
+        "images at the first date",
+        "images at the second date",
+        "classes at the first date where changed (SECOND colour map)",
+        "classes at the second date where changed (SECOND colour map)",
+    )
+
+    def write(
+        self,
+        name: str,
+        image_a: np.ndarray,
+        image_b: np.ndarray,
+        semantic_a: np.ndarray,
+        semantic_b: np.ndarray,
+        change: np.ndarray,
+    ) -> None:
+        """Add the pair ``name``: (H, W, 3) uint8 images, (H, W) SECOND class values at both dates
+        (1 water ... 6 playground) and the (H, W) change mask. As in SECOND, the label maps are
+        written only where the scene changed (0, white, elsewhere)."""
+        change = np.asarray(change).astype(bool)
+        labels = []
+        for semantic in (semantic_a, semantic_b):
+            semantic = np.asarray(semantic)
+            if change.shape != semantic.shape or (change.any() and semantic[change].min() < 1):
+                raise CorpusError(
+                    f"pair {name!r}: changed pixels need SECOND classes 1-6 at both dates "
+                    f"(semantic {semantic.shape}, change {change.shape})"
+                )
+            labels.append(second_to_rgb(np.where(change, semantic, 0)))
+        self._write_pair(name, (np.asarray(image_a), np.asarray(image_b)), labels)
+
+
+class ChangeSeriesWriter(_StagedWriter):
+    """Generated change time series in the Zarr layout, one series at a time."""
+
+    layout = "change-series"
+    description = "Generated change time series (terrasynth, Changen2): images, semantic masks, change masks."
+    store = "series.zarr"
+
+    def write(self, image: np.ndarray, semantic: np.ndarray, change: np.ndarray) -> None:
+        """Append one series: ``image`` (T, C, H, W) uint8 (RGB) or uint16 (reflectance x 1e4),
+        ``semantic`` (T, H, W) class codes (0 = unknown), ``change`` (T, H, W), True where the
+        scene changed since the previous date (ignored at the first date, written as 0)."""
+        image = np.asarray(image)
+        if image.dtype not in (np.uint8, np.uint16):
+            raise CorpusError(f"series images must be uint8 or uint16 (reflectance x 1e4), got {image.dtype}")
+        change = np.asarray(change).astype(bool).copy()
+        change[:1] = False
+        ds = change_series(image[None], np.asarray(semantic)[None], change[None], **self.properties)
+        path = self.stage / self.store
+        if self.count == 0:
+            chunks = {name: {"chunks": (1, 1, *ds[name].shape[2:])} for name in ds.data_vars}
+            ds.to_zarr(path, mode="w", encoding=chunks, consolidated=False)
+        else:
+            ds.to_zarr(path, append_dim="series", consolidated=False)
+        self.count += 1
+
+    def _assets(self):
+        return {
+            "series": (self.store, "application/vnd+zarr", "image, semantic and change (series, time, y, x)")
+        }
