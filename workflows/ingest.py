@@ -11,6 +11,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -293,9 +294,12 @@ def cli(
     concurrency: int = typer.Option(
         32, "--concurrency", help="earthengine: requests in flight at once, all workers together (quota ~40)."
     ),
-    image: list[str] | None = typer.Option(
-        None, "--image", help="local: a GeoTIFF/COG to read (repeat for several; the first listed wins)."
-    ),
+    image: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--image", help="local: a GeoTIFF/COG to read (repeat for several; the first listed wins)."
+        ),
+    ] = None,
     bands: str | None = typer.Option(
         None, "--bands", help="local: bands to keep, 1-based indexes or descriptions, e.g. 2,3,4,8."
     ),
