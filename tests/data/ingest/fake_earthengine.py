@@ -36,7 +36,7 @@ class PixelRequest:
     Attributes:
         expression: the serialized expression graph with every value reference resolved.
         grid: the requested pixel grid.
-        file_format: e.g. ``"NUMPY_NDARRAY"``.
+        file_format: the wire format, ``"NPY"`` for the client's ``NUMPY_NDARRAY``.
     """
 
     expression: dict
@@ -56,6 +56,9 @@ def resolve(graph: dict) -> dict:
         if isinstance(node, dict):
             if set(node) == {"valueReference"}:
                 return expand(values[node["valueReference"]])
+            if "functionDefinitionValue" in node:  # a mapped function: its body is a value reference
+                definition = node["functionDefinitionValue"]
+                return {"functionDefinitionValue": {**definition, "body": expand(values[definition["body"]])}}
             return {key: expand(value) for key, value in node.items()}
         if isinstance(node, list):
             return [expand(item) for item in node]
@@ -78,16 +81,22 @@ def calls(tree, function: str) -> Iterator[dict]:
 
 
 def constant(node):
-    """The value of a ``constantValue`` node (``None`` if the node is computed)."""
-    return node.get("constantValue") if isinstance(node, dict) else None
+    """The value of a ``constantValue`` node, or a list of them (``None`` if the node is computed)."""
+    if not isinstance(node, dict):
+        return None
+    if "arrayValue" in node:
+        return [constant(item) for item in node["arrayValue"]["values"]]
+    return node.get("constantValue")
 
 
 def xee_variable(request: PixelRequest) -> str | None:
     """The one band xee asks for (it stacks one variable of each image with ``addBands(names=[v])``)."""
-    names = [
-        constant(args["names"]) for args in calls(request.expression, "Image.addBands") if "names" in args
-    ]
-    return names[0][0] if len(names) == 1 and names[0] else None
+    names = {
+        tuple(constant(args["names"]))
+        for args in calls(request.expression, "Image.addBands")
+        if "names" in args
+    }
+    return names.pop()[0] if len(names) == 1 else None
 
 
 def pattern_answer(request: PixelRequest) -> dict[str, np.ndarray]:

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import numpy as np
 import rasterio
-from rasterio.transform import from_bounds
+from affine import Affine
 
 BOUNDS = (9.0, 45.0, 9.02, 45.01)
 """(west, south, east, north) degrees of the default rasters (EPSG:4326)."""
-HOLE = (9.004, 45.002, 9.006, 45.004)
+HOLE = (9.004, 45.002, 9.009, 45.006)
 """A box of no-data pixels in the reflectance raster, degrees."""
 CLASSES = (10, 40)
 """Land-cover classes of the checkerboard's even and odd cells."""
@@ -45,6 +45,11 @@ def _centres(shape):
     return np.meshgrid(lon, lat)
 
 
+def _transform(shape):
+    west, south, east, north = BOUNDS
+    return Affine((east - west) / shape[1], 0.0, west, 0.0, -(north - south) / shape[0], north)
+
+
 def write_reflectance(path: str | Path, shape=(150, 300)) -> Path:
     """A 4-band uint16 GeoTIFF in EPSG:4326 (nodata 0, with a hole), bands described B2, B3, B4, B8."""
     lon, lat = _centres(shape)
@@ -57,7 +62,7 @@ def write_reflectance(path: str | Path, shape=(150, 300)) -> Path:
         "count": 4,
         "dtype": "uint16",
         "crs": "EPSG:4326",
-        "transform": from_bounds(*BOUNDS, shape[1], shape[0]),
+        "transform": _transform(shape),
         "nodata": 0,
         "tiled": True,
         "blockxsize": 64,
@@ -79,7 +84,7 @@ def write_landcover(path: str | Path, shape=(100, 200)) -> Path:
         "count": 1,
         "dtype": "uint8",
         "crs": "EPSG:4326",
-        "transform": from_bounds(*BOUNDS, shape[1], shape[0]),
+        "transform": _transform(shape),
     }
     with rasterio.open(path, "w", **profile) as dst:
         dst.write(checkerboard(lon, lat).astype(np.uint8), 1)
