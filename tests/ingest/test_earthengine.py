@@ -186,7 +186,7 @@ def test_a_quota_that_never_recovers_gives_up_after_the_last_attempt():
     source = EarthEngineSource("2023-06-01", "2023-09-01", backoff=FAST)
     with (
         fake_earth_engine(faults=[429] * 10) as server,
-        pytest.raises(SourceError, match="still refuses .* after 4 attempts \\(HTTP 429"),
+        pytest.raises(SourceError, match=r"still refuses .* after 4 attempts \(HTTP 429"),
     ):
         source.setup()
         source.read(tile("60m", 16), Level(60.0))
