@@ -17,7 +17,7 @@ import rasterio
 import xarray as xr
 from rasterio.enums import Resampling
 from rasterio.vrt import WarpedVRT
-from rasterio.warp import calculate_default_transform
+from rasterio.warp import transform_bounds
 
 from terrasynth.core.corpus import REFLECTANCE_SCALE
 from terrasynth.core.errors import ConfigError, SourceError

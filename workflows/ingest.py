@@ -178,7 +178,7 @@ def print_summary(summary: IngestSummary) -> None:
         )
     console = Console()
     console.print(table)
-    console.print(f"corpus complete: {summary.corpus} (STAC: {summary.stac})")
+    console.print(f"corpus complete: {summary.corpus} (STAC: {summary.stac})", soft_wrap=True)
 
 
 def print_plan(aoi, levels: str, tile_size: int, source) -> None:
@@ -190,17 +190,16 @@ def print_plan(aoi, levels: str, tile_size: int, source) -> None:
 
     plans = plan_corpus(aoi, levels, tile_size, source)
     table = Table(title=f"Corpus plan: {source.name} source, {tile_size} x {tile_size} px tiles")
-    columns = ("region", "CRS", "level", "pixels (rows x cols)", "extent (km)", "tiles", "requests", "MB")
-    for column in columns:
-        table.add_column(column, justify="left" if column in {"region", "CRS", "level"} else "right")
+    for column in ("region", "CRS", "level"):
+        table.add_column(column, no_wrap=True)
+    for column in ("pixels", "tiles", "requests", "MB"):
+        table.add_column(column, justify="right", no_wrap=True)
     for p in plans:
-        left, bottom, right, top = p.bounds
         table.add_row(
             p.region,
             p.crs,
             p.level,
             f"{p.shape[0]} x {p.shape[1]}",
-            f"{(right - left) / 1000:.2f} x {(top - bottom) / 1000:.2f}",
             str(p.tiles),
             str(p.requests),
             f"{p.bytes / 1e6:.1f}",
@@ -218,11 +217,14 @@ def print_plan(aoi, levels: str, tile_size: int, source) -> None:
     if seconds is not None:
         console.print(
             f"About {_duration(seconds)} at the quota ({source.request_rate():g} requests/s with "
-            f"{source.max_concurrency} in flight; assumes a typical request latency)."
+            f"{source.max_concurrency} in flight; assumes a typical request latency).",
+            soft_wrap=True,
         )
 
 
 def _duration(seconds: float) -> str:
+    if seconds < 1:
+        return "under a second"
     if seconds < 120:
         return f"{seconds:.0f} s"
     if seconds < 7200:

@@ -147,6 +147,7 @@ class FakeEarthEngine:
     Attributes:
         requests: every pixel request received, faulted ones included, in arrival order.
         values: every ``value:compute`` (getInfo) request received.
+        peak_in_flight: the most pixel requests that were being answered at once.
     """
 
     def __init__(
@@ -165,6 +166,8 @@ class FakeEarthEngine:
         self.permanent = permanent
         self.requests: list[PixelRequest] = []
         self.values: list[dict] = []
+        self.peak_in_flight = 0
+        self._in_flight = 0
         self._rng = random.Random(seed)
         self._lock = threading.Lock()
 
@@ -181,6 +184,15 @@ class FakeEarthEngine:
             self.requests.append(pixels)
             fault = self.faults[len(self.requests) - 1] if len(self.requests) <= len(self.faults) else None
             delay = max(0.0, self.latency + self._rng.uniform(-self.jitter, self.jitter))
+            self._in_flight += 1
+            self.peak_in_flight = max(self.peak_in_flight, self._in_flight)
+        try:
+            return self._answer(pixels, fault, delay)
+        finally:
+            with self._lock:
+                self._in_flight -= 1
+
+    def _answer(self, pixels: PixelRequest, fault, delay: float):
         if delay:
             time.sleep(delay)
         if self.permanent:

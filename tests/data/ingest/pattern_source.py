@@ -26,16 +26,18 @@ class PatternSource(Source):
 
     Args:
         delay: seconds each read sleeps.
-        log: a file to which each read appends ``"<level> <left> <top>"`` (metres).
+        log: a file to which each read appends ``"<level> <left> <top> <start time>"`` (metres, seconds).
         fail_at: (level name, left, top) of a tile whose read fails permanently.
         concurrency: its ``max_concurrency``.
+        setup_log: a file to which each :meth:`setup` appends the id of its process.
     """
 
     name = "pattern"
 
-    def __init__(self, *, delay=0.0, log=None, fail_at=None, concurrency=None):
+    def __init__(self, *, delay=0.0, log=None, fail_at=None, concurrency=None, setup_log=None):
         self.delay = delay
         self.log = str(log) if log else None
+        self.setup_log = str(setup_log) if setup_log else None
         self.fail_at = tuple(fail_at) if fail_at else None
         self.max_concurrency = concurrency
 
@@ -45,13 +47,14 @@ class PatternSource(Source):
     def describe(self) -> dict:
         return {"name": self.name, "pattern": "v1"}
 
+    def setup(self) -> None:
+        if self.setup_log:
+            _append(self.setup_log, f"{os.getpid()}\n")
+
     def read(self, grid: GridSpec, level: Level) -> xr.Dataset:
         left, top = grid.transform.c, grid.transform.f
         if self.log:
-            # O_APPEND: lines from concurrent readers never interleave.
-            descriptor = os.open(self.log, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
-            os.write(descriptor, f"{level.name} {left:.0f} {top:.0f}\n".encode())
-            os.close(descriptor)
+            _append(self.log, f"{level.name} {left:.0f} {top:.0f} {time.time():.6f}\n")
         if self.fail_at == (level.name, round(left), round(top)):
             raise SourceError(f"injected permanent failure at ({left:.0f}, {top:.0f})")
         if self.delay:
@@ -71,3 +74,22 @@ class PatternSource(Source):
             },
             coords={"band": BANDS, "y": y, "x": x},
         )
+
+
+def _append(path: str, line: str) -> None:
+    """One line appended with O_APPEND, so lines from concurrent processes never interleave."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+    os.write(descriptor, line.encode())
+    os.close(descriptor)
+
+
+def read_log(path) -> list[tuple[str, int, int, float]]:
+    """The reads logged in ``path``: (level, left, top, start time)."""
+    if not os.path.exists(path):
+        return []
+    entries = []
+    with open(path) as lines:
+        for line in lines:
+            level, left, top, started = line.split()
+            entries.append((level, int(left), int(top), float(started)))
+    return entries
