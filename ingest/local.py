@@ -113,9 +113,8 @@ def _warp(
     """``path``'s bands on ``grid`` as float64 (bands, rows, cols), and where they are observed."""
     try:
         with rasterio.open(path) as src:
-            source_resolution = calculate_default_transform(
-                src.crs, grid.crs, src.width, src.height, *src.bounds
-            )[0].a
+            left, bottom, right, top = transform_bounds(src.crs, grid.crs, *src.bounds)
+            source_resolution = min((right - left) / src.width, (top - bottom) / src.height)  # grid units
             coarser = grid.resolution > source_resolution * (1 + 1e-6)
             if continuous:
                 resampling = Resampling.average if coarser else Resampling.bilinear
