@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from distributed import WorkerPlugin
 
+from terrasynth.core.errors import ConfigError
 from terrasynth.ingest.source import Source
 from terrasynth.ingest.writer import CorpusWriter
 
@@ -24,6 +25,8 @@ LOCAL = "local"
 """``--scheduler`` value for a local cluster sized to this machine (the default)."""
 THREADS = "threads"
 """``--scheduler`` value for threads in this process: no cluster to start, for small jobs."""
+CONNECT_TIMEOUT_S = 10
+"""Seconds to wait for a scheduler given by its address."""
 
 
 class SourceSetup(WorkerPlugin):
@@ -77,7 +80,13 @@ def tile_runner(scheduler: str, writer: CorpusWriter) -> Iterator[TileRunner]:
         client = Client(cluster)
         description = f"local Dask cluster of {workers} workers x {threads} threads"
     else:
-        client = Client(scheduler)
+        try:
+            client = Client(scheduler, timeout=CONNECT_TIMEOUT_S)
+        except (OSError, TimeoutError, ValueError) as error:
+            raise ConfigError(
+                f"cannot reach a Dask scheduler at {scheduler!r} ({type(error).__name__}): give --scheduler "
+                "local, threads, or the address of a running scheduler such as tcp://host:8786"
+            ) from None
         description = f"Dask cluster at {scheduler}"
     try:
         client.register_plugin(SourceSetup(source), name=f"terrasynth-source-{uuid.uuid4().hex}")

@@ -4,6 +4,7 @@ import functools
 import json
 from concurrent.futures import ThreadPoolExecutor
 
+import cloudpickle
 import numpy as np
 import pytest
 import xarray as xr
@@ -243,3 +244,14 @@ def test_provenance_names_products_and_never_credentials(tmp_path):
     text = json.dumps(source.describe())
     assert "COPERNICUS/S2_SR_HARMONIZED" in text and "cs_cdf" in text and "median" in text
     assert "k.json" not in text and "my-project" not in text
+
+
+def test_the_source_travels_to_workers_without_credentials(tmp_path):
+    key = tmp_path / "key.json"
+    key.write_text(
+        json.dumps({"client_email": "a@b.iam.gserviceaccount.com", "private_key": "SECRET-KEY-MATERIAL"})
+    )
+    source = EarthEngineSource("2023-06-01", "2023-09-01", service_account_key=key, project="p")
+    writer = CorpusWriter(tmp_path / "c.zarr", AreaOfInterest.parse(AOI), "60", source)
+    for shipped in (cloudpickle.dumps(source), cloudpickle.dumps(writer)):
+        assert b"SECRET-KEY-MATERIAL" not in shipped and b"client_email" not in shipped

@@ -92,3 +92,17 @@ def test_a_running_scheduler_is_used_by_its_address(tmp_path):
         )
     assert summary.runner == f"Dask cluster at {cluster.scheduler_address}" and summary.written == 13
     assert max_overlap([(start, start + delay - 0.02) for *_, start in read_log(tmp_path / "reads.log")]) == 2
+
+
+def test_an_unreachable_scheduler_is_one_line(tmp_path):
+    from terrasynth.core import ConfigError
+
+    with pytest.raises(ConfigError, match=r"cannot reach a Dask scheduler at 'tcp://127.0.0.1:9' \("):
+        run_ingest(
+            PatternSource(),
+            AOI,
+            tmp_path / "c.zarr",
+            levels="60",
+            scheduler="tcp://127.0.0.1:9",
+            progress=False,
+        )
