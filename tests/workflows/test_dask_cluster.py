@@ -94,8 +94,11 @@ def test_a_running_scheduler_is_used_by_its_address(tmp_path):
     assert max_overlap([(start, start + delay - 0.02) for *_, start in read_log(tmp_path / "reads.log")]) == 2
 
 
-def test_an_unreachable_scheduler_is_one_line(tmp_path):
+def test_an_unreachable_scheduler_is_one_line(tmp_path, monkeypatch):
     from terrasynth.core import ConfigError
+    from terrasynth.workflows import dask_cluster
+
+    monkeypatch.setattr(dask_cluster, "CONNECT_TIMEOUT_S", 1)
 
     with pytest.raises(ConfigError, match=r"cannot reach a Dask scheduler at 'tcp://127.0.0.1:9' \("):
         run_ingest(
