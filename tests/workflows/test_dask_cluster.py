@@ -43,6 +43,7 @@ def by_value():
     cloudpickle.unregister_pickle_by_value(pattern_source)
 
 
+@pytest.mark.slow
 def test_the_default_local_cluster_writes_the_same_corpus_within_the_concurrency_cap(tmp_path, by_value):
     delay = 0.15
     source = PatternSource(

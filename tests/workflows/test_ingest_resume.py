@@ -7,6 +7,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 DATA = Path(__file__).parents[1] / "data" / "ingest"
 sys.path.insert(0, str(DATA))
 
@@ -29,6 +31,7 @@ def start(out, log, delay):
     )
 
 
+@pytest.mark.slow
 def test_a_killed_ingest_resumes_to_the_same_bytes_without_refetching(tmp_path):
     reference, out, log = tmp_path / "reference.zarr", tmp_path / "c.zarr", tmp_path / "reads.log"
     assert (
