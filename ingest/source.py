@@ -2,6 +2,11 @@
 
 Three implementations share it: ``earthengine`` (Google Earth Engine), ``local`` (GeoTIFF/COG
 files the user has) and ``synthetic`` (the seeded procedural world, the embedded default).
+
+A source is built on the client from plain settings and shipped (pickled) to every Dask worker,
+so it must hold settings only: no open connections, no credentials. Anything a process needs
+before reading (authentication, say) happens in :meth:`Source.setup`, which the ingest calls once
+in each process.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from abc import ABC, abstractmethod
 import xarray as xr
 
 from terrasynth.core.grid import GridSpec
+from terrasynth.core.landcover import WORLDCOVER, ClassTable
 from terrasynth.core.levels import Level
 
 
@@ -24,6 +30,13 @@ class Source(ABC):
     name: str
     """Short name used on the command line: ``earthengine``, ``local`` or ``synthetic``."""
 
+    classes: ClassTable = WORLDCOVER
+    """The legend of the ``landcover`` codes :meth:`read` returns."""
+
+    max_concurrency: int | None = None
+    """At most this many :meth:`read` calls may run at once across a whole cluster (a service's
+    quota); ``None`` when reads are bounded by the machines only."""
+
     @abstractmethod
     def bands(self, level: Level) -> list[str]:
         """Band names of the image at ``level``, in the order :meth:`read` returns them."""
@@ -36,7 +49,7 @@ class Source(ABC):
         units) and the corpus variables:
 
         - ``image (band, y, x)`` uint16 surface reflectance x 1e4 (see ``core.corpus``),
-        - ``landcover (y, x)`` uint8 ESA WorldCover codes, 0 = no data,
+        - ``landcover (y, x)`` uint8 codes of :attr:`classes`, 0 = no data,
         - ``valid (y, x)`` bool, False where the image is not observed (clouds, gaps, outside).
 
         Raises :class:`~terrasynth.core.errors.SourceError` for a permanent failure, naming the
@@ -46,3 +59,18 @@ class Source(ABC):
     @abstractmethod
     def describe(self) -> dict:
         """The source's name and parameters, JSON-ready, for provenance. Never credentials."""
+
+    def setup(self) -> None:  # noqa: B027 (an optional hook: most sources need no preparation)
+        """Prepare this process for :meth:`read` (authenticate, open clients); idempotent.
+
+        Called once on the client before any work (so bad credentials fail early) and once on
+        every worker. The default does nothing.
+        """
+
+    def requests(self, grid: GridSpec, level: Level) -> int:
+        """How many service requests a :meth:`read` of ``grid`` costs (0 for local data)."""
+        return 0
+
+    def request_rate(self) -> float | None:
+        """Requests per second the service sustains at its quota, for time estimates; ``None`` if local."""
+        return None

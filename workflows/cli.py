@@ -12,7 +12,7 @@ import sys
 
 import typer
 
-from terrasynth.workflows import plan
+from terrasynth.workflows import ingest
 
 app = typer.Typer(
     name="terrasynth",
@@ -42,7 +42,7 @@ def _global_options(
     _state["debug"] = debug
 
 
-app.command("plan")(plan.cli)
+app.command("ingest")(ingest.cli)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -24,11 +24,11 @@ def test_version():
 def test_help_lists_commands():
     result = run("--help")
     assert result.returncode == 0
-    assert "plan" in result.stdout and "--debug" in result.stdout
+    assert "ingest" in result.stdout and "--debug" in result.stdout
 
 
 def test_known_error_is_one_line_and_exit_2():
-    result = run("plan", "--aoi", "0,2,1,1")
+    result = run("ingest", "--aoi", "0,2,1,1", "--dry-run")
     assert result.returncode == 2
     assert result.stderr.strip().count("\n") == 0
     assert result.stderr.startswith("terrasynth: error: bbox south 2.0 must be below north 1.0")
@@ -36,11 +36,11 @@ def test_known_error_is_one_line_and_exit_2():
 
 
 def test_debug_shows_the_traceback():
-    result = run("--debug", "plan", "--aoi", "0,2,1,1")
+    result = run("--debug", "ingest", "--aoi", "0,2,1,1", "--dry-run")
     assert result.returncode != 0
     assert "Traceback" in result.stderr and "AOIError" in result.stderr
 
 
-@pytest.mark.parametrize("args", [("plan",), ("no-such-command",)])
+@pytest.mark.parametrize("args", [("ingest",), ("no-such-command",)])
 def test_usage_errors_exit_2(args):
     assert run(*args).returncode == 2

@@ -1,0 +1,316 @@
+"""The corpus writer: a Zarr template, filled tile by tile, resumable, marked complete only when full.
+
+For each region and level, :func:`terrasynth.core.corpus_template` is written once with
+``to_zarr(compute=False)`` (under a temporary name, then renamed); each tile is one chunk, read
+from the source and written with ``to_zarr(region=..., mode="r+")``, then recorded in the
+:class:`~terrasynth.ingest.manifest.TileManifest`. A rerun with the same settings writes only the
+tiles the manifest lacks; :meth:`CorpusWriter.finish` checks that every tile is in, writes the
+STAC collection beside the corpus and only then marks it complete.
+
+Tiles are written by whatever runs them (a thread, a Dask worker), so the output path must be
+reachable from every worker: a local disk for a local cluster, shared storage for a remote one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import shutil
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import Executor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from terrasynth.core.aoi import AreaOfInterest
+from terrasynth.core.corpus import FORMAT_VERSION, corpus_template, mark_complete
+from terrasynth.core.errors import CorpusError, SourceError
+from terrasynth.core.levels import Level, parse_levels
+from terrasynth.core.stac import write_stac_collection
+from terrasynth.ingest.dates import DateRange
+from terrasynth.ingest.manifest import TileManifest, manifest_path
+from terrasynth.ingest.plan import check_tile_size
+from terrasynth.ingest.source import Source
+from terrasynth.ingest.tiles import Tile, corpus_tiles, level_grids
+
+
+@dataclass(frozen=True)
+class TileResult:
+    """What writing one tile took.
+
+    Attributes:
+        tile: the tile.
+        requests: service requests made (retries included).
+        retries: requests that were retries after a transient failure.
+        bytes: uncompressed bytes written.
+        seconds: wall time, reading and writing.
+    """
+
+    tile: Tile
+    requests: int
+    retries: int
+    bytes: int
+    seconds: float
+
+
+class CorpusWriter:
+    """Builds the corpus at ``path`` over ``aoi`` from ``source``.
+
+    Args:
+        path: the Zarr store to write (e.g. ``corpus.zarr``); the manifest and the STAC collection
+            go beside it (``corpus.zarr.manifest/``, ``corpus.zarr.stac/``).
+        aoi: the area to cover.
+        levels: the resolution ladder, e.g. ``"60,16,4"``.
+        source: where the pixels come from.
+        tile_size: tile (and chunk) edge in pixels.
+        dates: the date range the data stands for, for the STAC collection (optional).
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        aoi: AreaOfInterest,
+        levels: str | Iterable[Level],
+        source: Source,
+        *,
+        tile_size: int = 256,
+        dates: DateRange | None = None,
+    ):
+        check_tile_size(tile_size)
+        self.path = Path(path)
+        self.aoi = aoi
+        self.levels = parse_levels(levels)
+        self.source = source
+        self.tile_size = tile_size
+        self.dates = dates
+        self.regions = {region.name: region for region in aoi.regions()}
+        self.grids = level_grids(list(self.regions.values()), self.levels)
+        self.manifest = TileManifest(self.path)
+
+    @property
+    def stac_path(self) -> Path:
+        """The directory of the corpus' STAC collection."""
+        return self.path.with_name(self.path.name + ".stac")
+
+    def tiles(self) -> list[Tile]:
+        """Every tile of the corpus, coarse levels first."""
+        return corpus_tiles(self.grids, self.tile_size)
+
+    def job(self) -> dict:
+        """What the corpus is built from: a rerun resumes only when this is unchanged."""
+        return {
+            "format_version": FORMAT_VERSION,
+            "aoi": self.aoi.to_geojson(),
+            "levels": [level.name for level in self.levels],
+            "tile_size": self.tile_size,
+            "bands": {level.name: self.source.bands(level) for level in self.levels},
+            "classes": self.source.classes.scheme,
+            "source": self.source.describe(),
+        }
+
+    def open(self, *, overwrite: bool = False) -> list[Tile]:
+        """Create the template, or resume the corpus already there; returns the tiles still to write.
+
+        Raises :class:`CorpusError` when ``path`` holds something else (another job's corpus, or a
+        store this writer did not make) and ``overwrite`` is False.
+        """
+        if overwrite:
+            self.remove()
+        job = _json_ready(self.job())
+        if self.path.exists():
+            recorded = self.manifest.job()
+            if recorded is None:
+                raise CorpusError(
+                    f"{self.path} exists but has no ingest manifest beside it: pass --overwrite to replace "
+                    "it, or choose another --out"
+                )
+            if recorded != job:
+                changed = sorted(
+                    key for key in job.keys() | recorded.keys() if job.get(key) != recorded.get(key)
+                )
+                raise CorpusError(
+                    f"{self.path} is being built with other settings ({', '.join(changed)} differ): rerun with "
+                    "the same settings to resume it, or pass --overwrite to start over"
+                )
+            done = self.manifest.finished()
+            return [tile for tile in self.tiles() if tile.key not in done]
+        self.manifest.remove()  # markers without a store describe nothing
+        self.manifest.start(job)
+        self._write_template()
+        return self.tiles()
+
+    def _write_template(self) -> None:
+        tree = corpus_template(
+            self.aoi,
+            list(self.regions.values()),
+            self.levels,
+            {level.name: self.source.bands(level) for level in self.levels},
+            source=self.source.describe(),
+            tile_size=self.tile_size,
+            classes=self.source.classes,
+        )
+        partial = self.path.with_name(self.path.name + ".partial")
+        shutil.rmtree(partial, ignore_errors=True)
+        tree.to_zarr(partial, mode="w", compute=False, consolidated=False)
+        partial.rename(self.path)
+
+    def remove(self) -> None:
+        """Delete the corpus, its manifest and its STAC collection."""
+        for path in (self.path, manifest_path(self.path), self.stac_path):
+            if path.is_dir():
+                shutil.rmtree(path)
+            elif path.exists():
+                path.unlink()
+
+    def write_tile(self, tile: Tile, limiter: contextlib.AbstractContextManager | None = None) -> TileResult:
+        """Read ``tile`` from the source (inside ``limiter``, which caps concurrent reads), write it, mark it.
+
+        Pixels outside the area of interest are stored as not valid.
+        """
+        started = time.perf_counter()
+        grid = self.grids[(tile.region, tile.level)].subgrid(tile.window)
+        level = Level.parse(tile.level)
+        try:
+            with limiter or contextlib.nullcontext():
+                ds = self.source.read(grid, level)
+        except SourceError as error:
+            raise SourceError(f"{tile}: {error}") from None
+        image, landcover, valid = _checked(ds, grid, self.source.bands(level), tile, self.source.name)
+        valid &= self.regions[tile.region].inside(grid)
+        w = tile.window
+        xr.Dataset(
+            {
+                "image": (("band", "y", "x"), image),
+                "landcover": (("y", "x"), landcover),
+                "valid": (("y", "x"), valid),
+            }
+        ).to_zarr(
+            self.path,
+            group=f"{tile.region}/{tile.level}",
+            mode="r+",
+            region={
+                "band": slice(None),
+                "y": slice(w.row_off, w.row_off + w.height),
+                "x": slice(w.col_off, w.col_off + w.width),
+            },
+            consolidated=False,
+        )
+        self.manifest.mark(*tile.key)
+        nbytes = image.nbytes + landcover.nbytes + valid.nbytes
+        return TileResult(
+            tile,
+            int(ds.attrs.get("requests", 0)),
+            int(ds.attrs.get("retries", 0)),
+            nbytes,
+            time.perf_counter() - started,
+        )
+
+    def finish(self) -> Path:
+        """Write the STAC collection and mark the corpus complete, once every tile is in.
+
+        Returns the STAC collection file. Raises :class:`CorpusError` naming a missing tile otherwise.
+        """
+        done = self.manifest.finished()
+        missing = [tile for tile in self.tiles() if tile.key not in done]
+        if missing:
+            raise CorpusError(
+                f"{self.path} lacks {len(missing)} tile(s), e.g. {missing[0]}: rerun the ingest to finish it"
+            )
+        west, south, east, north = self.aoi.geometry.bounds
+        stac = write_stac_collection(
+            self.stac_path,
+            id=self.path.stem,
+            description=f"terrasynth corpus from the {self.source.name} source at {', '.join(map(str, self.levels))}.",
+            bbox=(west, south, east, north),
+            start=_datetime(self.dates.start) if self.dates else None,
+            end=_datetime(self.dates.end) if self.dates else None,
+            assets={"corpus": (f"../{self.path.name}", "application/vnd+zarr", "corpus (Zarr DataTree)")},
+            properties={
+                "levels": [level.name for level in self.levels],
+                "regions": sorted(self.regions),
+                "tile_size": self.tile_size,
+                "source": self.source.describe(),
+            },
+        )
+        mark_complete(self.path)
+        return stac
+
+
+def write_tile(writer: CorpusWriter, tile: Tile, limiter=None) -> TileResult:
+    """:meth:`CorpusWriter.write_tile` as a plain function, for executors that ship it to workers."""
+    return writer.write_tile(tile, limiter)
+
+
+def write_tiles(
+    writer: CorpusWriter | object,
+    tiles: Iterable[Tile],
+    executor: Executor,
+    *,
+    limiter=None,
+    on_result: Callable[[TileResult], None] | None = None,
+) -> list[TileResult]:
+    """Write ``tiles`` on ``executor`` (threads, or a Dask client's executor), reporting each as it lands.
+
+    ``writer`` is a :class:`CorpusWriter`, or a handle to one already on the workers (a Dask future
+    from ``client.scatter``). The first failure cancels the tiles not yet started and is raised;
+    tiles already written stay in the manifest.
+    """
+    futures = [executor.submit(write_tile, writer, tile, limiter) for tile in tiles]
+    results = []
+    try:
+        for future in as_completed(futures):
+            result = future.result()
+            results.append(result)
+            if on_result is not None:
+                on_result(result)
+    except BaseException:
+        for future in futures:
+            future.cancel()
+        raise
+    return results
+
+
+def _checked(ds: xr.Dataset, grid, bands: list[str], tile: Tile, source: str):
+    """The tile's arrays, after checking that the source kept the contract of ``Source.read``."""
+    expected = {
+        "image": ((len(bands), *grid.shape), np.uint16),
+        "landcover": (grid.shape, np.uint8),
+        "valid": (grid.shape, np.bool_),
+    }
+    arrays = []
+    for name, (shape, dtype) in expected.items():
+        if name not in ds:
+            raise SourceError(f"{tile}: the {source} source returned no {name!r}")
+        array = ds[name].values
+        if array.shape != shape or array.dtype != dtype:
+            raise SourceError(
+                f"{tile}: the {source} source returned {name} as {array.dtype} {array.shape}, "
+                f"expected {np.dtype(dtype)} {shape}"
+            )
+        arrays.append(array)
+    x, y = grid.coords()
+    for axis, centres in (("x", x), ("y", y)):
+        if axis in ds.coords and not np.allclose(
+            ds[axis].values, centres, rtol=0.0, atol=1e-6 * grid.resolution
+        ):
+            raise SourceError(
+                f"{tile}: the {source} source returned {axis} coordinates off the tile's pixel centres"
+            )
+    if "band" in ds.coords and [str(b) for b in ds["band"].values] != list(bands):
+        raise SourceError(
+            f"{tile}: the {source} source returned bands {list(ds['band'].values)}, expected {bands}"
+        )
+    return arrays[0], arrays[1], arrays[2].copy()
+
+
+def _json_ready(job: dict) -> dict:
+    """``job`` as it reads back from JSON (tuples become lists), so a recorded job compares equal."""
+    return json.loads(json.dumps(job, default=str))
+
+
+def _datetime(day: dt.date) -> dt.datetime:
+    return dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)

@@ -1,0 +1,257 @@
+"""The Earth Engine source on the real ee (and xee) code, answered by a fake at the HTTP boundary."""
+
+import functools
+import json
+from concurrent.futures import ThreadPoolExecutor
+
+import cloudpickle
+import numpy as np
+import pytest
+import xarray as xr
+from corpus_bytes import assert_same_corpus
+from fake_earthengine import calls, constant, fake_earth_engine, pattern_answer
+
+from terrasynth.core import DEFAULT_LADDER, DYNAMIC_WORLD, AreaOfInterest, Level, SourceError, open_corpus
+from terrasynth.ingest import catalog, earthengine
+from terrasynth.ingest.earthengine import EarthEngineSource
+from terrasynth.ingest.retry import Backoff
+from terrasynth.ingest.split import split_window
+from terrasynth.ingest.writer import CorpusWriter, write_tiles
+
+AOI = "9.0,45.0,9.02,45.01"
+FAST = Backoff(initial=0.001, max_delay=0.01, attempts=4)
+GRIDS = AreaOfInterest.parse(AOI).regions()[0].grids(DEFAULT_LADDER)
+
+
+def tile(level: str, size=64):
+    grid = GRIDS[level]
+    return grid.subgrid(next(grid.tiles(size)))
+
+
+def loaded(tree) -> set[str]:
+    return {constant(args["id"]) for args in calls(tree, "ImageCollection.load")}
+
+
+def date_ranges(tree) -> set[tuple[str, str]]:
+    return {(constant(args["start"]), constant(args["end"])) for args in calls(tree, "DateRange")}
+
+
+def test_a_sentinel2_tile_request(tmp_path):
+    source = EarthEngineSource("2023-06-01", "2023-09-01", backoff=FAST)
+    grid = tile("16m")
+    with fake_earth_engine() as server:
+        source.setup()
+        ds = source.read(grid, Level(16.0))
+    (request,) = server.requests
+    tree = request.expression
+    assert request.grid == grid and request.file_format == "NPY"
+    assert loaded(tree) == {
+        "COPERNICUS/S2_SR_HARMONIZED",
+        "GOOGLE/CLOUD_SCORE_PLUS/V1/S2_HARMONIZED",
+        "ESA/WorldCover/v200",
+    }
+    assert date_ranges(tree) == {("2023-06-01", "2023-09-01")}
+    selects = [args for args in calls(tree, "Image.select") if "newNames" in args]
+    assert {(tuple(constant(a["bandSelectors"])), tuple(constant(a["newNames"]))) for a in selects} == {
+        (("B2", "B3", "B4", "B8"), catalog.COMMON_BANDS)
+    }
+    links = list(calls(tree, "Image.linkCollection"))
+    assert links and all(loaded(link["imageCollection"]) == {catalog.CLOUD_SCORE_PLUS} for link in links)
+    assert all(constant(link["linkedBands"]) == ["cs_cdf"] for link in links)
+    cloud_mask = [
+        args
+        for args in calls(tree, "Image.gte")
+        if any(constant(s["bandSelectors"]) == ["cs_cdf"] for s in calls(args["image1"], "Image.select"))
+    ]
+    assert cloud_mask and all(
+        constant(args["image2"]["functionInvocationValue"]["arguments"]["value"]) == 0.6
+        for args in cloud_mask
+    )
+    assert len(list(calls(tree, "reduce.median"))) >= 1
+    # 16 m is coarser than the 10 m products: reflectance averaged, classes by mode.
+    reducers = set().union(*(_reducers(args["reducer"]) for args in calls(tree, "Image.reduceResolution")))
+    assert reducers == {"Reducer.mean", "Reducer.mode"}
+    assert not list(calls(tree, "Image.resample"))
+
+    expected = pattern_answer(request)
+    np.testing.assert_array_equal(ds.image.values, np.stack([expected[b] for b in catalog.COMMON_BANDS]))
+    np.testing.assert_array_equal(ds.landcover.values, expected["landcover"])
+    np.testing.assert_array_equal(ds.valid.values, expected["valid"] > 0)
+    assert ds.attrs == {"requests": 1, "retries": 0}
+
+
+def _reducers(node) -> set[str]:
+    return {name for name in ("Reducer.mean", "Reducer.mode") if any(True for _ in calls(node, name))}
+
+
+def test_landsat_nicfi_dynamic_world_and_buildings():
+    source = EarthEngineSource(
+        "2023-06-01",
+        "2023-09-01",
+        imagery="landsat",
+        fine_imagery="nicfi",
+        landcover="dynamicworld",
+        buildings=True,
+    )
+    assert source.classes == DYNAMIC_WORLD
+    with fake_earth_engine() as server:
+        source.setup()
+        source.read(tile("60m", 16), Level(60.0))
+        source.read(tile("4m"), Level(4.0))
+    coarse, fine = (request.expression for request in server.requests)
+    landcover = {"GOOGLE/DYNAMICWORLD/V1", "GOOGLE/Research/open-buildings-temporal/v1"}
+    assert loaded(coarse) == {"LANDSAT/LC08/C02/T1_L2", "LANDSAT/LC09/C02/T1_L2", *landcover}
+    assert loaded(fine) == {*catalog.NICFI.collections, *landcover}
+    assert date_ranges(coarse) == {("2023-06-01", "2023-09-01"), ("2023-01-01", "2024-01-01")}
+    (qa,) = {json.dumps(args) for args in calls(coarse, "Image.bitwiseAnd")}
+    assert '"QA_PIXEL"' in qa and '"constantValue": 31' in qa
+    scales = [_constant_image(args["image2"]) for args in calls(coarse, "Image.multiply")]
+    offsets = [_constant_image(args["image2"]) for args in calls(coarse, "Image.add")]
+    assert pytest.approx(2.75e-5 * 1e4) in scales and pytest.approx(-0.2 * 1e4) in offsets
+    assert 1 in offsets  # Dynamic World labels stored + 1
+    modes = [
+        args
+        for args in calls(coarse, "ImageCollection.reduce")
+        if "Reducer.mode" in _reducers(args["reducer"])
+    ]
+    assert modes and "label" in json.dumps(modes)
+    assert '"constantValue": 7' in json.dumps(list(calls(coarse, "Image.where")))  # built-up in Dynamic World
+    # 4 m is finer than NICFI's 4.77 m: reflectance interpolated bilinearly, no Landsat.
+    assert {constant(args["mode"]) for args in calls(fine, "Image.resample")} == {"bilinear"}
+
+
+def _constant_image(node):
+    invocation = node.get("functionInvocationValue", {})
+    return (
+        constant(invocation.get("arguments", {}).get("value"))
+        if invocation.get("functionName") == "Image.constant"
+        else None
+    )
+
+
+def test_a_tile_over_the_request_limit_is_split(monkeypatch):
+    source = EarthEngineSource("2023-06-01", "2023-09-01", backoff=FAST)
+    grid = tile("16m")
+    with fake_earth_engine() as server:
+        source.setup()
+        whole = source.read(grid, Level(16.0))
+        limit = earthengine.BYTES_PER_VALUE * 6 * 512  # 512 pixels a request
+        monkeypatch.setattr(earthengine, "split_window", functools.partial(split_window, byte_limit=limit))
+        split = source.read(grid, Level(16.0))
+    assert split.attrs["requests"] == 8 and len(server.requests) == 9
+    assert all(r.grid.height * r.grid.width <= 512 for r in server.requests[1:])
+    xr.testing.assert_identical(split.drop_attrs(), whole.drop_attrs())
+
+
+def ingest(path, source, **fake_options):
+    writer = CorpusWriter(path, AreaOfInterest.parse(AOI), "60,16", source, tile_size=32)
+    with fake_earth_engine(**fake_options) as server:
+        source.setup()
+        with ThreadPoolExecutor(4) as executor:
+            results = write_tiles(writer, writer.open(), executor)
+    writer.finish()
+    return server, results
+
+
+def test_transient_faults_are_retried_and_change_nothing(tmp_path):
+    source = EarthEngineSource("2023-06-01", "2023-09-01", backoff=FAST)
+    clean, _ = ingest(tmp_path / "clean.zarr", source)
+    faults = [429, 500, "timeout", 503, 429]
+    faulty, results = ingest(tmp_path / "faulty.zarr", source, faults=faults)
+    assert len(faulty.requests) == len(clean.requests) + len(faults) == 13 + 5
+    assert sum(r.retries for r in results) == 5 and sum(r.requests for r in results) == 18
+    assert_same_corpus(tmp_path / "clean.zarr", tmp_path / "faulty.zarr")
+    assert open_corpus(tmp_path / "faulty.zarr").attrs["source"]["cloud_mask"]["min"] == 0.6
+
+
+def test_a_permanent_error_stops_with_one_line_naming_the_tile(tmp_path):
+    source = EarthEngineSource("2023-06-01", "2023-09-01", backoff=FAST)
+    writer = CorpusWriter(tmp_path / "c.zarr", AreaOfInterest.parse(AOI), "60", source, tile_size=32)
+    with fake_earth_engine(permanent=400) as server:
+        source.setup()
+        with pytest.raises(SourceError) as raised, ThreadPoolExecutor(1) as executor:
+            write_tiles(writer, writer.open(), executor)
+    message = str(raised.value)
+    assert "\n" not in message
+    origin = writer.grids[("r00_utm32n", "60m")].transform
+    left, top = origin.c, origin.f
+    assert message.startswith(
+        f"tile r00_utm32n/60m row 0 col 0: Earth Engine refused the 60m tile at x={left:.0f} m, y={top:.0f} m"
+    )
+    assert message.endswith("(HTTP 400: injected HTTP 400)")
+    assert len(server.requests) == 1  # not retried
+    assert open_corpus(tmp_path / "c.zarr", allow_incomplete=True).attrs["status"] == "incomplete"
+
+
+def test_a_quota_that_never_recovers_gives_up_after_the_last_attempt():
+    source = EarthEngineSource("2023-06-01", "2023-09-01", backoff=FAST)
+    with (
+        fake_earth_engine(faults=[429] * 10) as server,
+        pytest.raises(SourceError, match=r"still refuses .* after 4 attempts \(HTTP 429"),
+    ):
+        source.setup()
+        source.read(tile("60m", 16), Level(60.0))
+    assert len(server.requests) == FAST.attempts
+
+
+def test_the_tile_equals_a_plain_xee_read_of_the_same_grid():
+    source = EarthEngineSource("2023-06-01", "2023-09-01", backoff=FAST)
+    grid, level = tile("16m"), Level(16.0)
+    with fake_earth_engine() as server:
+        source.setup()
+        ours = source.read(grid, level)
+        image = source.expression(grid, level)
+        theirs = (
+            xr.open_dataset(
+                earthengine.ee.ImageCollection([image]),
+                engine="ee",
+                crs=grid.crs,
+                crs_transform=tuple(grid.transform)[:6],
+                shape_2d=(grid.width, grid.height),
+            )
+            .isel(time=0)
+            .load()
+        )
+    assert len(server.values) == 1  # xee's metadata call
+    np.testing.assert_allclose(theirs.x.values, ours.x.values)
+    np.testing.assert_allclose(theirs.y.values, ours.y.values)
+    for i, band in enumerate(catalog.COMMON_BANDS):
+        np.testing.assert_array_equal(theirs[band].values, ours.image.values[i])
+    np.testing.assert_array_equal(theirs.landcover.values, ours.landcover.values)
+    np.testing.assert_array_equal(theirs.valid.values > 0, ours.valid.values)
+
+
+def test_missing_credentials_are_named(tmp_path, monkeypatch):
+    for variable in ("GOOGLE_APPLICATION_CREDENTIALS", "CLOUDSDK_CONFIG", "EE_PROJECT"):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("NO_GCE_CHECK", "True")
+    with pytest.raises(
+        SourceError, match=r"^no Earth Engine credentials found: run `earthengine authenticate`"
+    ):
+        EarthEngineSource("2023-06-01", "2023-09-01").setup()
+    with pytest.raises(SourceError, match=r"service-account key file .*key.json does not exist"):
+        EarthEngineSource("2023-06-01", "2023-09-01", service_account_key=tmp_path / "key.json").setup()
+    (tmp_path / "key.json").write_text("{}")
+    with pytest.raises(SourceError, match=r"is not a service-account key"):
+        EarthEngineSource("2023-06-01", "2023-09-01", service_account_key=tmp_path / "key.json").setup()
+
+
+def test_provenance_names_products_and_never_credentials(tmp_path):
+    source = EarthEngineSource(
+        "2023-06-01", "2023-09-01", project="my-project", service_account_key=tmp_path / "k.json"
+    )
+    text = json.dumps(source.describe())
+    assert "COPERNICUS/S2_SR_HARMONIZED" in text and "cs_cdf" in text and "median" in text
+    assert "k.json" not in text and "my-project" not in text
+
+
+def test_the_source_travels_to_workers_without_credentials(tmp_path):
+    key = tmp_path / "key.json"
+    key.write_text(
+        json.dumps({"client_email": "a@b.iam.gserviceaccount.com", "private_key": "SECRET-KEY-MATERIAL"})
+    )
+    source = EarthEngineSource("2023-06-01", "2023-09-01", service_account_key=key, project="p")
+    writer = CorpusWriter(tmp_path / "c.zarr", AreaOfInterest.parse(AOI), "60", source)
+    for shipped in (cloudpickle.dumps(source), cloudpickle.dumps(writer)):
+        assert b"SECRET-KEY-MATERIAL" not in shipped and b"client_email" not in shipped

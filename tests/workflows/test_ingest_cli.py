@@ -1,0 +1,111 @@
+"""``terrasynth ingest``: one-line errors, the dry-run plan, and real runs (local rasters, Earth Engine)."""
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+DATA = Path(__file__).parents[1] / "data" / "ingest"
+sys.path.insert(0, str(DATA))
+
+from fake_earthengine import fake_earth_engine  # noqa: E402
+from make_rasters import write_landcover, write_reflectance  # noqa: E402
+
+from terrasynth.core import ClassTable, open_corpus  # noqa: E402
+from terrasynth.workflows.cli import main  # noqa: E402
+
+AOI = "9.002,45.001,9.018,45.009"
+EE = ["ingest", "--source", "earthengine", "--aoi", AOI, "--start", "2023-06-01", "--end", "2023-09-01"]
+
+
+def run(*args) -> int:
+    with pytest.raises(SystemExit) as exit:
+        main(list(args))
+    return exit.value.code
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (
+            ["ingest", "--source", "sentinel", "--aoi", AOI],
+            "unknown source 'sentinel': choose one of earthengine, local",
+        ),
+        ([*EE[:-4], "--start", "2023-13-01", "--end", "2023-09-01"], "--start '2023-13-01' is not a date"),
+        (
+            [*EE[:-4], "--start", "2023-09-01", "--end", "2023-06-01"],
+            "--end 2023-06-01 must be after --start",
+        ),
+        (EE[:-4], "the earthengine source needs a date range: pass --start and --end"),
+        (
+            ["ingest", "--source", "local", "--aoi", AOI, "--image", "missing.tif"],
+            "image missing.tif does not exist",
+        ),
+        (["ingest", "--source", "local", "--aoi", AOI], "the local source needs at least one image"),
+        ([*EE, "--image", "x.tif"], "--image is an option of the local source, not of --source earthengine"),
+        (["ingest", "--aoi", "nowhere.geojson"], "area-of-interest file nowhere.geojson does not exist"),
+    ],
+)
+def test_bad_input_is_one_line(args, message, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert run(*args, "--out", "c.zarr") == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"terrasynth: error: {message}") and err.count("\n") == 1
+    assert not (tmp_path / "c.zarr").exists()
+
+
+def test_no_credentials_is_one_line(capsys, tmp_path, monkeypatch):
+    for variable in ("GOOGLE_APPLICATION_CREDENTIALS", "CLOUDSDK_CONFIG", "EE_PROJECT"):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("NO_GCE_CHECK", "True")
+    assert run(*EE, "--out", str(tmp_path / "c.zarr"), "--scheduler", "threads") == 2
+    err = capsys.readouterr().err
+    assert err.startswith("terrasynth: error: no Earth Engine credentials found") and err.count("\n") == 1
+    assert not (tmp_path / "c.zarr").exists()
+
+
+def test_dry_run_prints_the_plan_without_credentials_or_output(capsys, tmp_path):
+    assert run(*EE, "--levels", "60,16,4", "--dry-run", "--out", str(tmp_path / "c.zarr")) == 0
+    out = capsys.readouterr().out
+    assert "Corpus plan: earthengine source" in out and "r00_utm32n" in out and "EPSG:32632" in out
+    assert "1 region(s), 6 tiles, 6 requests" in out and "at the quota (16 requests/s" in out
+    assert not (tmp_path / "c.zarr").exists()
+
+
+def test_earth_engine_ingest_end_to_end(capsys, tmp_path):
+    out = tmp_path / "c.zarr"
+    args = [*EE, "--levels", "60,16", "--tile-size", "32", "--landcover", "dynamicworld", "--out", str(out)]
+    with fake_earth_engine(faults=[429, "timeout"]) as server:
+        assert run(*args, "--scheduler", "threads", "--concurrency", "3") == 0
+    printed = capsys.readouterr()
+    assert "Ingest summary" in printed.out and f"corpus complete: {out}" in printed.out
+    tree = open_corpus(out)
+    assert tree.attrs["source"]["landcover"]["collection"] == "GOOGLE/DYNAMICWORLD/V1"
+    assert ClassTable.from_attrs(tree["r00_utm32n/16m"].landcover.attrs).scheme == "dynamic-world"
+    tiles = sum(len(list(tree[f"r00_utm32n/{level}"].image.data.blocks.ravel())) for level in ("60m", "16m"))
+    assert len(server.requests) == tiles + 2
+    assert 1 < server.peak_in_flight <= 3
+    assert json.loads((tmp_path / "c.zarr.stac" / "collection.json").read_text())["extent"]["temporal"][
+        "interval"
+    ][0][0].startswith("2023-06-01")
+
+
+def test_local_ingest_end_to_end(capsys, tmp_path):
+    reflectance = write_reflectance(tmp_path / "reflectance.tif")
+    landcover = write_landcover(tmp_path / "landcover.tif")
+    out = tmp_path / "c.zarr"
+    args = [
+        "ingest", "--source", "local", "--image", str(reflectance), "--bands", "B4,B3,B2",
+        "--landcover-raster", str(landcover), "--aoi", AOI, "--levels", "60,16", "--tile-size", "64", "--out", str(out),
+    ]  # fmt: skip
+    assert run(*args, "--scheduler", "threads") == 0
+    printed = capsys.readouterr()
+    assert "threads in this process" in printed.err
+    assert " 16m " in printed.err and "tiles/s" in printed.err  # the progress bars
+    assert "Ingest summary" in printed.out
+    ds = open_corpus(out)["r00_utm32n/16m"].to_dataset()
+    assert list(ds.band.values) == ["B4", "B3", "B2"]
+    assert set(ds.landcover.values[ds.valid.values].ravel()) == {10, 40}
+    assert (tmp_path / "c.zarr.stac" / "collection.json").is_file()

@@ -1,0 +1,103 @@
+"""Where ingest tiles run: a local Dask cluster, an existing one, or threads in this process.
+
+Every worker prepares the source once through a worker plugin (:meth:`Source.setup`, which for
+Earth Engine looks up credentials on the worker itself), so no task carries a secret. Reads are
+capped cluster-wide at the source's ``max_concurrency`` with a Dask semaphore.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import Executor, ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from distributed import WorkerPlugin
+
+from terrasynth.core.errors import ConfigError
+from terrasynth.ingest.source import Source
+from terrasynth.ingest.writer import CorpusWriter
+
+LOCAL = "local"
+"""``--scheduler`` value for a local cluster sized to this machine (the default)."""
+THREADS = "threads"
+"""``--scheduler`` value for threads in this process: no cluster to start, for small jobs."""
+CONNECT_TIMEOUT_S = 10
+"""Seconds to wait for a scheduler given by its address."""
+
+
+class SourceSetup(WorkerPlugin):
+    """Calls ``source.setup()`` on each worker as it joins (authentication happens there)."""
+
+    idempotent = True
+
+    def __init__(self, source: Source):
+        self.source = source
+
+    def setup(self, worker) -> None:
+        self.source.setup()
+
+
+@dataclass
+class TileRunner:
+    """What :func:`terrasynth.ingest.writer.write_tiles` needs: an executor, the writer as the
+    workers see it, and the limiter of concurrent reads (``None`` when the executor is the cap)."""
+
+    executor: Executor
+    writer: object
+    limiter: object | None
+    description: str
+
+
+def local_cluster_size(source: Source, cores: int | None = None) -> tuple[int, int]:
+    """(workers, threads per worker) for a local cluster: a worker per core; for a rate-limited
+    service, enough threads in all to keep ``max_concurrency`` reads in flight."""
+    cores = cores or os.cpu_count() or 1
+    threads = math.ceil(source.max_concurrency / cores) if source.max_concurrency else 1
+    return cores, max(1, threads)
+
+
+@contextmanager
+def tile_runner(scheduler: str, writer: CorpusWriter) -> Iterator[TileRunner]:
+    """A :class:`TileRunner` for ``scheduler``: ``"local"``, ``"threads"`` or a scheduler address."""
+    source = writer.source
+    if scheduler == THREADS:
+        workers = source.max_concurrency or os.cpu_count() or 1
+        source.setup()
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="terrasynth-tile") as executor:
+            yield TileRunner(executor, writer, None, f"{workers} threads in this process")
+        return
+
+    from distributed import Client, LocalCluster, Semaphore
+
+    cluster = None
+    if scheduler == LOCAL:
+        workers, threads = local_cluster_size(source)
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=threads, dashboard_address=None)
+        client = Client(cluster)
+        description = f"local Dask cluster of {workers} workers x {threads} threads"
+    else:
+        try:
+            client = Client(scheduler, timeout=CONNECT_TIMEOUT_S)
+        except (OSError, TimeoutError, ValueError) as error:
+            raise ConfigError(
+                f"cannot reach a Dask scheduler at {scheduler!r} ({type(error).__name__}): give --scheduler "
+                "local, threads, or the address of a running scheduler such as tcp://host:8786"
+            ) from None
+        description = f"Dask cluster at {scheduler}"
+    try:
+        client.register_plugin(SourceSetup(source), name=f"terrasynth-source-{uuid.uuid4().hex}")
+        limiter = None
+        if source.max_concurrency:
+            limiter = Semaphore(
+                max_leases=source.max_concurrency, name=f"terrasynth-reads-{uuid.uuid4().hex}"
+            )
+        shared = client.scatter(writer, broadcast=True)
+        yield TileRunner(client.get_executor(), shared, limiter, description)
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()

@@ -1,0 +1,380 @@
+"""``terrasynth ingest``: build a multi-resolution corpus from a source, resumably.
+
+:func:`run_ingest` is the library call (a source object in, a corpus out); :func:`cli` is the
+command that builds the source from its options, prints the plan (``--dry-run``) or runs it with a
+progress bar per level and a summary.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from terrasynth.ingest.registry import SOURCES
+
+
+@dataclass
+class LevelSummary:
+    """Tiles of one level (all regions): written now, found done from an earlier run, and their cost."""
+
+    total: int = 0
+    written: int = 0
+    skipped: int = 0
+    requests: int = 0
+    retries: int = 0
+    bytes: int = 0
+
+
+@dataclass
+class IngestSummary:
+    """What :func:`run_ingest` did.
+
+    Attributes:
+        corpus: the Zarr store, now complete.
+        stac: its STAC collection file.
+        levels: per level name, a :class:`LevelSummary`.
+        seconds: wall time of the whole run.
+        runner: where the tiles ran.
+    """
+
+    corpus: Path
+    stac: Path
+    levels: dict[str, LevelSummary] = field(default_factory=dict)
+    seconds: float = 0.0
+    runner: str = ""
+
+    @property
+    def written(self) -> int:
+        return sum(level.written for level in self.levels.values())
+
+
+def run_ingest(
+    source,
+    aoi,
+    out: str | Path,
+    *,
+    levels="60,16,4",
+    tile_size: int = 256,
+    dates=None,
+    overwrite: bool = False,
+    scheduler: str = "local",
+    progress: bool = True,
+) -> IngestSummary:
+    """Build (or resume) the corpus at ``out`` over ``aoi`` from ``source``.
+
+    Args:
+        source: a :class:`terrasynth.ingest.source.Source`.
+        aoi: an :class:`~terrasynth.core.AreaOfInterest`, or text/a file that parses as one.
+        out: the Zarr store to write; its manifest and STAC collection go beside it.
+        levels: resolutions in metres, e.g. ``"60,16,4"``.
+        tile_size: tile and chunk edge in pixels.
+        dates: the :class:`~terrasynth.ingest.dates.DateRange` the data stands for (for STAC).
+        overwrite: start over instead of resuming whatever is at ``out``.
+        scheduler: ``"local"`` (a Dask cluster sized to this machine), ``"threads"`` (this process
+            only, for small jobs) or the address of a running Dask scheduler.
+        progress: show a progress bar per level on the terminal.
+
+    Returns an :class:`IngestSummary`. A failure leaves every finished tile in place: rerunning
+    the same call resumes.
+    """
+    from terrasynth.core import AreaOfInterest
+    from terrasynth.ingest.writer import CorpusWriter, write_tiles
+    from terrasynth.workflows.dask_cluster import tile_runner
+
+    started = time.perf_counter()
+    area = aoi if isinstance(aoi, AreaOfInterest) else AreaOfInterest.parse(aoi)
+    writer = CorpusWriter(out, area, levels, source, tile_size=tile_size, dates=dates)
+    source.setup()  # fail early (no credentials, say) before anything is written
+    pending = writer.open(overwrite=overwrite)
+    totals = Counter(tile.level for tile in writer.tiles())
+    todo = Counter(tile.level for tile in pending)
+    summary = IngestSummary(writer.path, writer.stac_path)
+    for level in writer.levels:
+        n = totals[level.name]
+        summary.levels[level.name] = LevelSummary(total=n, skipped=n - todo[level.name])
+    with _LevelProgress(summary, enabled=progress) as bars:
+        if pending:
+            with tile_runner(scheduler, writer) as runner:
+                summary.runner = runner.description
+                bars.start(runner.description)
+
+                def record(result):
+                    level = summary.levels[result.tile.level]
+                    level.written += 1
+                    level.requests += result.requests
+                    level.retries += result.retries
+                    level.bytes += result.bytes
+                    bars.advance(result.tile.level)
+
+                write_tiles(runner.writer, pending, runner.executor, limiter=runner.limiter, on_result=record)
+    summary.stac = writer.finish()
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+class _LevelProgress:
+    """A rich progress bar per level: tiles done / total and tiles per second."""
+
+    def __init__(self, summary: IngestSummary, *, enabled: bool):
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.summary = summary
+        self.progress = Progress(
+            TextColumn("{task.description:>6}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[rate]}"),
+            TimeElapsedColumn(),
+            console=Console(stderr=True),
+            disable=not enabled,
+        )
+        self.tasks = {}
+        self.started = {}
+
+    def __enter__(self):
+        self.progress.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        return self.progress.__exit__(*exc)
+
+    def start(self, runner: str) -> None:
+        self.progress.console.print(f"running on {runner}")
+        for name, level in self.summary.levels.items():
+            self.tasks[name] = self.progress.add_task(
+                name, total=level.total, completed=level.skipped, rate=""
+            )
+            self.started[name] = time.perf_counter()
+
+    def advance(self, name: str) -> None:
+        level = self.summary.levels[name]
+        rate = level.written / max(time.perf_counter() - self.started[name], 1e-9)
+        self.progress.update(self.tasks[name], advance=1, rate=f"{rate:.1f} tiles/s")
+
+
+def print_summary(summary: IngestSummary) -> None:
+    """The summary table of a finished run, on the terminal."""
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"Ingest summary ({summary.seconds:.1f} s)")
+    for column in ("level", "tiles", "written", "already done", "requests", "retries", "MB written"):
+        table.add_column(column, justify="left" if column == "level" else "right")
+    for name, level in summary.levels.items():
+        table.add_row(
+            name,
+            str(level.total),
+            str(level.written),
+            str(level.skipped),
+            str(level.requests),
+            str(level.retries),
+            f"{level.bytes / 1e6:.1f}",
+        )
+    console = Console()
+    console.print(table)
+    console.print(f"corpus complete: {summary.corpus} (STAC: {summary.stac})", soft_wrap=True)
+
+
+def print_plan(aoi, levels: str, tile_size: int, source) -> None:
+    """The dry-run report: regions, grids, tiles, requests, bytes and the time at the source's quota."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from terrasynth.ingest.plan import estimate_seconds, plan_corpus
+
+    plans = plan_corpus(aoi, levels, tile_size, source)
+    table = Table(title=f"Corpus plan: {source.name} source, {tile_size} x {tile_size} px tiles")
+    for column in ("region", "CRS", "level"):
+        table.add_column(column, no_wrap=True)
+    for column in ("pixels", "tiles", "requests", "MB"):
+        table.add_column(column, justify="right", no_wrap=True)
+    for p in plans:
+        table.add_row(
+            p.region,
+            p.crs,
+            p.level,
+            f"{p.shape[0]} x {p.shape[1]}",
+            str(p.tiles),
+            str(p.requests),
+            f"{p.bytes / 1e6:.1f}",
+        )
+    console = Console()
+    console.print(table)
+    regions = len({p.region for p in plans})
+    tiles = sum(p.tiles for p in plans)
+    requests = sum(p.requests for p in plans)
+    megabytes = sum(p.bytes for p in plans) / 1e6
+    console.print(
+        f"{regions} region(s), {tiles} tiles, {requests} requests, {megabytes:.1f} MB uncompressed."
+    )
+    seconds = estimate_seconds(plans, source)
+    if seconds is not None:
+        console.print(
+            f"About {_duration(seconds)} at the quota ({source.request_rate():g} requests/s with "
+            f"{source.max_concurrency} in flight; assumes a typical request latency).",
+            soft_wrap=True,
+        )
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 1:
+        return "under a second"
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def _check_options_fit(source: str, given_by_source: dict[str, dict]) -> None:
+    """Refuse options that belong to another source than the one chosen (they would be ignored)."""
+    from terrasynth.core.errors import ConfigError
+
+    for owner, options in given_by_source.items():
+        given = [name for name, value in options.items() if value]
+        if owner != source and given:
+            raise ConfigError(f"{given[0]} is an option of the {owner} source, not of --source {source}")
+
+
+def cli(
+    source: str = typer.Option(
+        "synthetic", "--source", help=f"Where pixels come from: {' | '.join(SOURCES)}."
+    ),
+    aoi: str = typer.Option(
+        ..., "--aoi", help="Area: 'west,south,east,north' degrees, GeoJSON/WKT text or a file holding either."
+    ),
+    levels: str = typer.Option("60,16,4", "--levels", help="Resolutions in metres, coarse to fine."),
+    start: str | None = typer.Option(
+        None, "--start", help="First day of the date range, YYYY-MM-DD (needed by earthengine)."
+    ),
+    end: str | None = typer.Option(None, "--end", help="Day after the date range, YYYY-MM-DD (excluded)."),
+    out: str = typer.Option("corpus.zarr", "--out", help="The Zarr store to write (resumed if it exists)."),
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="Print regions, tiles, requests, bytes and time; fetch nothing."
+    ),
+    overwrite: bool = typer.Option(
+        False, "--overwrite", help="Start over instead of resuming an existing --out."
+    ),
+    scheduler: str = typer.Option(
+        "local",
+        "--scheduler",
+        help="'local' (a Dask cluster sized to this machine), 'threads' (this process; small jobs) or a "
+        "Dask scheduler address such as tcp://host:8786.",
+    ),
+    tile_size: int = typer.Option(256, "--tile-size", help="Tile and chunk edge in pixels."),
+    project: str | None = typer.Option(
+        None, "--project", help="earthengine: Cloud project with Earth Engine enabled (default: $EE_PROJECT)."
+    ),
+    service_account_key: str | None = typer.Option(
+        None,
+        "--service-account-key",
+        help="earthengine: service-account JSON key file (default: application-default credentials).",
+    ),
+    imagery: str = typer.Option("sentinel2", "--imagery", help="earthengine: sentinel2 | landsat."),
+    fine_imagery: str | None = typer.Option(
+        None,
+        "--fine-imagery",
+        help="earthengine: nicfi | naip for levels finer than --imagery (else resampled).",
+    ),
+    landcover: str = typer.Option(
+        "worldcover", "--landcover", help="earthengine: worldcover | dynamicworld."
+    ),
+    buildings: bool = typer.Option(
+        False,
+        "--buildings",
+        help="earthengine: burn Open Buildings temporal into the land cover as built-up.",
+    ),
+    cloud_threshold: float = typer.Option(
+        0.6, "--cloud-threshold", help="earthengine: keep Sentinel-2 pixels with Cloud Score+ cs_cdf >= this."
+    ),
+    concurrency: int = typer.Option(
+        32, "--concurrency", help="earthengine: requests in flight at once, all workers together (quota ~40)."
+    ),
+    image: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--image", help="local: a GeoTIFF/COG to read (repeat for several; the first listed wins)."
+        ),
+    ] = None,
+    bands: str | None = typer.Option(
+        None, "--bands", help="local: bands to keep, 1-based indexes or descriptions, e.g. 2,3,4,8."
+    ),
+    scale: float = typer.Option(1e-4, "--scale", help="local: reflectance = stored value x scale + offset."),
+    offset: float = typer.Option(0.0, "--offset", help="local: reflectance = stored value x scale + offset."),
+    landcover_raster: str | None = typer.Option(
+        None,
+        "--landcover-raster",
+        help="local: a class raster (ESA WorldCover codes) to store as land cover.",
+    ),
+    seed: int = typer.Option(0, "--seed", help="synthetic: the seed of the world."),
+) -> None:
+    """Build a multi-resolution corpus (Zarr) from Earth Engine, local rasters or the synthetic world."""
+    from terrasynth.core import AreaOfInterest
+    from terrasynth.core.errors import ConfigError
+    from terrasynth.ingest.dates import DateRange
+    from terrasynth.ingest.registry import make_source
+
+    if (start is None) != (end is None):
+        raise ConfigError("give both --start and --end, or neither")
+    dates = DateRange.parse(start, end) if start is not None else None
+    _check_options_fit(
+        source,
+        {
+            "local": {"--image": image, "--bands": bands, "--landcover-raster": landcover_raster},
+            "earthengine": {
+                "--project": project,
+                "--service-account-key": service_account_key,
+                "--fine-imagery": fine_imagery,
+                "--buildings": buildings,
+            },
+        },
+    )
+    if source == "earthengine":
+        if dates is None:
+            raise ConfigError(
+                "the earthengine source needs a date range: pass --start and --end (YYYY-MM-DD)"
+            )
+        options = {
+            "start": dates.start,
+            "end": dates.end,
+            "imagery": imagery,
+            "fine_imagery": fine_imagery,
+            "landcover": landcover,
+            "buildings": buildings,
+            "cloud_threshold": cloud_threshold,
+            "concurrency": concurrency,
+            "project": project,
+            "service_account_key": service_account_key,
+        }
+    elif source == "local":
+        options = {
+            "images": image or [],
+            "bands": bands.split(",") if bands else None,
+            "scale": scale,
+            "offset": offset,
+            "landcover": landcover_raster,
+        }
+    else:
+        options = {"seed": seed, **({"date": dates.start} if dates else {})}
+    area = AreaOfInterest.parse(aoi)
+    chosen = make_source(source, **options)
+    if dry_run:
+        print_plan(area, levels, tile_size, chosen)
+        return
+    summary = run_ingest(
+        chosen,
+        area,
+        out,
+        levels=levels,
+        tile_size=tile_size,
+        dates=dates,
+        overwrite=overwrite,
+        scheduler=scheduler,
+    )
+    print_summary(summary)
