@@ -146,17 +146,14 @@ class CascadePairs(CorpusDataset):
 
     def _read_condition(self, window: Window, shape: tuple[int, int]) -> torch.Tensor:
         reader = self.condition_reader
-        scale = reader.reflectance_scale
         footprint = self.grid.window_on(reader.grid, window)
         if self.grid.is_aligned(reader.grid, window):
             image = reader.read(snap_window(footprint), ("image",))["image"]
-            return torch.from_numpy(image.astype(np.float32)).mul_(scale)
+            return torch.from_numpy(reader.reflectance(image))
         cover = snap_window(footprint)
         margin = Window(cover.col_off - 1, cover.row_off - 1, cover.width + 2, cover.height + 2)
         read = reader.clipped(margin)
-        image = torch.from_numpy(reader.read(read, ("image",), pad=False)["image"].astype(np.float32)).mul_(
-            scale
-        )
+        image = torch.from_numpy(reader.reflectance(reader.read(read, ("image",), pad=False)["image"]))
         relative = Window(
             footprint.col_off - read.col_off,
             footprint.row_off - read.row_off,

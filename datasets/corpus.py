@@ -112,10 +112,12 @@ class CorpusDataset(GeoDataset):
 
     def query_window(self, query) -> Window:
         """The whole-pixel window on :attr:`grid` of a torchgeo query (snapped to the nearest pixel)."""
-        x, y, _ = self._disambiguate_slice(query)
+        x, y = query[:2] if isinstance(query, tuple) and len(query) >= 2 else (None, None)
+        if x is None or None in (x.start, x.stop, y.start, y.stop):  # a partial query: fill from the bounds
+            x, y, _ = self._disambiguate_slice(query)
         res = self.level.gsd
         for axis in (x, y):
-            if axis.step is not None and not np.isclose(axis.step, res):
+            if axis.step is not None and abs(axis.step - res) > 1e-9 * res:
                 raise GridError(
                     f"query step {axis.step} differs from the {self.level.name} level's {res} m pixels: "
                     "sample the level whose resolution you want"
@@ -150,10 +152,8 @@ class CorpusDataset(GeoDataset):
 
     def _read(self, query, window: Window) -> dict[str, Any]:
         data = self.reader.read(window)
-        image = torch.from_numpy(data["image"].astype(np.float32))
-        image.mul_(self.reader.reflectance_scale)
         return {
-            "image": image,
+            "image": torch.from_numpy(self.reader.reflectance(data["image"])),
             "landcover": torch.from_numpy(data["landcover"].astype(np.int64)),
             "valid": torch.from_numpy(np.ascontiguousarray(data["valid"])),
             "crs": self.crs,

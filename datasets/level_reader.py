@@ -7,6 +7,7 @@ the corpus' chunks costs one chunk read per variable. The corpus is opened and v
 
 from __future__ import annotations
 
+import asyncio
 import os
 from pathlib import Path
 
@@ -14,6 +15,7 @@ import numpy as np
 import xarray as xr
 import zarr
 from rasterio.windows import Window
+from zarr.core.sync import sync
 
 from terrasynth.core.corpus import REFLECTANCE_SCALE, corpus_regions, dataset_grid, open_corpus
 from terrasynth.core.errors import CorpusError
@@ -103,19 +105,25 @@ class LevelReader:
         c0, c1 = max(col0, 0), min(col0 + width, cols)
         if r1 <= r0 or c1 <= c0:
             raise CorpusError(f"window {window} lies outside the {rows} x {cols} pixel grid of {self.group}")
-        arrays = self.arrays()
-        inside = (r0, r1, c0, c1) == (row0, row0 + height, col0, col0 + width)
-        out = {}
-        for name in variables:
-            array = arrays[name]
-            lead = (slice(None),) if array.ndim == 3 else ()
-            data = array[(*lead, slice(r0, r1), slice(c0, c1))]
-            if pad and not inside:
+        arrays = [self.arrays()[name] for name in variables]
+        lead = [(slice(None),) * (array.ndim - 2) for array in arrays]
+        # The variables are read concurrently on zarr's event loop: one hand-over to its I/O
+        # thread per window instead of one per variable (zarr has no public multi-array read).
+        reads = [
+            array.async_array.getitem((*ld, slice(r0, r1), slice(c0, c1)))
+            for array, ld in zip(arrays, lead, strict=True)
+        ]
+        data = sync(_gather(reads))
+        if pad and (r0, r1, c0, c1) != (row0, row0 + height, col0, col0 + width):
+            for i, (array, ld) in enumerate(zip(arrays, lead, strict=True)):
                 full = np.zeros((*array.shape[:-2], height, width), dtype=array.dtype)
-                full[(*lead, slice(r0 - row0, r1 - row0), slice(c0 - col0, c1 - col0))] = data
-                data = full
-            out[name] = data
-        return out
+                full[(*ld, slice(r0 - row0, r1 - row0), slice(c0 - col0, c1 - col0))] = data[i]
+                data[i] = full
+        return dict(zip(variables, data, strict=True))
+
+    def reflectance(self, image: np.ndarray) -> np.ndarray:
+        """Stored image values as float32 surface reflectance."""
+        return np.multiply(image, np.float32(self.reflectance_scale), dtype=np.float32)
 
     def clipped(self, window: Window) -> Window:
         """The part of a whole-pixel window that lies on the grid."""
@@ -141,3 +149,7 @@ class LevelReader:
             strip[: data.shape[0], :cols] = data
             fractions[i] = strip.reshape(tile_size, n_cols, tile_size).mean(axis=(0, 2))
         return fractions
+
+
+async def _gather(reads) -> list[np.ndarray]:
+    return list(await asyncio.gather(*reads))

@@ -80,6 +80,7 @@ def test_random_sampler_stays_in_the_region_of_interest(corpus):
 def test_bad_queries_and_names_are_refused(corpus):
     ds = CorpusDataset(corpus, "16m", min_valid_fraction=0.0)
     left, bottom, right, _top = ds.grid.bounds
+    assert ds[left : left + 512]["image"].shape == (4, 96, 32)  # y from the index bounds: 3 tiles
     with pytest.raises(IndexError, match="does not overlap"):
         ds[right + 100 : right + 612, bottom : bottom + 512]
     with pytest.raises(GridError, match=r"differs from the 16m level's 16\.0 m pixels"):
