@@ -77,6 +77,9 @@ class ChangeFolder(NonGeoDataset):
         self.transforms = transforms
         self._cache: tuple[str, dict[str, np.ndarray]] | None = None
 
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "_cache": None}  # workers start without the last pair's pixels
+
     def _pair_names(self) -> list[str]:
         where = self.directory
         if not where.is_dir():

@@ -34,4 +34,6 @@ def write_change_series(path, *, series: int = 2, times: int = 3, size: int = 32
 
 
 if __name__ == "__main__":
-    print(write_change_series(sys.argv[1] if len(sys.argv) > 1 else "series.zarr"))
+    if len(sys.argv) != 2:
+        sys.exit(f"usage: python {sys.argv[0]} OUT.zarr")
+    print(write_change_series(sys.argv[1]))

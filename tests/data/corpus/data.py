@@ -114,4 +114,6 @@ def build_corpus(
 
 
 if __name__ == "__main__":
-    print(build_corpus(sys.argv[1] if len(sys.argv) > 1 else "corpus.zarr"))
+    if len(sys.argv) != 2:
+        sys.exit(f"usage: python {sys.argv[0]} OUT.zarr")
+    print(build_corpus(sys.argv[1]))

@@ -39,4 +39,6 @@ def write_s2looking(root, *, size: int = 64, pairs: dict[str, int] = PAIRS, seed
 
 
 if __name__ == "__main__":
-    print(write_s2looking(sys.argv[1] if len(sys.argv) > 1 else Path(__file__).parent / "S2Looking"))
+    if len(sys.argv) != 2:
+        sys.exit(f"usage: python {sys.argv[0]} OUT_DIR")
+    print(write_s2looking(sys.argv[1]))

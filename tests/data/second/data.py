@@ -35,4 +35,6 @@ def write_second(root, *, size: int = 64, pairs: dict[str, int] = PAIRS, seed: i
 
 
 if __name__ == "__main__":
-    print(write_second(sys.argv[1] if len(sys.argv) > 1 else Path(__file__).parent / "SECOND"))
+    if len(sys.argv) != 2:
+        sys.exit(f"usage: python {sys.argv[0]} OUT_DIR")
+    print(write_second(sys.argv[1]))
