@@ -20,9 +20,8 @@ def wheel(tmp_path_factory):
     if UV is None:
         pytest.fail("uv is needed to build the wheel: pip install uv")
     out = tmp_path_factory.mktemp("dist")
-    subprocess.run(
-        [UV, "build", "--wheel", "--out-dir", str(out), str(REPO)], check=True, capture_output=True
-    )
+    # sdist first, then the wheel from the unpacked sdist: no in-tree build/ that could hold stale modules
+    subprocess.run([UV, "build", "--out-dir", str(out), str(REPO)], check=True, capture_output=True)
     (path,) = out.glob("terrasynth-*.whl")
     return path
 
