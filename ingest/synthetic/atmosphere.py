@@ -87,7 +87,7 @@ def apply_atmosphere(
     reflectance = reflectance * (1.0 - 0.65 * shade)
     brightness = 0.75 + 0.25 * np.clip((fields["cloud"] - threshold) / (4 * CLOUD_EDGE), 0.0, 1.0)
     reflectance = reflectance * (1.0 - opacity) + (opacity * brightness) * np.array(CLOUD)[:, None, None]
-    return reflectance, valid & (opacity < 0.02) & (shade < 0.3)
+    return reflectance, valid & (opacity < 0.02) & (shade < 0.1)
 
 
 def _smooth(t: np.ndarray) -> np.ndarray:

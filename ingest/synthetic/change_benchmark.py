@@ -16,12 +16,14 @@ in two splits. Labels come from the world's ground truth:
 from __future__ import annotations
 
 import datetime as dt
+import math
 import os
 import shutil
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import numpy as np
+from affine import Affine
 from pyproj import Transformer
 
 from terrasynth.core.change_data import (
@@ -102,14 +104,14 @@ def build_change_benchmark(
     partial = root.with_name(f".{root.name}.partial")
     shutil.rmtree(partial, ignore_errors=True)
 
-    extent = int(size) * float(gsd)
-    tiles = {split: _tiles(seed, index, counts[split], extent) for index, split in enumerate(chosen.splits)}
+    tiles = {
+        split: _tiles(seed, i, counts[split], int(size), float(gsd)) for i, split in enumerate(chosen.splits)
+    }
     world = SyntheticWorld(seed)
     locations = {}
     for split in chosen.splits:
-        for index, bounds in enumerate(tiles[split]):
+        for index, grid in enumerate(tiles[split]):
             name = f"{split}_{index}"
-            grid = GridSpec.from_bounds(bounds, CRS, gsd)
             before, after = world.render(grid, first), world.render(grid, second)
             _write_pair(partial / split, chosen, f"{name}.png", before, after)
             locations[name] = list(grid.bounds)
@@ -158,26 +160,28 @@ def _write_pair(folder: Path, layout: ChangeLayout, name: str, before: Rendering
     write_png(folder / "label2" / name, second_to_rgb(np.where(changed, classes2, 0)))
 
 
-def _tiles(seed: int, split_index: int, count: int, extent: float) -> list[tuple[float, float, float, float]]:
-    """Tile bounds (metres) near the edges of the first ``count`` towns of a split's part of the world."""
+def _tiles(seed: int, split_index: int, count: int, size: int, gsd: float) -> list[GridSpec]:
+    """Grids of ``size`` pixels near the edges of the first ``count`` towns of a split's part of the
+    world, their corners on whole multiples of ``gsd`` metres."""
+    extent = size * gsd
+    if extent > MAX_EXTENT:
+        raise ConfigError(f"tiles of {extent:g} m are too large: keep size x gsd at most {MAX_EXTENT:g} m")
     x0 = SPLIT_ORIGIN[0]
     y0 = SPLIT_ORIGIN[1] + split_index * SPLIT_STRIDE
     towns = town_centres(seed, (x0, y0, x0 + SPLIT_SPAN, y0 + SPLIT_SPAN))
     if count > len(towns):
         raise ConfigError(f"at most {len(towns)} pairs per split can be drawn; asked for {count}")
-    if extent > MAX_EXTENT:
-        raise ConfigError(f"tiles of {extent:g} m are too large: keep size x gsd at most {MAX_EXTENT:g} m")
-    tiles = []
+    grids = []
     key = stream(seed, "benchmark-tiles")
     for cx, cy, radius in towns[:count]:
+        # Aim at the town's growing edge, in a direction of its own.
         along, across = draws(hash_ints(key, int(cx), int(cy)), 2)
-        # Aim at the town's growing edge, in any direction.
-        dx, dy = (along * 2.0 - 1.0), (across * 2.0 - 1.0)
+        dx, dy = along * 2.0 - 1.0, across * 2.0 - 1.0
         norm = max(abs(dx), abs(dy), 1e-9)
-        centre_x, centre_y = cx + dx / norm * radius, cy + dy / norm * radius
-        half = extent / 2
-        tiles.append((centre_x - half, centre_y - half, centre_x + half, centre_y + half))
-    return tiles
+        left = math.floor((cx + dx / norm * radius - extent / 2) / gsd) * gsd
+        top = math.floor((cy + dy / norm * radius + extent / 2) / gsd) * gsd
+        grids.append(GridSpec(CRS, Affine(gsd, 0.0, left, 0.0, -gsd, top), (size, size)))
+    return grids
 
 
 def _layout(name: str) -> ChangeLayout:

@@ -18,7 +18,7 @@ import numpy as np
 from terrasynth.ingest.synthetic.buildings import Footprints, rotation
 from terrasynth.ingest.synthetic.hashing import draws, hash_ints, per_cell, stream
 from terrasynth.ingest.synthetic.materials import Material
-from terrasynth.ingest.synthetic.noise import fbm, fbm_on_axes
+from terrasynth.ingest.synthetic.noise import fbm_on_axes
 from terrasynth.ingest.synthetic.timeline import Moment
 
 DISTRICT = 1000.0  # metres: size of a farming district
@@ -61,11 +61,10 @@ class Parcels:
 def farmland_nodes(seed: int, x: np.ndarray, y: np.ndarray, spacing: float) -> dict[str, np.ndarray]:
     """Where farming is done (positive where it is likely) and the warp of the district lattice
     (metres), on the grid of ``x`` by ``y``."""
-    px, py = x[None, :], y[:, None]
     return {
         "farming": fbm_on_axes(x, y, 4000.0, 3, stream(seed, "farming")),
-        "district_dx": fbm(px, py, 900.0, 2, stream(seed, "district-x")) * 180.0,
-        "district_dy": fbm(px, py, 900.0, 2, stream(seed, "district-y")) * 180.0,
+        "district_dx": fbm_on_axes(x, y, 900.0, 2, stream(seed, "district-x")) * 180.0,
+        "district_dy": fbm_on_axes(x, y, 900.0, 2, stream(seed, "district-y")) * 180.0,
     }
 
 

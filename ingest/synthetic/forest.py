@@ -13,7 +13,7 @@ import numpy as np
 
 from terrasynth.ingest.synthetic.hashing import draws, hash_ints, stream
 from terrasynth.ingest.synthetic.materials import Material
-from terrasynth.ingest.synthetic.noise import fbm, fbm_on_axes
+from terrasynth.ingest.synthetic.noise import fbm_on_axes
 from terrasynth.ingest.synthetic.timeline import Moment
 
 STAND = 240.0  # metres: size of a forest stand
@@ -31,11 +31,10 @@ class Stands:
 
 def forest_nodes(seed: int, x: np.ndarray, y: np.ndarray, spacing: float) -> dict[str, np.ndarray]:
     """The forest score's noise and the stand lattice's warp (metres), on the grid of ``x`` by ``y``."""
-    px, py = x[None, :], y[:, None]
     return {
         "woods": fbm_on_axes(x, y, 2500.0, 5, stream(seed, "woods"), gain=0.55),
-        "stand_dx": fbm(px, py, 300.0, 2, stream(seed, "stand-x")) * 90.0,
-        "stand_dy": fbm(px, py, 300.0, 2, stream(seed, "stand-y")) * 90.0,
+        "stand_dx": fbm_on_axes(x, y, 300.0, 2, stream(seed, "stand-x")) * 90.0,
+        "stand_dy": fbm_on_axes(x, y, 300.0, 2, stream(seed, "stand-y")) * 90.0,
     }
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from affine import Affine
 from PIL import Image, ImageDraw
 from pyproj import Transformer
 
@@ -55,7 +56,8 @@ def preview_grid(
     resolution: float = 4.0,
 ) -> GridSpec:
     """The grid of a preview in the local UTM zone: a ``bbox`` (west, south, east, north degrees),
-    or a square of ``size`` metres around ``centre`` (longitude, latitude degrees)."""
+    or a square of ``size`` metres (rounded to whole pixels) around ``centre`` (longitude, latitude
+    degrees)."""
     if (bbox is None) == (centre is None):
         raise ConfigError("give either a bbox (west,south,east,north) or a centre (lon,lat) with a size")
     if not (resolution > 0 and math.isfinite(resolution)):
@@ -78,8 +80,10 @@ def preview_grid(
         zone, north = utm_zone(lon, lat)
         crs = f"EPSG:{(32600 if north else 32700) + zone}"
         x, y = Transformer.from_crs("EPSG:4326", crs, always_xy=True).transform(lon, lat)
-        half = size / 2
-        grid = GridSpec.from_bounds((x - half, y - half, x + half, y + half), crs, resolution)
+        pixels = max(1, round(size / resolution))
+        left = math.floor(x / resolution - pixels / 2) * resolution
+        top = math.floor(y / resolution + pixels / 2) * resolution
+        grid = GridSpec(crs, Affine(resolution, 0.0, left, 0.0, -resolution, top), (pixels, pixels))
     if max(grid.shape) > MAX_PIXELS:
         raise ConfigError(
             f"the preview would be {grid.shape[1]} x {grid.shape[0]} pixels per panel; keep it under "

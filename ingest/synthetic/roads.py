@@ -12,7 +12,7 @@ import numpy as np
 
 from terrasynth.ingest.synthetic.hashing import stream
 from terrasynth.ingest.synthetic.lattice import distance_to_zero_line
-from terrasynth.ingest.synthetic.noise import fbm
+from terrasynth.ingest.synthetic.noise import fbm, fbm_on_axes
 
 MAIN_ROAD_CELL = 5000.0  # metres: spacing of main roads
 LANE_CELL = 1800.0  # metres: spacing of lanes
@@ -24,8 +24,8 @@ LANE_CEILING = 0.5  # no lanes above this elevation
 def road_nodes(seed: int, x: np.ndarray, y: np.ndarray, spacing: float) -> dict[str, np.ndarray]:
     """Signed distances (metres) to the roads' centre lines on the lattice nodes ``x`` by ``y``."""
     px, py = x[None, :], y[:, None]
-    wx = fbm(px, py, 1500.0, 2, stream(seed, "road-warp-x")) * 80.0
-    wy = fbm(px, py, 1500.0, 2, stream(seed, "road-warp-y")) * 80.0
+    wx = fbm_on_axes(x, y, 1500.0, 2, stream(seed, "road-warp-x")) * 80.0
+    wy = fbm_on_axes(x, y, 1500.0, 2, stream(seed, "road-warp-y")) * 80.0
     main_road = fbm(px + wx, py + wy, MAIN_ROAD_CELL, 2, stream(seed, "main-roads"), gain=0.35)
     lane = fbm(px + wy, py - wx, LANE_CELL, 2, stream(seed, "lanes"), gain=0.3)
     return {

@@ -130,21 +130,23 @@ def town_layer(
         material[active] = np.where(roofed, here.roof[first, points], material[active])
         tint[active] = np.where(roofed, here.tint[first, points], tint[active])
 
-        # Shadow casters are proposed at the point and at points up to the longest shadow towards
-        # the sun (closer together than the narrowest slot, so none is skipped), then each is
-        # tested exactly with its own shadow length.
+        # Shadows fall on open ground. Casters are proposed at the point and at points up to the
+        # longest shadow towards the sun (closer together than the narrowest slot, so none is
+        # skipped), then each is tested exactly with its own shadow length.
+        ground = np.nonzero(~roofed)[0]
+        t, gu, gv = _take(t, ground), au[ground], av[ground]
         sx = shadow[0] * t["cos"] + shadow[1] * t["sin"]
         sy = shadow[1] * t["cos"] - shadow[0] * t["sin"]
         longest = SHADOW_CAP / np.sqrt(sx * sx + sy * sy)
-        casters = [here]
+        casters = [Footprints(*(getattr(here, f)[:, ground] for f in Footprints.__dataclass_fields__))]
         for fraction in (0.5, 1.0):
-            qu, qv = au - sx * longest * fraction, av - sy * longest * fraction
+            qu, qv = gu - sx * longest * fraction, gv - sy * longest * fraction
             qi, qj = np.floor(qu / t["block_u"]), np.floor(qv / t["block_v"])
             lu_q, lv_q = qu - qi * t["block_u"], qv - qj * t["block_v"]
             casters.append(_footprints(t, qi, qj, lu_q, lv_q, _blocks(t, qi, qj)))
         candidates = Footprints.concatenate(casters)
-        cast = candidates.standing(year) & candidates.shades(au, av, sx, sy)
-        shaded[active] = cast.any(axis=0) & ~roofed
+        cast = candidates.standing(year) & candidates.shades(gu, gv, sx, sy)
+        shaded[active[ground]] = cast.any(axis=0)
 
     layer.material[rows, columns] = np.where(street | main, Material.ROAD, material)
     layer.tint[rows, columns] = tint

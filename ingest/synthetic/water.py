@@ -14,7 +14,7 @@ import numpy as np
 
 from terrasynth.ingest.synthetic.hashing import stream
 from terrasynth.ingest.synthetic.lattice import distance_to_zero_line
-from terrasynth.ingest.synthetic.noise import fbm
+from terrasynth.ingest.synthetic.noise import fbm, fbm_on_axes
 from terrasynth.ingest.synthetic.timeline import Moment, yearly_anomaly
 
 LAKE_LEVEL = -0.6  # elevation of the mean lake surface
@@ -45,8 +45,8 @@ def water_nodes(seed: int, x: np.ndarray, y: np.ndarray, spacing: float) -> dict
     """Signed distance (metres) to the rivers' centre lines on the lattice nodes ``x`` by ``y``."""
     px, py = x[None, :], y[:, None]
     warp = 260.0
-    wx = fbm(px, py, 1100.0, 3, stream(seed, "river-warp-x")) * warp
-    wy = fbm(px, py, 1100.0, 3, stream(seed, "river-warp-y")) * warp
+    wx = fbm_on_axes(x, y, 1100.0, 3, stream(seed, "river-warp-x")) * warp
+    wy = fbm_on_axes(x, y, 1100.0, 3, stream(seed, "river-warp-y")) * warp
     river = fbm(px + wx, py + wy, RIVER_CELL, 2, stream(seed, "river"), gain=0.4)
     return {"river": distance_to_zero_line(river, spacing)}
 
