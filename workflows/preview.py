@@ -29,6 +29,9 @@ def cli(
     date1: str = typer.Option("2018-06-01", "--date1", help="First date, YYYY-MM-DD."),
     date2: str = typer.Option("2023-06-01", "--date2", help="Second date, YYYY-MM-DD."),
     clouds: float = typer.Option(0.0, "--clouds", help="Fraction of sky covered by clouds (0-1)."),
+    colours: int = typer.Option(
+        None, "--colours", help="Write a smaller palette PNG with at most this many colours (2-256)."
+    ),
     out: str = typer.Option("preview.png", "--out", help="PNG file to write."),
 ) -> None:
     """Draw the synthetic world: the image at two dates, land cover and the change between them."""
@@ -54,6 +57,7 @@ def cli(
             date1=date1,
             date2=date2,
             clouds=clouds,
+            colours=colours,
             progress=lambda what: progress.update(task, advance=1, description=what),
         )
     left, bottom, right, top = grid.bounds

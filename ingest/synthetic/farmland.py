@@ -19,12 +19,14 @@ from terrasynth.ingest.synthetic.buildings import Footprints, rotation
 from terrasynth.ingest.synthetic.hashing import draws, hash_ints, per_cell, stream
 from terrasynth.ingest.synthetic.materials import Material
 from terrasynth.ingest.synthetic.noise import fbm_on_axes
-from terrasynth.ingest.synthetic.timeline import Moment
+from terrasynth.ingest.synthetic.timeline import Moment, event_year
 
 DISTRICT = 1000.0  # metres: size of a farming district
 FARM_CELL = 280.0  # metres: at most one farmstead per cell
 FARM_CHANCE = 0.18
+NEW_FARM_CHANCE = 0.15  # of farmsteads built between 1990 and 2060 (the rest always stood)
 FARM_REACH = 90.0  # metres: a farm's buildings and yard lie this close to its centre
+CONVERSION_CHANCE = 0.2  # of parcels switched once between cropland and pasture
 MARGIN = 1.2  # metres: half width of the grass strip between parcels
 HEDGE = 2.5  # metres: half width of a hedgerow
 
@@ -90,8 +92,7 @@ def parcels_at(
     along = a + shift - column * length
     edge = np.minimum(np.minimum(across, width - across), np.minimum(along, length - along))
     hedged = hedges < 0.25
-    converted = np.where(conversion < 0.35, 1990.0 + 70.0 * when, np.inf) <= moment.year
-    pasture = (use < 0.18) != converted  # a third of parcels switch once, between 1990 and 2060
+    pasture = (use < 0.18) != (event_year(conversion, when, CONVERSION_CHANCE) <= moment.year)
 
     crop_index = np.searchsorted(
         np.cumsum(CROP_SHARES), draws(hash_ints(parcel, int(moment.date.year)), 1)[0]
@@ -174,7 +175,7 @@ def _farm_parameters(seed: int, column: np.ndarray, row: np.ndarray) -> dict[str
         "cy": (row + margin + (1 - 2 * margin) * py) * FARM_CELL,
         "cos": cos,
         "sin": sin,
-        "built": np.where(new < 0.15, 1990.0 + 70.0 * when, 1900.0),
-        "demolished": np.where(fate < 0.04, 1990.0 + 70.0 * gone, np.inf),
+        "built": np.where(new < NEW_FARM_CHANCE, event_year(new, when, NEW_FARM_CHANCE), -np.inf),
+        "demolished": event_year(fate, gone, 0.04),
         **{f"size{index}": size for index, size in enumerate(sizes)},
     }

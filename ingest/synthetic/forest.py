@@ -14,10 +14,10 @@ import numpy as np
 from terrasynth.ingest.synthetic.hashing import draws, hash_ints, stream
 from terrasynth.ingest.synthetic.materials import Material
 from terrasynth.ingest.synthetic.noise import fbm_on_axes
-from terrasynth.ingest.synthetic.timeline import Moment
+from terrasynth.ingest.synthetic.timeline import Moment, event_year
 
 STAND = 240.0  # metres: size of a forest stand
-CLEARING_CHANCE = 0.2  # of stands clear-cut once between 1990 and 2060
+CLEARING_CHANCE = 0.2  # of stands clear-cut once
 REGROWTH = ((1.5, Material.SOIL), (4.0, Material.GRASS), (9.0, Material.SHRUB))  # years after felling
 
 
@@ -50,7 +50,7 @@ def stands_at(
     """Woodland at points (``x``, ``y``, metres) with the stand warp interpolated there."""
     stand = hash_ints(stream(seed, "stands"), np.floor((x + warp_x) / STAND), np.floor((y + warp_y) / STAND))
     chance, when, tint = draws(stand, 3)
-    felled = np.where(chance < CLEARING_CHANCE, 1990.0 + 70.0 * when, np.inf)
+    felled = event_year(chance, when, CLEARING_CHANCE)
     age = moment.year - felled
     material = np.full(x.shape, Material.TREE, np.uint8)
     for years, stage in reversed(REGROWTH):

@@ -55,13 +55,6 @@ def signed(key: int, *values) -> np.ndarray:
     return uniform(key, *values) * 2.0 - 1.0
 
 
-def bell(key: int, *values) -> np.ndarray:
-    """Roughly normal floats (mean 0, standard deviation 1, bounded by +-3): the sum of three
-    hashed uniforms (Irwin-Hall), which needs no logarithm or cosine and so no libm."""
-    total = uniform(key, *values, 0) + uniform(key, *values, 1) + uniform(key, *values, 2)
-    return (total - 1.5) * 2.0
-
-
 def draws(hashes: np.ndarray, count: int) -> list[np.ndarray]:
     """``count`` independent floats in (0, 1) per hash, 16 bits each: cheap parameters of one
     object (a building's size, height and roof) from its single id hash."""

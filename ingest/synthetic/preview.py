@@ -100,12 +100,16 @@ def render_preview(
     date1: DateLike = "2018-06-01",
     date2: DateLike = "2023-06-01",
     clouds: bool | float = False,
+    colours: int | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> Preview:
     """Render the world with ``seed`` on ``grid`` at two dates and write the panels to ``path`` (PNG).
 
-    ``progress`` is called with a short description after each of the four renders.
+    ``colours`` (2-256) writes a palette PNG with at most that many colours, several times smaller
+    (for documentation and the web); ``progress`` is called with a short description after each step.
     """
+    if colours is not None and not 2 <= colours <= 256:
+        raise ConfigError(f"colours must be between 2 and 256, got {colours}")
     first, second = parse_date(date1), parse_date(date2)
     world = SyntheticWorld(seed)
     step = progress or (lambda _: None)
@@ -124,6 +128,8 @@ def render_preview(
         "change": np.where(changed[..., None], _CHANGE, grey),
     }
     canvas = _compose(panels, after.landcover)
+    if colours is not None:
+        canvas = canvas.quantize(colors=colours, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f".{path.name}.partial")

@@ -54,7 +54,7 @@ def paint(
         reflectance,
     )
     water = material == Material.WATER
-    shallow = np.where(water, np.clip(1.0 - scene.depth / 0.03, 0.0, 1.0), 0.0) * 0.7
+    shallow = np.where(water, np.clip(1.0 - scene.depth / 0.015, 0.0, 1.0), 0.0) * 0.7
     reflectance = reflectance * (1.0 - shallow) + np.array(spectra.SHALLOW_WATER)[:, None, None] * shallow
 
     amplitude = np.moveaxis(spectra.TEXTURE_TABLE[material], -1, 0)

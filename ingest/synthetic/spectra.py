@@ -16,7 +16,7 @@ BANDS = ("B2", "B3", "B4", "B8")
 
 _M = Material
 SPECTRA = {
-    _M.WATER: (0.040, 0.045, 0.028, 0.012),
+    _M.WATER: (0.032, 0.030, 0.016, 0.008),
     _M.WETLAND: (0.035, 0.055, 0.045, 0.200),
     _M.TREE: (0.022, 0.040, 0.024, 0.270),
     _M.SHRUB: (0.040, 0.060, 0.062, 0.230),
@@ -33,7 +33,7 @@ SPECTRA = {
 }
 CROP_GREEN = (0.030, 0.075, 0.035, 0.420)
 CROP_RIPE = (0.080, 0.115, 0.150, 0.300)
-SHALLOW_WATER = (0.065, 0.080, 0.060, 0.030)
+SHALLOW_WATER = (0.050, 0.060, 0.045, 0.020)
 DORMANT = (0.050, 0.065, 0.075, 0.200)  # leafless trees and winter grass
 CLOUD = (0.600, 0.600, 0.610, 0.640)
 HAZE = (0.110, 0.085, 0.060, 0.030)  # light scattered into the view by haze (path radiance)

@@ -17,6 +17,7 @@ from terrasynth.core.errors import ConfigError
 from terrasynth.ingest.synthetic.hashing import uniform
 
 DateLike = dt.date | dt.datetime | str
+EVENTS_FROM, EVENTS_UNTIL = 1990.0, 2060.0  # decimal years over which one-off events are spread
 
 
 @dataclass(frozen=True)
@@ -75,12 +76,11 @@ def parse_date(value: DateLike) -> dt.date:
         ) from None
 
 
-def event_year(key: int, ids, *, start: float, end: float, probability: float = 1.0) -> np.ndarray:
-    """The decimal year at which each object (``ids``: integer arrays) has its event, uniform in
-    [start, end); objects that never have it (1 - ``probability`` of them) get +inf."""
-    chance = uniform(key, *ids, 0)
-    when = start + (end - start) * uniform(key, *ids, 1)
-    return np.where(chance < probability, when, np.inf)
+def event_year(chance: np.ndarray, when: np.ndarray, probability: float) -> np.ndarray:
+    """The decimal year of each object's one-off event, from two of its uniform draws: with
+    ``probability`` (when ``chance`` is below it) a year uniform in [EVENTS_FROM, EVENTS_UNTIL),
+    otherwise never (+inf)."""
+    return np.where(chance < probability, EVENTS_FROM + (EVENTS_UNTIL - EVENTS_FROM) * when, np.inf)
 
 
 def yearly_anomaly(key: int, moment: Moment) -> float:

@@ -23,7 +23,7 @@ from terrasynth.ingest.synthetic.buildings import SHADOW_CAP, Footprints, rotati
 from terrasynth.ingest.synthetic.hashing import draws, hash_ints, per_cell, stream
 from terrasynth.ingest.synthetic.materials import Material
 from terrasynth.ingest.synthetic.noise import value_noise
-from terrasynth.ingest.synthetic.timeline import Moment
+from terrasynth.ingest.synthetic.timeline import Moment, event_year
 
 TOWN_CELL = 6000.0  # metres: at most one town per cell
 TOWN_CHANCE = 0.7
@@ -33,6 +33,7 @@ REACH = 2.3  # towns never extend beyond this many radii from their centre
 GROWTH = 0.02  # town outlines move outward by this fraction of the radius per year
 SETTLED = 2020.0  # blocks of intensity 0 are developed in this year
 BUILDING_SITE_YEARS = 1.2  # a newly developed block stays bare this long
+DEMOLITION_CHANCE = 0.06  # of buildings in slots, demolished once
 LOT_CLEARED_YEARS = 1.5  # the footprint of a demolished building stays bare this long
 RESIDENTIAL, DENSE, INDUSTRIAL, PARK = 0, 1, 2, 3
 
@@ -281,7 +282,7 @@ def _slot_building(
         half_width=depth / 2,
         height=np.where(dense, 10.0 + 16.0 * height, 4.0 + 5.0 * height),
         built=block["developed"] + 0.3 + 2.2 * lag,
-        demolished=np.where(fate < 0.06, 1990.0 + 70.0 * when, np.inf),
+        demolished=event_year(fate, when, DEMOLITION_CHANCE),
         roof=_roof(roof, dense),
         tint=tint * 2.0 - 1.0,
     )

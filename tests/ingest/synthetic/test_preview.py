@@ -42,3 +42,14 @@ def test_render_preview_writes_the_panels(tmp_path):
     assert abs(sum(result.landcover.values()) - 1.0) < 1e-9
     magenta = (pixels == [255, 0, 255]).all(axis=-1)
     assert magenta.sum() == round(result.changed * grid.width * grid.height)
+
+
+def test_a_palette_preview_is_smaller(tmp_path):
+    grid = preview_grid(centre=(9.1518, 45.7997), size=256.0, resolution=8.0)
+    full = render_preview(tmp_path / "full.png", grid)
+    small = render_preview(tmp_path / "small.png", grid, colours=32)
+    with Image.open(small.path) as image:
+        assert image.mode == "P" and len(image.getcolors()) <= 32
+    assert small.path.stat().st_size < full.path.stat().st_size
+    with pytest.raises(ConfigError, match="colours"):
+        render_preview(tmp_path / "bad.png", grid, colours=1)
