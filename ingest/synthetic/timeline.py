@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from itertools import pairwise
 
 import numpy as np
 
@@ -47,13 +48,16 @@ class Moment:
         return cls(date, date.year + season, season, (date - dt.date(2000, 1, 1)).days)
 
     def cycle(self, knots: list[tuple[float, float]]) -> float:
-        """A yearly cycle through ``knots`` (season fraction, value), linear in between and wrapping
-        from the last knot of one year to the first of the next."""
-        seasons = np.array([s for s, _ in knots])
-        values = np.array([v for _, v in knots])
-        return float(
-            np.interp(self.season, np.concatenate([seasons - 1, seasons, seasons + 1]), np.tile(values, 3))
-        )
+        """A yearly cycle through ``knots`` (season fraction, value; seasons ascending), linear in
+        between and wrapping from the last knot of one year to the first of the next.
+
+        Plain Python arithmetic, one rounding per operation: no library routine whose compiled
+        form might fuse operations differently on another machine."""
+        points = [(s - 1.0, v) for s, v in knots[-1:]] + list(knots) + [(s + 1.0, v) for s, v in knots[:1]]
+        for (s0, v0), (s1, v1) in pairwise(points):
+            if s0 <= self.season <= s1:
+                return v0 + (v1 - v0) * ((self.season - s0) / (s1 - s0))
+        raise ValueError(f"knots {knots} do not cover the season {self.season}")
 
     @property
     def winter(self) -> float:
