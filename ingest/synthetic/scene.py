@@ -116,25 +116,8 @@ def build_scene(seed: int, x: np.ndarray, y: np.ndarray, moment: Moment) -> Scen
     shadow = shadow_vector(moment.winter)
     garden = fbm_on_axes(x, y, 24.0, 2, stream(seed, "gardens"))
     towns = town_layer(seed, x, y, moment, shadow, garden)
-    farm_shadow = np.zeros(shape, bool)
-    farms = farmsteads(seed, x, y)
-    rows, columns = farms.rows, farms.columns
-    if len(rows):
-        fx, fy = x[columns], y[rows]
-        open_land = ~woods[rows, columns] & ~towns.developed[rows, columns] & ~water.wetland[rows, columns]
-        yard = open_land & farms.yard.standing(moment.year) & farms.yard.covers(fx, fy)
-        material[rows, columns] = np.where(yard, Material.PAVED, material[rows, columns])
-        standing = farms.buildings.standing(moment.year)
-        hit = standing & farms.buildings.covers(fx, fy)
-        roofed = open_land & hit.any(axis=0)
-        first = np.argmax(hit, axis=0)
-        points = np.arange(len(rows))
-        material[rows, columns] = np.where(
-            roofed, farms.buildings.roof[first, points], material[rows, columns]
-        )
-        tint[rows, columns] = np.where(roofed, farms.buildings.tint[first, points], tint[rows, columns])
-        cast = standing & farms.buildings.shades(fx, fy, shadow[0], shadow[1])
-        farm_shadow[rows, columns] = open_land & ~roofed & cast.any(axis=0)
+    open_land = ~woods & ~towns.developed & ~water.wetland
+    farm_shadow = _place_farmsteads(seed, x, y, moment, shadow, open_land, material, tint)
     material = np.where(towns.material > 0, towns.material, material)
     tint = np.where(towns.material > 0, towns.tint, tint)
 
@@ -154,3 +137,35 @@ def build_scene(seed: int, x: np.ndarray, y: np.ndarray, moment: Moment) -> Scen
         relief=fields["relief"],
         depth=np.where(water.lake, water.depth, 0.0),
     )
+
+
+def _place_farmsteads(
+    seed: int,
+    x: np.ndarray,
+    y: np.ndarray,
+    moment: Moment,
+    shadow: tuple[float, float],
+    open_land: np.ndarray,
+    material: np.ndarray,
+    tint: np.ndarray,
+) -> np.ndarray:
+    """Paint farmyards and farm buildings standing on open land into ``material`` and ``tint``
+    (in place); returns where their shadows fall."""
+    steads = farmsteads(seed, x, y)
+    rows, columns = steads.rows, steads.columns
+    shaded = np.zeros(material.shape, bool)
+    if not len(rows):
+        return shaded
+    fx, fy = x[columns], y[rows]
+    here = open_land[rows, columns]
+    yard = here & steads.yard.standing(moment.year) & steads.yard.covers(fx, fy)
+    material[rows, columns] = np.where(yard, Material.PAVED, material[rows, columns])
+    standing = steads.buildings.standing(moment.year)
+    hit = standing & steads.buildings.covers(fx, fy)
+    roofed = here & hit.any(axis=0)
+    first, points = np.argmax(hit, axis=0), np.arange(len(rows))
+    material[rows, columns] = np.where(roofed, steads.buildings.roof[first, points], material[rows, columns])
+    tint[rows, columns] = np.where(roofed, steads.buildings.tint[first, points], tint[rows, columns])
+    cast = standing & steads.buildings.shades(fx, fy, shadow[0], shadow[1])
+    shaded[rows, columns] = here & ~roofed & cast.any(axis=0)
+    return shaded

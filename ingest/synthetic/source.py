@@ -11,7 +11,7 @@ import xarray as xr
 from terrasynth.core.corpus import REFLECTANCE_SCALE
 from terrasynth.core.errors import ConfigError, SourceError
 from terrasynth.core.grid import GridSpec
-from terrasynth.core.landcover import WORLDCOVER
+from terrasynth.core.landcover import DYNAMIC_WORLD, WORLDCOVER, WORLDCOVER_TO_DYNAMIC_WORLD, remap
 from terrasynth.core.levels import Level
 from terrasynth.ingest.source import Source
 from terrasynth.ingest.synthetic.sampling import DEFAULT_PITCH
@@ -31,6 +31,8 @@ class SyntheticSource(Source):
         noise: add sensor noise.
         pitch: metres between the samples that coarser pixels average (see
             :mod:`~terrasynth.ingest.synthetic.sampling`).
+        legend: ``"esa-worldcover"`` codes, or ``"dynamic-world"`` (converted with
+            :data:`~terrasynth.core.landcover.WORLDCOVER_TO_DYNAMIC_WORLD`).
     """
 
     name = "synthetic"
@@ -44,6 +46,7 @@ class SyntheticSource(Source):
         haze: bool = True,
         noise: bool = True,
         pitch: float = DEFAULT_PITCH,
+        legend: str = WORLDCOVER.scheme,
     ):
         if not isinstance(clouds, bool) and not (isinstance(clouds, int | float) and 0.0 <= clouds <= 1.0):
             raise ConfigError(
@@ -51,6 +54,10 @@ class SyntheticSource(Source):
             )
         if not (isinstance(pitch, int | float) and pitch > 0 and math.isfinite(pitch)):
             raise ConfigError(f"pitch must be a positive number of metres, got {pitch!r}")
+        legends = {table.scheme: table for table in (WORLDCOVER, DYNAMIC_WORLD)}
+        if legend not in legends:
+            raise ConfigError(f"unknown land-cover legend {legend!r}: choose one of {', '.join(legends)}")
+        self.legend = legends[legend]
         self.world = SyntheticWorld(seed, pitch=pitch)
         self.date = parse_date(date)
         self.clouds = clouds
@@ -68,6 +75,9 @@ class SyntheticSource(Source):
                 "pass the level's own grid"
             )
         rendering = self.world.render(grid, self.date, clouds=self.clouds, haze=self.haze, noise=self.noise)
+        landcover = rendering.landcover
+        if self.legend is DYNAMIC_WORLD:
+            landcover = remap(landcover, WORLDCOVER_TO_DYNAMIC_WORLD)
         x, y = grid.coords()
         dataset = xr.Dataset(
             {
@@ -82,8 +92,8 @@ class SyntheticSource(Source):
                 ),
                 "landcover": (
                     ("y", "x"),
-                    rendering.landcover,
-                    {"long_name": "land cover", **WORLDCOVER.to_attrs()},
+                    landcover,
+                    {"long_name": "land cover", **self.legend.to_attrs()},
                 ),
                 "valid": (("y", "x"), rendering.valid, {"long_name": "observed (not cloud)"}),
             },
@@ -105,5 +115,6 @@ class SyntheticSource(Source):
             "haze": self.haze,
             "noise": self.noise,
             "pitch": self.world.pitch,
+            "legend": self.legend.scheme,
             "bands": list(self.world.bands),
         }

@@ -8,7 +8,13 @@ from affine import Affine
 
 from terrasynth.core import ConfigError, GridSpec, Level, SourceError, aligned_grids
 from terrasynth.core.corpus import VARIABLES
-from terrasynth.core.landcover import WORLDCOVER, ClassTable
+from terrasynth.core.landcover import (
+    DYNAMIC_WORLD,
+    WORLDCOVER,
+    WORLDCOVER_TO_DYNAMIC_WORLD,
+    ClassTable,
+    remap,
+)
 from terrasynth.ingest.source import Source
 from terrasynth.ingest.synthetic import SyntheticSource, SyntheticWorld
 
@@ -53,11 +59,22 @@ def test_describe_gives_the_settings_as_json(grids):
     )
 
 
+def test_dynamic_world_legend(grids):
+    grid = grids["60m"]
+    worldcover = SyntheticSource(seed=3).read(grid, "60m")["landcover"]
+    dynamic = SyntheticSource(seed=3, legend="dynamic-world").read(grid, "60m")["landcover"]
+    assert ClassTable.from_attrs(dynamic.attrs) == DYNAMIC_WORLD
+    assert np.array_equal(dynamic.values, remap(worldcover.values, WORLDCOVER_TO_DYNAMIC_WORLD))
+    assert dynamic.values.min() >= 1
+
+
 def test_bad_settings_and_grids_are_named():
     with pytest.raises(ConfigError, match="clouds"):
         SyntheticSource(clouds=1.5)
     with pytest.raises(ConfigError, match="YYYY-MM-DD"):
         SyntheticSource(date="yesterday")
+    with pytest.raises(ConfigError, match="legend"):
+        SyntheticSource(legend="corine")
     grid = GridSpec(UTM, Affine(16.0, 0, 302_400.0, 0, -16.0, 4_916_160.0), (4, 4))
     with pytest.raises(SourceError, match="level 60m"):
         SyntheticSource().read(grid, Level(60.0))
