@@ -22,7 +22,9 @@ def cli(
     bbox: str = typer.Option(
         None, "--bbox", help="Area as 'west,south,east,north' in degrees (instead of --center and --size)."
     ),
-    center: str = typer.Option("9.12,45.82", "--center", help="Centre of the area as 'lon,lat' in degrees."),
+    center: str = typer.Option(
+        "9.179,45.808", "--center", help="Centre of the area as 'lon,lat' in degrees."
+    ),
     size: float = typer.Option(2048.0, "--size", help="Edge of the square area around --center, in metres."),
     resolution: float = typer.Option(4.0, "--resolution", help="Pixel size in metres (e.g. 4, 16, 60)."),
     seed: int = typer.Option(0, "--seed", help="Which synthetic world to draw."),

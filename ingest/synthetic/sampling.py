@@ -41,8 +41,8 @@ QUANTUM = 1.0 / 64.0
 """Metres: sample coordinates are snapped to this (an exact binary fraction)."""
 FIXED_POINT = 256
 """Reflectance units (1e-4) are summed in steps of 1/256 when averaging samples."""
-CHUNK_SAMPLES = 2**18
-"""Samples rendered at once (bounds the memory of one chunk to a few hundred MB)."""
+CHUNK_SAMPLES = 2**17
+"""Samples rendered at once (keeps one chunk in dense towns to a few hundred MB)."""
 _WHOLE = 1e-6  # pixels: origins closer than this to a whole pixel count as whole
 _FRACTION_STEPS = 2**20  # a grid origin off the pixel lattice is snapped to 1/2**20 pixel
 
