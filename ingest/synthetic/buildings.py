@@ -1,9 +1,9 @@
 """Building footprints: rotated rectangles with a height, a roof and a lifetime.
 
 Towns and farmsteads propose, for each point they are asked about, the few footprints that could
-cover it (:class:`Footprints`, one candidate per point); this module answers whether a point lies
-inside a footprint, whether it lies in the footprint's shadow, and whether the building stands at
-a given date. Rotations are kept as (cosine, sine) pairs built without trigonometric functions, so
+cover it or shade it (:class:`Footprints`, a handful of candidates per point); this module answers
+whether a point lies inside a footprint, whether it lies in the footprint's shadow, and whether the
+building stands at a given date. Rotations are kept as (cosine, sine) pairs built without trigonometric functions, so
 everything is exact arithmetic.
 """
 
