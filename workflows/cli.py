@@ -12,7 +12,7 @@ import sys
 
 import typer
 
-from terrasynth.workflows import ingest
+from terrasynth.workflows import ingest, preview
 
 app = typer.Typer(
     name="terrasynth",
@@ -43,6 +43,7 @@ def _global_options(
 
 
 app.command("ingest")(ingest.cli)
+app.command("preview")(preview.cli)
 
 
 def main(argv: list[str] | None = None) -> None:
