@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "tests" / "data" / "ingest"))
 
-from fake_earthengine import fake_earth_engine
+from fake_earthengine import fake_earth_engine, pattern_answer
 
 LATENCY_S, JITTER_S = 0.2, 0.05
 CONCURRENCY = 32
@@ -45,7 +45,9 @@ def run(quick: bool) -> dict:
     area, level = AreaOfInterest.parse(AOI[quick]), Level(16.0)
     source = EarthEngineSource("2023-06-01", "2023-09-01", concurrency=CONCURRENCY)
     with tempfile.TemporaryDirectory() as directory:
-        with fake_earth_engine():  # warm-up: first-use costs (lazy imports, codecs) stay off the clock
+        with fake_earth_engine(
+            pattern_answer
+        ):  # warm-up: first-use costs (lazy imports, codecs) stay off the clock
             run_ingest(
                 source,
                 "9.0,45.0,9.01,45.01",
@@ -54,7 +56,7 @@ def run(quick: bool) -> dict:
                 scheduler="threads",
                 progress=False,
             )
-        with fake_earth_engine(latency=LATENCY_S, jitter=JITTER_S) as server:
+        with fake_earth_engine(pattern_answer, latency=LATENCY_S, jitter=JITTER_S) as server:
             started = time.perf_counter()
             summary = run_ingest(
                 source, area, Path(directory) / "corpus.zarr", levels=[level], tile_size=TILE_SIZE,
@@ -64,7 +66,7 @@ def run(quick: bool) -> dict:
             ours_requests, ours_peak = len(server.requests), server.peak_in_flight
 
         grid = area.regions()[0].grids([level])[level.name]
-        with fake_earth_engine(latency=LATENCY_S, jitter=JITTER_S) as server:
+        with fake_earth_engine(pattern_answer, latency=LATENCY_S, jitter=JITTER_S) as server:
             source.setup()
             started = time.perf_counter()
             dataset = xr.open_dataset(

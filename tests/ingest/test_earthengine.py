@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import xarray as xr
 from corpus_bytes import assert_same_corpus
-from fake_earthengine import calls, constant, fake_earth_engine, pattern_answer
+from fake_earthengine import calls, constant, fake_earth_engine, synthetic_answer
 
 from terrasynth.core import DEFAULT_LADDER, DYNAMIC_WORLD, AreaOfInterest, Level, SourceError, open_corpus
 from terrasynth.ingest import catalog, earthengine
@@ -73,7 +73,7 @@ def test_a_sentinel2_tile_request(tmp_path):
     assert reducers == {"Reducer.mean", "Reducer.mode"}
     assert not list(calls(tree, "Image.resample"))
 
-    expected = pattern_answer(request)
+    expected = synthetic_answer(request)
     np.testing.assert_array_equal(ds.image.values, np.stack([expected[b] for b in catalog.COMMON_BANDS]))
     np.testing.assert_array_equal(ds.landcover.values, expected["landcover"])
     np.testing.assert_array_equal(ds.valid.values, expected["valid"] > 0)

@@ -5,8 +5,8 @@ and discovery document, no network), except that ``computeValue`` is left real s
 ``getInfo`` calls (xee's image metadata) also travel over HTTP. Every HTTP request then lands in
 :meth:`FakeEarthEngine.request`, which decodes it, may inject a fault (429, 500, a timeout, a
 permanent 400) or a latency, and answers pixel requests with NPY data from a pluggable
-:data:`Answer` function. To answer from another world (the synthetic one, say), pass another
-answer function; nothing else changes.
+:data:`Answer` function: the synthetic world by default (:func:`synthetic_answer`), or a cheap
+coordinate pattern (:func:`pattern_answer`) where only throughput matters.
 """
 
 from __future__ import annotations
@@ -27,6 +27,9 @@ from ee import apitestcase
 
 from terrasynth.core.grid import GridSpec
 from terrasynth.core.landcover import WORLDCOVER
+from terrasynth.ingest.synthetic import SyntheticWorld
+
+DEFAULT_DATE = "2021-06-01"
 
 
 @dataclass(frozen=True)
@@ -99,6 +102,17 @@ def xee_variable(request: PixelRequest) -> str | None:
     return names.pop()[0] if len(names) == 1 else None
 
 
+def synthetic_answer(request: PixelRequest, seed: int = 0) -> dict[str, np.ndarray]:
+    """The synthetic world on the requested grid, at the start of the request's date range: the four
+    reflectance bands, land cover and validity, as the Earth Engine source asks for them."""
+    starts = sorted(constant(args["start"]) for args in calls(request.expression, "DateRange"))
+    rendering = SyntheticWorld(seed).render(request.grid, starts[0] if starts else DEFAULT_DATE)
+    bands = dict(zip(("blue", "green", "red", "nir"), rendering.image, strict=True))
+    bands["landcover"] = rendering.landcover.astype(np.uint16)
+    bands["valid"] = rendering.valid.astype(np.uint16)
+    return bands
+
+
 def pattern_answer(request: PixelRequest) -> dict[str, np.ndarray]:
     """Deterministic bands as a function of pixel-centre coordinates (metres), so that any split
     of a grid into requests gives the same pixels: four reflectance bands, land cover, validity.
@@ -153,7 +167,7 @@ class FakeEarthEngine:
 
     def __init__(
         self,
-        answer: Answer = pattern_answer,
+        answer: Answer = synthetic_answer,
         *,
         latency: float = 0.0,
         jitter: float = 0.0,
@@ -249,7 +263,7 @@ def _error(status: int, message: str) -> dict:
 
 
 @contextmanager
-def fake_earth_engine(answer: Answer = pattern_answer, **options) -> Iterator[FakeEarthEngine]:
+def fake_earth_engine(answer: Answer = synthetic_answer, **options) -> Iterator[FakeEarthEngine]:
     """``ee`` initialised as ``ApiTestCase`` does, its HTTP answered by a :class:`FakeEarthEngine`."""
     case = apitestcase.ApiTestCase()
     case.setUp()
