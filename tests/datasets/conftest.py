@@ -30,6 +30,15 @@ def corpus(tmp_path_factory, corpus_data):
 
 
 @pytest.fixture(scope="session")
+def synthetic_corpus(tmp_path_factory, corpus_data):
+    """The same region and levels filled by the synthetic world (seed 0, June 2021)."""
+    from terrasynth.ingest.synthetic import SyntheticSource
+
+    path = tmp_path_factory.mktemp("synthetic") / "corpus.zarr"
+    return corpus_data.build_corpus(path, source=SyntheticSource(seed=0, date="2021-06-01"))
+
+
+@pytest.fixture(scope="session")
 def two_region_corpus(tmp_path_factory, corpus_data):
     """Two regions (UTM 32N and 33N) at 60 and 16 m."""
     return corpus_data.build_corpus(

@@ -6,10 +6,10 @@ from torchgeo.datasets import stack_samples
 from terrasynth.datasets import CascadePairs, random_sampler
 
 
-def test_a_few_training_steps_through_workers_and_torchgeo_samplers(corpus):
-    """A small super-resolution net learns 60 m -> 16 m from the corpus through a DataLoader."""
+def test_a_few_training_steps_through_workers_and_torchgeo_samplers(synthetic_corpus):
+    """A small super-resolution net learns 60 m -> 16 m from a synthetic-world corpus through a DataLoader."""
     torch.manual_seed(0)
-    dataset = CascadePairs(corpus, "16m", min_valid_fraction=0.3)
+    dataset = CascadePairs(synthetic_corpus, "16m", min_valid_fraction=0.3)
     sampler = random_sampler(dataset, 32, length=12, seed=0)
     loader = DataLoader(dataset, batch_size=4, sampler=sampler, num_workers=2, collate_fn=stack_samples)
     net = torch.nn.Sequential(

@@ -21,9 +21,8 @@ from collections.abc import Sequence
 
 import numpy as np
 import xarray as xr
-import zarr
 
-from terrasynth.core import DEFAULT_LADDER, AreaOfInterest, GridSpec, Level, corpus_template, mark_complete
+from terrasynth.core import DEFAULT_LADDER, GridSpec, Level
 from terrasynth.ingest.source import Source
 
 AOI = "9.0,45.0,9.02,45.01"
@@ -85,31 +84,21 @@ def build_corpus(
     tile_size: int = 32,
     source: Source | None = None,
 ) -> str:
-    """Write a complete corpus at ``path`` tile by tile and return the path.
+    """Write a complete corpus at ``path`` with the real ingest (on threads, no progress bars) and
+    return the path. Tiles come from ``source`` (default :class:`RampSource`); pixels outside the
+    area's region are not valid."""
+    from terrasynth.workflows.ingest import run_ingest
 
-    Each tile is read from ``source`` (default :class:`RampSource`) on its exact grid, marked not
-    valid outside the area's region, and written straight into the template's Zarr arrays.
-    """
-    source = source or RampSource()
-    area = AreaOfInterest.parse(aoi)
-    regions = area.regions()
-    bands = {level.name: source.bands(level) for level in levels}
-    tree = corpus_template(area, regions, levels, bands, source=source.describe(), tile_size=tile_size)
-    tree.to_zarr(path, mode="w", compute=False, consolidated=False)
-    store = zarr.open_group(str(path), mode="r+")
-    for region in regions:
-        for name, grid in region.grids(levels).items():
-            group = store[f"{region.name}/{name}"]
-            image, landcover, valid = group["image"], group["landcover"], group["valid"]
-            for window in grid.tiles(tile_size):
-                tile_grid = grid.subgrid(window)
-                data = source.read(tile_grid, Level.parse(name))
-                rows = slice(window.row_off, window.row_off + window.height)
-                cols = slice(window.col_off, window.col_off + window.width)
-                image[:, rows, cols] = data["image"].values
-                landcover[rows, cols] = data["landcover"].values
-                valid[rows, cols] = data["valid"].values & region.inside(tile_grid)
-    mark_complete(path)
+    run_ingest(
+        source or RampSource(),
+        aoi,
+        path,
+        levels=levels,
+        tile_size=tile_size,
+        overwrite=True,
+        scheduler="threads",
+        progress=False,
+    )
     return str(path)
 
 
