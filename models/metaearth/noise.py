@@ -26,11 +26,15 @@ INITIAL = -1
 """The step index of the initial noise; stochastic steps use 0, 1, ..."""
 
 
+def key_seed(*key: Hashable) -> int:
+    """A 63-bit seed that depends only on ``key`` (ints, strings, tuples), the same in every process."""
+    digest = hashlib.blake2b(repr(key).encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "little") >> 1
+
+
 def keyed_normal(shape: Sequence[int], *key: Hashable) -> torch.Tensor:
     """Standard normal float32 noise (CPU) that depends only on ``shape`` and ``key``."""
-    digest = hashlib.blake2b(repr(key).encode(), digest_size=8).digest()
-    generator = torch.Generator().manual_seed(int.from_bytes(digest, "little") >> 1)
-    return torch.randn(tuple(shape), generator=generator)
+    return torch.randn(tuple(shape), generator=torch.Generator().manual_seed(key_seed(*key)))
 
 
 class NoiseField:
