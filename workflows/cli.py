@@ -12,7 +12,7 @@ import sys
 
 import typer
 
-from terrasynth.workflows import plan
+from terrasynth.workflows import generate, plan
 
 app = typer.Typer(
     name="terrasynth",
@@ -43,6 +43,7 @@ def _global_options(
 
 
 app.command("plan")(plan.cli)
+app.command("generate")(generate.cli)
 
 
 def main(argv: list[str] | None = None) -> None:
