@@ -6,7 +6,9 @@ import pytest
 import torch
 
 from terrasynth.core.errors import ConfigError
-from terrasynth.models.metaearth import MetaEarthDenoiser, UnboundedGenerator, WindowNoise
+from terrasynth.models.metaearth import MetaEarthDenoiser, NoiseField, UnboundedGenerator, WindowNoise
+
+from .conftest import micro_stage
 
 LOW = np.random.default_rng(0).random((3, 12, 14)).astype(np.float32) * 0.4  # 16 m reflectance
 
@@ -109,3 +111,29 @@ def test_field_canvas_made_in_two_halves_by_two_processes_equals_one_run(upscale
     assert np.array_equal(joined, whole)
     # the field is keyed by ground position: another origin is another canvas
     assert not np.allclose(whole, canvas(generator, condition=LOW, origin=(0, 0)))
+
+
+@torch.no_grad()
+def test_averaged_wavefront_equals_averaging_the_whole_canvas_at_every_step():
+    # a weak schedule keeps the untrained model's outputs mostly within the reflectance range
+    weak = {"kind": "linear", "beta_start": 1e-5, "beta_end": 1e-4, "num_train_timesteps": 1000}
+    stage = micro_stage(gsd=16.0, condition_gsd=None, schedule=weak)
+    generator = UnboundedGenerator(stage, steps=3, eta=1.0, noise="average", seed=2, batch_size=4)
+    result = canvas(generator, 44, 30, origin=(7, 9))
+    # the reference: the whole padded canvas held at once, every window evaluated at every step
+    grid = generator.grid(44, 30)
+    height, width = grid.padded_shape
+    field = NoiseField(2, 3)
+    x = field.region(7, 9, height, width)[None]
+    for step, t in enumerate(generator.sampler.timesteps):
+        total, count = torch.zeros_like(x), torch.zeros_like(x)
+        for row, col in grid.windows():
+            rows, cols = slice(row * 8, row * 8 + 16), slice(col * 8, col * 8 + 16)
+            total[..., rows, cols] += stage(x[..., rows, cols], torch.tensor([t]), gsd=16.0)
+            count[..., rows, cols] += 1
+        x = generator.sampler.step(
+            total / count, t, x, noise=field.region(7, 9, height, width, step=step)[None]
+        )
+    expected = stage.scaling.to_reflectance(x[0, :, :44, :30]).numpy()
+    assert ((expected > 0) & (expected < 1)).mean() > 0.3  # most values are not clipped away
+    np.testing.assert_allclose(result, expected, atol=1e-4)  # batches of 4 vs 1: float rounding only
