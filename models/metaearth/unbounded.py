@@ -286,7 +286,7 @@ class _WindowInputs:
         if landcover is not None and len(landcover.shape) != 2:
             raise ConfigError(f"land cover must be (rows, columns), got shape {tuple(landcover.shape)}")
         self.condition, self.landcover = condition, landcover
-        self.condition_gsd = float(condition_gsd or config.condition_gsd or 0)
+        self.condition_gsd = None if condition is None else float(condition_gsd or config.condition_gsd)
         self.landcover_gsd = float(landcover_gsd or self.gsd)
 
     def __call__(self, positions: Sequence[tuple[int, int]]) -> dict:
