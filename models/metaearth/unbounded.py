@@ -28,7 +28,7 @@ import torch
 from terrasynth.core.errors import ConfigError
 from terrasynth.models.diffusion import DiffusionSampler
 from terrasynth.models.metaearth.denoiser import MetaEarthDenoiser
-from terrasynth.models.metaearth.noise import NOISE_MODES, NoiseField, WindowNoise
+from terrasynth.models.metaearth.noise import INITIAL, NOISE_MODES, NoiseField, WindowNoise
 from terrasynth.models.metaearth.windows import WindowGrid
 
 _CONDITION_MARGIN = 4  # condition pixels read around each window's footprint, for the encoder's context
@@ -204,6 +204,10 @@ class UnboundedGenerator:
         stride, window, steps, device = grid.stride, grid.window, self.sampler.steps, self.denoiser.device
         width = grid.padded_shape[1]
         field = NoiseField(self.seed, self.denoiser.config.channels)
+
+        def strip_noise(i: int, step: int = INITIAL) -> torch.Tensor:
+            return field.region(origin[0] + i * stride, origin[1], stride, width, step).to(device)
+
         strips, window_rows = self._averaged_strips(grid, rows)
         a = strips.start
         cover = torch.zeros(width, device=device)
@@ -215,9 +219,7 @@ class UnboundedGenerator:
         eps_before: dict[int, torch.Tensor] = {}
         for tau in range(2 * (steps - 1) + len(strips)):
             while created < min(strips.stop, a + tau + 2):
-                state[created] = field.region(origin[0] + created * stride, origin[1], stride, width).to(
-                    device
-                )
+                state[created] = strip_noise(created)
                 created += 1
             jobs = [(a + tau - 2 * s, s) for s in range(steps) if a + tau - 2 * s in strips]
             evaluate = [(k, s) for k, s in jobs if k in window_rows]
@@ -229,22 +231,16 @@ class UnboundedGenerator:
                 parts = [eps_before[i - 1][:, stride:]] if i - 1 in eps_before else []
                 parts += [eps_now[i][:, :stride]] if i in eps_now else []
                 eps = (sum(parts) / len(parts))[None]
-                noise = None
-                if self.sampler.stochastic:
-                    noise = field.region(origin[0] + i * stride, origin[1], stride, width, step=s)[None].to(
-                        device
-                    )
+                noise = strip_noise(i, s)[None] if self.sampler.stochastic else None
                 state[i] = self.sampler.step(eps, self.sampler.timesteps[s], state[i][None], noise=noise)[0]
-                if s == steps - 1:
+                if s == steps - 1:  # strip i is finished
                     row_inputs.pop(i, None)
-                    start, stop = _clip((i * stride, (i + 1) * stride), rows)
                     finished = state.pop(i)
+                    start, stop = _clip((i * stride, (i + 1) * stride), rows)
                     if start < stop:
+                        top = start - i * stride
                         yield CanvasBand(
-                            start,
-                            self._to_reflectance(
-                                finished[:, start - i * stride : stop - i * stride, : grid.width]
-                            ),
+                            start, self._to_reflectance(finished[:, top : top + stop - start, : grid.width])
                         )
             eps_before = eps_now
 
