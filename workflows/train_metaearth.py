@@ -30,6 +30,7 @@ from typing import Literal
 import lightning as L
 import numpy as np
 import torch
+from PIL import Image
 from pydantic import Field
 from torch.utils.data import DataLoader, Dataset, Sampler, Subset
 
@@ -133,8 +134,6 @@ class MetaEarthModule(L.LightningModule):
         picture = _quicklook([*columns, samples, image], self.settings.rgb_bands)
         path = self.out_dir / "samples" / f"epoch{self.current_epoch:04d}_batch{batch_idx}.png"
         path.parent.mkdir(parents=True, exist_ok=True)
-        from PIL import Image
-
         Image.fromarray(picture).save(path)
         if isinstance(self.logger, L.pytorch.loggers.TensorBoardLogger):
             self.logger.experiment.add_image(
