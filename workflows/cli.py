@@ -12,7 +12,7 @@ import sys
 
 import typer
 
-from terrasynth.workflows import ingest, preview
+from terrasynth.workflows import generate, ingest, preview
 
 app = typer.Typer(
     name="terrasynth",
@@ -44,6 +44,7 @@ def _global_options(
 
 app.command("ingest")(ingest.cli)
 app.command("preview")(preview.cli)
+app.command("generate")(generate.cli)
 
 
 def main(argv: list[str] | None = None) -> None:

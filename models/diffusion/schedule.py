@@ -1,0 +1,92 @@
+"""Noise schedules: the forward (noising) process of a diffusion model, on diffusers' schedulers."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from functools import cached_property
+
+import torch
+from diffusers import DDIMScheduler, DDPMScheduler
+
+from terrasynth.core.errors import ConfigError
+
+SCHEDULE_KINDS = ("linear", "scaled_linear")
+
+
+@dataclass(frozen=True)
+class NoiseSchedule:
+    """The betas of the forward process over ``num_train_timesteps`` steps.
+
+    ``kind`` follows diffusers' names:
+
+    - ``"scaled_linear"`` (default): ``beta = linspace(sqrt(beta_start), sqrt(beta_end), T) ** 2``.
+      This is what latent diffusion and MetaEarth call "linear" (MetaEarth: 0.0015 to 0.0155, T = 1000).
+    - ``"linear"``: ``beta = linspace(beta_start, beta_end, T)``.
+
+    A model records the schedule it was trained with (:meth:`to_dict`) and samples with the same one.
+    """
+
+    kind: str = "scaled_linear"
+    beta_start: float = 0.0015
+    beta_end: float = 0.0155
+    num_train_timesteps: int = 1000
+
+    def __post_init__(self):
+        if self.kind not in SCHEDULE_KINDS:
+            raise ConfigError(
+                f"noise schedule {self.kind!r} is unknown: use one of {', '.join(SCHEDULE_KINDS)}"
+            )
+        if not 0 < self.beta_start < self.beta_end < 1:
+            raise ConfigError(
+                f"noise schedule needs 0 < beta_start < beta_end < 1, got {self.beta_start} and {self.beta_end}"
+            )
+        if self.num_train_timesteps < 2:
+            raise ConfigError(f"noise schedule needs at least 2 steps, got {self.num_train_timesteps}")
+
+    def _scheduler_config(self) -> dict:
+        return {
+            "num_train_timesteps": self.num_train_timesteps,
+            "beta_start": self.beta_start,
+            "beta_end": self.beta_end,
+            "beta_schedule": self.kind,
+            "prediction_type": "epsilon",
+            "clip_sample": False,
+        }
+
+    def ddpm_scheduler(self) -> DDPMScheduler:
+        """diffusers' DDPM scheduler for this schedule (epsilon prediction, no clipping)."""
+        return DDPMScheduler(**self._scheduler_config())
+
+    def ddim_scheduler(self) -> DDIMScheduler:
+        """diffusers' DDIM scheduler for this schedule.
+
+        Timesteps are spaced from the end ("trailing"), so the first sampling step starts at the
+        last training timestep, and the final step lands on the clean image (``set_alpha_to_one``).
+        """
+        return DDIMScheduler(**self._scheduler_config(), set_alpha_to_one=True, timestep_spacing="trailing")
+
+    @cached_property
+    def _training_scheduler(self) -> DDPMScheduler:
+        return self.ddpm_scheduler()
+
+    @property
+    def alphas_cumprod(self) -> torch.Tensor:
+        """Cumulative products of ``1 - beta``, one per training timestep (float32)."""
+        return self._training_scheduler.alphas_cumprod
+
+    def snr(self, t: torch.Tensor) -> torch.Tensor:
+        """Signal-to-noise ratio ``a_t / (1 - a_t)`` at integer timesteps ``t`` (on ``t``'s device)."""
+        a = self.alphas_cumprod.to(t.device)[t]
+        return a / (1 - a)
+
+    def add_noise(self, x0: torch.Tensor, noise: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        """``x_t = sqrt(a_t) x0 + sqrt(1 - a_t) noise`` for a batch with one timestep per sample."""
+        return self._training_scheduler.add_noise(x0, noise, t)
+
+    def to_dict(self) -> dict:
+        """JSON-ready settings, to store beside a model's weights."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, settings: dict) -> NoiseSchedule:
+        return cls(**settings)

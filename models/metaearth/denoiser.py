@@ -1,0 +1,216 @@
+"""The MetaEarth denoiser: a diffusers U-Net told the resolution, fed the encoded low-resolution image.
+
+One stage of the cascade. Its input is x_t concatenated on the channel axis with
+
+- the low-resolution condition encoded by an RRDBNet at its own resolution and resampled onto
+  x_t's pixel centres (later stages), and/or
+- a one-hot land-cover map (first stage, optional).
+
+Resolution guidance: the output resolution (metres per pixel) is embedded like the timestep
+(sinusoidal + MLP, diffusers' ``class_embed_type="timestep"``) and added to the time embedding;
+the condition's resolution is embedded the same way and scales and shifts the condition
+features (FiLM), so the model knows both ends of each ~4x step, even a non-integer one (60 -> 16 m).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from diffusers import ModelMixin, UNet2DModel
+from diffusers.configuration_utils import ConfigMixin, register_to_config
+from diffusers.models.embeddings import TimestepEmbedding, Timesteps
+
+from terrasynth.core.errors import ConfigError
+from terrasynth.models.diffusion import NoiseSchedule, ReflectanceScaling
+from terrasynth.models.metaearth.rrdbnet import RRDBEncoder
+
+_NODATA = 0
+
+
+class MetaEarthDenoiser(ModelMixin, ConfigMixin):
+    """Predicts the noise in x_t for one stage of the cascade; saved as safetensors + ``config.json``.
+
+    Args:
+        channels: bands of the images (and of the low-resolution condition).
+        gsd: metres per pixel of the images this stage was trained to generate.
+        condition_gsd: metres per pixel of the low-resolution condition it was trained with;
+            ``None`` for a first stage, which generates from noise alone.
+        landcover_codes: land-cover class codes it takes as input (0, no data, is implied);
+            ``None`` for no land-cover input.
+        block_out_channels, layers_per_block, attention_levels, attention_head_dim,
+            norm_num_groups: the U-Net (one entry of ``attention_levels`` per resolution level).
+        encoder_features, encoder_blocks, encoder_growth: the RRDBNet condition encoder.
+        window: tile edge in pixels it was trained on (the default generation window).
+        schedule: :meth:`NoiseSchedule.to_dict` of its noise schedule (default MetaEarth's).
+        scaling: :meth:`ReflectanceScaling.to_dict` of its model space (default reflectance 0..1).
+    """
+
+    @register_to_config
+    def __init__(
+        self,
+        channels: int = 4,
+        gsd: float = 4.0,
+        condition_gsd: float | None = 16.0,
+        landcover_codes: list[int] | None = None,
+        block_out_channels: tuple[int, ...] = (32, 64, 128),
+        layers_per_block: int = 1,
+        attention_levels: tuple[bool, ...] = (False, False, True),
+        attention_head_dim: int = 8,
+        norm_num_groups: int = 8,
+        encoder_features: int = 32,
+        encoder_blocks: int = 1,
+        encoder_growth: int = 16,
+        window: int = 256,
+        schedule: dict | None = None,
+        scaling: dict | None = None,
+    ):
+        super().__init__()
+        if len(attention_levels) != len(block_out_channels):
+            raise ConfigError(
+                f"attention_levels has {len(attention_levels)} entries for {len(block_out_channels)} U-Net levels"
+            )
+        # record the resolved defaults, so a saved model names its schedule and scaling explicitly
+        self.register_to_config(
+            schedule=NoiseSchedule.from_dict(schedule or {}).to_dict(),
+            scaling=ReflectanceScaling.from_dict(scaling or {}).to_dict(),
+        )
+        in_channels = channels
+        self.encoder = None
+        if condition_gsd is not None:
+            self.encoder = RRDBEncoder(channels, encoder_features, encoder_blocks, encoder_growth)
+            self.condition_gsd_proj = Timesteps(
+                block_out_channels[0], flip_sin_to_cos=True, downscale_freq_shift=0
+            )
+            self.condition_gsd_embedding = TimestepEmbedding(block_out_channels[0], 2 * encoder_features)
+            in_channels += encoder_features
+        lut = None
+        if landcover_codes is not None:
+            # class code -> one-hot channel; channel 0 is no data (and every code it does not know)
+            codes = sorted({int(c) for c in landcover_codes} - {_NODATA})
+            lut = torch.zeros(max(codes, default=0) + 1, dtype=torch.long)
+            lut[torch.tensor(codes, dtype=torch.long)] = torch.arange(1, len(codes) + 1)
+            in_channels += len(codes) + 1
+        self.register_buffer("landcover_lut", lut, persistent=False)
+        self.unet = UNet2DModel(
+            in_channels=in_channels,
+            out_channels=channels,
+            block_out_channels=tuple(block_out_channels),
+            layers_per_block=layers_per_block,
+            down_block_types=tuple("AttnDownBlock2D" if a else "DownBlock2D" for a in attention_levels),
+            up_block_types=tuple("AttnUpBlock2D" if a else "UpBlock2D" for a in reversed(attention_levels)),
+            attention_head_dim=attention_head_dim,
+            norm_num_groups=norm_num_groups,
+            class_embed_type="timestep",
+        )
+
+    @property
+    def schedule(self) -> NoiseSchedule:
+        """The noise schedule this model was trained with."""
+        return NoiseSchedule.from_dict(self.config.schedule)
+
+    @property
+    def scaling(self) -> ReflectanceScaling:
+        """Its reflectance <-> model-space mapping."""
+        return ReflectanceScaling.from_dict(self.config.scaling)
+
+    @property
+    def conditioned(self) -> bool:
+        """Whether it takes a low-resolution image (a later stage) or not (a first stage)."""
+        return self.encoder is not None
+
+    @property
+    def uses_landcover(self) -> bool:
+        return self.landcover_lut is not None
+
+    @property
+    def size_multiple(self) -> int:
+        """Image sides must be multiples of this many pixels (the U-Net halves them per level)."""
+        return 2 ** (len(self.config.block_out_channels) - 1)
+
+    def forward(
+        self,
+        x_t: torch.Tensor,
+        t: torch.Tensor,
+        *,
+        gsd: float | torch.Tensor,
+        condition: torch.Tensor | None = None,
+        condition_gsd: float | torch.Tensor | None = None,
+        condition_box: torch.Tensor | None = None,
+        landcover: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """The predicted noise.
+
+        Args:
+            x_t: noisy images in model space, (B, C, H, W); H and W multiples of :attr:`size_multiple`.
+            t: integer timesteps, (B,).
+            gsd: metres per pixel of x_t, a number or (B,).
+            condition: the low-resolution images in model space, (B, C, h, w) (later stages).
+            condition_gsd: their metres per pixel, a number or (B,).
+            condition_box: where x_t lies on the condition, (B, 4) as (top, left, bottom, right) in
+                condition pixels (fractions allowed); default: x_t covers the whole condition.
+            landcover: class codes, (B, H, W); default (or for codes it does not know): no data.
+        """
+        batch = x_t.shape[0]
+        inputs = [x_t]
+        if self.encoder is not None:
+            if condition is None or condition_gsd is None:
+                raise ConfigError(
+                    "this stage is conditioned on a low-resolution image: give condition and condition_gsd"
+                )
+            features = self.encoder(condition.to(x_t.dtype))
+            film = self.condition_gsd_embedding(
+                self.condition_gsd_proj(_per_sample(condition_gsd, batch, x_t))
+            )
+            scale, shift = film.to(features.dtype)[..., None, None].chunk(2, dim=1)
+            inputs.append(resample_onto(features * (1 + scale) + shift, condition_box, x_t.shape[-2:]))
+        elif condition is not None:
+            raise ConfigError("this is a first stage: it takes no low-resolution condition")
+        if self.landcover_lut is not None:
+            inputs.append(self._one_hot(landcover, x_t))
+        class_labels = _per_sample(gsd, batch, x_t)
+        return self.unet(torch.cat(inputs, dim=1), t, class_labels=class_labels).sample
+
+    def _one_hot(self, landcover: torch.Tensor | None, x_t: torch.Tensor) -> torch.Tensor:
+        classes = len(set(self.config.landcover_codes) - {_NODATA}) + 1
+        if landcover is None:
+            index = torch.zeros((x_t.shape[0], *x_t.shape[-2:]), dtype=torch.long, device=x_t.device)
+        else:
+            codes = landcover.long()
+            known = (codes >= 0) & (codes < len(self.landcover_lut))
+            index = self.landcover_lut[codes.clamp(0, len(self.landcover_lut) - 1)] * known
+        return F.one_hot(index, classes).permute(0, 3, 1, 2).to(x_t.dtype)
+
+
+def resample_onto(features: torch.Tensor, box: torch.Tensor | None, size: tuple[int, int]) -> torch.Tensor:
+    """Bilinear samples of ``features`` at the pixel centres of an (H, W) grid laid over ``box``.
+
+    ``box`` is (B, 4) as (top, left, bottom, right) in ``features`` pixels; ``None`` means the whole
+    map, which equals ``F.interpolate(..., mode="bilinear", align_corners=False)``. Sampling at
+    absolute positions keeps neighbouring windows of a canvas consistent at any scale ratio.
+    """
+    batch, _, h, w = features.shape
+    height, width = size
+    if box is None:
+        box = torch.tensor([0.0, 0.0, h, w], device=features.device).expand(batch, 4)
+    box = box.to(device=features.device, dtype=torch.float32)
+    top, left, bottom, right = box.unbind(dim=1)
+    fy = (torch.arange(height, device=features.device) + 0.5) / height
+    fx = (torch.arange(width, device=features.device) + 0.5) / width
+    y = top[:, None] + fy[None] * (bottom - top)[:, None]  # (B, H) in feature pixels
+    x = left[:, None] + fx[None] * (right - left)[:, None]  # (B, W)
+    grid = torch.stack(
+        (
+            (2 * x / w - 1)[:, None, :].expand(batch, height, width),
+            (2 * y / h - 1)[:, :, None].expand(batch, height, width),
+        ),
+        dim=-1,
+    )
+    return F.grid_sample(
+        features, grid.to(features.dtype), mode="bilinear", padding_mode="border", align_corners=False
+    )
+
+
+def _per_sample(value: float | torch.Tensor, batch: int, like: torch.Tensor) -> torch.Tensor:
+    """A number or (B,) tensor as a float32 (B,) tensor on ``like``'s device."""
+    value = torch.as_tensor(value, dtype=torch.float32, device=like.device)
+    return value.expand(batch) if value.dim() == 0 else value.reshape(batch)

@@ -1,0 +1,85 @@
+import pytest
+import torch
+import torch.nn.functional as F
+
+from terrasynth.core.errors import ConfigError
+from terrasynth.models.metaearth import MetaEarthDenoiser, build_denoiser, resample_onto
+
+
+def inputs(seed=0, batch=2, size=16, low=6):
+    g = torch.Generator().manual_seed(seed)
+    return (
+        torch.randn(batch, 3, size, size, generator=g),
+        torch.full((batch,), 500),
+        torch.rand(batch, 3, low, low, generator=g) * 2 - 1,
+    )
+
+
+@torch.no_grad()
+def test_every_conditioning_path_changes_the_prediction(upscaler, first_stage):
+    x, t, lr = inputs()
+    base = upscaler(x, t, gsd=4.0, condition=lr, condition_gsd=16.0)
+    assert base.shape == x.shape
+    assert not torch.allclose(
+        base, upscaler(x, t, gsd=4.0, condition=-lr, condition_gsd=16.0)
+    )  # the LR image
+    assert not torch.allclose(
+        base, upscaler(x, t, gsd=10.0, condition=lr, condition_gsd=16.0)
+    )  # output resolution
+    assert not torch.allclose(
+        base, upscaler(x, t, gsd=4.0, condition=lr, condition_gsd=60.0)
+    )  # input resolution
+    landcover = torch.full((2, 16, 16), 80)
+    forest = first_stage(x, t, gsd=16.0, landcover=torch.full((2, 16, 16), 10))
+    assert not torch.allclose(forest, first_stage(x, t, gsd=16.0, landcover=landcover))  # land cover
+    # no land cover is the no-data class; unknown codes count as no data too
+    torch.testing.assert_close(
+        first_stage(x, t, gsd=16.0), first_stage(x, t, gsd=16.0, landcover=torch.full((2, 16, 16), 255))
+    )
+
+
+def test_missing_or_unexpected_conditions_are_config_errors(upscaler, first_stage):
+    x, t, lr = inputs()
+    with pytest.raises(ConfigError, match="low-resolution"):
+        upscaler(x, t, gsd=4.0)
+    with pytest.raises(ConfigError, match="first stage"):
+        first_stage(x, t, gsd=16.0, condition=lr)
+
+
+def test_resampling_whole_map_is_bilinear_interpolation_and_boxes_are_absolute():
+    features = torch.randn(1, 5, 7, 9)
+    torch.testing.assert_close(
+        resample_onto(features, None, (28, 36)),
+        F.interpolate(features, size=(28, 36), mode="bilinear", align_corners=False),
+    )
+    # a window's box on the full map samples the same places as that window of the full grid
+    full = resample_onto(features, None, (28, 36))
+    box = torch.tensor([[1.0, 2.0, 1.0 + 7 / 28 * 12, 2.0 + 9 / 36 * 16]])
+    window = resample_onto(features, box, (12, 16))
+    torch.testing.assert_close(window, full[..., 4:16, 8:24])
+
+
+def test_preset_sizes_counted_on_the_meta_device():
+    counts = {}
+    for preset in ("tiny", "paper"):
+        with torch.device("meta"):
+            model = build_denoiser(preset, channels=4, gsd=4.0, condition_gsd=16.0)
+        counts[preset] = sum(p.numel() for p in model.parameters())
+    assert counts["tiny"] < 5e6
+    assert 570e6 < counts["paper"] < 630e6  # MetaEarth's denoiser: about 600M
+
+
+def test_saved_as_safetensors_with_a_config_naming_schedule_and_scaling(upscaler, tmp_path):
+    upscaler.save_pretrained(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "config.json",
+        "diffusion_pytorch_model.safetensors",
+    ]
+    loaded = MetaEarthDenoiser.from_pretrained(tmp_path, use_safetensors=True)
+    assert loaded.config.schedule == {
+        "kind": "scaled_linear", "beta_start": 0.0015, "beta_end": 0.0155, "num_train_timesteps": 1000,
+    }  # fmt: skip
+    assert loaded.schedule == upscaler.schedule and loaded.scaling == upscaler.scaling
+    assert loaded.config.condition_gsd == 16.0 and loaded.config.window == 16
+    for a, b in zip(upscaler.state_dict().values(), loaded.state_dict().values(), strict=True):
+        assert torch.equal(a, b)

@@ -1,0 +1,31 @@
+import time
+
+import torch
+
+from terrasynth.models.diffusion import epsilon_loss
+from terrasynth.models.metaearth import build_denoiser
+
+
+def test_tiny_preset_overfits_one_batch_on_the_cpu_in_seconds():
+    torch.manual_seed(0)
+    model = build_denoiser("tiny", channels=4, gsd=4.0, condition_gsd=16.0)
+    g = torch.Generator().manual_seed(0)
+    image = torch.rand(2, 4, 8, 8, generator=g) * 2 - 1
+    low = torch.nn.functional.avg_pool2d(image, 4)
+    optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
+
+    def loss():  # the same timesteps and noise every time: one fixed batch to learn by heart
+        return epsilon_loss(
+            model, image, model.schedule, generator=torch.Generator().manual_seed(1),
+            gsd=4.0, condition=low, condition_gsd=16.0,
+        )  # fmt: skip
+
+    began = time.perf_counter()
+    first = loss().item()
+    for _ in range(30):
+        optimizer.zero_grad()
+        value = loss()
+        value.backward()
+        optimizer.step()
+    print(f"loss {first:.3f} -> {value.item():.4f} in {time.perf_counter() - began:.1f} s")
+    assert value.item() < first / 20

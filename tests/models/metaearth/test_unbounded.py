@@ -1,0 +1,139 @@
+import multiprocessing
+import os
+
+import numpy as np
+import pytest
+import torch
+
+from terrasynth.core.errors import ConfigError
+from terrasynth.models.metaearth import MetaEarthDenoiser, NoiseField, UnboundedGenerator, WindowNoise
+
+from .conftest import micro_stage
+
+LOW = np.random.default_rng(0).random((3, 12, 14)).astype(np.float32) * 0.4  # 16 m reflectance
+
+
+def canvas(generator, height=40, width=44, **kwargs):
+    bands = list(generator.bands(height, width, **kwargs))
+    tops = [band.top for band in bands]
+    assert tops == sorted(tops) and bands[0].top == kwargs.get("rows", (0,))[0]
+    return np.concatenate([band.data for band in bands], axis=1)
+
+
+def test_paper_scheme_is_deterministic_and_uses_the_same_noise_in_every_window(upscaler, monkeypatch):
+    starts = []
+    original = WindowNoise.__call__
+
+    def spy(self, positions, step=-1):
+        noise = original(self, positions, step)
+        starts.append(noise)
+        return noise
+
+    monkeypatch.setattr(WindowNoise, "__call__", spy)
+    generator = UnboundedGenerator(upscaler, steps=2, noise="shared", batch_size=4)
+    first = canvas(generator, condition=LOW)
+    assert first.shape == (3, 40, 44) and np.isfinite(first).all()
+    assert all(torch.equal(n, starts[0][0]) for batch in starts for n in batch)
+    assert np.array_equal(first, canvas(generator, condition=LOW))
+    assert not np.array_equal(
+        first, canvas(generator, condition=LOW[:, ::-1].copy())
+    )  # the condition matters
+
+
+def test_noise_modes_give_different_canvases(upscaler):
+    results = {
+        mode: canvas(UnboundedGenerator(upscaler, steps=2, noise=mode), condition=LOW)
+        for mode in ("shared", "independent", "field", "average")
+    }
+    modes = list(results)
+    for i, a in enumerate(modes):
+        for b in modes[i + 1 :]:
+            assert not np.allclose(results[a], results[b]), (a, b)
+
+
+def test_progress_counts_every_window(upscaler):
+    for mode in ("field", "average"):
+        generator = UnboundedGenerator(upscaler, steps=2, noise=mode, batch_size=3)
+        done = []
+        canvas(generator, condition=LOW, progress=done.append)
+        assert (
+            sum(done) == pytest.approx(generator.windows_needed(40, 44))
+            and generator.windows_needed(40, 44) == 4 * 5
+        )
+
+
+def test_averaged_mode_makes_any_part_of_the_canvas_exactly(upscaler):
+    generator = UnboundedGenerator(upscaler, steps=3, eta=0.5, noise="average", batch_size=5)
+    whole = canvas(generator, 56, 20, condition=LOW)
+    part = canvas(generator, 56, 20, condition=LOW, rows=(33, 41))
+    assert np.array_equal(part, whole[:, 33:41])
+
+
+def test_bad_requests_are_config_errors(upscaler, first_stage):
+    with pytest.raises(ConfigError, match="noise mode"):
+        UnboundedGenerator(upscaler, noise="perlin")
+    with pytest.raises(ConfigError, match="multiple of"):
+        UnboundedGenerator(upscaler, window=18)
+    with pytest.raises(ConfigError, match="low-resolution"):
+        canvas(UnboundedGenerator(upscaler, steps=1))
+    with pytest.raises(ConfigError, match="bands"):
+        canvas(UnboundedGenerator(upscaler, steps=1), condition=LOW[:2])
+    with pytest.raises(ConfigError, match="rows"):
+        canvas(UnboundedGenerator(first_stage, steps=1), rows=(10, 50))
+
+
+def generate_half(model_dir, rows, queue):
+    """One part of the canvas, in a process of its own with an unrelated global random state."""
+    torch.manual_seed(os.getpid())
+    stage = MetaEarthDenoiser.from_pretrained(model_dir, use_safetensors=True)
+    generator = UnboundedGenerator(stage, steps=2, eta=1.0, noise="field", seed=5, batch_size=4)
+    bands = generator.bands(40, 44, condition=LOW, origin=(1000, -64), rows=rows)
+    queue.put((rows, np.concatenate([band.data for band in bands], axis=1)))
+
+
+def test_field_canvas_made_in_two_halves_by_two_processes_equals_one_run(upscaler, tmp_path):
+    upscaler.save_pretrained(tmp_path)
+    # forked, so that the children need not import torch again (slow on a busy machine)
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    halves = [
+        context.Process(target=generate_half, args=(tmp_path, rows, queue)) for rows in [(0, 21), (21, 40)]
+    ]
+    for process in halves:
+        process.start()
+    parts = dict(queue.get(timeout=300) for _ in halves)
+    for process in halves:
+        process.join(timeout=60)
+        assert process.exitcode == 0
+    joined = np.concatenate([parts[(0, 21)], parts[(21, 40)]], axis=1)
+    generator = UnboundedGenerator(upscaler, steps=2, eta=1.0, noise="field", seed=5, batch_size=4)
+    whole = canvas(generator, condition=LOW, origin=(1000, -64))
+    assert np.array_equal(joined, whole)
+    # the field is keyed by ground position: another origin is another canvas
+    assert not np.allclose(whole, canvas(generator, condition=LOW, origin=(0, 0)))
+
+
+@torch.no_grad()
+def test_averaged_wavefront_equals_averaging_the_whole_canvas_at_every_step():
+    # a weak schedule keeps the untrained model's outputs mostly within the reflectance range
+    weak = {"kind": "linear", "beta_start": 1e-5, "beta_end": 1e-4, "num_train_timesteps": 1000}
+    stage = micro_stage(gsd=16.0, condition_gsd=None, schedule=weak)
+    generator = UnboundedGenerator(stage, steps=3, eta=1.0, noise="average", seed=2, batch_size=4)
+    result = canvas(generator, 44, 30, origin=(7, 9))
+    # the reference: the whole padded canvas held at once, every window evaluated at every step
+    grid = generator.grid(44, 30)
+    height, width = grid.padded_shape
+    field = NoiseField(2, 3)
+    x = field.region(7, 9, height, width)[None]
+    for step, t in enumerate(generator.sampler.timesteps):
+        total, count = torch.zeros_like(x), torch.zeros_like(x)
+        for row, col in grid.windows():
+            rows, cols = slice(row * 8, row * 8 + 16), slice(col * 8, col * 8 + 16)
+            total[..., rows, cols] += stage(x[..., rows, cols], torch.tensor([t]), gsd=16.0)
+            count[..., rows, cols] += 1
+        x = generator.sampler.step(
+            total / count, t, x, noise=field.region(7, 9, height, width, step=step)[None]
+        )
+    expected = stage.scaling.to_reflectance(x[0, :, :44, :30]).numpy()
+    assert ((expected > 0) & (expected < 1)).mean() > 0.3  # most values are not clipped away
+    np.testing.assert_allclose(result, expected, atol=1e-4)  # batches of 4 vs 1: float rounding only

@@ -1,0 +1,110 @@
+import importlib.util
+import json
+import multiprocessing
+import os
+from pathlib import Path
+
+import lightning as L
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from terrasynth.core.errors import ConfigError
+from terrasynth.models.metaearth import MetaEarthDenoiser
+from terrasynth.workflows.train_metaearth import MetaEarthTraining, train_metaearth
+
+torch.set_num_threads(1)  # tiny models on a shared CI machine
+
+
+def _fixture(name):
+    path = Path(__file__).parents[1] / "data" / name / "data.py"
+    spec = importlib.util.spec_from_file_location(f"terrasynth_fixture_{name}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+CascadeSamples = _fixture("cascade_samples").CascadeSamples
+SETTINGS = MetaEarthTraining(
+    max_epochs=3,
+    steps_per_epoch=2,
+    batch_size=2,
+    learning_rate=1e-3,
+    ema_decay=0.5,
+    sample_steps=2,
+    samples=2,
+)
+
+
+def weights(model_dir):
+    return load_file(Path(model_dir) / "diffusion_pytorch_model.safetensors")
+
+
+class Crash(L.Callback):
+    """Kills the process without any clean-up, like a lost machine, after a given optimizer step."""
+
+    def __init__(self, step):
+        self.step = step
+
+    def on_train_batch_end(self, trainer, *args):
+        if trainer.global_step == self.step:
+            os._exit(3)
+
+
+class CountSteps(L.Callback):
+    def __init__(self):
+        self.steps = 0
+
+    def on_train_batch_end(self, *args):
+        self.steps += 1
+
+
+def _crashing_run(out_dir):
+    train_metaearth(CascadeSamples(), out_dir, SETTINGS, callbacks=[Crash(5)])
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("uninterrupted")
+    return out, train_metaearth(CascadeSamples(), out, SETTINGS)
+
+
+def test_a_run_leaves_safetensors_weights_config_samples_and_a_checkpoint(finished_run):
+    out, model_dir = finished_run
+    assert model_dir == out / "model"
+    model = MetaEarthDenoiser.from_pretrained(model_dir, use_safetensors=True)
+    assert model.config.gsd == 4.0 and model.config.condition_gsd == 16.0 and model.config.window == 16
+    assert model.config.schedule["kind"] == "scaled_linear"
+    record = json.loads((out / "training.json").read_text())
+    assert record["settings"]["preset"] == "tiny" and record["stage"]["channels"] == 3
+    assert len(list((out / "samples").glob("*.png"))) == 3  # one per epoch
+    assert (out / "checkpoints" / "last.ckpt").exists()
+
+
+def test_killed_and_resumed_run_ends_with_the_same_weights(finished_run, tmp_path):
+    process = multiprocessing.get_context("fork").Process(target=_crashing_run, args=(tmp_path,))
+    process.start()
+    process.join(timeout=600)
+    assert process.exitcode == 3  # killed in the third epoch, after the second epoch's checkpoint
+    assert not (tmp_path / "model").exists()
+    counter = CountSteps()
+    resumed = train_metaearth(CascadeSamples(), tmp_path, SETTINGS, callbacks=[counter])
+    assert counter.steps == 2  # only the third epoch was run again
+    reference = weights(finished_run[1])
+    for name, tensor in weights(resumed).items():
+        assert torch.equal(tensor, reference[name]), name
+
+
+def test_first_stage_trains_with_land_cover(tmp_path):
+    settings = SETTINGS.model_copy(update={"max_epochs": 1, "first_stage": True, "steps_per_epoch": 1})
+    model = MetaEarthDenoiser.from_pretrained(
+        train_metaearth(CascadeSamples(), tmp_path, settings), use_safetensors=True
+    )
+    assert not model.conditioned and model.uses_landcover and 80 in model.config.landcover_codes
+
+
+def test_other_settings_in_the_same_folder_are_refused(finished_run):
+    with pytest.raises(ConfigError, match="other settings"):
+        train_metaearth(CascadeSamples(), finished_run[0], SETTINGS, learning_rate=0.1)
+    with pytest.raises(ConfigError, match="multiple of"):
+        train_metaearth(CascadeSamples(size=10), finished_run[0] / "odd", SETTINGS)
