@@ -11,6 +11,8 @@ metres of the region's UTM CRS):
   level, or made by :class:`SecondOrderDegradation`).
 - :class:`CorpusRegions` + :class:`RegionSampler`: every region, each in its own CRS, sampled in
   proportion to valid area.
+- :class:`SampledDataset`: a map-style view over the queries of one sampler (for trainers that
+  shuffle integer indices).
 - :func:`random_sampler`, :func:`grid_sampler`, :data:`RandomPatchSampler`,
   :data:`GriddedPatchSampler`: torchgeo's samplers under one name on torchgeo 0.8 and 0.10.
 
@@ -31,6 +33,7 @@ _EXPORTS = {
     "level_reader": ["LevelReader"],
     "levircd": ["LEVIRCDFolder"],
     "s2looking": ["S2LookingFolder"],
+    "sampled": ["SampledDataset"],
     "samplers": ["GriddedPatchSampler", "RandomPatchSampler", "RegionSampler", "grid_sampler", "random_sampler"],
     "second": ["SECONDFolder", "from_to_classes", "from_to_values"],
 }  # fmt: skip

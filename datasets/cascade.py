@@ -140,7 +140,6 @@ class CascadePairs(CorpusDataset):
             sample["condition"] = self._read_condition(window, shape)
         else:
             sample["condition"] = self._degrade(sample["image"], window, shape)
-        sample["gsd"] = torch.tensor(self.level.gsd, dtype=torch.float32)
         sample["condition_gsd"] = torch.tensor(window.width * self.level.gsd / shape[1], dtype=torch.float32)
         return sample
 

@@ -40,6 +40,7 @@ class CorpusDataset(GeoDataset):
     - ``image``: float32 (bands, H, W), surface reflectance (unitless, stored value x 1e-4);
     - ``landcover``: int64 (H, W), ESA WorldCover codes, 0 = no data;
     - ``valid``: bool (H, W), True where the image was observed;
+    - ``gsd``: float32 scalar, metres per pixel;
     - ``crs``: the region's CRS (pyproj); ``bounds``: the query, as torchgeo returns it.
     """
 
@@ -156,6 +157,7 @@ class CorpusDataset(GeoDataset):
             "image": torch.from_numpy(self.reader.reflectance(data["image"])),
             "landcover": torch.from_numpy(data["landcover"].astype(np.int64)),
             "valid": torch.from_numpy(np.ascontiguousarray(data["valid"])),
+            "gsd": torch.tensor(self.level.gsd, dtype=torch.float32),
             "crs": self.crs,
             "bounds": query,
         }

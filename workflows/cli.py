@@ -13,6 +13,7 @@ import sys
 import typer
 
 from terrasynth.workflows import generate, ingest, preview
+from terrasynth.workflows.train import train_app
 
 app = typer.Typer(
     name="terrasynth",
@@ -45,6 +46,7 @@ def _global_options(
 app.command("ingest")(ingest.cli)
 app.command("preview")(preview.cli)
 app.command("generate")(generate.cli)
+app.add_typer(train_app, name="train")
 
 
 def main(argv: list[str] | None = None) -> None:

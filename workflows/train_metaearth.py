@@ -286,6 +286,51 @@ def train_metaearth(
     return model_dir
 
 
+def corpus_stage(
+    corpus: str | Path,
+    level: str,
+    *,
+    first_stage: bool | None = None,
+    condition: Literal["coarser", "degraded"] = "coarser",
+    condition_level: str | None = None,
+    chip: int = 64,
+    min_valid_fraction: float = 0.5,
+) -> tuple[Dataset, bool]:
+    """The training tiles of one stage: every ``chip``-pixel tile of ``level`` in every region.
+
+    Tiles come from torchgeo's grid sampler over each region (in its own UTM CRS), fixed once so
+    that epochs resume exactly. The first stage (default: when ``level`` is the corpus' coarsest)
+    reads the level alone; later stages read it with its low-resolution condition, from the next
+    coarser level or by degradation (see :class:`terrasynth.datasets.CascadePairs`).
+
+    Returns the dataset and whether it is a first stage.
+    """
+    from terrasynth.core import Level, corpus_levels, open_corpus
+    from terrasynth.datasets import (
+        CascadePairs,
+        CorpusDataset,
+        CorpusRegions,
+        RegionSampler,
+        SampledDataset,
+        grid_sampler,
+    )
+
+    levels = corpus_levels(open_corpus(corpus))
+    target = Level.parse(level)
+    if target not in levels:
+        raise ConfigError(f"{corpus} has no level {target}; it holds {', '.join(map(str, levels))}")
+    if first_stage is None:
+        first_stage = target == levels[0]
+    options = {"tile_size": chip, "min_valid_fraction": min_valid_fraction}
+    if first_stage:
+        regions = CorpusRegions.from_corpus(corpus, target, CorpusDataset, **options)
+    else:
+        options |= {"condition": condition, "condition_level": condition_level}
+        regions = CorpusRegions.from_corpus(corpus, target, CascadePairs, **options)
+    tiles = RegionSampler(regions, lambda dataset: grid_sampler(dataset, chip, stride=chip))
+    return SampledDataset(regions, tiles), first_stage
+
+
 def _describe_stage(dataset: Dataset, settings: MetaEarthTraining) -> dict:
     """The stage's arguments of :class:`MetaEarthDenoiser`, read from the first sample."""
     if len(dataset) == 0:

@@ -1,0 +1,63 @@
+"""``terrasynth train ...``: one command per model, each a thin shell over its training function."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+train_app = typer.Typer(help="Train MetaEarth cascade stages and the other models.", no_args_is_help=True)
+
+
+@train_app.command("metaearth")
+def metaearth(
+    corpus: Annotated[Path, typer.Option("--corpus", help="Corpus store written by `terrasynth ingest`.")],
+    level: Annotated[str, typer.Option("--level", help="Level the stage generates, e.g. 16m.")],
+    out: Annotated[Path, typer.Option("--out", help="Run folder (rerun the same command to resume).")],
+    preset: Annotated[str, typer.Option("--preset", help="Model size: tiny (CPU), base or paper.")] = "tiny",
+    condition: Annotated[
+        str, typer.Option("--condition", help="LR condition: 'coarser' (next coarser level) or 'degraded'.")
+    ] = "coarser",
+    condition_level: Annotated[
+        str | None, typer.Option("--condition-level", help="LR resolution, e.g. 60m (default: next coarser).")
+    ] = None,
+    first_stage: Annotated[
+        bool | None,
+        typer.Option(
+            "--first-stage/--no-first-stage", help="Generate from noise (default: the coarsest level)."
+        ),
+    ] = None,
+    chip: Annotated[int, typer.Option("--chip", help="Training tile edge in pixels.")] = 64,
+    epochs: Annotated[int | None, typer.Option("--epochs", help="Training epochs.")] = None,
+    batch_size: Annotated[int | None, typer.Option("--batch-size", help="Tiles per batch.")] = None,
+    seed: Annotated[int | None, typer.Option("--seed", help="Seed of weights, data order and noise.")] = None,
+    config: Annotated[
+        Path | None, typer.Option("--config", help="YAML/TOML file of MetaEarthTraining settings.")
+    ] = None,
+) -> None:
+    """Train one stage of the MetaEarth cascade on a corpus."""
+    from rich.console import Console
+
+    from terrasynth.core.config import load_config
+    from terrasynth.workflows.train_metaearth import MetaEarthTraining, corpus_stage, train_metaearth
+
+    if condition not in ("coarser", "degraded"):
+        raise typer.BadParameter("use 'coarser' or 'degraded'", param_hint="--condition")
+    dataset, is_first = corpus_stage(
+        corpus,
+        level,
+        first_stage=first_stage,
+        condition=condition,
+        condition_level=condition_level,
+        chip=chip,
+    )
+    settings = load_config(
+        MetaEarthTraining, config, preset=preset, first_stage=is_first, max_epochs=epochs,
+        batch_size=batch_size, seed=seed,
+    )  # fmt: skip
+    model = train_metaearth(dataset, out, settings)
+    kind = "first stage (from noise)" if is_first else f"stage conditioned on the {condition} level"
+    Console().print(
+        f"trained a {settings.preset} {kind} at {level} on {len(dataset)} tiles: weights in {model}"
+    )
