@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
-
-from torch import nn
+from typing import TYPE_CHECKING
 
 from terrasynth.core.errors import WeightsError
+
+if TYPE_CHECKING:
+    from torch import nn
 
 INCEPTION_FILE = "pt_inception-2015-12-05-6726825d.pth"
 INCEPTION_SHA256 = "6726825d0af5f729cebd5821db510b11b1cfad8faad88a03f1befd49fb9129b2"

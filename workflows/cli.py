@@ -12,7 +12,7 @@ import sys
 
 import typer
 
-from terrasynth.workflows import plan
+from terrasynth.workflows import evaluate_generation, plan
 
 app = typer.Typer(
     name="terrasynth",
@@ -43,6 +43,9 @@ def _global_options(
 
 
 app.command("plan")(plan.cli)
+evaluate_app = typer.Typer(help="Evaluate generated imagery and change detectors.", no_args_is_help=True)
+evaluate_app.command("generation")(evaluate_generation.cli)
+app.add_typer(evaluate_app, name="evaluate")
 
 
 def main(argv: list[str] | None = None) -> None:
