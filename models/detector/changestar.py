@@ -1,6 +1,6 @@
 """A ChangeStar-style bitemporal change detector (Zheng et al.; the zero-shot detector of Changen2).
 
-Both dates go through one shared timm encoder and a feature pyramid (torchvision's FPN) to a
+Both dates go through one shared timm encoder and a top-down feature pyramid to a
 ``decoder_channels``-wide feature map at 1/4 of the input size. The change head sees the two dates
 concatenated in both orders and sums the two answers, so swapping the dates gives the same change
 logits. Optional semantic heads classify each date (SECOND-style semantic change).
@@ -8,7 +8,6 @@ logits. Optional semantic heads classify each date (SECOND-style semantic change
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -85,8 +84,6 @@ class ChangeDetector(nn.Module):
             read with ``weights_only``) for the encoder; random init when None. Never downloads.
         """
         super().__init__()
-        from torchvision.ops import FeaturePyramidNetwork
-
         self.config = config = config or DetectorConfig()
         self.encoder = _timm_encoder(config, encoder_weights)
         reductions = self.encoder.feature_info.reduction()
@@ -97,7 +94,7 @@ class ChangeDetector(nn.Module):
         self.output_stride = reductions[self._levels[0]]
         self.input_multiple = max(reductions)
         d = config.decoder_channels
-        self.neck = FeaturePyramidNetwork([channels[i] for i in self._levels], d)
+        self.neck = FeaturePyramid([channels[i] for i in self._levels], d)
         layers: list[nn.Module] = []
         for index in range(config.head_layers):
             layers += [
@@ -121,8 +118,7 @@ class ChangeDetector(nn.Module):
         if pad_h or pad_w:
             x = F.pad(x, (0, pad_w, 0, pad_h), mode="replicate")
         features = self.encoder(x)
-        pyramid = self.neck(OrderedDict((str(i), features[i]) for i in self._levels))
-        shared = next(iter(pyramid.values()))  # the finest level, stride 4
+        shared = self.neck([features[i] for i in self._levels])  # stride 4
         t1, t2 = shared.unflatten(0, (batch, 2)).unbind(1)
         change = self.change_head(torch.cat([t1, t2], 1)) + self.change_head(torch.cat([t2, t1], 1))
         outputs = {"change": self._to_input_size(change, height, width)}
@@ -134,6 +130,26 @@ class ChangeDetector(nn.Module):
     def _to_input_size(self, logits: torch.Tensor, height: int, width: int) -> torch.Tensor:
         size = (logits.shape[-2] * self.output_stride, logits.shape[-1] * self.output_stride)
         return F.interpolate(logits, size=size, mode="bilinear", align_corners=False)[..., :height, :width]
+
+
+class FeaturePyramid(nn.Module):
+    """Top-down feature pyramid (Lin et al., 2017) giving only its finest level.
+
+    Written here because the libraries this package may use (torch, timm, ...) have none;
+    torchvision's FPN is outside them.
+    """
+
+    def __init__(self, in_channels: list[int], out_channels: int):
+        super().__init__()
+        self.lateral = nn.ModuleList(nn.Conv2d(c, out_channels, 1) for c in in_channels)
+        self.smooth = nn.Conv2d(out_channels, out_channels, 3, padding=1)
+
+    def forward(self, features: list[torch.Tensor]) -> torch.Tensor:
+        """``features`` fine to coarse -> ``(N, out_channels, h, w)`` at the finest one's size."""
+        x = self.lateral[-1](features[-1])
+        for lateral, feature in zip(reversed(self.lateral[:-1]), reversed(features[:-1]), strict=True):
+            x = lateral(feature) + F.interpolate(x, size=feature.shape[-2:], mode="nearest")
+        return self.smooth(x)
 
 
 def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
