@@ -83,7 +83,7 @@ def train_detector(
         data_name: what the model was trained on, recorded in ``detector.json``.
     """
     import lightning as L
-    from lightning.pytorch.callbacks import ModelCheckpoint
+    from lightning.pytorch.callbacks import ModelCheckpoint, RichProgressBar
     from lightning.pytorch.loggers import CSVLogger
     from torch.utils.data import DataLoader
 
@@ -125,6 +125,7 @@ def train_detector(
         callbacks=[
             ModelCheckpoint(dirpath=out_dir, save_last=True, save_top_k=0),
             ExportDetector(out_dir, metadata),
+            *([RichProgressBar()] if progress else []),
         ],
         enable_progress_bar=progress,
         enable_model_summary=False,
