@@ -9,6 +9,7 @@ subsets (per level, per land-cover class) need no second pass through the encode
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable, Iterable
 
 import torch
@@ -80,9 +81,11 @@ def feature_distances(
     fid.update(real.double(), real=True)
     fid.update(generated.double(), real=False)
     size = min(kid_subset_size, len(real), len(generated))
-    kid = KernelInceptionDistance(
-        feature=_Precomputed(width), subsets=kid_subsets, subset_size=size, degree=kid_degree
-    )
+    with warnings.catch_warnings():  # its note on keeping all features applies to images, not these
+        warnings.filterwarnings("ignore", message=".*will save all extracted features.*")
+        kid = KernelInceptionDistance(
+            feature=_Precomputed(width), subsets=kid_subsets, subset_size=size, degree=kid_degree
+        )
     kid.update(real.double(), real=True)
     kid.update(generated.double(), real=False)
     with torch.random.fork_rng(devices=[]):

@@ -2,7 +2,7 @@
 
 Every full-size image pair goes through sliding-window inference; the binary scores come from
 one confusion matrix over the whole split, SECOND-style semantic scores (both variants, named)
-are added when the data set has ``semantic`` labels and the detector semantic heads. Several
+are added when the data set has ``semantic`` labels and the detector six-class semantic heads. Several
 checkpoints side by side (zero-shot against supervised) are one call: :func:`compare_checkpoints`.
 """
 
