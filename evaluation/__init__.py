@@ -1,1 +1,37 @@
-"""Generative metrics, change metrics, and results as xarray Datasets."""
+"""Generative metrics, change metrics, and results as xarray Datasets.
+
+Never imports Earth Engine or ``terrasynth.ingest``/``workflows``. Names load on first use, so that
+importing this package stays cheap (torch is imported only by the modules that need it).
+"""
+
+import importlib
+
+_EXPORTS = {
+    "binary_change": ["BINARY_METRICS", "BinaryChangeMetrics", "binary_scores"],
+    "feature_distance": ["as_encoder", "encode", "feature_distances"],
+    "generation": ["DISTANCE_METRICS", "compare_image_sets", "tile_count"],
+    "image_sets": ["Canvas", "Tile", "iter_tiles", "open_image_set", "select_rgb", "to_uint8"],
+    "inception": [
+        "INCEPTION_FILE", "INCEPTION_SHA256", "INCEPTION_URL", "check_inception_weights", "inception_encoder",
+    ],
+    "plots": ["outcome_map", "plot_examples", "plot_f1_histogram", "plot_precision_recall"],
+    "results": ["load_results", "open_results", "print_results", "results_table", "save_results"],
+    "seams": ["SEAM_METRICS", "cut_positions", "gradient_profile", "seam_scores"],
+    "semantic_change": [
+        "SEMANTIC_METRICS", "VARIANTS", "SemanticChangeMetrics", "confusion", "from_to_map", "second_maps",
+        "second_scores",
+    ],
+    "sliced_wasserstein": ["laplacian_patches", "pyramid_scales", "sliced_wasserstein"],
+}  # fmt: skip
+_MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
+__all__ = sorted(_MODULE_OF)
+
+
+def __getattr__(name: str):
+    if name not in _MODULE_OF:
+        raise AttributeError(f"module 'terrasynth.evaluation' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"terrasynth.evaluation.{_MODULE_OF[name]}"), name)
+
+
+def __dir__():
+    return __all__

@@ -12,7 +12,7 @@ import sys
 
 import typer
 
-from terrasynth.workflows import generate, ingest, preview
+from terrasynth.workflows import evaluate_generation, generate, ingest, preview
 from terrasynth.workflows.train import train_app
 
 app = typer.Typer(
@@ -47,6 +47,9 @@ app.command("ingest")(ingest.cli)
 app.command("preview")(preview.cli)
 app.command("generate")(generate.cli)
 app.add_typer(train_app, name="train")
+evaluate_app = typer.Typer(help="Evaluate generated imagery and change detectors.", no_args_is_help=True)
+evaluate_app.command("generation")(evaluate_generation.cli)
+app.add_typer(evaluate_app, name="evaluate")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,0 +1,100 @@
+"""Figures of change results as PNG: precision-recall curves, per-image F1 histograms, examples."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+# Colours of the example panels: true negative, false positive, false negative, true positive.
+OUTCOME_COLOURS = np.array([[0, 0, 0], [230, 60, 60], [60, 120, 230], [255, 255, 255]], dtype=np.uint8)
+
+
+def _figure(rows: int = 1, cols: int = 1, size: tuple[float, float] = (5, 4)):
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(size[0] * cols, size[1] * rows))
+    return figure, figure.subplots(rows, cols, squeeze=False)
+
+
+def _save(figure, path: str | Path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.partial")
+    figure.savefig(partial, format="png", dpi=100, bbox_inches="tight")
+    os.replace(partial, path)
+    return path
+
+
+def _runs(results: xr.Dataset):
+    """(label, selection) for every model / dataset / split combination present."""
+    dims = [d for d in ("model", "dataset", "split") if d in results.dims]
+    stacked = results["scores"].stack(run=dims)
+    for index in range(stacked.sizes["run"]):
+        run = stacked.isel(run=index)
+        selection = {d: run[d].item() for d in dims}
+        yield " / ".join(str(v) for v in selection.values()), results.sel(selection)
+
+
+def plot_precision_recall(results: xr.Dataset, path: str | Path) -> Path:
+    """Precision against recall over the threshold sweep, one curve per model/dataset/split, with
+    each run's operating point marked."""
+    figure, axes = _figure()
+    ax = axes[0, 0]
+    for label, run in _runs(results):
+        if np.isnan(run["pr_precision"]).all():
+            continue
+        lines = ax.plot(run["pr_recall"], run["pr_precision"], label=label)
+        point = run["scores"].sel(metric=["recall", "precision"]).values
+        ax.plot(*point, "o", color=lines[0].get_color())
+    ax.set(xlabel="recall", ylabel="precision", xlim=(0, 1), ylim=(0, 1.02), title="change class")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize="small")
+    return _save(figure, path)
+
+
+def plot_f1_histogram(results: xr.Dataset, path: str | Path, *, bins: int = 20) -> Path:
+    """Histogram of per-image F1 (images without true or predicted change left out), per run."""
+    figure, axes = _figure()
+    ax = axes[0, 0]
+    for label, run in _runs(results):
+        values = run["image_f1"].values
+        values = values[~np.isnan(values)]
+        if values.size:
+            ax.hist(values, bins=bins, range=(0, 1), alpha=0.5, label=f"{label} ({values.size} images)")
+    ax.set(xlabel="F1 per image", ylabel="images")
+    ax.legend(fontsize="small")
+    return _save(figure, path)
+
+
+def outcome_map(truth: np.ndarray, prediction: np.ndarray) -> np.ndarray:
+    """(H, W, 3) uint8: TN black, FP red, FN blue, TP white."""
+    return OUTCOME_COLOURS[2 * np.asarray(truth, dtype=np.int64) + np.asarray(prediction, dtype=np.int64)]
+
+
+def plot_examples(examples: Sequence[dict], path: str | Path) -> Path:
+    """A row per example: date 1, date 2, true change, predicted change coloured by outcome.
+
+    Each example is a dict with ``name``, ``image`` ``(2, C, H, W)`` in [0, 1] (first three bands
+    shown), ``mask`` ``(H, W)`` 0/1 and ``prediction`` ``(H, W)`` 0/1 (numpy or torch).
+    """
+    if not examples:
+        raise ValueError("no examples to plot")
+    figure, axes = _figure(len(examples), 4, size=(3, 3))
+    for row, example in zip(axes, examples, strict=True):
+        image = np.asarray(example["image"], dtype=np.float32)
+        dates = [np.clip(image[t, :3].transpose(1, 2, 0), 0, 1) for t in range(2)]
+        dates = [d if d.shape[-1] == 3 else np.repeat(d[..., :1], 3, axis=-1) for d in dates]
+        truth = np.asarray(example["mask"])
+        panels = [*dates, truth, outcome_map(truth, np.asarray(example["prediction"]))]
+        titles = [f"{example['name']} t1", "t2", "true change", "predicted (FP red, FN blue)"]
+        for ax, panel, title in zip(row, panels, titles, strict=True):
+            ax.imshow(
+                panel, cmap="gray" if panel.ndim == 2 else None, vmin=0, vmax=1, interpolation="nearest"
+            )
+            ax.set_title(title, fontsize="small")
+            ax.set_axis_off()
+    return _save(figure, path)

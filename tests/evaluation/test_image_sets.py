@@ -1,0 +1,61 @@
+import numpy as np
+import pytest
+
+from terrasynth.core.errors import CorpusError
+from terrasynth.evaluation.image_sets import iter_tiles, open_image_set, select_rgb, to_uint8
+
+
+def test_png_folders_give_their_level(image_sets):
+    canvases = open_image_set(image_sets["real"])
+    assert len(canvases) == 12
+    assert {c.level for c in canvases} == {"16m", "4m"}
+    rgb = canvases[0].rgb()
+    assert rgb.shape == (3, 32, 32) and rgb.dtype == np.uint8
+    seamless = open_image_set(image_sets["seamless"])
+    assert [c.level for c in seamless] == ["all"]
+
+
+def test_geotiff_level_from_its_pixel_size_and_rgb_from_band_names(image_sets):
+    (canvas,) = open_image_set(image_sets["geotiff"])
+    assert canvas.level == "16m" and canvas.shape == (64, 64)
+    rgb = canvas.rgb()
+    # written as B2, B3, B4 = blue, green, red reflectance of an image in [0, 1] x 0.3
+    import rasterio
+
+    with rasterio.open(image_sets["geotiff"] / "tile.tif") as source:
+        red = source.read(3)
+    assert np.array_equal(rgb[0], to_uint8(red))
+
+
+def test_corpus_canvases_carry_land_cover(image_sets):
+    canvases = {c.name: c for c in open_image_set(image_sets["corpus.zarr"])}
+    assert set(canvases) == {"r00_utm32n/60m", "r00_utm32n/16m", "r00_utm32n/4m"}
+    tiles = list(iter_tiles(canvases["r00_utm32n/16m"], 32))
+    width = canvases["r00_utm32n/16m"].shape[1]
+    assert len(tiles) == (75 // 32) * (width // 32)
+    assert [t.landcover for t in tiles[:3]] == ["cropland", "cropland", "tree_cover"]
+    assert all(t.level == "16m" for t in tiles)
+
+
+def test_tiles_skip_partial_edges(image_sets):
+    (canvas,) = open_image_set(image_sets["seamed"])
+    assert len(list(iter_tiles(canvas, 48))) == 4  # 128 px: two whole 48 px tiles per axis
+
+
+def test_reflectance_to_8_bit():
+    assert to_uint8(np.array([0, 2000, 3000, 6000], dtype=np.uint16)).tolist() == [0, 170, 255, 255]
+    assert to_uint8(np.array([0.0, 0.15]), reflectance_max=0.15).tolist() == [0, 255]
+    assert to_uint8(np.array([7], dtype=np.uint8)).tolist() == [7]
+
+
+def test_rgb_band_choice():
+    assert select_rgb(["B2", "B3", "B4", "B8"], None) == [2, 1, 0]
+    assert select_rgb(["a", "b", "c", "d"], None) == [0, 1, 2]
+    assert select_rgb(["a", "b", "c", "d"], ["d", "2", 0]) == [3, 2, 0]
+    with pytest.raises(CorpusError, match="band 'x' not found"):
+        select_rgb(["a", "b", "c"], ["x", "a", "b"])
+
+
+def test_a_folder_without_images_is_refused(tmp_path):
+    with pytest.raises(CorpusError, match=r"holds no \.png"):
+        open_image_set(tmp_path)

@@ -1,0 +1,23 @@
+import torch
+
+from terrasynth.models.detector import ChangeDetector, DetectorConfig, change_loss
+
+
+def test_a_tiny_detector_overfits_a_few_synthetic_pairs(change_pairs):
+    torch.manual_seed(0)
+    pairs = change_pairs(count=2, size=32)
+    images = torch.stack([s["image"] for s in pairs])
+    masks = torch.stack([s["mask"] for s in pairs])
+    model = ChangeDetector(DetectorConfig(encoder="resnet18", decoder_channels=16))
+    optimiser = torch.optim.AdamW(model.parameters(), lr=1e-2)
+    for _ in range(40):
+        optimiser.zero_grad()
+        loss = change_loss(model(images)["change"], masks)
+        loss.backward()
+        optimiser.step()
+    model.eval()
+    with torch.no_grad():
+        predicted = model(images)["change"][:, 0] > 0
+    truth = masks.bool()
+    iou = (predicted & truth).sum() / (predicted | truth).sum()
+    assert loss.item() < 0.3 and iou > 0.8

@@ -1,0 +1,105 @@
+import numpy as np
+import pytest
+import torch
+import xarray as xr
+from typer import Typer
+from typer.testing import CliRunner
+
+from terrasynth.core.errors import WeightsError
+from terrasynth.evaluation.binary_change import binary_scores
+from terrasynth.evaluation.results import open_results
+from terrasynth.models.detector import ChangeDetector, DetectorConfig, save_detector
+from terrasynth.workflows.evaluate_change import (
+    checkpoint_name,
+    compare_checkpoints,
+    evaluate_change,
+    make_cli,
+)
+
+
+@pytest.fixture(scope="module")
+def checkpoints(tmp_path_factory):
+    """Two untrained tiny detectors with semantic heads, saved as checkpoints."""
+    root = tmp_path_factory.mktemp("checkpoints")
+    paths = {}
+    for seed, name in enumerate(("zero-shot", "supervised")):
+        torch.manual_seed(seed)
+        model = ChangeDetector(DetectorConfig(encoder="resnet18", decoder_channels=8, semantic_classes=6))
+        paths[name] = save_detector(model, root / name, metadata={"trained_on": name})
+    return paths
+
+
+def test_results_on_full_size_pairs(checkpoints, change_pairs, tmp_path):
+    data = change_pairs(count=3, size=80)
+    out = tmp_path / "folder.nc"
+    results = evaluate_change(
+        data, checkpoints["zero-shot"], dataset_name="folder", window=64, overlap=0.5, thresholds=11, out=out
+    )
+    assert results["scores"].dims == ("model", "dataset", "split", "metric")
+    assert results["model"].values.tolist() == ["zero-shot"] and results["split"].values.tolist() == ["test"]
+    assert results["image"].values.tolist() == ["pair000", "pair001", "pair002"]
+    assert results.attrs["trained_on"] == "zero-shot" and results.attrs["window"] == 64
+    confusion = results["confusion"].squeeze(["model", "dataset", "split"])
+    assert int(confusion.sum()) == 3 * 80 * 80
+    assert int(confusion.sel(truth=1).sum()) == int(sum(s["mask"].sum() for s in data))
+    _, fp, fn, tp = confusion.values.ravel()
+    f1 = results["scores"].sel(metric="f1").item()
+    assert f1 == pytest.approx(float(binary_scores(tp, fp, fn)["f1"]), nan_ok=True)
+    assert "semantic_scores" not in results  # these pairs have no semantic labels
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "folder.nc", "folder_examples_zero-shot.png", "folder_f1.png", "folder_pr.png",
+    ]  # fmt: skip
+    xr.testing.assert_equal(open_results(out).drop_attrs(), results.drop_attrs())
+
+
+def test_zero_shot_against_supervised_on_semantic_change(checkpoints, change_pairs):
+    data = change_pairs(count=2, size=64, semantic=True)
+    results = compare_checkpoints(data, checkpoints, dataset_name="second", window=64, thresholds=5)
+    assert results["model"].values.tolist() == ["zero-shot", "supervised"]
+    semantic = results["semantic_scores"]
+    assert semantic.dims == ("model", "dataset", "split", "variant", "semantic_metric")
+    assert semantic["variant"].values.tolist() == ["official", "torchange-37"]
+    assert np.isfinite(semantic.sel(semantic_metric="miou")).all()
+    assert not results["scores"].sel(model="zero-shot").equals(results["scores"].sel(model="supervised"))
+
+
+def test_checkpoint_names(tmp_path):
+    assert checkpoint_name(tmp_path / "zero-shot" / "detector.safetensors") == "zero-shot"
+    assert checkpoint_name(tmp_path / "levir_sup.safetensors") == "levir_sup"
+
+
+def test_command_with_two_checkpoints_prints_the_gap(checkpoints, change_pairs, tmp_path):
+    opened = []
+
+    def open_dataset(kind, root, split):
+        opened.append((kind, split))
+        return change_pairs(count=2, size=64)
+
+    app = Typer()
+    app.command()(make_cli(open_dataset))
+    args = [
+        "--dataset",
+        "levir-cd",
+        "--root",
+        str(tmp_path),
+        "--out",
+        str(tmp_path / "levir.nc"),
+        "--window",
+        "64",
+    ]
+    args += ["--checkpoint", str(checkpoints["zero-shot"]), "--checkpoint", str(checkpoints["supervised"])]
+    result = CliRunner().invoke(app, args, env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert opened == [("levir-cd", "test")]
+    assert "zero-shot - supervised" in result.output and "2 image pairs, 2 model(s)" in result.output
+    assert (tmp_path / "levir_pr.png").is_file() and (tmp_path / "levir_examples_supervised.png").is_file()
+
+
+def test_command_refuses_unknown_layouts_and_missing_checkpoints(change_pairs, tmp_path):
+    from terrasynth.core.errors import ConfigError
+
+    command = make_cli(lambda kind, root, split: change_pairs(count=1, size=32))
+    with pytest.raises(ConfigError, match="--dataset 'xview' is unknown"):
+        command(dataset="xview", root=tmp_path, checkpoint=[tmp_path], out=tmp_path / "r.nc")
+    with pytest.raises(WeightsError, match="is missing"):
+        command(dataset="folder", root=tmp_path, checkpoint=[tmp_path / "none"], out=tmp_path / "r.nc")

@@ -1,0 +1,45 @@
+import os
+import shutil
+import subprocess
+
+import numpy as np
+
+from terrasynth.evaluation.inception import INCEPTION_FILE
+from terrasynth.evaluation.results import open_results
+from terrasynth.workflows.evaluate_generation import evaluate_generation
+
+
+def test_library_call_compares_several_sets(image_sets):
+    results = evaluate_generation(
+        image_sets["real"], [image_sets["generated"], image_sets["noise"]], tile_size=32, encoder=lambda x: x.float().mean((2, 3)),
+        encoder_name="colour-means",
+    )  # fmt: skip
+    assert results["model"].values.tolist() == ["generated", "noise"]
+    assert results.attrs["encoder"] == "colour-means"
+    swd = results["distance"].sel(level="all", landcover="all", metric="swd")
+    assert swd.sel(model="generated") < swd.sel(model="noise")
+
+
+def test_command_end_to_end(image_sets, tmp_path):
+    script = shutil.which("terrasynth")
+    out = tmp_path / "generation.nc"
+    args = [script, "evaluate", "generation", "--real", str(image_sets["seamless"]), "--generated",
+            str(image_sets["seamed"]), "--out", str(out), "--tile-size", "32", "--window-stride", "32"]  # fmt: skip
+    result = subprocess.run(
+        args, capture_output=True, text=True, timeout=600, env={**os.environ, "COLUMNS": "160"}
+    )
+    assert result.returncode == 0, result.stderr
+    assert "FID and KID are skipped" in result.stdout and "seam" in result.stdout and "wrote" in result.stdout
+    results = open_results(out)
+    assert results["seam"].sel(model="seamed", level="all", axis="x", seam_metric="energy_ratio") > 5
+    assert np.isnan(results["swd"]).sum() == 0
+
+
+def test_command_with_a_missing_inception_file_fails_in_one_line(image_sets, tmp_path):
+    script = shutil.which("terrasynth")
+    args = [script, "evaluate", "generation", "--real", str(image_sets["real"]), "--generated",
+            str(image_sets["generated"]), "--out", str(tmp_path / "x.nc"), "--inception", str(tmp_path)]  # fmt: skip
+    result = subprocess.run(args, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and INCEPTION_FILE in result.stderr
+    assert not (tmp_path / "x.nc").exists()

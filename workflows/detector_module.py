@@ -1,0 +1,82 @@
+"""Lightning wiring of the change detector: the LightningModule, batching, and the export callback.
+
+Imported by :mod:`.train_detector` when training starts (Lightning is heavy to import).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import lightning as L
+import torch
+from torch.utils.data import default_collate
+
+from terrasynth.models.detector import ChangeDetector, change_loss, random_crop, save_detector, semantic_loss
+
+SAMPLE_KEYS = ("image", "mask", "semantic", "name")
+
+
+class DetectorModule(L.LightningModule):
+    """The detector with its losses and AdamW.
+
+    Args:
+        model: the detector.
+        learning_rate, weight_decay: AdamW's.
+        dice_weight: weight of the Dice term next to binary cross-entropy.
+        semantic_weight: weight of the semantic cross-entropy (models with semantic heads).
+    """
+
+    def __init__(
+        self,
+        model: ChangeDetector,
+        *,
+        learning_rate: float,
+        weight_decay: float,
+        dice_weight: float,
+        semantic_weight: float,
+    ):
+        super().__init__()
+        self.model = model
+        self.learning_rate, self.weight_decay = learning_rate, weight_decay
+        self.dice_weight, self.semantic_weight = dice_weight, semantic_weight
+
+    def _loss(self, batch: dict, stage: str) -> torch.Tensor:
+        outputs = self.model(batch["image"])
+        size = len(batch["mask"])
+        loss = change_loss(outputs["change"], batch["mask"], dice_weight=self.dice_weight)
+        self.log(f"{stage}_change_loss", loss, prog_bar=True, batch_size=size, sync_dist=stage == "val")
+        if "semantic" in outputs and "semantic" in batch:
+            extra = semantic_loss(outputs["semantic"], batch["semantic"])
+            self.log(f"{stage}_semantic_loss", extra, batch_size=size, sync_dist=stage == "val")
+            loss = loss + self.semantic_weight * extra
+        return loss
+
+    def training_step(self, batch, batch_index):
+        return self._loss(batch, "train")
+
+    def validation_step(self, batch, batch_index):
+        self._loss(batch, "val")
+
+    def configure_optimizers(self):
+        return torch.optim.AdamW(self.parameters(), lr=self.learning_rate, weight_decay=self.weight_decay)
+
+
+class ExportDetector(L.Callback):
+    """Writes ``detector.safetensors`` + ``detector.json`` into ``out_dir`` after every epoch."""
+
+    def __init__(self, out_dir: Path, metadata: dict):
+        self.out_dir, self.metadata = Path(out_dir), metadata
+
+    def on_train_epoch_end(self, trainer, module):
+        if trainer.is_global_zero:
+            save_detector(
+                module.model, self.out_dir, metadata=self.metadata | {"epochs": trainer.current_epoch + 1}
+            )
+
+
+def collate_change_pairs(samples: list[dict], crop_size: int = 0) -> dict:
+    """Batch change pair samples, each first cropped to ``crop_size`` pixels when that is > 0
+    (the crops draw from torch's global generator, seeded per worker by Lightning)."""
+    if crop_size:
+        samples = [random_crop(s, crop_size) for s in samples]
+    return default_collate([{k: s[k] for k in SAMPLE_KEYS if k in s} for s in samples])

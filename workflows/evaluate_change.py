@@ -1,0 +1,224 @@
+"""Zero-shot (or supervised) change detection on a benchmark, as an xarray results Dataset.
+
+Every full-size image pair goes through sliding-window inference; the binary scores come from
+one confusion matrix over the whole split, SECOND-style semantic scores (both variants, named)
+are added when the data set has ``semantic`` labels and the detector six-class semantic heads. Several
+checkpoints side by side (zero-shot against supervised) are one call: :func:`compare_checkpoints`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Annotated
+
+from typer import Option
+
+DATASET_KINDS = ("levir-cd", "s2looking", "second", "folder")
+
+
+def evaluate_change(
+    dataset,
+    checkpoint: str | Path,
+    *,
+    dataset_name: str,
+    split: str = "test",
+    model_name: str | None = None,
+    window: int = 512,
+    overlap: float = 0.25,
+    threshold: float = 0.5,
+    thresholds: int = 101,
+    device: str = "cpu",
+    out: str | Path | None = None,
+    examples: int = 4,
+    on_image: Callable[[], None] | None = None,
+):
+    """Evaluate one checkpoint on one split of a data set; returns the results Dataset.
+
+    Args:
+        dataset: a torch Dataset of change pair samples (``image`` ``(2, C, H, W)`` in [0, 1],
+            ``mask`` ``(H, W)``, optionally ``semantic`` ``(2, H, W)`` and ``name``), full size.
+        checkpoint: a detector checkpoint (``.safetensors`` + ``.json``, or their folder).
+        dataset_name, split: the ``dataset`` and ``split`` coordinates of the result.
+        model_name: the ``model`` coordinate (default: see :func:`checkpoint_name`).
+        window, overlap: sliding-window size in pixels and overlap fraction.
+        threshold: change probability above which a pixel counts as changed.
+        thresholds: points of the precision-recall sweep over [0, 1].
+        device: torch device for inference.
+        out: when given, the results are saved there (netCDF) with figures beside it
+            (see :func:`write_change_report`).
+        examples: image pairs (the first ones) shown in the example figure.
+        on_image: called after every image (progress bars).
+
+    Returns:
+        Every variable has dims ``model``, ``dataset``, ``split``, then: ``scores (metric)``,
+        ``confusion (truth, predicted)``, ``pr_precision``/``pr_recall``/``pr_f1 (threshold)``,
+        ``image_f1 (image)`` and, for semantic change, ``semantic_scores (variant, semantic_metric)``.
+    """
+    return compare_checkpoints(
+        dataset,
+        {model_name or checkpoint_name(checkpoint): checkpoint},
+        dataset_name=dataset_name, split=split, window=window, overlap=overlap, threshold=threshold,
+        thresholds=thresholds, device=device, out=out, examples=examples, on_image=on_image,
+    )  # fmt: skip
+
+
+def compare_checkpoints(
+    dataset,
+    checkpoints: Mapping[str, str | Path],
+    *,
+    out: str | Path | None = None,
+    examples: int = 4,
+    **options,
+):
+    """:func:`evaluate_change` for several named checkpoints (e.g. ``{"zero-shot": ...,
+    "supervised": ...}``), one Dataset along ``model``; ``options`` are those of
+    :func:`evaluate_change`."""
+    import xarray as xr
+
+    runs = {
+        name: _evaluate(dataset, path, name, examples=examples, **options)
+        for name, path in checkpoints.items()
+    }
+    results = xr.concat(
+        [r for r, _ in runs.values()], dim="model", join="outer", combine_attrs="drop_conflicts"
+    )
+    if out is not None:
+        write_change_report(results, {name: kept for name, (_, kept) in runs.items()}, out)
+    return results
+
+
+def _evaluate(
+    dataset, checkpoint, name, *, dataset_name, split="test", window=512, overlap=0.25, threshold=0.5,
+    thresholds=101, device="cpu", examples=4, on_image=None,
+):  # fmt: skip
+    """One checkpoint's results and its first ``examples`` predictions (dicts for plot_examples)."""
+    import torch
+    import xarray as xr
+
+    from terrasynth.evaluation.binary_change import BinaryChangeMetrics
+    from terrasynth.evaluation.semantic_change import SemanticChangeMetrics
+    from terrasynth.models.detector import load_detector, sliding_window_predict
+
+    model, metadata = load_detector(checkpoint, map_location=device)
+    model.to(device)
+    binary = BinaryChangeMetrics(threshold=threshold, thresholds=thresholds)
+    semantic = SemanticChangeMetrics() if model.config.semantic_classes == 6 else None
+    kept, semantic_seen = [], False
+    for index in range(len(dataset)):
+        sample = dataset[index]
+        image_name = str(sample.get("name", index))
+        outputs = sliding_window_predict(
+            model, sample["image"][None].to(device), window=window, overlap=overlap
+        )
+        probability = outputs["change"][:, 0].sigmoid().cpu()
+        mask = torch.as_tensor(sample["mask"])[None]
+        binary.update(probability, mask, [image_name])
+        predicted = probability > threshold
+        if semantic is not None and "semantic" in sample:
+            semantic_seen = True
+            classes = outputs["semantic"].argmax(2).cpu() + 1  # head class k is SECOND value k + 1
+            semantic.update(predicted, classes, mask, torch.as_tensor(sample["semantic"])[None])
+        if len(kept) < examples:
+            kept.append(
+                {
+                    "name": image_name,
+                    "image": sample["image"].cpu(),
+                    "mask": mask[0],
+                    "prediction": predicted[0],
+                }
+            )
+        if on_image:
+            on_image()
+    results = binary.compute()
+    if semantic_seen:
+        results = xr.merge([results, semantic.compute()])
+    results.attrs |= {
+        "checkpoint": str(checkpoint),
+        "detector": json.dumps(model.config.to_dict()),
+        "trained_on": str(metadata.get("trained_on", "")),
+        "window": window,
+        "overlap": overlap,
+    }
+    return results.expand_dims(model=[name], dataset=[dataset_name], split=[split]), kept
+
+
+def checkpoint_name(path: str | Path) -> str:
+    """A model name for a checkpoint: its file stem, or its folder's name for ``detector.*``."""
+    path = Path(path)
+    if path.is_dir():
+        return path.name
+    return path.parent.name if path.stem == "detector" else path.stem
+
+
+def write_change_report(results, examples: Mapping[str, Sequence[dict]], out: str | Path) -> list[Path]:
+    """Save the results as ``out`` (netCDF) and the figures beside it: ``<stem>_pr.png``,
+    ``<stem>_f1.png`` and ``<stem>_examples_<model>.png``."""
+    from terrasynth.evaluation.plots import plot_examples, plot_f1_histogram, plot_precision_recall
+    from terrasynth.evaluation.results import save_results
+
+    out = Path(out)
+    written = [save_results(results, out)]
+    written.append(plot_precision_recall(results, out.with_name(f"{out.stem}_pr.png")))
+    written.append(plot_f1_histogram(results, out.with_name(f"{out.stem}_f1.png")))
+    for name, kept in examples.items():
+        if kept:
+            written.append(plot_examples(kept, out.with_name(f"{out.stem}_examples_{name}.png")))
+    return written
+
+
+def make_cli(open_dataset: Callable[[str, Path, str], object]) -> Callable[..., None]:
+    """The ``terrasynth evaluate change`` command, given how to open a data set.
+
+    Args:
+        open_dataset: ``(kind, root, split) -> Dataset`` of full-size change pair samples, for
+            ``kind`` in :data:`DATASET_KINDS` (``folder``: a LEVIR-layout folder).
+    """
+
+    def cli(
+        dataset: Annotated[str, Option("--dataset", help="Layout: levir-cd, s2looking, second or folder.")],
+        root: Annotated[Path, Option("--root", help="The data set's folder (holding train/, test/, ...).")],
+        checkpoint: Annotated[
+            list[Path],
+            Option("--checkpoint", help="Detector checkpoint; repeat to compare (zero-shot, supervised)."),
+        ],
+        out: Annotated[Path, Option("--out", help="Results file (.nc); figures are written beside it.")],
+        name: Annotated[
+            list[str] | None, Option("--name", help="A name per checkpoint (default: file or folder name).")
+        ] = None,
+        split: Annotated[str, Option("--split", help="Split to evaluate.")] = "test",
+        window: Annotated[int, Option("--window", help="Sliding-window edge in pixels.")] = 512,
+        overlap: Annotated[
+            float, Option("--overlap", help="Overlap of neighbouring windows, in [0, 1).")
+        ] = 0.25,
+        threshold: Annotated[
+            float, Option("--threshold", help="Change probability counted as change.")
+        ] = 0.5,
+        device: Annotated[str, Option("--device", help="Torch device, e.g. cpu or cuda.")] = "cpu",
+        examples: Annotated[int, Option("--examples", help="Image pairs shown in the example figure.")] = 4,
+    ) -> None:
+        """Evaluate change detectors on LEVIR-CD, S2Looking, SECOND or a LEVIR-layout folder."""
+        from rich.console import Console
+        from rich.progress import Progress
+
+        from terrasynth.core.errors import ConfigError
+        from terrasynth.evaluation.results import print_results
+
+        if dataset not in DATASET_KINDS:
+            raise ConfigError(f"--dataset {dataset!r} is unknown: use one of {', '.join(DATASET_KINDS)}")
+        names = list(name or []) or [checkpoint_name(c) for c in checkpoint]
+        if len(names) != len(checkpoint) or len(set(names)) != len(names):
+            raise ConfigError(f"give one distinct --name per --checkpoint (got names {names})")
+        data = open_dataset(dataset, root, split)
+        with Progress(transient=True) as progress:
+            task = progress.add_task("evaluating", total=len(data) * len(checkpoint))
+            results = compare_checkpoints(
+                data, dict(zip(names, checkpoint, strict=True)), dataset_name=dataset, split=split,
+                window=window, overlap=overlap, threshold=threshold, device=device, out=out,
+                examples=examples, on_image=lambda: progress.advance(task),
+            )  # fmt: skip
+        print_results(results, gap=len(names) == 2)
+        Console().print(f"{len(data)} image pairs, {len(names)} model(s); wrote {out} and its figures")
+
+    return cli

@@ -1,0 +1,225 @@
+"""Train the change detector with Lightning on any Dataset of change pair samples.
+
+A sample is a dict: ``image`` float32 ``(2, C, H, W)`` in [0, 1], ``mask`` int64 ``(H, W)`` 0/1,
+optionally ``semantic`` int64 ``(2, H, W)`` SECOND values 0-6 and ``name``. The output folder
+holds ``detector.safetensors`` + ``detector.json`` (rewritten after every epoch) and Lightning's
+``last.ckpt``, from which a rerun with the same folder resumes (weights, optimiser state and
+epoch count restored).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+from typer import Option
+
+if TYPE_CHECKING:
+    from terrasynth.models.detector import DetectorConfig
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """How to train (the architecture is a :class:`~terrasynth.models.detector.DetectorConfig`).
+
+    Attributes:
+        epochs: passes over the data set (a resumed run continues up to this many).
+        batch_size: samples per step (per device).
+        learning_rate: AdamW learning rate.
+        weight_decay: AdamW weight decay.
+        crop_size: random crop edge in pixels applied to each sample (0: none; samples of one
+            batch must then have the same size).
+        dice_weight: weight of the Dice term next to binary cross-entropy.
+        semantic_weight: weight of the per-date semantic cross-entropy (models with semantic heads).
+        num_workers: DataLoader worker processes.
+        seed: seeds weights, shuffling and crops.
+        accelerator, devices, precision, strategy: passed to ``lightning.Trainer``
+            (e.g. ``"gpu"``, ``4``, ``"bf16-mixed"``, ``"ddp"``).
+    """
+
+    epochs: int = 10
+    batch_size: int = 8
+    learning_rate: float = 1e-4
+    weight_decay: float = 1e-4
+    crop_size: int = 512
+    dice_weight: float = 1.0
+    semantic_weight: float = 1.0
+    num_workers: int = 0
+    seed: int = 0
+    accelerator: str = "auto"
+    devices: int | str = "auto"
+    precision: str = "32-true"
+    strategy: str = "auto"
+
+
+def train_detector(
+    dataset,
+    out_dir: str | Path,
+    *,
+    config: DetectorConfig | None = None,
+    settings: TrainSettings | None = None,
+    encoder_weights: str | Path | None = None,
+    val_dataset=None,
+    resume: bool = True,
+    progress: bool = True,
+    data_name: str = "",
+) -> Path:
+    """Train a detector and return its ``detector.safetensors`` path.
+
+    Args:
+        dataset: a torch Dataset of change pair samples (any LEVIR-layout folder, a synthetic
+            change set, ...).
+        out_dir: where checkpoints go; an unfinished run there is resumed when ``resume``.
+        config: the architecture (:class:`~terrasynth.models.detector.DetectorConfig`); its
+            ``in_channels`` must match the samples' bands. Default: ResNet-18, 1 x 256 head.
+        settings: training settings.
+        encoder_weights: a local timm state dict for the encoder (never downloaded).
+        val_dataset: optional samples for the validation loss after each epoch.
+        resume: continue from ``out_dir/last.ckpt`` when it exists.
+        progress: show Lightning's progress bar.
+        data_name: what the model was trained on, recorded in ``detector.json``.
+    """
+    import lightning as L
+    from lightning.pytorch.callbacks import ModelCheckpoint, RichProgressBar
+    from lightning.pytorch.loggers import CSVLogger
+    from torch.utils.data import DataLoader
+
+    from terrasynth.core.errors import ConfigError
+    from terrasynth.models.detector import ChangeDetector, DetectorConfig, checkpoint_paths
+    from terrasynth.workflows.detector_module import DetectorModule, ExportDetector, collate_change_pairs
+
+    settings = settings or TrainSettings()
+    config = config or DetectorConfig()
+    out_dir = Path(out_dir)
+    if len(dataset) == 0:
+        raise ConfigError("the training data set is empty")
+    bands = dataset[0]["image"].shape[1]
+    if bands != config.in_channels:
+        raise ConfigError(f"samples have {bands} bands but the detector expects {config.in_channels}")
+    L.seed_everything(settings.seed, workers=True, verbose=False)
+    module = DetectorModule(
+        ChangeDetector(config, encoder_weights=encoder_weights),
+        learning_rate=settings.learning_rate,
+        weight_decay=settings.weight_decay,
+        dice_weight=settings.dice_weight,
+        semantic_weight=settings.semantic_weight,
+    )
+    loader = partial(
+        DataLoader,
+        batch_size=settings.batch_size,
+        num_workers=settings.num_workers,
+        collate_fn=partial(collate_change_pairs, crop_size=settings.crop_size),
+    )
+    metadata = {"trained_on": data_name, "samples": len(dataset), "settings": asdict(settings)}
+    trainer = L.Trainer(
+        default_root_dir=out_dir,
+        max_epochs=settings.epochs,
+        accelerator=settings.accelerator,
+        devices=settings.devices,
+        precision=settings.precision,
+        strategy=settings.strategy,
+        logger=CSVLogger(out_dir, name="logs"),
+        callbacks=[
+            ModelCheckpoint(dirpath=out_dir, save_last=True, save_top_k=0),
+            ExportDetector(out_dir, metadata),
+            *([RichProgressBar()] if progress else []),
+        ],
+        enable_progress_bar=progress,
+        enable_model_summary=False,
+    )
+    last = out_dir / "last.ckpt"
+    trainer.fit(
+        module,
+        train_dataloaders=loader(dataset, shuffle=True),
+        val_dataloaders=loader(val_dataset) if val_dataset is not None else None,
+        ckpt_path=last if resume and last.is_file() else None,
+        weights_only=True,
+    )
+    return checkpoint_paths(out_dir)[0]
+
+
+def make_cli(open_dataset: Callable[[str, Path, str], object]) -> Callable[..., None]:
+    """The ``terrasynth train detector`` command, given how to open a data set.
+
+    Args:
+        open_dataset: ``(kind, root, split) -> Dataset`` of change pair samples, for ``kind`` in
+            ``levir-cd``, ``s2looking``, ``second``, ``folder`` (a LEVIR-layout folder).
+    """
+
+    def cli(
+        dataset: Annotated[str, Option("--dataset", help="Layout: levir-cd, s2looking, second or folder.")],
+        root: Annotated[Path, Option("--root", help="The data set's folder (holding train/, test/, ...).")],
+        out: Annotated[
+            Path, Option("--out", help="Output folder: detector.safetensors/.json and last.ckpt.")
+        ],
+        split: Annotated[str, Option("--split", help="Split to train on.")] = "train",
+        val_split: Annotated[
+            str, Option("--val-split", help="Split for the validation loss (none if empty).")
+        ] = "",
+        encoder: Annotated[
+            str, Option("--encoder", help="timm encoder name (built without weights).")
+        ] = "resnet18",
+        encoder_weights: Annotated[
+            Path | None,
+            Option("--encoder-weights", help="Local timm state dict for the encoder (.safetensors/.pth)."),
+        ] = None,
+        semantic: Annotated[
+            bool, Option("--semantic", help="Add SECOND semantic heads (6 classes per date).")
+        ] = False,
+        epochs: Annotated[
+            int, Option("--epochs", help="Epochs to train (a rerun resumes up to this many).")
+        ] = 10,
+        batch_size: Annotated[int, Option("--batch-size", help="Samples per step and device.")] = 8,
+        learning_rate: Annotated[float, Option("--lr", help="AdamW learning rate.")] = 1e-4,
+        crop_size: Annotated[
+            int, Option("--crop-size", help="Random crop edge in pixels (0: whole images).")
+        ] = 512,
+        accelerator: Annotated[
+            str, Option("--accelerator", help="Lightning accelerator: auto, cpu, gpu.")
+        ] = "auto",
+        devices: Annotated[str, Option("--devices", help="Devices to use: auto or a count.")] = "auto",
+        precision: Annotated[
+            str, Option("--precision", help="Lightning precision, e.g. bf16-mixed.")
+        ] = "32-true",
+        seed: Annotated[int, Option("--seed", help="Random seed.")] = 0,
+    ) -> None:
+        """Train the ChangeStar-style change detector on a change data set."""
+        from rich.console import Console
+
+        from terrasynth.core.errors import ConfigError
+        from terrasynth.models.detector import DetectorConfig
+        from terrasynth.workflows.evaluate_change import DATASET_KINDS
+
+        if dataset not in DATASET_KINDS:
+            raise ConfigError(f"--dataset {dataset!r} is unknown: use one of {', '.join(DATASET_KINDS)}")
+        train = open_dataset(dataset, root, split)
+        val = open_dataset(dataset, root, val_split) if val_split else None
+        bands = train[0]["image"].shape[1]
+        defaults = DetectorConfig()  # ImageNet statistics for RGB; mid-grey otherwise
+        config = DetectorConfig(
+            encoder=encoder,
+            in_channels=bands,
+            semantic_classes=6 if semantic else 0,
+            mean=defaults.mean if bands == 3 else (0.5,) * bands,
+            std=defaults.std if bands == 3 else (0.25,) * bands,
+        )
+        settings = TrainSettings(
+            epochs=epochs,
+            batch_size=batch_size,
+            learning_rate=learning_rate,
+            crop_size=crop_size,
+            accelerator=accelerator,
+            devices=int(devices) if devices.isdigit() else devices,
+            precision=precision,
+            seed=seed,
+        )
+        path = train_detector(
+            train, out, config=config, settings=settings, encoder_weights=encoder_weights,
+            val_dataset=val, data_name=f"{dataset}:{root}:{split}",
+        )  # fmt: skip
+        Console().print(f"Trained on {len(train)} pairs for {epochs} epochs: {path}")
+
+    return cli
