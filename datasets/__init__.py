@@ -17,14 +17,16 @@ metres of the region's UTM CRS):
   :data:`GriddedPatchSampler`: torchgeo's samplers under one name on torchgeo 0.8 and 0.10.
 
 Change data (``NonGeoDataset``s of bitemporal pairs): :class:`LEVIRCDFolder`,
-:class:`S2LookingFolder`, :class:`SECONDFolder`, :class:`ChangeSeriesPairs`, and
-:func:`open_change_set` for the synthetic change sets terrasynth writes.
+:class:`S2LookingFolder`, :class:`SECONDFolder`, :class:`ChangeSeriesPairs`,
+:func:`open_change_set` for the synthetic change sets terrasynth writes, and
+:func:`open_change_dataset` to open any of them by name.
 """
 
 import importlib
 
 _EXPORTS = {
     "cascade": ["CascadePairs", "condition_shape", "resample_footprint"],
+    "change_benchmarks": ["CHANGE_DATASETS", "open_change_dataset"],
     "change_folder": ["ChangeFolder"],
     "change_series": ["ChangeSeriesPairs", "open_change_set"],
     "corpus": ["CorpusDataset"],

@@ -12,7 +12,7 @@ import sys
 
 import typer
 
-from terrasynth.workflows import evaluate_generation, generate, ingest, preview
+from terrasynth.workflows import evaluate_change, evaluate_generation, generate, ingest, preview
 from terrasynth.workflows.train import train_app
 
 app = typer.Typer(
@@ -49,6 +49,7 @@ app.command("generate")(generate.cli)
 app.add_typer(train_app, name="train")
 evaluate_app = typer.Typer(help="Evaluate generated imagery and change detectors.", no_args_is_help=True)
 evaluate_app.command("generation")(evaluate_generation.cli)
+evaluate_app.command("change")(evaluate_change.cli)
 app.add_typer(evaluate_app, name="evaluate")
 
 

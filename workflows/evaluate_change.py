@@ -15,8 +15,6 @@ from typing import Annotated
 
 from typer import Option
 
-DATASET_KINDS = ("levir-cd", "s2looking", "second", "folder")
-
 
 def evaluate_change(
     dataset,
@@ -168,57 +166,42 @@ def write_change_report(results, examples: Mapping[str, Sequence[dict]], out: st
     return written
 
 
-def make_cli(open_dataset: Callable[[str, Path, str], object]) -> Callable[..., None]:
-    """The ``terrasynth evaluate change`` command, given how to open a data set.
+def cli(
+    dataset: Annotated[str, Option("--dataset", help="Layout: levir-cd, s2looking, second or folder.")],
+    root: Annotated[Path, Option("--root", help="The data set's folder (holding train/, test/, ...).")],
+    checkpoint: Annotated[
+        list[Path],
+        Option("--checkpoint", help="Detector checkpoint; repeat to compare (zero-shot, supervised)."),
+    ],
+    out: Annotated[Path, Option("--out", help="Results file (.nc); figures are written beside it.")],
+    name: Annotated[
+        list[str] | None, Option("--name", help="A name per checkpoint (default: file or folder name).")
+    ] = None,
+    split: Annotated[str, Option("--split", help="Split to evaluate.")] = "test",
+    window: Annotated[int, Option("--window", help="Sliding-window edge in pixels.")] = 512,
+    overlap: Annotated[float, Option("--overlap", help="Overlap of neighbouring windows, in [0, 1).")] = 0.25,
+    threshold: Annotated[float, Option("--threshold", help="Change probability counted as change.")] = 0.5,
+    device: Annotated[str, Option("--device", help="Torch device, e.g. cpu or cuda.")] = "cpu",
+    examples: Annotated[int, Option("--examples", help="Image pairs shown in the example figure.")] = 4,
+) -> None:
+    """Evaluate change detectors on LEVIR-CD, S2Looking, SECOND or a LEVIR-layout folder."""
+    from rich.console import Console
+    from rich.progress import Progress
 
-    Args:
-        open_dataset: ``(kind, root, split) -> Dataset`` of full-size change pair samples, for
-            ``kind`` in :data:`DATASET_KINDS` (``folder``: a LEVIR-layout folder).
-    """
+    from terrasynth.core.errors import ConfigError
+    from terrasynth.datasets import open_change_dataset
+    from terrasynth.evaluation.results import print_results
 
-    def cli(
-        dataset: Annotated[str, Option("--dataset", help="Layout: levir-cd, s2looking, second or folder.")],
-        root: Annotated[Path, Option("--root", help="The data set's folder (holding train/, test/, ...).")],
-        checkpoint: Annotated[
-            list[Path],
-            Option("--checkpoint", help="Detector checkpoint; repeat to compare (zero-shot, supervised)."),
-        ],
-        out: Annotated[Path, Option("--out", help="Results file (.nc); figures are written beside it.")],
-        name: Annotated[
-            list[str] | None, Option("--name", help="A name per checkpoint (default: file or folder name).")
-        ] = None,
-        split: Annotated[str, Option("--split", help="Split to evaluate.")] = "test",
-        window: Annotated[int, Option("--window", help="Sliding-window edge in pixels.")] = 512,
-        overlap: Annotated[
-            float, Option("--overlap", help="Overlap of neighbouring windows, in [0, 1).")
-        ] = 0.25,
-        threshold: Annotated[
-            float, Option("--threshold", help="Change probability counted as change.")
-        ] = 0.5,
-        device: Annotated[str, Option("--device", help="Torch device, e.g. cpu or cuda.")] = "cpu",
-        examples: Annotated[int, Option("--examples", help="Image pairs shown in the example figure.")] = 4,
-    ) -> None:
-        """Evaluate change detectors on LEVIR-CD, S2Looking, SECOND or a LEVIR-layout folder."""
-        from rich.console import Console
-        from rich.progress import Progress
-
-        from terrasynth.core.errors import ConfigError
-        from terrasynth.evaluation.results import print_results
-
-        if dataset not in DATASET_KINDS:
-            raise ConfigError(f"--dataset {dataset!r} is unknown: use one of {', '.join(DATASET_KINDS)}")
-        names = list(name or []) or [checkpoint_name(c) for c in checkpoint]
-        if len(names) != len(checkpoint) or len(set(names)) != len(names):
-            raise ConfigError(f"give one distinct --name per --checkpoint (got names {names})")
-        data = open_dataset(dataset, root, split)
-        with Progress(transient=True) as progress:
-            task = progress.add_task("evaluating", total=len(data) * len(checkpoint))
-            results = compare_checkpoints(
-                data, dict(zip(names, checkpoint, strict=True)), dataset_name=dataset, split=split,
-                window=window, overlap=overlap, threshold=threshold, device=device, out=out,
-                examples=examples, on_image=lambda: progress.advance(task),
-            )  # fmt: skip
-        print_results(results, gap=len(names) == 2)
-        Console().print(f"{len(data)} image pairs, {len(names)} model(s); wrote {out} and its figures")
-
-    return cli
+    names = list(name or []) or [checkpoint_name(c) for c in checkpoint]
+    if len(names) != len(checkpoint) or len(set(names)) != len(names):
+        raise ConfigError(f"give one distinct --name per --checkpoint (got names {names})")
+    data = open_change_dataset(dataset, root, split)
+    with Progress(transient=True) as progress:
+        task = progress.add_task("evaluating", total=len(data) * len(checkpoint))
+        results = compare_checkpoints(
+            data, dict(zip(names, checkpoint, strict=True)), dataset_name=dataset, split=split,
+            window=window, overlap=overlap, threshold=threshold, device=device, out=out,
+            examples=examples, on_image=lambda: progress.advance(task),
+        )  # fmt: skip
+    print_results(results, gap=len(names) == 2)
+    Console().print(f"{len(data)} image pairs, {len(names)} model(s); wrote {out} and its figures")

@@ -7,7 +7,10 @@ from typing import Annotated
 
 import typer
 
+from terrasynth.workflows import train_detector
+
 train_app = typer.Typer(help="Train MetaEarth cascade stages and the other models.", no_args_is_help=True)
+train_app.command("detector")(train_detector.cli)
 
 
 @train_app.command("metaearth")

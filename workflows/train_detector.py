@@ -9,7 +9,6 @@ epoch count restored).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from functools import partial
 from pathlib import Path
@@ -141,85 +140,70 @@ def train_detector(
     return checkpoint_paths(out_dir)[0]
 
 
-def make_cli(open_dataset: Callable[[str, Path, str], object]) -> Callable[..., None]:
-    """The ``terrasynth train detector`` command, given how to open a data set.
+def cli(
+    dataset: Annotated[str, Option("--dataset", help="Layout: levir-cd, s2looking, second or folder.")],
+    root: Annotated[Path, Option("--root", help="The data set's folder (holding train/, test/, ...).")],
+    out: Annotated[Path, Option("--out", help="Output folder: detector.safetensors/.json and last.ckpt.")],
+    split: Annotated[str, Option("--split", help="Split to train on.")] = "train",
+    val_split: Annotated[
+        str, Option("--val-split", help="Split for the validation loss (none if empty).")
+    ] = "",
+    encoder: Annotated[
+        str, Option("--encoder", help="timm encoder name (built without weights).")
+    ] = "resnet18",
+    encoder_weights: Annotated[
+        Path | None,
+        Option("--encoder-weights", help="Local timm state dict for the encoder (.safetensors/.pth)."),
+    ] = None,
+    semantic: Annotated[
+        bool, Option("--semantic", help="Add SECOND semantic heads (6 classes per date).")
+    ] = False,
+    epochs: Annotated[
+        int, Option("--epochs", help="Epochs to train (a rerun resumes up to this many).")
+    ] = 10,
+    batch_size: Annotated[int, Option("--batch-size", help="Samples per step and device.")] = 8,
+    learning_rate: Annotated[float, Option("--lr", help="AdamW learning rate.")] = 1e-4,
+    crop_size: Annotated[
+        int, Option("--crop-size", help="Random crop edge in pixels (0: whole images).")
+    ] = 512,
+    accelerator: Annotated[
+        str, Option("--accelerator", help="Lightning accelerator: auto, cpu, gpu.")
+    ] = "auto",
+    devices: Annotated[str, Option("--devices", help="Devices to use: auto or a count.")] = "auto",
+    precision: Annotated[
+        str, Option("--precision", help="Lightning precision, e.g. bf16-mixed.")
+    ] = "32-true",
+    seed: Annotated[int, Option("--seed", help="Random seed.")] = 0,
+) -> None:
+    """Train the ChangeStar-style change detector on a change data set."""
+    from rich.console import Console
 
-    Args:
-        open_dataset: ``(kind, root, split) -> Dataset`` of change pair samples, for ``kind`` in
-            ``levir-cd``, ``s2looking``, ``second``, ``folder`` (a LEVIR-layout folder).
-    """
+    from terrasynth.datasets import open_change_dataset
+    from terrasynth.models.detector import DetectorConfig
 
-    def cli(
-        dataset: Annotated[str, Option("--dataset", help="Layout: levir-cd, s2looking, second or folder.")],
-        root: Annotated[Path, Option("--root", help="The data set's folder (holding train/, test/, ...).")],
-        out: Annotated[
-            Path, Option("--out", help="Output folder: detector.safetensors/.json and last.ckpt.")
-        ],
-        split: Annotated[str, Option("--split", help="Split to train on.")] = "train",
-        val_split: Annotated[
-            str, Option("--val-split", help="Split for the validation loss (none if empty).")
-        ] = "",
-        encoder: Annotated[
-            str, Option("--encoder", help="timm encoder name (built without weights).")
-        ] = "resnet18",
-        encoder_weights: Annotated[
-            Path | None,
-            Option("--encoder-weights", help="Local timm state dict for the encoder (.safetensors/.pth)."),
-        ] = None,
-        semantic: Annotated[
-            bool, Option("--semantic", help="Add SECOND semantic heads (6 classes per date).")
-        ] = False,
-        epochs: Annotated[
-            int, Option("--epochs", help="Epochs to train (a rerun resumes up to this many).")
-        ] = 10,
-        batch_size: Annotated[int, Option("--batch-size", help="Samples per step and device.")] = 8,
-        learning_rate: Annotated[float, Option("--lr", help="AdamW learning rate.")] = 1e-4,
-        crop_size: Annotated[
-            int, Option("--crop-size", help="Random crop edge in pixels (0: whole images).")
-        ] = 512,
-        accelerator: Annotated[
-            str, Option("--accelerator", help="Lightning accelerator: auto, cpu, gpu.")
-        ] = "auto",
-        devices: Annotated[str, Option("--devices", help="Devices to use: auto or a count.")] = "auto",
-        precision: Annotated[
-            str, Option("--precision", help="Lightning precision, e.g. bf16-mixed.")
-        ] = "32-true",
-        seed: Annotated[int, Option("--seed", help="Random seed.")] = 0,
-    ) -> None:
-        """Train the ChangeStar-style change detector on a change data set."""
-        from rich.console import Console
-
-        from terrasynth.core.errors import ConfigError
-        from terrasynth.models.detector import DetectorConfig
-        from terrasynth.workflows.evaluate_change import DATASET_KINDS
-
-        if dataset not in DATASET_KINDS:
-            raise ConfigError(f"--dataset {dataset!r} is unknown: use one of {', '.join(DATASET_KINDS)}")
-        train = open_dataset(dataset, root, split)
-        val = open_dataset(dataset, root, val_split) if val_split else None
-        bands = train[0]["image"].shape[1]
-        defaults = DetectorConfig()  # ImageNet statistics for RGB; mid-grey otherwise
-        config = DetectorConfig(
-            encoder=encoder,
-            in_channels=bands,
-            semantic_classes=6 if semantic else 0,
-            mean=defaults.mean if bands == 3 else (0.5,) * bands,
-            std=defaults.std if bands == 3 else (0.25,) * bands,
-        )
-        settings = TrainSettings(
-            epochs=epochs,
-            batch_size=batch_size,
-            learning_rate=learning_rate,
-            crop_size=crop_size,
-            accelerator=accelerator,
-            devices=int(devices) if devices.isdigit() else devices,
-            precision=precision,
-            seed=seed,
-        )
-        path = train_detector(
-            train, out, config=config, settings=settings, encoder_weights=encoder_weights,
-            val_dataset=val, data_name=f"{dataset}:{root}:{split}",
-        )  # fmt: skip
-        Console().print(f"Trained on {len(train)} pairs for {epochs} epochs: {path}")
-
-    return cli
+    train = open_change_dataset(dataset, root, split)
+    val = open_change_dataset(dataset, root, val_split) if val_split else None
+    bands = train[0]["image"].shape[1]
+    defaults = DetectorConfig()  # ImageNet statistics for RGB; mid-grey otherwise
+    config = DetectorConfig(
+        encoder=encoder,
+        in_channels=bands,
+        semantic_classes=6 if semantic else 0,
+        mean=defaults.mean if bands == 3 else (0.5,) * bands,
+        std=defaults.std if bands == 3 else (0.25,) * bands,
+    )
+    settings = TrainSettings(
+        epochs=epochs,
+        batch_size=batch_size,
+        learning_rate=learning_rate,
+        crop_size=crop_size,
+        accelerator=accelerator,
+        devices=int(devices) if devices.isdigit() else devices,
+        precision=precision,
+        seed=seed,
+    )
+    path = train_detector(
+        train, out, config=config, settings=settings, encoder_weights=encoder_weights,
+        val_dataset=val, data_name=f"{dataset}:{root}:{split}",
+    )  # fmt: skip
+    Console().print(f"Trained on {len(train)} pairs for {epochs} epochs: {path}")

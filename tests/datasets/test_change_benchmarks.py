@@ -143,3 +143,33 @@ def test_binary_label_values_are_checked(levircd):
     write_png(levircd / "val" / "label" / "val_1.png", label)
     with pytest.raises(CorpusError, match=r"val_1\.png: change labels must be 0 and 255 .* found 128"):
         LEVIRCDFolder(levircd, "val")[0]
+
+
+@pytest.mark.parametrize("kind, fixture, loader", [
+    ("levir-cd", "levircd", LEVIRCDFolder), ("s2looking", "s2looking", S2LookingFolder),
+])  # fmt: skip
+def test_open_change_dataset_by_name(kind, fixture, loader, request):
+    from terrasynth.datasets import open_change_dataset
+
+    root = request.getfixturevalue(fixture)
+    dataset = open_change_dataset(kind, root, "test")
+    assert isinstance(dataset, loader) and len(dataset) == 1
+    assert open_change_dataset(kind, root, "train", crop_size=32)[0]["image"].shape == (2, 3, 32, 32)
+
+
+def test_open_change_dataset_second_and_folders(second, levircd, change_series_store):
+    from terrasynth.datasets import ChangeSeriesPairs, open_change_dataset
+
+    assert "semantic" in open_change_dataset("second", second[0], "train")[0]
+    assert len(open_change_dataset("folder", levircd, "train")) == 2  # a folder with splits
+    assert len(open_change_dataset("folder", levircd / "train", "test")) == 2  # A/B/label directly
+    assert isinstance(open_change_dataset("folder", change_series_store), ChangeSeriesPairs)
+
+
+def test_open_change_dataset_refuses_unknown_names_and_missing_folders(tmp_path):
+    from terrasynth.datasets import open_change_dataset
+
+    with pytest.raises(ConfigError, match="--dataset 'xview' is unknown: use one of levir-cd, s2looking"):
+        open_change_dataset("xview", tmp_path)
+    with pytest.raises(CorpusError, match="nothing does not exist"):
+        open_change_dataset("levir-cd", tmp_path / "nothing")

@@ -8,8 +8,8 @@ DATA = Path(__file__).resolve().parents[1] / "data"
 
 
 def load_generator(name: str):
-    """The fixture generator module ``tests/data/<name>/generate.py``."""
-    spec = importlib.util.spec_from_file_location(f"generate_{name}", DATA / name / "generate.py")
+    """The fixture generator module ``tests/data/<name>/data.py``."""
+    spec = importlib.util.spec_from_file_location(f"generate_{name}", DATA / name / "data.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -17,7 +17,7 @@ def load_generator(name: str):
 
 @pytest.fixture(scope="session")
 def image_sets(tmp_path_factory):
-    """Paths of the image-set fixtures (see tests/data/image_sets/generate.py)."""
+    """Paths of the image-set fixtures (see tests/data/image_sets/data.py)."""
     return load_generator("image_sets").write_image_sets(tmp_path_factory.mktemp("image_sets"))
 
 

@@ -2,18 +2,18 @@ import numpy as np
 import pytest
 import torch
 import xarray as xr
-from typer import Typer
 from typer.testing import CliRunner
 
 from terrasynth.core.errors import WeightsError
 from terrasynth.evaluation.binary_change import binary_scores
 from terrasynth.evaluation.results import open_results
 from terrasynth.models.detector import ChangeDetector, DetectorConfig, save_detector
+from terrasynth.workflows.cli import app
 from terrasynth.workflows.evaluate_change import (
     checkpoint_name,
+    cli,
     compare_checkpoints,
     evaluate_change,
-    make_cli,
 )
 
 
@@ -68,38 +68,21 @@ def test_checkpoint_names(tmp_path):
     assert checkpoint_name(tmp_path / "levir_sup.safetensors") == "levir_sup"
 
 
-def test_command_with_two_checkpoints_prints_the_gap(checkpoints, change_pairs, tmp_path):
-    opened = []
-
-    def open_dataset(kind, root, split):
-        opened.append((kind, split))
-        return change_pairs(count=2, size=64)
-
-    app = Typer()
-    app.command()(make_cli(open_dataset))
-    args = [
-        "--dataset",
-        "levir-cd",
-        "--root",
-        str(tmp_path),
-        "--out",
-        str(tmp_path / "levir.nc"),
-        "--window",
-        "64",
-    ]
-    args += ["--checkpoint", str(checkpoints["zero-shot"]), "--checkpoint", str(checkpoints["supervised"])]
+def test_command_with_two_checkpoints_prints_the_gap(checkpoints, change_benchmarks, tmp_path):
+    args = ["evaluate", "change", "--dataset", "levir-cd", "--root", str(change_benchmarks["levir-cd"]),
+            "--out", str(tmp_path / "levir.nc"), "--window", "64", "--checkpoint", str(checkpoints["zero-shot"]),
+            "--checkpoint", str(checkpoints["supervised"])]  # fmt: skip
     result = CliRunner().invoke(app, args, env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
-    assert opened == [("levir-cd", "test")]
-    assert "zero-shot - supervised" in result.output and "2 image pairs, 2 model(s)" in result.output
+    assert "zero-shot - supervised" in result.output and "1 image pairs, 2 model(s)" in result.output
     assert (tmp_path / "levir_pr.png").is_file() and (tmp_path / "levir_examples_supervised.png").is_file()
 
 
-def test_command_refuses_unknown_layouts_and_missing_checkpoints(change_pairs, tmp_path):
+def test_command_refuses_unknown_layouts_and_missing_checkpoints(change_benchmarks, tmp_path):
     from terrasynth.core.errors import ConfigError
 
-    command = make_cli(lambda kind, root, split: change_pairs(count=1, size=32))
     with pytest.raises(ConfigError, match="--dataset 'xview' is unknown"):
-        command(dataset="xview", root=tmp_path, checkpoint=[tmp_path], out=tmp_path / "r.nc")
+        cli(dataset="xview", root=tmp_path, checkpoint=[tmp_path], out=tmp_path / "r.nc")
     with pytest.raises(WeightsError, match="is missing"):
-        command(dataset="folder", root=tmp_path, checkpoint=[tmp_path / "none"], out=tmp_path / "r.nc")
+        cli(dataset="levir-cd", root=change_benchmarks["levir-cd"], checkpoint=[tmp_path / "none"],
+            out=tmp_path / "r.nc")  # fmt: skip

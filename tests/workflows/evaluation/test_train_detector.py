@@ -2,12 +2,13 @@ import csv
 import json
 
 import pytest
-from typer import Typer
 from typer.testing import CliRunner
 
 from terrasynth.core.errors import ConfigError
+from terrasynth.evaluation.results import open_results
 from terrasynth.models.detector import DetectorConfig, load_detector
-from terrasynth.workflows.train_detector import TrainSettings, make_cli, train_detector
+from terrasynth.workflows.cli import app
+from terrasynth.workflows.train_detector import TrainSettings, train_detector
 
 TINY = DetectorConfig(encoder="resnet18", decoder_channels=8, semantic_classes=6)
 
@@ -46,20 +47,25 @@ def test_band_mismatch_is_refused(tmp_path, change_pairs):
         train_detector(change_pairs(1, 32), tmp_path, config=config, settings=settings(1), progress=False)
 
 
-def test_command_trains_from_the_opened_data_set(tmp_path, change_pairs):
-    opened = []
-
-    def open_dataset(kind, root, split):
-        opened.append((kind, root.name, split))
-        return change_pairs(count=2, size=32)
-
-    app = Typer()
-    app.command()(make_cli(open_dataset))
-    result = CliRunner().invoke(
-        app,
-        ["--dataset", "folder", "--root", str(tmp_path / "data"), "--out", str(tmp_path / "run"), "--epochs", "1",
-         "--batch-size", "2", "--crop-size", "0", "--accelerator", "cpu", "--devices", "1", "--encoder", "resnet18"],
-    )  # fmt: skip
+def test_train_then_evaluate_on_all_three_layouts(tmp_path, change_benchmarks):
+    """The real commands end to end: a detector with semantic heads trained on SECOND, then
+    evaluated on the test splits of LEVIR-CD, S2Looking and SECOND."""
+    run = tmp_path / "run"
+    train = ["train", "detector", "--dataset", "second", "--root", str(change_benchmarks["second"]), "--out",
+             str(run), "--semantic", "--epochs", "1", "--batch-size", "2", "--crop-size", "0",
+             "--accelerator", "cpu", "--devices", "1"]  # fmt: skip
+    result = CliRunner().invoke(app, train)
     assert result.exit_code == 0, result.output
-    assert opened == [("folder", "data", "train")]
-    assert (tmp_path / "run" / "detector.safetensors").is_file() and "Trained on 2 pairs" in result.output
+    assert (run / "detector.safetensors").is_file() and "Trained on 2 pairs" in result.output
+    for kind, root in change_benchmarks.items():
+        out = tmp_path / f"{kind}.nc"
+        evaluate = ["evaluate", "change", "--dataset", kind, "--root", str(root), "--checkpoint", str(run),
+                    "--out", str(out), "--window", "64"]  # fmt: skip
+        result = CliRunner().invoke(app, evaluate, env={"COLUMNS": "200"})
+        assert result.exit_code == 0, result.output
+        results = open_results(out)
+        assert results["dataset"].values.tolist() == [kind] and results["split"].values.tolist() == ["test"]
+        assert 0.0 <= float(results["scores"].sel(metric="f1").fillna(0).item()) <= 1.0
+        assert ("semantic_scores" in results) == (kind == "second")
+    semantic = open_results(tmp_path / "second.nc")["semantic_scores"]
+    assert semantic["variant"].values.tolist() == ["official", "torchange-37"]

@@ -7,7 +7,7 @@
 - ``geotiff/tile.tif``: 4-band uint16 reflectance x 1e4 (B2, B3, B4, B8), EPSG:32632, 16 m pixels;
 - ``corpus.zarr``: a terrasynth corpus whose land cover is cropland west and tree cover east.
 
-Run ``python generate.py OUT`` to write them.
+Run ``python data.py OUT`` to write them.
 """
 
 from __future__ import annotations

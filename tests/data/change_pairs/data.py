@@ -5,7 +5,7 @@ second date rectangles ("buildings") appear in a bright colour. ``mask`` marks t
 ``semantic=True`` the SECOND-style ``semantic`` maps hold a class before (1-3) and after (5-6)
 the change, 0 elsewhere.
 
-Run ``python generate.py OUT`` to write the pairs as a LEVIR-CD folder (``test/{A,B,label}``).
+Run ``python data.py OUT`` to write the pairs as a LEVIR-CD folder (``test/{A,B,label}``).
 """
 
 from __future__ import annotations
