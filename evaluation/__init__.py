@@ -14,7 +14,10 @@ _EXPORTS = {
     "inception": [
         "INCEPTION_FILE", "INCEPTION_SHA256", "INCEPTION_URL", "check_inception_weights", "inception_encoder",
     ],
-    "plots": ["outcome_map", "plot_examples", "plot_f1_histogram", "plot_precision_recall"],
+    "plots": [
+        "outcome_map", "plot_canvas_windows", "plot_examples", "plot_f1_histogram", "plot_image_grid",
+        "plot_precision_recall",
+    ],
     "results": ["load_results", "open_results", "print_results", "results_table", "save_results"],
     "seams": ["SEAM_METRICS", "cut_positions", "gradient_profile", "seam_scores"],
     "semantic_change": [

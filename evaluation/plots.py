@@ -1,4 +1,5 @@
-"""Figures of change results as PNG: precision-recall curves, per-image F1 histograms, examples."""
+"""Figures as PNG: precision-recall curves, per-image F1 histograms, change examples, image grids and
+unbounded canvases with their window cuts."""
 
 from __future__ import annotations
 
@@ -97,4 +98,52 @@ def plot_examples(examples: Sequence[dict], path: str | Path) -> Path:
             )
             ax.set_title(title, fontsize="small")
             ax.set_axis_off()
+    return _save(figure, path)
+
+
+def plot_image_grid(
+    rows: Sequence[Sequence[np.ndarray]],
+    path: str | Path,
+    *,
+    row_titles: Sequence[str] = (),
+    column_titles: Sequence[str] = (),
+    size: float = 3.0,
+) -> Path:
+    """A grid of pictures: each an (H, W, 3) uint8 RGB array or an (H, W) map shown in grey.
+
+    Pictures of one row may differ in size (e.g. the same footprint at 60 m and at 4 m): each fills
+    its panel.
+    """
+    if not rows or not rows[0]:
+        raise ValueError("no pictures to plot")
+    figure, axes = _figure(len(rows), max(len(r) for r in rows), size=(size, size))
+    for r, (row, pictures) in enumerate(zip(axes, rows, strict=True)):
+        for c, ax in enumerate(row):
+            ax.set_axis_off()
+            if c >= len(pictures):
+                continue
+            picture = np.asarray(pictures[c])
+            ax.imshow(picture, cmap="gray" if picture.ndim == 2 else None, interpolation="nearest")
+            title = column_titles[c] if r == 0 and c < len(column_titles) else ""
+            if c == 0 and r < len(row_titles):
+                title = f"{row_titles[r]}: {title}" if title else row_titles[r]
+            ax.set_title(title, fontsize="small")
+    return _save(figure, path)
+
+
+def plot_canvas_windows(canvas: np.ndarray, path: str | Path, *, stride: int, offset: int) -> Path:
+    """An (H, W, 3) uint8 canvas with the lines where generation windows were cut and merged
+    (every ``stride`` pixels from ``offset``), to look for seams."""
+    canvas = np.asarray(canvas)
+    height, width = canvas.shape[:2]
+    scale = 8.0 / max(height, width)
+    figure, axes = _figure(size=(width * scale, height * scale))
+    ax = axes[0, 0]
+    ax.imshow(canvas, interpolation="nearest")
+    for x in range(offset, width, stride):
+        ax.axvline(x - 0.5, color="yellow", linewidth=0.4, alpha=0.6)
+    for y in range(offset, height, stride):
+        ax.axhline(y - 0.5, color="yellow", linewidth=0.4, alpha=0.6)
+    ax.set_title(f"{width} x {height} px canvas, window cuts every {stride} px", fontsize="small")
+    ax.set_axis_off()
     return _save(figure, path)

@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 import xarray as xr
 from PIL import Image
 
@@ -46,3 +47,19 @@ def test_examples_figure(tmp_path):
 def test_outcome_colours():
     colours = outcome_map(np.array([[0, 0, 1, 1]]), np.array([[0, 1, 0, 1]]))
     assert colours[0].tolist() == [[0, 0, 0], [230, 60, 60], [60, 120, 230], [255, 255, 255]]
+
+
+def test_image_grid_and_canvas_windows(tmp_path):
+    from PIL import Image
+
+    from terrasynth.evaluation import plot_canvas_windows, plot_image_grid
+
+    rng = np.random.default_rng(0)
+    small, large = rng.integers(0, 255, (8, 8, 3), np.uint8), rng.integers(0, 255, (32, 32, 3), np.uint8)
+    path = plot_image_grid([[small, large], [large, np.zeros((32, 32))]], tmp_path / "grid.png",
+                           row_titles=["60m", "4m"], column_titles=["real", "generated"])  # fmt: skip
+    assert min(Image.open(path).size) > 300  # two rows and two columns of 3-inch panels
+    path = plot_canvas_windows(large, tmp_path / "canvas.png", stride=8, offset=4)
+    assert Image.open(path).mode in {"RGBA", "RGB"} and not list(tmp_path.glob(".*partial"))
+    with pytest.raises(ValueError, match="no pictures"):
+        plot_image_grid([], tmp_path / "none.png")

@@ -10,9 +10,7 @@ DATA = Path(__file__).resolve().parents[2] / "data"
 @pytest.fixture(scope="session")
 def change_pairs():
     """The synthetic change pair Dataset class of tests/data/change_pairs/data.py."""
-    spec = importlib.util.spec_from_file_location(
-        "generate_change_pairs", DATA / "change_pairs" / "data.py"
-    )
+    spec = importlib.util.spec_from_file_location("generate_change_pairs", DATA / "change_pairs" / "data.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module.ChangePairs
