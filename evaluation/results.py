@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import numpy as np
@@ -18,33 +18,35 @@ import xarray as xr
 from terrasynth.core.errors import CorpusError
 
 
-def save_results(results: xr.Dataset, path: str | Path) -> Path:
+def save_results(results: xr.Dataset | Mapping[str, xr.Dataset], path: str | Path) -> Path:
     """Write results as netCDF-4 (h5netcdf), under a temporary name first; returns the path.
 
-    Attributes netCDF cannot hold (dicts, booleans, None) are stored as JSON text.
+    A mapping writes one netCDF group per entry (e.g. ``{"generation": ..., "change": ...}``),
+    for results whose dimensions do not line up. Attributes netCDF cannot hold (dicts, booleans,
+    None) are stored as JSON text.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    results = results.copy()
-    results.attrs = {key: _netcdf_attr(value) for key, value in results.attrs.items()}
-    for variable in results.variables.values():
-        variable.attrs = {key: _netcdf_attr(value) for key, value in variable.attrs.items()}
     partial = path.with_name(f".{path.name}.partial")
-    results.to_netcdf(partial, engine="h5netcdf")
+    if isinstance(results, xr.Dataset):
+        _storable(results).to_netcdf(partial, engine="h5netcdf")
+    else:
+        tree = xr.DataTree.from_dict({f"/{name}": _storable(ds) for name, ds in results.items()})
+        tree.to_netcdf(partial, engine="h5netcdf")
     os.replace(partial, path)
     return path
 
 
-def open_results(path: str | Path) -> xr.Dataset:
-    """One results file, read into memory."""
+def open_results(path: str | Path, group: str | None = None) -> xr.Dataset:
+    """One results file (or one ``group`` of it), read into memory."""
     path = Path(path)
     if not path.is_file():
         raise CorpusError(f"results file {path} does not exist")
     try:
-        with xr.open_dataset(path, engine="h5netcdf") as ds:
+        with xr.open_dataset(path, engine="h5netcdf", group=group) as ds:
             return ds.load()
     except (OSError, ValueError) as error:
-        raise CorpusError(f"{path} is not a netCDF results file ({error})") from None
+        raise CorpusError(f"{path} is not a netCDF results file with group {group!r} ({error})") from None
 
 
 def load_results(*paths: str | Path | Iterable[str | Path]) -> xr.Dataset:
@@ -111,6 +113,14 @@ def print_results(results: xr.Dataset, *, columns: str = "model", gap: bool = Fa
 
 def _format(value: float) -> str:
     return "-" if np.isnan(value) else f"{value:.4f}"
+
+
+def _storable(results: xr.Dataset) -> xr.Dataset:
+    results = results.copy()
+    results.attrs = {key: _netcdf_attr(value) for key, value in results.attrs.items()}
+    for variable in results.variables.values():
+        variable.attrs = {key: _netcdf_attr(value) for key, value in variable.attrs.items()}
+    return results
 
 
 def _netcdf_attr(value):

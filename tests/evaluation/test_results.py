@@ -70,3 +70,16 @@ def test_table_with_a_gap_column():
     console.print(table)
     text = console.export_text()
     assert "0.7000" in text and "-0.2000" in text
+
+
+def test_groups_hold_results_that_do_not_line_up(tmp_path):
+    change = xr.Dataset(
+        {"scores": ("metric", [0.5, 0.25])}, coords={"metric": ["f1", "iou"]}, attrs={"ok": True}
+    )
+    generation = xr.Dataset({"seam": ("level", [1.1])}, coords={"level": ["4m"]})
+    path = save_results({"change": change, "generation": generation}, tmp_path / "results.nc")
+    assert open_results(path, "change")["scores"].sel(metric="iou").item() == 0.25
+    assert open_results(path, "change").attrs["ok"] == "true"
+    xr.testing.assert_identical(open_results(path, "generation"), generation)
+    with pytest.raises(CorpusError, match="group 'nothing'"):
+        open_results(path, "nothing")
