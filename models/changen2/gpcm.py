@@ -6,8 +6,9 @@ next-time contours), and must match the previous date wherever the scene did not
 consistency mechanism:
 
 1. **Only the changed area is drawn.** The change since the previous date, dilated by ``margin``
-   pixels (room to blend the new objects into their surroundings), is the region drawn; outside
-   it the previous date's image is carried over exactly.
+   pixels, is the region drawn; outside it the previous date's image is carried over exactly. The
+   default margin, 1 pixel, is the 3 x 3 square by which the next-time contours cut the class
+   boundaries around a change: the outlines of new objects are drawn with them.
 2. **RePaint-style blending** (Lugmayr et al., CVPR 2022). After every DDIM step, the model's
    variable outside the drawn region is replaced by the previous date noised to the step's
    timestep, so the model sees the true surroundings at the right noise level at every step and
@@ -45,7 +46,8 @@ class GPCM:
     Args:
         model: the mask-conditioned model.
         steps: DDIM steps per date (deterministic DDIM, eta = 0).
-        margin: pixels by which the change region is dilated before it is drawn.
+        margin: pixels by which the change region is dilated before it is drawn (wider margins
+            give the model more room to blend a change in, and change more of the unchanged area).
         autocast_dtype: run the model under autocast to this dtype (e.g. ``torch.bfloat16`` on GPUs).
     """
 
@@ -54,7 +56,7 @@ class GPCM:
         model: Changen2Model,
         *,
         steps: int = 50,
-        margin: int = 4,
+        margin: int = 1,
         autocast_dtype: torch.dtype | None = None,
     ):
         if margin < 0:
@@ -97,7 +99,9 @@ class GPCM:
                 f"GPCM needs one sequence per image, all of one length and of the images' size {height} x {width}"
             )
         if noise.shape != (batch, *self.noise_shape(height, width)):
-            raise ConfigError(f"initial noise is {tuple(noise.shape)}, expected {(batch, *self.noise_shape(height, width))}")
+            raise ConfigError(
+                f"initial noise is {tuple(noise.shape)}, expected {(batch, *self.noise_shape(height, width))}"
+            )
 
         def stacked(name: str) -> torch.Tensor:
             return torch.from_numpy(np.stack([getattr(s, name) for s in sequences])).to(image.device)
@@ -151,17 +155,18 @@ def consistency(series: torch.Tensor, changes: torch.Tensor) -> dict[str, float]
             date (date 0 is ignored).
 
     Returns:
-        ``unchanged`` and ``changed``: the mean over bands and pixels of ``|I_t - I_{t-1}|``, and
-        their ``ratio`` (unchanged / changed; near 0 when unchanged areas are kept).
+        ``unchanged`` and ``changed``: the mean over bands and pixels of ``|I_t - I_{t-1}|``; their
+        ``ratio`` (unchanged / changed; near 0 when unchanged areas are kept, NaN when either kind
+        of pixel is missing); ``unchanged_pixels`` and ``changed_pixels``: how many pixels (and
+        dates) each mean is over.
     """
     series, changes = series.reshape(-1, *series.shape[-4:]), changes.reshape(-1, *changes.shape[-3:])
-    difference = (series[:, 1:] - series[:, :-1]).abs().mean(dim=2).flatten()
+    difference = (series[:, 1:] - series[:, :-1]).abs().float().mean(dim=2).flatten()
     changed = torch.as_tensor(changes, device=series.device)[:, 1:].bool().flatten()
-    if changed.all() or not changed.any():
-        raise ConfigError("consistency needs both changed and unchanged pixels")
-    unchanged_mean, changed_mean = difference[~changed].mean().item(), difference[changed].mean().item()
-    return {
-        "unchanged": unchanged_mean,
-        "changed": changed_mean,
-        "ratio": unchanged_mean / changed_mean if changed_mean else float("inf"),
+    counts = {"unchanged_pixels": int((~changed).sum()), "changed_pixels": int(changed.sum())}
+    means = {
+        "unchanged": difference[~changed].mean().item() if counts["unchanged_pixels"] else float("nan"),
+        "changed": difference[changed].mean().item() if counts["changed_pixels"] else float("nan"),
     }
+    ratio = means["unchanged"] / means["changed"] if means["changed"] else float("nan")
+    return {**means, "ratio": ratio, **counts}

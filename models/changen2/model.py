@@ -79,7 +79,9 @@ class Changen2Model(nn.Module):
         self.rsdit, self.encoding, self.autoencoder = rsdit, encoding, autoencoder
         self.schedule = schedule or NoiseSchedule()
         self.scaling = scaling or ReflectanceScaling()
-        self.channels = autoencoder.config.in_channels if autoencoder is not None else rsdit.config.in_channels
+        self.channels = (
+            autoencoder.config.in_channels if autoencoder is not None else rsdit.config.in_channels
+        )
         self.bands = tuple(bands) if bands else tuple(f"band{i}" for i in range(self.channels))
         if len(self.bands) != self.channels:
             raise ConfigError(f"{len(self.bands)} band names for a model of {self.channels} channels")
@@ -176,7 +178,9 @@ class Changen2Model(nn.Module):
             settings = json.loads((folder / CONFIG_NAME).read_text())
             autoencoder = None
             if settings["latent"]:
-                autoencoder = AutoencoderKL.from_pretrained(folder / AUTOENCODER_FOLDER, use_safetensors=True)
+                autoencoder = AutoencoderKL.from_pretrained(
+                    folder / AUTOENCODER_FOLDER, use_safetensors=True, low_cpu_mem_usage=False
+                )
             model = cls(
                 load_rsdit(folder / WEIGHTS_NAME),
                 MaskEncoding.from_dict(settings["encoding"]),
