@@ -30,7 +30,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import rasterio
 import torch
+from PIL import Image
+from rasterio.windows import Window
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from torch.utils.data import Dataset
 
 from terrasynth.core.errors import ConfigError, CorpusError
@@ -39,8 +43,7 @@ from terrasynth.ingest.synthetic.change_benchmark import second_classes
 from terrasynth.models.changen2 import GPCM, Changen2Model, consistency, pseudo_mask, simulate_changes
 from terrasynth.models.metaearth import key_seed, keyed_normal
 from terrasynth.workflows.change_writers import ChangeSeriesWriter, LevirCDWriter, SecondWriter
-from terrasynth.workflows.train_changen2 import BUILT_UP, MaskedSamples
-from terrasynth.workflows.training import corpus_tiles
+from terrasynth.workflows.corpus_samples import BUILT_UP, MaskedSamples, corpus_tiles
 
 LAYOUTS = ("levir-cd", "second", "series")
 PAIRINGS = ("consecutive", "first-last")
@@ -97,8 +100,6 @@ class ImageFolderTiles(Dataset):
     """
 
     def __init__(self, folder: str | Path, size: int, model: Changen2Model, seed: int = 0):
-        from PIL import Image
-
         self.folder, self.size, self.model, self.seed = Path(folder), size, model, seed
         files = sorted(
             p for p in self.folder.iterdir() if p.suffix.lower() in RASTER_SUFFIXES + PICTURE_SUFFIXES
@@ -106,8 +107,6 @@ class ImageFolderTiles(Dataset):
         self.tiles = []
         for path in files:
             if path.suffix.lower() in RASTER_SUFFIXES:
-                import rasterio
-
                 with rasterio.open(path) as dataset:
                     height, width, bands = dataset.height, dataset.width, dataset.count
             else:
@@ -135,16 +134,11 @@ class ImageFolderTiles(Dataset):
     def _read(self, path: Path, row: int, col: int) -> np.ndarray:
         size = self.size
         if path.suffix.lower() in RASTER_SUFFIXES:
-            import rasterio
-            from rasterio.windows import Window
-
             with rasterio.open(path) as dataset:
                 values = dataset.read(window=Window(col, row, size, size)).astype(np.float32)
                 integer = np.issubdtype(np.dtype(dataset.dtypes[0]), np.integer)
                 scale = dataset.scales[0] if dataset.scales[0] != 1.0 else (1e-4 if integer else 1.0)
             return values * np.float32(scale)
-        from PIL import Image
-
         with Image.open(path) as picture:
             rgb = np.asarray(picture.convert("RGB"))[row : row + size, col : col + size]
         image = np.zeros((self.model.channels, size, size), np.float32)
@@ -227,8 +221,6 @@ def synthesize(
         device: ``cpu``, ``cuda``... (default: a GPU when there is one; then bf16 autocast).
         show_progress: show a rich progress bar.
     """
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
     for name, value, allowed in (("layout", layout, LAYOUTS), ("pairing", pairing, PAIRINGS), ("change", change, CHANGES)):  # fmt: skip
         if value not in allowed:
             raise ConfigError(f"{name} {value!r} is unknown; use one of {', '.join(allowed)}")

@@ -3,7 +3,8 @@ any dataset of corpus samples.
 
 A corpus sample is a dict (the contract with ``terrasynth.datasets``): ``image`` float32 (C, H, W)
 reflectance, ``landcover`` int64 (H, W) WorldCover codes, ``valid`` bool (H, W). The mask the
-model learns to draw from is made of it by the mask kind (:func:`sample_mask`):
+model learns to draw from is made of it by the mask kind
+(:func:`~terrasynth.workflows.corpus_samples.sample_mask`):
 
 - ``landcover``: the WorldCover codes, one channel per class;
 - ``buildings``: WorldCover built-up (50) as buildings (1) on background (0);
@@ -32,14 +33,13 @@ from pydantic import Field
 from torch.utils.data import Dataset
 
 from terrasynth.core.errors import ConfigError, WeightsError
-from terrasynth.models.changen2 import Changen2Model, MaskEncoding, build_changen2, pseudo_mask
+from terrasynth.models.changen2 import Changen2Model, MaskEncoding, build_changen2
 from terrasynth.models.diffusion import DiffusionSampler, NoiseSchedule, ReflectanceScaling, epsilon_loss
-from terrasynth.models.metaearth import key_seed
+from terrasynth.workflows.corpus_samples import MaskedSamples, corpus_tiles
 from terrasynth.workflows.training import (
     KeyedRandomness,
     TrainingData,
     TrainingSettings,
-    corpus_tiles,
     export_model,
     fit,
     quicklook,
@@ -47,9 +47,6 @@ from terrasynth.workflows.training import (
     stack_keys,
     start_run,
 )
-
-BUILT_UP = 50
-"""The WorldCover code taken as buildings for ``buildings`` masks."""
 
 
 class Changen2Training(TrainingSettings):
@@ -66,31 +63,6 @@ class Changen2Training(TrainingSettings):
 
     def encoding(self) -> MaskEncoding:
         return MaskEncoding.for_kind(self.mask, boundary=self.boundary, pseudo_classes=self.pseudo_classes)
-
-
-def sample_mask(sample: dict, encoding: MaskEncoding, key: int) -> torch.Tensor:
-    """The (H, W) int64 mask of ``encoding``'s kind for a corpus sample: its land cover, its built-up
-    area, or pseudo-classes of its image (k-means seeded by ``key``)."""
-    if encoding.kind == "landcover":
-        return torch.as_tensor(sample["landcover"]).long()
-    if encoding.kind == "buildings":
-        return (torch.as_tensor(sample["landcover"]) == BUILT_UP).long()
-    generator = torch.Generator().manual_seed(key)
-    return pseudo_mask(torch.as_tensor(sample["image"]).float(), len(encoding.classes), generator=generator)
-
-
-class MaskedSamples(Dataset):
-    """Corpus samples with their ``mask`` (:func:`sample_mask`; pseudo-masks seeded by (seed, index))."""
-
-    def __init__(self, dataset: Dataset, encoding: MaskEncoding, seed: int = 0):
-        self.dataset, self.encoding, self.seed = dataset, encoding, seed
-
-    def __len__(self) -> int:
-        return len(self.dataset)
-
-    def __getitem__(self, index: int) -> dict:
-        sample = self.dataset[index]
-        return {**sample, "mask": sample_mask(sample, self.encoding, key_seed(self.seed, "mask", index))}
 
 
 class Changen2Module(KeyedRandomness, L.LightningModule):

@@ -31,7 +31,6 @@ from torch.utils.data import DataLoader, Dataset, Sampler, Subset
 
 from terrasynth.core.config import Config
 from terrasynth.core.errors import ConfigError
-from terrasynth.datasets import CorpusRegions, grid_sampler
 from terrasynth.models.metaearth import key_seed
 
 
@@ -123,36 +122,6 @@ class TrainingData(L.LightningDataModule):
     def val_dataloader(self) -> DataLoader:
         shown = Subset(self.dataset, range(min(self.settings.samples, len(self.dataset))))
         return DataLoader(shown, self.settings.samples, collate_fn=self.collate)
-
-
-class QuerySamples(Dataset):
-    """A dataset indexed by queries seen as a map-style dataset: sample ``i`` is ``dataset[queries[i]]``."""
-
-    def __init__(self, dataset, queries: Sequence):
-        self.dataset, self.queries = dataset, list(queries)
-
-    def __len__(self) -> int:
-        return len(self.queries)
-
-    def __getitem__(self, index: int) -> dict:
-        return self.dataset[self.queries[index]]
-
-
-def corpus_tiles(
-    path: str | Path, level: str, tile_size: int, *, min_valid_fraction: float = 0.5
-) -> tuple[QuerySamples, CorpusRegions]:
-    """Every ``tile_size``-pixel tile of ``level`` of every region of a corpus (a grid of
-    non-overlapping tiles, region after region) with at least ``min_valid_fraction`` valid pixels,
-    as a map-style dataset of corpus samples; and the regions' datasets (bands, resolution)."""
-    regions = CorpusRegions.from_corpus(
-        path, level, tile_size=tile_size, min_valid_fraction=min_valid_fraction
-    )
-    keys = [
-        (name, query)
-        for name, dataset in regions.datasets.items()
-        for query in grid_sampler(dataset, tile_size)
-    ]
-    return QuerySamples(regions, keys), regions
 
 
 def stack_keys(samples: Sequence[dict], keys: Sequence[str]) -> dict:

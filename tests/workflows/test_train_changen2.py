@@ -8,7 +8,8 @@ from diffusers import AutoencoderKL
 
 from terrasynth.core.errors import ConfigError, WeightsError
 from terrasynth.models.changen2 import Changen2Model
-from terrasynth.workflows.train_changen2 import Changen2Training, MaskedSamples, train_changen2
+from terrasynth.workflows.corpus_samples import MaskedSamples
+from terrasynth.workflows.train_changen2 import Changen2Training, train_changen2
 
 torch.set_num_threads(1)  # tiny models on a shared CI machine
 
