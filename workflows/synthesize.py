@@ -27,6 +27,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -287,7 +288,9 @@ def synthesize(
                 [keyed_normal(gpcm.noise_shape(size, size), seed, "noise", n) for n in numbers]
             )
             images = torch.stack([torch.as_tensor(s["image"]) for s in samples]).to(device)
-            series = gpcm(images, sequences, noise.to(device), on_step=lambda: progress.advance(task)).cpu()
+            series = gpcm(
+                images, sequences, noise.to(device), on_step=partial(progress.advance, task, len(numbers))
+            ).cpu()
             for n, drawn, sequence in zip(numbers, series, sequences, strict=True):
                 measured = consistency(drawn, torch.from_numpy(sequence.changes))
                 for key, total in totals.items():
