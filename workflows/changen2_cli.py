@@ -18,22 +18,24 @@ def train(
     out: Annotated[Path, typer.Option("--out", help="The run folder (rerun the same command to resume).")],
     level: Annotated[str, typer.Option("--level", help="The corpus level, e.g. 4m.")] = "4m",
     preset: Annotated[
-        str, typer.Option("--preset", help="RS-DiT size: tiny (pixel space, CPU), S, B, L or XL.")
-    ] = "tiny",
+        str | None, typer.Option("--preset", help="RS-DiT size: tiny (pixel space, CPU), S, B, L or XL.")
+    ] = None,
     mask: Annotated[
-        str,
+        str | None,
         typer.Option(
             "--mask",
             help="landcover (WorldCover classes), buildings (WorldCover built-up) or pseudo (k-means of the image).",
         ),
-    ] = "landcover",
+    ] = None,
     tile_size: Annotated[int, typer.Option("--tile-size", help="Training tile side in pixels.")] = 256,
-    epochs: Annotated[int, typer.Option("--epochs", help="Training epochs.")] = 30,
+    epochs: Annotated[int | None, typer.Option("--epochs", help="Training epochs.")] = None,
     steps_per_epoch: Annotated[
         int | None, typer.Option("--steps-per-epoch", help="Optimizer steps per epoch (default: one pass).")
     ] = None,
-    batch_size: Annotated[int, typer.Option("--batch-size", help="Tiles per batch.")] = 8,
-    learning_rate: Annotated[float, typer.Option("--learning-rate", help="AdamW learning rate.")] = 1e-4,
+    batch_size: Annotated[int | None, typer.Option("--batch-size", help="Tiles per batch.")] = None,
+    learning_rate: Annotated[
+        float | None, typer.Option("--learning-rate", help="AdamW learning rate.")
+    ] = None,
     autoencoder: Annotated[
         Path | None,
         typer.Option(
@@ -44,40 +46,36 @@ def train(
         float, typer.Option("--min-valid-fraction", help="Skip tiles with a smaller share of valid pixels.")
     ] = 0.5,
     sample_steps: Annotated[
-        int, typer.Option("--sample-steps", help="DDIM steps of the quick-look samples drawn every epoch.")
-    ] = 25,
-    seed: Annotated[int, typer.Option("--seed", help="Seed of the weights, data order and noise.")] = 0,
+        int | None,
+        typer.Option("--sample-steps", help="DDIM steps of the quick-look samples drawn every epoch."),
+    ] = None,
+    seed: Annotated[
+        int | None, typer.Option("--seed", help="Seed of the weights, data order and noise.")
+    ] = None,
+    config: Annotated[
+        Path | None, typer.Option("--config", help="YAML/TOML file of Changen2Training settings.")
+    ] = None,
 ) -> None:
     """Train a Changen2 RS-DiT on (image, mask) tiles of a corpus."""
     import time
 
     from rich.console import Console
 
-    from terrasynth.core.config import validate_config
+    from terrasynth.core.config import load_config
     from terrasynth.workflows.train_changen2 import Changen2Training, train_on_corpus
 
-    settings = validate_config(
-        Changen2Training,
-        {
-            "preset": preset,
-            "mask": mask,
-            "max_epochs": epochs,
-            "steps_per_epoch": steps_per_epoch,
-            "batch_size": batch_size,
-            "learning_rate": learning_rate,
-            "sample_steps": sample_steps,
-            "autoencoder": str(autoencoder) if autoencoder else None,
-            "seed": seed,
-        },
-        origin="options",
-    )
+    settings = load_config(
+        Changen2Training, config, preset=preset, mask=mask, max_epochs=epochs, steps_per_epoch=steps_per_epoch,
+        batch_size=batch_size, learning_rate=learning_rate, sample_steps=sample_steps, seed=seed,
+        autoencoder=str(autoencoder) if autoencoder else None,
+    )  # fmt: skip
     began = time.perf_counter()
     model_dir = train_on_corpus(
         corpus, level, out, settings, tile_size=tile_size, min_valid_fraction=min_valid_fraction
     )
     Console().print(
-        f"Trained a {preset} RS-DiT on {mask} masks of {corpus} ({level}, {tile_size} px tiles) for "
-        f"{epochs} epochs in {time.perf_counter() - began:.1f} s; the model is in {model_dir}"
+        f"Trained a {settings.preset} RS-DiT on {settings.mask} masks of {corpus} ({level}, {tile_size} px "
+        f"tiles) for {settings.max_epochs} epochs in {time.perf_counter() - began:.1f} s; the model is in {model_dir}"
     )
 
 

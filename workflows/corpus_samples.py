@@ -1,19 +1,18 @@
 """Corpus tiles as map-style datasets of samples, and the masks a mask-conditioned model draws from.
 
 A corpus sample is a dict (the contract with ``terrasynth.datasets``): ``image`` float32 (C, H, W)
-reflectance, ``landcover`` int64 (H, W) WorldCover codes, ``valid`` bool (H, W), plus torchgeo's
-``crs`` and ``bounds``.
+reflectance, ``landcover`` int64 (H, W) WorldCover codes, ``valid`` bool (H, W), ``gsd`` float32 metres per
+pixel, plus torchgeo's ``crs`` and ``bounds``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
 
 import torch
 from torch.utils.data import Dataset
 
-from terrasynth.datasets import CorpusRegions, grid_sampler
+from terrasynth.datasets import CorpusRegions, RegionSampler, SampledDataset, grid_sampler
 from terrasynth.models.changen2 import MaskEncoding, pseudo_mask
 from terrasynth.models.metaearth import key_seed
 
@@ -21,34 +20,17 @@ BUILT_UP = 50
 """The WorldCover code taken as buildings for ``buildings`` masks."""
 
 
-class QuerySamples(Dataset):
-    """A dataset indexed by queries seen as a map-style dataset: sample ``i`` is ``dataset[queries[i]]``."""
-
-    def __init__(self, dataset, queries: Sequence):
-        self.dataset, self.queries = dataset, list(queries)
-
-    def __len__(self) -> int:
-        return len(self.queries)
-
-    def __getitem__(self, index: int) -> dict:
-        return self.dataset[self.queries[index]]
-
-
 def corpus_tiles(
     path: str | Path, level: str, tile_size: int, *, min_valid_fraction: float = 0.5
-) -> tuple[QuerySamples, CorpusRegions]:
-    """Every ``tile_size``-pixel tile of ``level`` of every region of a corpus (a grid of
-    non-overlapping tiles, region after region) with at least ``min_valid_fraction`` valid pixels,
-    as a map-style dataset of corpus samples; and the regions' datasets (bands, resolution)."""
+) -> tuple[SampledDataset, CorpusRegions]:
+    """Every ``tile_size``-pixel tile of ``level`` of every region of a corpus (torchgeo's grid
+    sampler, region after region) with at least ``min_valid_fraction`` valid pixels, as a
+    map-style dataset of corpus samples; and the regions' datasets (bands, resolution)."""
     regions = CorpusRegions.from_corpus(
         path, level, tile_size=tile_size, min_valid_fraction=min_valid_fraction
     )
-    keys = [
-        (name, query)
-        for name, dataset in regions.datasets.items()
-        for query in grid_sampler(dataset, tile_size)
-    ]
-    return QuerySamples(regions, keys), regions
+    tiles = RegionSampler(regions, lambda dataset: grid_sampler(dataset, tile_size, stride=tile_size))
+    return SampledDataset(regions, tiles), regions
 
 
 def sample_mask(sample: dict, encoding: MaskEncoding, key: int) -> torch.Tensor:

@@ -142,7 +142,7 @@ def train_changen2(
         out_dir: the run's folder.
         settings: the run's settings; ``overrides`` replace single fields.
         bands: names of the image bands (recorded in the model).
-        gsd: metres per pixel of the images (recorded in the model).
+        gsd: metres per pixel of the images (recorded in the model; default: the samples' ``gsd``).
         callbacks: extra Lightning callbacks.
 
     Returns:
@@ -153,6 +153,7 @@ def train_changen2(
     encoding = settings.encoding()
     autoencoder = load_autoencoder(settings.autoencoder)
     data = _describe_data(dataset, encoding, bands, gsd)
+    gsd = data["gsd"]
     start_run(out_dir, {"settings": settings.echo(), "data": data})
     torch.manual_seed(settings.seed)  # the initial weights
     model = build_changen2(
@@ -186,8 +187,9 @@ def train_on_corpus(
 ) -> Path:
     """:func:`train_changen2` on every ``tile_size``-pixel tile of ``level`` of a corpus (all regions)."""
     dataset, regions = corpus_tiles(corpus, level, tile_size, min_valid_fraction=min_valid_fraction)
-    first = next(iter(regions.datasets.values()))
-    return train_changen2(dataset, out_dir, settings, bands=first.bands, gsd=first.level.gsd, **overrides)
+    return train_changen2(
+        dataset, out_dir, settings, bands=next(iter(regions.datasets.values())).bands, **overrides
+    )
 
 
 def load_autoencoder(folder: str | Path | None) -> AutoencoderKL | None:
@@ -225,6 +227,6 @@ def _describe_data(dataset: Dataset, encoding: MaskEncoding, bands, gsd) -> dict
         "channels": int(image.shape[0]),
         "tile_size": int(image.shape[-1]),
         "bands": list(bands) if bands else None,
-        "gsd": gsd,
+        "gsd": gsd if gsd is not None or "gsd" not in sample else float(sample["gsd"]),
         "encoding": encoding.to_dict(),
     }
