@@ -12,7 +12,7 @@ import sys
 
 import typer
 
-from terrasynth.workflows import evaluate_change, evaluate_generation, generate, ingest, preview
+from terrasynth.workflows import changen2_cli, evaluate_change, evaluate_generation, generate, ingest, preview
 from terrasynth.workflows.train import train_app
 
 app = typer.Typer(
@@ -46,6 +46,7 @@ def _global_options(
 app.command("ingest")(ingest.cli)
 app.command("preview")(preview.cli)
 app.command("generate")(generate.cli)
+app.command("synthesize")(changen2_cli.synthesize)
 app.add_typer(train_app, name="train")
 evaluate_app = typer.Typer(help="Evaluate generated imagery and change detectors.", no_args_is_help=True)
 evaluate_app.command("generation")(evaluate_generation.cli)

@@ -1,5 +1,6 @@
 """Changen2 (Zheng et al., TPAMI 2024): change event simulation on semantic masks, the
-resolution-scalable diffusion transformer RS-DiT, and pseudo-masks for unlabelled images.
+resolution-scalable diffusion transformer RS-DiT, the mask-conditioned model built on it, GPCM
+synthesis of the images of every date, and pseudo-masks for unlabelled images.
 
 Names are loaded on first use, so that the event simulation (numpy and scipy only) does not pull
 in torch.
@@ -11,6 +12,9 @@ _EXPORTS = {
     "components": ["Component", "find_components"],
     "contour": ["change_mask", "class_boundaries", "next_time_contour"],
     "events": ["add_objects", "remove_objects", "transition"],
+    "gpcm": ["GPCM", "consistency"],
+    "mask_encoding": ["MASK_KINDS", "MaskEncoding"],
+    "model": ["Changen2Model", "build_changen2"],
     "pseudo_masks": ["pseudo_mask"],
     "rsdit": ["PRESETS", "RSDiT", "RSDiTConfig", "build_rsdit", "rsdit_config"],
     "rsdit_weights": ["load_rsdit", "read_state_dict", "save_rsdit"],

@@ -141,7 +141,9 @@ class RSDiT(nn.Module):
             nn.init.zeros_(layer.weight)
             nn.init.zeros_(layer.bias)
 
-    def forward(self, x: torch.Tensor, t: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self, x: torch.Tensor, t: torch.Tensor, mask: torch.Tensor, *, global_window: int | None = None
+    ) -> torch.Tensor:
         """Predict the noise (and, with ``learn_sigma``, the variance interpolation) of ``x``.
 
         Args:
@@ -150,6 +152,9 @@ class RSDiT(nn.Module):
             mask: (B, mask_channels, Hm, Wm) float condition mask at any size (typically the
                 image's, so 8 x the latent size in a latent model); it is embedded at 1/8 of its
                 size and resized (nearest) to the token grid.
+            global_window: when set, the global blocks attend within windows of this many tokens a
+                side on grids larger than that (typically the training grid), so that cost and
+                memory grow linearly with the pixels; None attends over the whole grid.
 
         Returns:
             (B, out_channels, H, W): the first ``in_channels`` channels are the noise prediction.
@@ -168,9 +173,9 @@ class RSDiT(nn.Module):
         condition = rearrange(dense, "b d h w -> b h w d") + time[:, None, None, :]
         for block in self.blocks:
             if self.gradient_checkpointing and self.training:
-                tokens = checkpoint(block, tokens, condition, use_reentrant=False)
+                tokens = checkpoint(block, tokens, condition, global_window, use_reentrant=False)
             else:
-                tokens = block(tokens, condition)
+                tokens = block(tokens, condition, global_window)
         out = self.final_layer(tokens, condition)  # (B, h, w, p * p * C)
         return rearrange(out, "b h w (p q c) -> b c (h p) (w q)", p=patch, q=patch)
 

@@ -52,20 +52,24 @@ class RSDiTBlock(nn.Module):
         self.mlp = ConvMlp(dim, int(dim * mlp_ratio))
         self.modulation = nn.Sequential(nn.SiLU(), nn.Linear(dim, 6 * dim))
 
-    def forward(self, x: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
-        """x, c: (B, h, w, D) tokens and their conditions."""
+    def forward(self, x: torch.Tensor, c: torch.Tensor, global_window: int | None = None) -> torch.Tensor:
+        """x, c: (B, h, w, D) tokens and their conditions.
+
+        ``global_window``: a global block attends within windows of this many tokens a side when the
+        grid is larger (None: over the whole grid, whose cost grows with the square of the tokens).
+        """
         shift1, scale1, gate1, shift2, scale2, gate2 = self.modulation(c).chunk(6, dim=-1)
-        x = x + gate1 * self._attend(modulate(self.norm1(x), shift1, scale1))
+        x = x + gate1 * self._attend(modulate(self.norm1(x), shift1, scale1), global_window)
         return x + gate2 * self.mlp(modulate(self.norm2(x), shift2, scale2))
 
-    def _attend(self, x: torch.Tensor) -> torch.Tensor:
+    def _attend(self, x: torch.Tensor, global_window: int | None) -> torch.Tensor:
         height, width = x.shape[1:3]
-        if not self.window:
+        size = self.window or global_window
+        if not size or (not self.window and max(height, width) <= size):
             out = self.attn(rearrange(x, "b h w d -> b (h w) d"))
             return rearrange(out, "b (h w) d -> b h w d", h=height)
         # Pad the grid to whole windows with zero tokens, which take part in the attention (as in
         # the released model), then cut the padding off again.
-        size = self.window
         x = F.pad(x, (0, 0, 0, -width % size, 0, -height % size))
         rows, cols = x.shape[1] // size, x.shape[2] // size
         windows = rearrange(x, "b (r s) (c t) d -> (b r c) (s t) d", s=size, t=size)

@@ -1,0 +1,217 @@
+"""A mask-conditioned image diffusion model: RS-DiT with its mask encoding, noise schedule and
+reflectance scaling, in pixel space or in the latent space of an autoencoder.
+
+Saved as a folder::
+
+    config.json          mask encoding, schedule, scaling, bands, training tile size
+    rsdit.safetensors    the RS-DiT weights (with its own configuration in the metadata)
+    autoencoder/         a diffusers AutoencoderKL (safetensors), for latent models only
+
+Our own models predict the noise only (``learn_sigma=False``): we sample with DDIM, which needs no
+learned variance, so training stays the plain epsilon objective of the shared diffusion core.
+RS-DiTs with a learned variance (the released Changen2 weights) work too: only their noise
+channels are used.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+from diffusers import AutoencoderKL
+from torch import nn
+
+from terrasynth.core.errors import ConfigError, WeightsError
+from terrasynth.models.changen2.mask_encoding import MaskEncoding
+from terrasynth.models.changen2.rsdit import RSDiT, build_rsdit
+from terrasynth.models.changen2.rsdit_weights import load_rsdit, save_rsdit
+from terrasynth.models.diffusion import NoiseSchedule, ReflectanceScaling
+
+CONFIG_NAME = "config.json"
+WEIGHTS_NAME = "rsdit.safetensors"
+AUTOENCODER_FOLDER = "autoencoder"
+
+
+class Changen2Model(nn.Module):
+    """``model(x_t, t, mask=condition) -> eps``, a :class:`~terrasynth.models.diffusion.Denoiser`.
+
+    ``x_t`` is in the model's space: images mapped to [-1, 1] by :attr:`scaling` (pixel models) or
+    their autoencoder latents (see :meth:`to_latent`); ``mask`` is the (B, C, H, W) condition of
+    :attr:`encoding` at image size.
+
+    Attributes:
+        rsdit: the denoiser.
+        encoding: how masks become conditions.
+        schedule: the forward process it was trained with.
+        scaling: reflectance <-> [-1, 1].
+        autoencoder: the latent space (None in pixel space).
+        bands: names of the image bands.
+        rgb_bands: the bands shown as red, green, blue.
+        gsd: metres per pixel of the training images (None when unknown).
+        tile_size: side in pixels of the training images; the global attention blocks attend over
+            at most this extent (see :attr:`global_window`), so that larger images cost linearly.
+    """
+
+    def __init__(
+        self,
+        rsdit: RSDiT,
+        encoding: MaskEncoding,
+        *,
+        schedule: NoiseSchedule | None = None,
+        scaling: ReflectanceScaling | None = None,
+        autoencoder: AutoencoderKL | None = None,
+        bands: tuple[str, ...] | None = None,
+        rgb_bands: tuple[int, int, int] = (2, 1, 0),
+        gsd: float | None = None,
+        tile_size: int = 256,
+    ):
+        super().__init__()
+        channels = autoencoder.config.latent_channels if autoencoder is not None else None
+        if channels is not None and rsdit.config.in_channels != channels:
+            raise ConfigError(
+                f"RS-DiT takes {rsdit.config.in_channels} channels but the autoencoder's latents have {channels}"
+            )
+        if rsdit.config.mask_channels != encoding.channels:
+            raise ConfigError(
+                f"RS-DiT takes {rsdit.config.mask_channels} mask channels but the encoding gives {encoding.channels}"
+            )
+        self.rsdit, self.encoding, self.autoencoder = rsdit, encoding, autoencoder
+        self.schedule = schedule or NoiseSchedule()
+        self.scaling = scaling or ReflectanceScaling()
+        self.channels = (
+            autoencoder.config.in_channels if autoencoder is not None else rsdit.config.in_channels
+        )
+        self.bands = tuple(bands) if bands else tuple(f"band{i}" for i in range(self.channels))
+        if len(self.bands) != self.channels:
+            raise ConfigError(f"{len(self.bands)} band names for a model of {self.channels} channels")
+        self.rgb_bands = tuple(b if b < self.channels else 0 for b in rgb_bands)
+        self.gsd, self.tile_size = gsd, int(tile_size)
+        if autoencoder is not None:
+            autoencoder.requires_grad_(False).eval()
+
+    @property
+    def latent_factor(self) -> int:
+        """Image pixels per latent pixel (1 in pixel space)."""
+        if self.autoencoder is None:
+            return 1
+        return 2 ** (len(self.autoencoder.config.block_out_channels) - 1)
+
+    @property
+    def size_multiple(self) -> int:
+        """Image sides must be multiples of this many pixels."""
+        return self.latent_factor * self.rsdit.config.patch_size
+
+    @property
+    def global_window(self) -> int:
+        """Side in tokens of the extent the global blocks attend over: the training image's grid."""
+        return max(1, self.tile_size // self.size_multiple)
+
+    def forward(self, x_t: torch.Tensor, t: torch.Tensor, *, mask: torch.Tensor) -> torch.Tensor:
+        """The predicted noise of ``x_t`` (B, latent channels, h, w) under the condition ``mask``."""
+        eps = self.rsdit(x_t, t, mask.to(x_t.dtype), global_window=self.global_window)
+        return eps[:, : self.rsdit.config.in_channels]
+
+    def check_size(self, height: int, width: int) -> None:
+        """Raise :class:`ConfigError` unless the model can draw images of ``height`` x ``width`` pixels."""
+        if height % self.size_multiple or width % self.size_multiple:
+            raise ConfigError(
+                f"image size {height} x {width} px must be a multiple of {self.size_multiple} px for this model"
+            )
+
+    def to_latent(self, image: torch.Tensor) -> torch.Tensor:
+        """Reflectance (B, C, H, W) -> the diffusion space: [-1, 1], then the autoencoder's
+        (deterministic) latent mean, shifted and scaled as its configuration says."""
+        x = self.scaling.to_model(image)
+        if self.autoencoder is None:
+            return x
+        config = self.autoencoder.config
+        latent = self.autoencoder.encode(x.to(self.autoencoder.dtype)).latent_dist.mode()
+        return ((latent - (config.shift_factor or 0.0)) * config.scaling_factor).to(image.dtype)
+
+    def from_latent(self, latent: torch.Tensor) -> torch.Tensor:
+        """The diffusion space -> reflectance (B, C, H, W) (inverse of :meth:`to_latent`)."""
+        if self.autoencoder is not None:
+            config = self.autoencoder.config
+            latent = latent / config.scaling_factor + (config.shift_factor or 0.0)
+            latent = self.autoencoder.decode(latent.to(self.autoencoder.dtype)).sample.float()
+        return self.scaling.to_reflectance(latent)
+
+    def latent_shape(self, height: int, width: int) -> tuple[int, int, int]:
+        """(channels, h, w) of the diffusion variable of an image of ``height`` x ``width`` pixels."""
+        self.check_size(height, width)
+        f = self.latent_factor
+        return self.rsdit.config.in_channels, height // f, width // f
+
+    def describe(self) -> dict:
+        """The JSON-ready settings saved beside the weights."""
+        return {
+            "encoding": self.encoding.to_dict(),
+            "schedule": self.schedule.to_dict(),
+            "scaling": self.scaling.to_dict(),
+            "bands": list(self.bands),
+            "rgb_bands": list(self.rgb_bands),
+            "gsd": self.gsd,
+            "tile_size": self.tile_size,
+            "latent": self.autoencoder is not None,
+        }
+
+    def save(self, folder: str | Path) -> Path:
+        """Write the model to ``folder`` (see the module docstring)."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        save_rsdit(self.rsdit, folder / WEIGHTS_NAME)
+        if self.autoencoder is not None:
+            self.autoencoder.save_pretrained(folder / AUTOENCODER_FOLDER, safe_serialization=True)
+        (folder / CONFIG_NAME).write_text(json.dumps(self.describe(), indent=2))
+        return folder
+
+    @classmethod
+    def load(cls, folder: str | Path) -> Changen2Model:
+        """A model saved by :meth:`save`, in evaluation mode."""
+        folder = Path(folder)
+        if not (folder / CONFIG_NAME).is_file() or not (folder / WEIGHTS_NAME).is_file():
+            raise WeightsError(
+                f"{folder} holds no Changen2 model: give a folder with {CONFIG_NAME} and {WEIGHTS_NAME}"
+            )
+        try:
+            settings = json.loads((folder / CONFIG_NAME).read_text())
+            autoencoder = None
+            if settings["latent"]:
+                autoencoder = AutoencoderKL.from_pretrained(
+                    folder / AUTOENCODER_FOLDER, use_safetensors=True, low_cpu_mem_usage=False
+                )
+            model = cls(
+                load_rsdit(folder / WEIGHTS_NAME),
+                MaskEncoding.from_dict(settings["encoding"]),
+                schedule=NoiseSchedule.from_dict(settings["schedule"]),
+                scaling=ReflectanceScaling.from_dict(settings["scaling"]),
+                autoencoder=autoencoder,
+                bands=tuple(settings["bands"]),
+                rgb_bands=tuple(settings["rgb_bands"]),
+                gsd=settings["gsd"],
+                tile_size=settings["tile_size"],
+            )
+        except (OSError, KeyError, TypeError, ValueError) as error:
+            raise WeightsError(f"cannot load the Changen2 model in {folder}: {error}") from None
+        return model.eval()
+
+
+def build_changen2(
+    preset: str,
+    encoding: MaskEncoding,
+    channels: int,
+    *,
+    autoencoder: AutoencoderKL | None = None,
+    **options,
+) -> Changen2Model:
+    """A freshly initialised model for images of ``channels`` bands: an RS-DiT of ``preset`` size
+    (``tiny``, ``S``, ``B``, ``L``, ``XL``) predicting noise only, in pixel space or, with
+    ``autoencoder``, in its latent space. ``options`` go to :class:`Changen2Model`."""
+    if autoencoder is not None and autoencoder.config.in_channels != channels:
+        raise ConfigError(
+            f"the autoencoder takes {autoencoder.config.in_channels} bands but the images have {channels}"
+        )
+    in_channels = channels if autoencoder is None else autoencoder.config.latent_channels
+    rsdit = build_rsdit(preset, in_channels=in_channels, mask_channels=encoding.channels, learn_sigma=False)
+    return Changen2Model(rsdit, encoding, autoencoder=autoencoder, **options)

@@ -1,0 +1,102 @@
+import time
+
+import pytest
+import torch
+from diffusers import AutoencoderKL
+
+from terrasynth.core.errors import ConfigError, WeightsError
+from terrasynth.models.changen2 import Changen2Model, MaskEncoding, build_changen2
+from terrasynth.models.changen2.rsdit_blocks import RSDiTBlock
+from terrasynth.models.diffusion import epsilon_loss
+
+LANDCOVER = MaskEncoding.for_kind("landcover")
+
+
+def _randomize(model, seed=0):
+    """Random weights everywhere (adaLN-Zero would make a fresh model predict zeros)."""
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for parameter in model.rsdit.parameters():
+            parameter.copy_(torch.randn(parameter.shape, generator=generator) * 0.05)
+    return model.eval()
+
+
+def _batch(make_samples, size=32, count=2, channels=4):
+    samples = [make_samples.MaskedTiles(count, size, channels)[i] for i in range(count)]
+    return torch.stack([s["image"] for s in samples]), torch.stack([s["landcover"] for s in samples])
+
+
+def test_tiny_model_overfits_one_batch_on_the_cpu_in_seconds(make_samples):
+    torch.manual_seed(0)
+    model = build_changen2("tiny", LANDCOVER, 4, tile_size=32)
+    image, landcover = _batch(make_samples)
+    x0, condition = model.to_latent(image), LANDCOVER.encode(landcover)
+    optimizer = torch.optim.Adam(model.rsdit.parameters(), lr=3e-3)
+
+    def loss():  # the same timesteps and noise every time: one fixed batch to learn by heart
+        generator = torch.Generator().manual_seed(1)
+        return epsilon_loss(model, x0, model.schedule, generator=generator, mask=condition)
+
+    began = time.perf_counter()
+    first = loss().item()
+    for _ in range(40):
+        optimizer.zero_grad()
+        value = loss()
+        value.backward()
+        optimizer.step()
+    print(f"loss {first:.3f} -> {value.item():.4f} in {time.perf_counter() - began:.1f} s")
+    assert value.item() < first / 20
+
+
+def test_saved_model_loads_with_its_settings_and_weights(tmp_path):
+    model = _randomize(
+        build_changen2("tiny", LANDCOVER, 4, bands=("B2", "B3", "B4", "B8"), gsd=4.0, tile_size=64)
+    )
+    loaded = Changen2Model.load(model.save(tmp_path / "model"))
+    assert loaded.describe() == model.describe() and loaded.bands == ("B2", "B3", "B4", "B8")
+    x, mask = torch.randn(1, 4, 32, 48), LANDCOVER.encode(torch.full((1, 32, 48), 30))
+    with torch.no_grad():
+        assert torch.equal(
+            loaded(x, torch.tensor([500]), mask=mask), model(x, torch.tensor([500]), mask=mask)
+        )
+    with pytest.raises(WeightsError, match="holds no Changen2 model"):
+        Changen2Model.load(tmp_path)
+
+
+def test_global_blocks_attend_within_the_training_extent_on_larger_grids():
+    torch.manual_seed(0)
+    block = RSDiTBlock(16, 2, window=0).eval()
+    tokens = torch.randn(1, 8, 12, 16)
+    with torch.no_grad():
+        windowed = block._attend(tokens, 4)
+        assert torch.allclose(windowed[:, 4:8, 8:12], block._attend(tokens[:, 4:8, 8:12], None), atol=1e-6)
+        assert torch.equal(block._attend(tokens[:, :4, :4], 4), block._attend(tokens[:, :4, :4], None))
+    model = build_changen2("tiny", LANDCOVER, 4, tile_size=64)
+    assert model.global_window == 16  # 64 px / 4 px tokens
+
+
+def test_latent_model_with_a_local_autoencoder(tmp_path, make_samples):
+    torch.manual_seed(0)
+    AutoencoderKL(
+        in_channels=4, out_channels=4, latent_channels=4, block_out_channels=(8, 8), norm_num_groups=4,
+        down_block_types=("DownEncoderBlock2D",) * 2, up_block_types=("UpDecoderBlock2D",) * 2,
+    ).save_pretrained(tmp_path / "vae")  # fmt: skip
+    autoencoder = AutoencoderKL.from_pretrained(
+        tmp_path / "vae", local_files_only=True, low_cpu_mem_usage=False
+    )
+    model = _randomize(build_changen2("tiny", LANDCOVER, 4, autoencoder=autoencoder, tile_size=32))
+    assert model.latent_factor == 2 and model.size_multiple == 8 and model.latent_shape(32, 48) == (4, 16, 24)
+    image, landcover = _batch(make_samples)
+    x0 = model.to_latent(image)
+    assert x0.shape == (2, 4, 16, 16)
+    loss = epsilon_loss(model, x0, model.schedule, mask=LANDCOVER.encode(landcover))
+    assert torch.isfinite(loss)
+    assert model.from_latent(x0).shape == image.shape
+    loaded = Changen2Model.load(model.save(tmp_path / "model"))
+    assert loaded.autoencoder is not None and (tmp_path / "model" / "autoencoder" / "config.json").exists()
+    with torch.no_grad():
+        assert torch.equal(loaded.from_latent(x0), model.from_latent(x0))
+    with pytest.raises(ConfigError, match="takes 4 bands"):
+        build_changen2("tiny", LANDCOVER, 3, autoencoder=autoencoder)
+    with pytest.raises(ConfigError, match="multiple of 8"):
+        model.check_size(36, 32)

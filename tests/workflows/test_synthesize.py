@@ -1,0 +1,206 @@
+"""``terrasynth train changen2`` and ``terrasynth synthesize`` end to end on a synthetic-world corpus,
+and synthesis from a folder of unlabelled images."""
+
+import importlib.util
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import rasterio
+import torch
+from PIL import Image
+from typer.testing import CliRunner
+
+from terrasynth.datasets import LEVIRCDFolder, SECONDFolder, open_change_set
+from terrasynth.models.changen2 import Changen2Model
+from terrasynth.workflows.cli import app, main
+from terrasynth.workflows.synthesize import synthesize
+from terrasynth.workflows.train_changen2 import train_changen2
+
+torch.set_num_threads(1)  # tiny models on a shared CI machine
+DATA = Path(__file__).parents[1] / "data"
+
+
+def _fixture(path: Path):
+    spec = importlib.util.spec_from_file_location(f"terrasynth_fixture_{path.parent.name}_{path.stem}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    """About 0.6 x 0.55 km of the synthetic world's town by the lake at 4 m: four 64-pixel tiles."""
+    from terrasynth.ingest.synthetic import SyntheticSource
+    from terrasynth.workflows.ingest import run_ingest
+
+    path = tmp_path_factory.mktemp("corpus") / "corpus.zarr"
+    run_ingest(
+        SyntheticSource(seed=0, date="2021-06-01"), "9.17,45.80,9.178,45.805", path, levels="4",
+        tile_size=64, scheduler="threads", progress=False,
+    )  # fmt: skip
+    return path
+
+
+@pytest.fixture(scope="module")
+def trained(corpus, tmp_path_factory):
+    """A tiny land-cover model trained for two steps through the CLI."""
+    out = tmp_path_factory.mktemp("train") / "run"
+    args = ["train", "changen2", "--corpus", str(corpus), "--level", "4m", "--preset", "tiny", "--out", str(out),
+            "--tile-size", "64", "--epochs", "1", "--steps-per-epoch", "2", "--batch-size", "2",
+            "--sample-steps", "1"]  # fmt: skip
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "Trained a tiny RS-DiT" in result.output
+    return out
+
+
+def _synthesize(trained, corpus, out, *extra):
+    args = ["synthesize", "--checkpoint", str(trained), "--from", str(corpus), "--out", str(out),
+            "--steps", "2", "--seed", "3", *extra]  # fmt: skip
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "Wrote" in result.output and "ratio" in result.output
+    return result.output
+
+
+def test_training_leaves_a_model_of_the_corpus(trained):
+    model = Changen2Model.load(trained / "model")
+    assert model.bands == ("B2", "B3", "B4", "B8") and model.gsd == 4.0 and model.tile_size == 64
+    assert model.encoding.kind == "landcover" and model.encoding.channels == 12
+
+
+def test_levir_cd_pairs_of_consecutive_dates(trained, corpus, tmp_path):
+    out = tmp_path / "levir"
+    _synthesize(trained, corpus, out, "--pairs", "3", "--length", "3")
+    pairs = open_change_set(out, "train")
+    assert isinstance(pairs, LEVIRCDFolder) and len(pairs) == 3
+    assert sorted(pairs.names) == ["000000_t0_t1.png", "000000_t1_t2.png", "000001_t0_t1.png"]
+    sample = pairs[0]
+    assert sample["image"].shape == (2, 3, 64, 64) and set(sample["mask"].unique().tolist()) <= {0, 1}
+    changed = sample["mask"].bool()
+    assert changed.any()
+    difference = (sample["image"][1] - sample["image"][0]).abs().mean(0)
+    grown = torch.nn.functional.max_pool2d(changed[None].float(), 3, 1, 1)[0].bool()
+    assert difference[~grown].max() == 0 and difference[changed].mean() > 0  # unchanged pixels are kept
+    provenance = json.loads((out / "collection.json").read_text())["terrasynth"]
+    assert provenance["layout"] == "levir-cd" and provenance["seed"] == 3 and provenance["count"] == 3
+    assert not list(tmp_path.glob(".*partial"))
+
+
+def test_second_pairs_with_semantic_labels(trained, corpus, tmp_path):
+    out = tmp_path / "second"
+    _synthesize(
+        trained, corpus, out, "--pairs", "2", "--layout", "second", "--pairing", "first-last", "--length", "3"
+    )
+    pairs = SECONDFolder(out, "train")
+    assert len(pairs) == 2 and pairs.names == ["000000_t0_t2.png", "000001_t0_t2.png"]
+    for sample in pairs:
+        changed = sample["mask"].bool()
+        assert sample["semantic"].shape == (2, 64, 64)
+        assert (sample["semantic"][:, changed] >= 1).all() and (sample["semantic"][:, ~changed] == 0).all()
+        assert (sample["semantic"][0] != sample["semantic"][1])[changed].all()
+
+
+def test_series_layout_and_the_same_seed_gives_the_same_data(trained, corpus, tmp_path):
+    first = synthesize(
+        trained, corpus, tmp_path / "a", pairs=3, length=3, layout="series", steps=2, show_progress=False
+    )
+    assert first.series == 2 and first.pairs == 4 and first.consistency["ratio"] < 0.5
+    pairs = open_change_set(tmp_path / "a" / "series.zarr", pairs="consecutive")
+    assert len(pairs) == 4 and pairs[0]["image"].shape == (2, 4, 64, 64)
+    again = synthesize(
+        trained, corpus, tmp_path / "b", pairs=3, length=3, layout="series", steps=2, show_progress=False
+    )
+    other = synthesize(
+        trained,
+        corpus,
+        tmp_path / "c",
+        pairs=3,
+        length=3,
+        layout="series",
+        steps=2,
+        seed=1,
+        show_progress=False,
+    )
+    arrays = [open_change_set(run.path / "series.zarr", pairs="consecutive") for run in (first, again, other)]
+    assert all(torch.equal(arrays[0][i]["image"], arrays[1][i]["image"]) for i in range(4))
+    assert not all(torch.equal(arrays[0][i]["image"], arrays[2][i]["image"]) for i in range(4))
+
+
+@pytest.fixture(scope="module")
+def pseudo_model(tmp_path_factory):
+    """A tiny RGB model trained on pseudo-masks (for unlabelled images)."""
+    samples = _fixture(DATA / "changen2" / "make_samples.py")
+    out = tmp_path_factory.mktemp("pseudo") / "run"
+    return train_changen2(
+        samples.MaskedTiles(4, 32, channels=3), out, mask="pseudo", pseudo_classes=4, max_epochs=1,
+        steps_per_epoch=1, batch_size=2, sample_steps=1, samples=1,
+    )  # fmt: skip
+
+
+def test_a_folder_of_unlabelled_images_gets_pseudo_masks(pseudo_model, tmp_path):
+    samples = _fixture(DATA / "changen2" / "make_samples.py")
+    folder = tmp_path / "images"
+    folder.mkdir()
+    image = samples.render(samples.make_masks.landcover_mask((64, 96)), channels=3)  # B2, B3, B4
+    Image.fromarray((image[::-1].transpose(1, 2, 0) / 0.3 * 255).clip(0, 255).astype(np.uint8)).save(
+        folder / "a.png"
+    )
+    profile = {"driver": "GTiff", "width": 64, "height": 32, "count": 3, "dtype": "uint16", "crs": "EPSG:32632",
+               "transform": rasterio.Affine(4, 0, 500_000, 0, -4, 5_000_000)}  # fmt: skip
+    with rasterio.open(folder / "b.tif", "w", **profile) as tif:
+        tif.write((image[:, :32, :64] * 1e4).astype(np.uint16))
+    summary = synthesize(
+        pseudo_model, folder, tmp_path / "out", pairs=8, length=2, steps=1, show_progress=False
+    )
+    pairs = LEVIRCDFolder(tmp_path / "out", "train")
+    assert summary.pairs == len(pairs) == 8 and pairs[0]["image"].shape == (2, 3, 32, 32)
+    firsts = {pairs[i]["image"][0].numpy().tobytes() for i in range(8)}
+    assert len(firsts) == 8  # the 6 + 2 tiles of the two images, each once, in a seeded order
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--layout", "zarr"], "layout 'zarr' is unknown"),
+        (["--length", "1"], "length >= 2"),
+        (["--size", "62"], "multiple of 4"),
+    ],
+)
+def test_bad_requests_fail_with_one_line(trained, corpus, tmp_path, capsys, extra, message):
+    with pytest.raises(SystemExit) as exit_info:
+        main(
+            [
+                "synthesize",
+                "--checkpoint",
+                str(trained),
+                "--from",
+                str(corpus),
+                "--out",
+                str(tmp_path / "o"),
+                *extra,
+            ]
+        )
+    assert exit_info.value.code == 2
+    error = capsys.readouterr().err.strip()
+    assert message in error and "\n" not in error
+    assert not list(tmp_path.iterdir())
+
+
+def test_a_folder_needs_a_pseudo_mask_model(trained, tmp_path, capsys):
+    (tmp_path / "images").mkdir()
+    with pytest.raises(SystemExit):
+        main(
+            [
+                "synthesize",
+                "--checkpoint",
+                str(trained),
+                "--from",
+                str(tmp_path / "images"),
+                "--out",
+                str(tmp_path / "o"),
+            ]
+        )
+    assert "use a model trained with --mask pseudo" in capsys.readouterr().err

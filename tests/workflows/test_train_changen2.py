@@ -1,0 +1,72 @@
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from diffusers import AutoencoderKL
+
+from terrasynth.core.errors import ConfigError, WeightsError
+from terrasynth.models.changen2 import Changen2Model
+from terrasynth.workflows.corpus_samples import MaskedSamples
+from terrasynth.workflows.train_changen2 import Changen2Training, train_changen2
+
+torch.set_num_threads(1)  # tiny models on a shared CI machine
+
+_spec = importlib.util.spec_from_file_location(
+    "changen2_make_samples", Path(__file__).parents[1] / "data" / "changen2" / "make_samples.py"
+)
+make_samples = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(make_samples)
+
+SETTINGS = Changen2Training(
+    max_epochs=1,
+    steps_per_epoch=2,
+    batch_size=2,
+    learning_rate=1e-3,
+    ema_decay=0.5,
+    sample_steps=1,
+    samples=2,
+)
+
+
+def test_a_building_model_trains_in_the_latent_space_of_a_local_autoencoder(tmp_path):
+    torch.manual_seed(0)
+    AutoencoderKL(
+        in_channels=4, out_channels=4, latent_channels=4, block_out_channels=(8, 8), norm_num_groups=4,
+        down_block_types=("DownEncoderBlock2D",) * 2, up_block_types=("UpDecoderBlock2D",) * 2,
+    ).save_pretrained(tmp_path / "vae")  # fmt: skip
+    out = tmp_path / "run"
+    model_dir = train_changen2(
+        make_samples.MaskedTiles(4, 32), out, SETTINGS, bands=("B2", "B3", "B4", "B8"), gsd=4.0,
+        mask="buildings", autoencoder=str(tmp_path / "vae"),
+    )  # fmt: skip
+    model = Changen2Model.load(model_dir)
+    assert model.autoencoder is not None and model.latent_factor == 2 and model.tile_size == 32
+    assert model.encoding.kind == "buildings" and model.encoding.channels == 2 and model.gsd == 4.0
+    record = json.loads((out / "training.json").read_text())
+    assert record["settings"]["mask"] == "buildings" and record["data"]["channels"] == 4
+    assert len(list((out / "samples").glob("*.png"))) == 1 and (out / "checkpoints" / "last.ckpt").exists()
+    with pytest.raises(ConfigError, match="other settings"):
+        train_changen2(make_samples.MaskedTiles(4, 32), out, SETTINGS, mask="landcover")
+
+
+def test_masks_of_each_kind_come_from_the_corpus_sample():
+    tiles = make_samples.MaskedTiles(1, 32)
+    landcover = tiles[0]["landcover"]
+    for kind, expected in (("landcover", landcover), ("buildings", (landcover == 50).long())):
+        encoding = SETTINGS.model_copy(update={"mask": kind}).encoding()
+        assert torch.equal(MaskedSamples(tiles, encoding)[0]["mask"], expected)
+    pseudo = MaskedSamples(
+        tiles, SETTINGS.model_copy(update={"mask": "pseudo", "pseudo_classes": 3}).encoding()
+    )
+    mask = pseudo[0]["mask"]
+    assert mask.shape == (32, 32) and set(mask.unique().tolist()) <= {1, 2, 3}
+    assert torch.equal(mask, pseudo[0]["mask"])  # seeded by (seed, index)
+
+
+def test_missing_autoencoder_is_a_weights_error(tmp_path):
+    with pytest.raises(WeightsError, match="holds no autoencoder"):
+        train_changen2(
+            make_samples.MaskedTiles(2, 32), tmp_path, SETTINGS, autoencoder=str(tmp_path / "none")
+        )

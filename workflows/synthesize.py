@@ -1,0 +1,326 @@
+"""Synthesize change data with a trained Changen2 model (GPCM): from single-date images, simulate
+change sequences on their masks and draw the image of every date, then write the pairs or series.
+
+Sources:
+
+- a corpus (Zarr store): its tiles with their land cover (the mask of the model's kind: land
+  cover, WorldCover built-up as buildings, or pseudo-classes);
+- a folder of images (PNG/JPEG as displayed RGB, GeoTIFF as reflectance): unlabelled, so masks are
+  k-means pseudo-masks, and the model must be one trained on pseudo-masks (``--mask pseudo``).
+  Images are cut into ``size`` x ``size`` tiles (row-major, partial edge tiles dropped).
+
+Layouts (written by :mod:`terrasynth.workflows.change_writers`, each with a STAC collection):
+
+- ``levir-cd``: PNG pairs of consecutive dates (or the first and last, ``pairing="first-last"``)
+  with the change mask: any class change, or building change only (``change="buildings"``);
+- ``second``: PNG pairs with SECOND semantic labels (WorldCover mapped to SECOND's six classes,
+  built-up as buildings) where the SECOND class changed;
+- ``series``: a Zarr time series of reflectance (uint16 x 1e4), class codes and change masks.
+
+Everything is keyed by the seed and the series number (source tile, change events, noise), so
+the same command writes the same data. PNG images show the model's RGB bands with reflectance
+0-``DISPLAY_REFLECTANCE`` stretched over 0-255 (PNG sources are read back the same way).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+import rasterio
+import torch
+from PIL import Image
+from rasterio.windows import Window
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from torch.utils.data import Dataset
+
+from terrasynth.core.errors import ConfigError, CorpusError
+from terrasynth.core.levels import Level
+from terrasynth.ingest.synthetic.change_benchmark import second_classes
+from terrasynth.models.changen2 import GPCM, Changen2Model, consistency, pseudo_mask, simulate_changes
+from terrasynth.models.metaearth import key_seed, keyed_normal
+from terrasynth.workflows.change_writers import ChangeSeriesWriter, LevirCDWriter, SecondWriter
+from terrasynth.workflows.corpus_samples import BUILT_UP, MaskedSamples, corpus_tiles
+
+LAYOUTS = ("levir-cd", "second", "series")
+PAIRINGS = ("consecutive", "first-last")
+CHANGES = ("any", "buildings")
+DISPLAY_REFLECTANCE = 0.3
+"""Reflectance shown as white in PNG images (0 is black)."""
+RASTER_SUFFIXES = (".tif", ".tiff")
+PICTURE_SUFFIXES = (".png", ".jpg", ".jpeg")
+
+
+@dataclass(frozen=True)
+class SynthesisSummary:
+    """What :func:`synthesize` wrote.
+
+    Attributes:
+        path: the output folder.
+        layout: its layout.
+        series: simulated series drawn.
+        pairs: pairs written (for ``series``: consecutive pairs in the series).
+        size: image side in pixels.
+        length: dates per series.
+        seconds: wall time of the drawing and writing.
+        consistency: mean ``|I_t - I_{t-1}|`` (reflectance) between consecutive dates in
+            ``unchanged`` and ``changed`` pixels and their ``ratio``, over every series.
+    """
+
+    path: Path
+    layout: str
+    series: int
+    pairs: int
+    size: int
+    length: int
+    seconds: float
+    consistency: dict
+
+    @property
+    def pairs_per_second(self) -> float:
+        return self.pairs / self.seconds
+
+
+def load_model(checkpoint: str | Path) -> Changen2Model:
+    """A Changen2 model from its folder, or from a training run folder holding ``model/``."""
+    path = Path(checkpoint)
+    return Changen2Model.load(path / "model" if (path / "model" / "config.json").is_file() else path)
+
+
+class ImageFolderTiles(Dataset):
+    """The ``size``-pixel tiles of the images in a folder, with pseudo-masks.
+
+    A sample: ``image`` float32 (C, size, size) reflectance, ``mask`` int64 pseudo-classes
+    (k-means seeded by (seed, index)), ``name``. PNG/JPEG images are RGB as displayed and go to the
+    model's RGB bands (the model must have three); GeoTIFFs hold reflectance (integers x 1e-4, or
+    the file's scale) in the model's bands.
+    """
+
+    def __init__(self, folder: str | Path, size: int, model: Changen2Model, seed: int = 0):
+        self.folder, self.size, self.model, self.seed = Path(folder), size, model, seed
+        files = sorted(
+            p for p in self.folder.iterdir() if p.suffix.lower() in RASTER_SUFFIXES + PICTURE_SUFFIXES
+        )
+        self.tiles = []
+        for path in files:
+            if path.suffix.lower() in RASTER_SUFFIXES:
+                with rasterio.open(path) as dataset:
+                    height, width, bands = dataset.height, dataset.width, dataset.count
+            else:
+                with Image.open(path) as picture:
+                    (width, height), bands = picture.size, 3
+            if bands != model.channels:
+                raise ConfigError(f"{path} has {bands} bands but the model draws {model.channels}")
+            for row in range(0, height - size + 1, size):
+                self.tiles += [(path, row, col) for col in range(0, width - size + 1, size)]
+        if not self.tiles:
+            raise ConfigError(
+                f"{self.folder} holds no PNG, JPEG or GeoTIFF image of at least {size} x {size} px"
+            )
+
+    def __len__(self) -> int:
+        return len(self.tiles)
+
+    def __getitem__(self, index: int) -> dict:
+        path, row, col = self.tiles[index]
+        image = torch.from_numpy(self._read(path, row, col))
+        generator = torch.Generator().manual_seed(key_seed(self.seed, "mask", index))
+        mask = pseudo_mask(image, len(self.model.encoding.classes), generator=generator)
+        return {"image": image, "mask": mask, "name": f"{path.stem}_r{row}_c{col}"}
+
+    def _read(self, path: Path, row: int, col: int) -> np.ndarray:
+        size = self.size
+        if path.suffix.lower() in RASTER_SUFFIXES:
+            with rasterio.open(path) as dataset:
+                values = dataset.read(window=Window(col, row, size, size)).astype(np.float32)
+                integer = np.issubdtype(np.dtype(dataset.dtypes[0]), np.integer)
+                scale = dataset.scales[0] if dataset.scales[0] != 1.0 else (1e-4 if integer else 1.0)
+            return values * np.float32(scale)
+        with Image.open(path) as picture:
+            rgb = np.asarray(picture.convert("RGB"))[row : row + size, col : col + size]
+        image = np.zeros((self.model.channels, size, size), np.float32)
+        image[list(self.model.rgb_bands)] = rgb.transpose(2, 0, 1) / np.float32(255 / DISPLAY_REFLECTANCE)
+        return image
+
+
+def _corpus_tiles(
+    path: Path, level: str | None, size: int, model: Changen2Model, seed: int, min_valid: float
+):
+    if level is None:
+        if model.gsd is None:
+            raise ConfigError("the model does not record its resolution: give the corpus level (e.g. 4m)")
+        level = Level(model.gsd).name
+    tiles, regions = corpus_tiles(path, level, size, min_valid_fraction=min_valid)
+    bands = next(iter(regions.datasets.values())).bands
+    if len(bands) != model.channels:
+        raise ConfigError(f"{path} has {len(bands)} bands at {level} but the model draws {model.channels}")
+    return MaskedSamples(tiles, model.encoding, seed)
+
+
+def _rgb(reflectance: torch.Tensor, rgb_bands) -> np.ndarray:
+    """(C, H, W) reflectance -> (H, W, 3) uint8 display image."""
+    picture = (reflectance[list(rgb_bands)] / DISPLAY_REFLECTANCE).clamp(0, 1) * 255
+    return picture.round().byte().permute(1, 2, 0).cpu().numpy()
+
+
+def _buildings(masks: np.ndarray, kind: str) -> np.ndarray:
+    return masks == (BUILT_UP if kind == "landcover" else 1)
+
+
+def _second(masks: np.ndarray, kind: str) -> np.ndarray:
+    """SECOND values (1-6): WorldCover mapped as the synthetic change sets do, building masks as
+    building (5) on ground (2)."""
+    if kind == "landcover":
+        return second_classes(masks.astype(np.uint8), masks == BUILT_UP)
+    return np.where(masks == 1, np.uint8(5), np.uint8(2))
+
+
+def synthesize(
+    checkpoint: str | Path,
+    source: str | Path,
+    out: str | Path,
+    *,
+    pairs: int = 16,
+    length: int = 2,
+    layout: str = "levir-cd",
+    size: int | None = None,
+    seed: int = 0,
+    steps: int = 50,
+    margin: int = 1,
+    level: str | None = None,
+    pairing: str = "consecutive",
+    change: str = "any",
+    batch_size: int = 4,
+    min_valid_fraction: float = 0.5,
+    device: str | None = None,
+    show_progress: bool = True,
+) -> SynthesisSummary:
+    """Writes ``pairs`` change pairs (or the series holding them) drawn by a Changen2 model.
+
+    Args:
+        checkpoint: the model folder (or its training run folder).
+        source: a corpus (Zarr store) or a folder of images (see the module docstring).
+        out: the folder to write; it must not exist, or be empty.
+        pairs: pairs to write; series of ``length`` dates are drawn until there are enough
+            (the ``series`` layout writes whole series).
+        length: dates per series (at least 2; the first is the source image).
+        layout: ``levir-cd``, ``second`` or ``series``.
+        size: image side in pixels (default: the model's training tile).
+        seed: seed of tile order, change events and noise.
+        steps: DDIM steps per date.
+        margin: pixels around the changes that are redrawn to blend them in (see
+            :class:`~terrasynth.models.changen2.GPCM`).
+        level: the corpus level (default: the model's resolution).
+        pairing: pairs of ``consecutive`` dates, or the ``first-last`` of each series.
+        change: LEVIR-CD labels of ``any`` class change, or of ``buildings`` only.
+        batch_size: series drawn together.
+        min_valid_fraction: corpus tiles with fewer valid pixels are skipped.
+        device: ``cpu``, ``cuda``... (default: a GPU when there is one; then bf16 autocast).
+        show_progress: show a rich progress bar.
+    """
+    for name, value, allowed in (("layout", layout, LAYOUTS), ("pairing", pairing, PAIRINGS), ("change", change, CHANGES)):  # fmt: skip
+        if value not in allowed:
+            raise ConfigError(f"{name} {value!r} is unknown; use one of {', '.join(allowed)}")
+    if length < 2 or pairs < 1 or batch_size < 1:
+        raise ConfigError(
+            f"need length >= 2 dates, pairs >= 1 and batch_size >= 1 (got {length}, {pairs}, {batch_size})"
+        )
+    device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    model = load_model(checkpoint).to(device)
+    kind = model.encoding.kind
+    if kind == "pseudo" and (layout == "second" or change == "buildings"):
+        raise ConfigError(
+            "pseudo-masks have no land-cover classes: use the levir-cd or series layout with any change"
+        )
+    size = size or model.tile_size
+    model.check_size(size, size)
+    source = Path(source)
+    if (source / "zarr.json").is_file() or (source / ".zgroup").is_file():
+        tiles = _corpus_tiles(source, level, size, model, seed, min_valid_fraction)
+    elif source.is_dir():
+        if kind != "pseudo":
+            raise ConfigError(
+                f"images in a folder have no labels, but this model draws {kind} masks: "
+                "use a model trained with --mask pseudo, or a corpus"
+            )
+        tiles = ImageFolderTiles(source, size, model, seed)
+    else:
+        raise CorpusError(f"{source} is neither a corpus (Zarr store) nor a folder of images")
+
+    per_series = 1 if layout != "series" and pairing == "first-last" else length - 1
+    n_series = math.ceil(pairs / per_series)
+    order = torch.randperm(
+        len(tiles), generator=torch.Generator().manual_seed(key_seed(seed, "order"))
+    ).tolist()
+    gpcm = GPCM(
+        model, steps=steps, margin=margin, autocast_dtype=torch.bfloat16 if device.type == "cuda" else None
+    )
+    events = model.encoding.change_events()
+    provenance = {
+        "checkpoint": str(checkpoint), "source": str(source), "seed": seed, "steps": steps, "margin": margin,
+        "length": length, "size": size, "mask": kind, "pairing": pairing, "change_labels": change,
+    }  # fmt: skip
+    writer = {"levir-cd": LevirCDWriter, "second": SecondWriter, "series": ChangeSeriesWriter}[layout](
+        out, properties=provenance
+    )
+    written, totals = 0, {"unchanged": [0.0, 0], "changed": [0.0, 0]}  # sum of differences, pixels
+    began = time.perf_counter()
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+        disable=not show_progress,
+    ) as progress:  # fmt: skip
+        task = progress.add_task(
+            f"{n_series} series of {length} dates, {size} px: denoising steps",
+            total=n_series * (length - 1) * steps,
+        )
+        for first in range(0, n_series, batch_size):
+            numbers = range(first, min(first + batch_size, n_series))
+            samples = [tiles[order[n % len(tiles)]] for n in numbers]
+            sequences = [
+                simulate_changes(s["mask"].numpy(), length, events, key_seed(seed, "events", n))
+                for s, n in zip(samples, numbers, strict=True)
+            ]
+            noise = torch.stack(
+                [keyed_normal(gpcm.noise_shape(size, size), seed, "noise", n) for n in numbers]
+            )
+            images = torch.stack([torch.as_tensor(s["image"]) for s in samples]).to(device)
+            series = gpcm(
+                images, sequences, noise.to(device), on_step=partial(progress.advance, task, len(numbers))
+            ).cpu()
+            for n, drawn, sequence in zip(numbers, series, sequences, strict=True):
+                measured = consistency(drawn, torch.from_numpy(sequence.changes))
+                for key, total in totals.items():
+                    if pixels := measured[f"{key}_pixels"]:
+                        total[0] += measured[key] * pixels
+                        total[1] += pixels
+                written += _write(writer, layout, n, drawn, sequence, model, pairing, change, pairs - written)
+    writer.close()
+    seconds = time.perf_counter() - began
+    figures = {key: total / pixels if pixels else float("nan") for key, (total, pixels) in totals.items()}
+    figures["ratio"] = figures["unchanged"] / figures["changed"] if figures["changed"] else float("nan")
+    return SynthesisSummary(Path(out), layout, n_series, written, size, length, seconds, figures)
+
+
+def _write(writer, layout, number, series, sequence, model, pairing, change, left) -> int:
+    """Write one series (or up to ``left`` of its pairs); returns the pairs written."""
+    masks, changes, kind = sequence.masks, sequence.changes, model.encoding.kind
+    if layout == "series":
+        reflectance = (series.numpy() * 1e4).round().clip(0, 65535).astype(np.uint16)
+        writer.write(reflectance, masks.astype(np.uint8), changes)
+        return len(series) - 1
+    dates = [(0, len(series) - 1)] if pairing == "first-last" else [(t - 1, t) for t in range(1, len(series))]
+    for a, b in dates[:left]:
+        name = f"{number:06d}_t{a}_t{b}"
+        image_a, image_b = _rgb(series[a], model.rgb_bands), _rgb(series[b], model.rgb_bands)
+        if layout == "second":
+            semantic_a, semantic_b = _second(masks[a], kind), _second(masks[b], kind)
+            writer.write(name, image_a, image_b, semantic_a, semantic_b, semantic_a != semantic_b)
+        elif change == "buildings":
+            writer.write(name, image_a, image_b, _buildings(masks[a], kind) != _buildings(masks[b], kind))
+        else:
+            writer.write(name, image_a, image_b, changes[a + 1 : b + 1].any(axis=0))
+    return min(len(dates), left)

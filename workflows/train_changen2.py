@@ -1,0 +1,232 @@
+"""Train a Changen2 mask-conditioned RS-DiT with Lightning, on (image, mask) pairs from a corpus or
+any dataset of corpus samples.
+
+A corpus sample is a dict (the contract with ``terrasynth.datasets``): ``image`` float32 (C, H, W)
+reflectance, ``landcover`` int64 (H, W) WorldCover codes, ``valid`` bool (H, W). The mask the
+model learns to draw from is made of it by the mask kind
+(:func:`~terrasynth.workflows.corpus_samples.sample_mask`):
+
+- ``landcover``: the WorldCover codes, one channel per class;
+- ``buildings``: WorldCover built-up (50) as buildings (1) on background (0);
+- ``pseudo``: k-means pseudo-classes of the image itself (for models meant for unlabelled images).
+
+Each mask is encoded one-hot with a class-boundary channel
+(:class:`~terrasynth.models.changen2.MaskEncoding`). The objective is the shared diffusion core's
+epsilon loss (plain by default, ``p2_gamma = 0``, as Changen2's DiT); models predict the noise
+only (no learned variance), since synthesis samples with DDIM.
+
+The run folder is laid out as every training run's (:mod:`terrasynth.workflows.training`);
+``model/`` holds a :class:`~terrasynth.models.changen2.Changen2Model` (``Changen2Model.load``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Literal
+
+import lightning as L
+import torch
+import torch.nn.functional as F
+from diffusers import AutoencoderKL
+from pydantic import Field
+from torch.utils.data import Dataset
+
+from terrasynth.core.errors import ConfigError, WeightsError
+from terrasynth.models.changen2 import Changen2Model, MaskEncoding, build_changen2
+from terrasynth.models.diffusion import DiffusionSampler, NoiseSchedule, ReflectanceScaling, epsilon_loss
+from terrasynth.workflows.corpus_samples import MaskedSamples, corpus_tiles
+from terrasynth.workflows.training import (
+    KeyedRandomness,
+    TrainingData,
+    TrainingSettings,
+    export_model,
+    fit,
+    quicklook,
+    save_quicklook,
+    stack_keys,
+    start_run,
+)
+
+
+class Changen2Training(TrainingSettings):
+    """Settings of a Changen2 training run (echoed into ``training.json``)."""
+
+    preset: Literal["tiny", "S", "B", "L", "XL"] = "tiny"
+    mask: Literal["landcover", "buildings", "pseudo"] = "landcover"
+    boundary: bool = Field(True, description="append the class-boundary channel to the mask condition")
+    pseudo_classes: int = Field(8, ge=2, description="classes of pseudo-masks")
+    autoencoder: str | None = Field(
+        None, description="local folder of a diffusers AutoencoderKL: train in its latent space"
+    )
+    p2_gamma: float = Field(0.0, ge=0)
+
+    def encoding(self) -> MaskEncoding:
+        return MaskEncoding.for_kind(self.mask, boundary=self.boundary, pseudo_classes=self.pseudo_classes)
+
+
+class Changen2Module(KeyedRandomness, L.LightningModule):
+    """A Changen2 model with its training objective and periodic samples."""
+
+    def __init__(self, model: Changen2Model, settings: Changen2Training, out_dir: Path):
+        super().__init__()
+        self.model, self.settings, self.out_dir = model, settings, out_dir
+
+    def _inputs(self, batch: dict) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The clean diffusion variable, the mask condition and the valid mask at the variable's size."""
+        model = self.model
+        with torch.no_grad():
+            x0 = model.to_latent(batch["image"])
+        condition = model.encoding.encode(batch["mask"])
+        valid = batch["valid"]
+        if model.latent_factor > 1:  # a latent pixel counts when all its image pixels are valid
+            valid = -F.max_pool2d(-valid[:, None].float(), model.latent_factor)[:, 0] > 0
+        return x0, condition, valid
+
+    def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
+        x0, condition, valid = self._inputs(batch)
+        loss = epsilon_loss(
+            self.model,
+            x0,
+            self.model.schedule,
+            valid=valid,
+            p2_k=self.settings.p2_k,
+            p2_gamma=self.settings.p2_gamma,
+            generator=self.keyed_generator("train", self.current_epoch, batch_idx),
+            mask=condition,
+        )
+        self.log("train/loss", loss, prog_bar=True)
+        return loss
+
+    def validation_step(self, batch: dict, batch_idx: int) -> None:
+        """Images drawn from the masks of the first samples with the EMA weights (swapped in by the
+        averaging callback), shown beside the real ones."""
+        x0, condition, _ = self._inputs(batch)
+        generator = self.keyed_generator("samples", batch_idx)
+        noise = torch.randn(x0.shape, device=x0.device, generator=generator)
+        sampler = DiffusionSampler(self.model.schedule, self.settings.sample_steps)
+        drawn = self.model.from_latent(sampler.sample(self.model, noise, mask=condition))
+        picture = quicklook([drawn, batch["image"]], self.model.rgb_bands)
+        save_quicklook(self, picture, batch_idx)
+
+    def configure_optimizers(self):
+        return torch.optim.AdamW(
+            self.model.rsdit.parameters(),
+            lr=self.settings.learning_rate,
+            weight_decay=self.settings.weight_decay,
+        )
+
+
+def _collate(samples: Sequence[dict]) -> dict:
+    return stack_keys(samples, ("image", "mask", "valid"))
+
+
+def train_changen2(
+    dataset: Dataset,
+    out_dir: str | Path,
+    settings: Changen2Training | None = None,
+    *,
+    bands: Sequence[str] | None = None,
+    gsd: float | None = None,
+    callbacks: Sequence[L.Callback] = (),
+    **overrides,
+) -> Path:
+    """Trains a Changen2 model and returns the folder of its final (EMA) weights.
+
+    Runs on every GPU it finds (DDP with more than one, bf16 mixed precision), else on the CPU.
+    Resumes from ``out_dir/checkpoints/last.ckpt`` when a run with the same settings stopped.
+
+    Args:
+        dataset: a map-style dataset of corpus samples (see the module docstring): square tiles
+            whose side is a multiple of the model's patch (times the autoencoder's downsampling).
+        out_dir: the run's folder.
+        settings: the run's settings; ``overrides`` replace single fields.
+        bands: names of the image bands (recorded in the model).
+        gsd: metres per pixel of the images (recorded in the model; default: the samples' ``gsd``).
+        callbacks: extra Lightning callbacks.
+
+    Returns:
+        ``out_dir/model``, loadable with ``Changen2Model.load(path)``.
+    """
+    settings = Changen2Training.model_validate({**(settings.echo() if settings else {}), **overrides})
+    out_dir = Path(out_dir)
+    encoding = settings.encoding()
+    autoencoder = load_autoencoder(settings.autoencoder)
+    data = _describe_data(dataset, encoding, bands, gsd)
+    gsd = data["gsd"]
+    start_run(out_dir, {"settings": settings.echo(), "data": data})
+    torch.manual_seed(settings.seed)  # the initial weights
+    model = build_changen2(
+        settings.preset,
+        encoding,
+        data["channels"],
+        autoencoder=autoencoder,
+        schedule=NoiseSchedule(settings.schedule),
+        scaling=ReflectanceScaling(*settings.reflectance_range),
+        bands=bands,
+        rgb_bands=settings.rgb_bands,
+        gsd=gsd,
+        tile_size=data["tile_size"],
+    )
+    model.check_size(data["tile_size"], data["tile_size"])
+    module = Changen2Module(model, settings, out_dir)
+    samples = MaskedSamples(dataset, encoding, settings.seed)
+    trainer = fit(module, TrainingData(samples, settings, _collate), out_dir, settings, callbacks)
+    return export_model(trainer, out_dir, module.model.save)  # the EMA weights, copied in at the end
+
+
+def train_on_corpus(
+    corpus: str | Path,
+    level: str,
+    out_dir: str | Path,
+    settings: Changen2Training | None = None,
+    *,
+    tile_size: int = 256,
+    min_valid_fraction: float = 0.5,
+    **overrides,
+) -> Path:
+    """:func:`train_changen2` on every ``tile_size``-pixel tile of ``level`` of a corpus (all regions)."""
+    dataset, regions = corpus_tiles(corpus, level, tile_size, min_valid_fraction=min_valid_fraction)
+    return train_changen2(
+        dataset, out_dir, settings, bands=next(iter(regions.datasets.values())).bands, **overrides
+    )
+
+
+def load_autoencoder(folder: str | Path | None) -> AutoencoderKL | None:
+    """The diffusers AutoencoderKL saved in a local ``folder`` (never downloaded), or None."""
+    if folder is None:
+        return None
+    if not (Path(folder) / "config.json").is_file():
+        raise WeightsError(
+            f"{folder} holds no autoencoder: give a local folder written by AutoencoderKL.save_pretrained"
+        )
+    try:
+        return AutoencoderKL.from_pretrained(folder, local_files_only=True, low_cpu_mem_usage=False)
+    except (OSError, ValueError) as error:
+        raise WeightsError(
+            f"cannot load the autoencoder in {folder}: {' '.join(str(error).split())[:200]}"
+        ) from None
+
+
+def _describe_data(dataset: Dataset, encoding: MaskEncoding, bands, gsd) -> dict:
+    """What the model is built for, read from the first sample."""
+    if len(dataset) == 0:
+        raise ConfigError("the training dataset is empty")
+    sample = dataset[0]
+    needed = {"image", "valid"} | ({"landcover"} if encoding.kind != "pseudo" else set())
+    if missing := needed - set(sample):
+        raise ConfigError(
+            f"corpus samples need {', '.join(sorted(missing))}: see terrasynth.workflows.train_changen2"
+        )
+    image = torch.as_tensor(sample["image"])
+    if image.ndim != 3 or image.shape[-1] != image.shape[-2]:
+        raise ConfigError(f"training tiles must be square (C, H, W) images, got {tuple(image.shape)}")
+    if bands is not None and len(bands) != image.shape[0]:
+        raise ConfigError(f"{len(bands)} band names for images of {image.shape[0]} bands")
+    return {
+        "channels": int(image.shape[0]),
+        "tile_size": int(image.shape[-1]),
+        "bands": list(bands) if bands else None,
+        "gsd": gsd if gsd is not None or "gsd" not in sample else float(sample["gsd"]),
+        "encoding": encoding.to_dict(),
+    }
