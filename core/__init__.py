@@ -17,6 +17,7 @@ _EXPORTS = {
         "corpus_levels", "corpus_regions", "corpus_template", "dataset_grid", "mark_complete", "open_corpus",
         "reflectance", "validate_corpus",
     ],
+    "display": ["BRIGHTNESS", "from_display", "to_display"],
     "errors": [
         "AOIError", "ConfigError", "CorpusError", "GridError", "SourceError", "TerrasynthError", "WeightsError",
     ],

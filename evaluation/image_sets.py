@@ -11,8 +11,9 @@ the distribution metrics; whole canvases are what the seam scores look at.
 - Zarr: a corpus (``terrasynth.core.corpus``); one canvas per region and level, with land cover;
   tiles holding invalid pixels are skipped.
 
-Reflectance becomes 8-bit by ``round(255 * clip(reflectance / reflectance_max, 0, 1))``; integer
-data other than uint8 is read as reflectance x 1e4 (the corpus convention), floats as reflectance.
+Reflectance becomes 8-bit through the display mapping of :mod:`terrasynth.core.display`, the one
+every PNG terrasynth writes goes through; integer data other than uint8 is read as reflectance x
+1e4 (the corpus convention), floats as reflectance.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from terrasynth.core.display import to_display
 from terrasynth.core.errors import CorpusError
 from terrasynth.core.landcover import ClassTable
 
@@ -67,29 +69,23 @@ class Tile:
     landcover: str
 
 
-def open_image_set(
-    path: str | Path, *, rgb_bands: Sequence[str | int] | None = None, reflectance_max: float = 0.3
-) -> list[Canvas]:
+def open_image_set(path: str | Path, *, rgb_bands: Sequence[str | int] | None = None) -> list[Canvas]:
     """The canvases of a folder of PNG/GeoTIFF files (searched recursively) or of a Zarr corpus.
 
     Args:
         path: the folder or the corpus.
         rgb_bands: names or 0-based indices of the red, green and blue bands of multiband data;
             by default B4/B3/B2 or red/green/blue when the bands are named so, else the first three.
-        reflectance_max: reflectance shown as 255.
     """
     path = Path(path)
     if not path.exists():
         raise CorpusError(f"image set {path} does not exist")
     if (path / "zarr.json").is_file() or (path / ".zgroup").is_file():
-        return _corpus_canvases(path, rgb_bands, reflectance_max)
+        return _corpus_canvases(path, rgb_bands)
     files = sorted(p for p in path.rglob("*") if p.suffix.lower() in {".png", ".tif", ".tiff"})
     if not files:
         raise CorpusError(f"{path} holds no .png, .tif or .tiff files and is not a Zarr corpus")
-    return [
-        _png_canvas(f) if f.suffix.lower() == ".png" else _geotiff_canvas(f, rgb_bands, reflectance_max)
-        for f in files
-    ]
+    return [_png_canvas(f) if f.suffix.lower() == ".png" else _geotiff_canvas(f, rgb_bands) for f in files]
 
 
 def iter_tiles(canvas: Canvas, tile_size: int) -> Iterator[Tile]:
@@ -107,14 +103,13 @@ def iter_tiles(canvas: Canvas, tile_size: int) -> Iterator[Tile]:
             yield Tile(rgb[:, :, piece], canvas.level, _dominant_class(codes, canvas.classes))
 
 
-def to_uint8(image: np.ndarray, *, reflectance_max: float = 0.3) -> np.ndarray:
-    """uint8 data unchanged; other integers as reflectance x 1e4, floats as reflectance, stretched
-    so that ``reflectance_max`` is 255."""
+def to_uint8(image: np.ndarray) -> np.ndarray:
+    """uint8 data unchanged; other integers as reflectance x 1e4 and floats as reflectance, through
+    :func:`terrasynth.core.display.to_display`."""
     image = np.asarray(image)
     if image.dtype == np.uint8:
         return image
-    reflectance = image.astype(np.float32) * (1e-4 if np.issubdtype(image.dtype, np.integer) else 1.0)
-    return np.round(255 * np.clip(reflectance / reflectance_max, 0, 1)).astype(np.uint8)
+    return to_display(image.astype(np.float32) * (1e-4 if np.issubdtype(image.dtype, np.integer) else 1.0))
 
 
 def select_rgb(bands: Sequence[str], rgb_bands: Sequence[str | int] | None) -> list[int]:
@@ -171,7 +166,7 @@ def _png_canvas(path: Path) -> Canvas:
     return Canvas(str(path), _level_of_folder(path), (height, width), read)
 
 
-def _geotiff_canvas(path: Path, rgb_bands, reflectance_max: float) -> Canvas:
+def _geotiff_canvas(path: Path, rgb_bands) -> Canvas:
     import rasterio
     from rasterio.windows import Window
 
@@ -190,12 +185,12 @@ def _geotiff_canvas(path: Path, rgb_bands, reflectance_max: float) -> Canvas:
         window = Window(cols.start, rows.start, cols.stop - cols.start, rows.stop - rows.start)
         with rasterio.open(path) as source:
             data = source.read([i + 1 for i in indices], window=window)
-        return to_uint8(data, reflectance_max=reflectance_max), None, None
+        return to_uint8(data), None, None
 
     return Canvas(str(path), level, shape, read)
 
 
-def _corpus_canvases(path: Path, rgb_bands, reflectance_max: float) -> list[Canvas]:
+def _corpus_canvases(path: Path, rgb_bands) -> list[Canvas]:
     from terrasynth.core.corpus import open_corpus, reflectance
 
     tree = open_corpus(path)
@@ -209,7 +204,7 @@ def _corpus_canvases(path: Path, rgb_bands, reflectance_max: float) -> list[Canv
 
             def read(rows, cols, image=image, ds=ds):
                 window = {"y": rows, "x": cols}
-                rgb = to_uint8(image.isel(window).values, reflectance_max=reflectance_max)
+                rgb = to_uint8(image.isel(window).values)
                 return rgb, ds["landcover"].isel(window).values, ds["valid"].isel(window).values
 
             canvases.append(Canvas(f"{region}/{level}", level, (ds.sizes["y"], ds.sizes["x"]), read, classes))

@@ -20,7 +20,6 @@ def evaluate_generation(
     encoder_name: str = "",
     tile_size: int = 256,
     rgb_bands: Sequence[str | int] | None = None,
-    reflectance_max: float = 0.3,
     window_stride: int | None = None,
     window_offset: int = 0,
     batch_size: int = 32,
@@ -40,7 +39,8 @@ def evaluate_generation(
         encoder: your own feature encoder instead (uint8 RGB batches in, ``(N, D)`` out).
         encoder_name: recorded with the results when ``encoder`` is given.
         tile_size: tile edge in pixels.
-        rgb_bands, reflectance_max: how multiband reflectance becomes 8-bit RGB.
+        rgb_bands: the red, green and blue bands of multiband reflectance (shown through
+            :func:`terrasynth.core.display.to_display`).
         window_stride, window_offset: the generator's window stride and first cut (pixels), for
             the seam scores.
         batch_size, seed, device: tiles per encoder batch, random seed, torch device.
@@ -58,7 +58,7 @@ def evaluate_generation(
         if encoder is not None:
             raise ConfigError("give either the Inception weights or your own encoder, not both")
         encoder, encoder_name = inception_encoder(inception_weights), "inception-v3-fid"
-    options = {"rgb_bands": rgb_bands, "reflectance_max": reflectance_max}
+    options = {"rgb_bands": rgb_bands}
     results = compare_image_sets(
         open_image_set(real, **options),
         {name: open_image_set(path, **options) for name, path in zip(names, generated, strict=True)},
@@ -68,7 +68,7 @@ def evaluate_generation(
     results.attrs |= {
         "real": str(real),
         "generated": [str(p) for p in generated],
-        "reflectance_max": reflectance_max,
+        "display": "terrasynth.core.display",
     }
     return results
 
@@ -96,7 +96,6 @@ def cli(
     rgb_bands: Annotated[
         str, Option("--rgb-bands", help="Red,green,blue band names or indices, e.g. B4,B3,B2.")
     ] = "",
-    reflectance_max: Annotated[float, Option("--reflectance-max", help="Reflectance shown as 255.")] = 0.3,
     window_stride: Annotated[
         int, Option("--window-stride", help="Generator window stride in pixels (enables seam scores).")
     ] = 0,
@@ -125,7 +124,7 @@ def cli(
         task = progress.add_task("tiles", total=total)
         results = evaluate_generation(
             real, generated, names=name or None, inception_weights=inception, tile_size=tile_size,
-            rgb_bands=bands, reflectance_max=reflectance_max, window_stride=window_stride or None,
+            rgb_bands=bands, window_stride=window_stride or None,
             window_offset=window_offset, batch_size=batch_size, seed=seed, device=device,
             on_tiles=lambda n: progress.advance(task, n),
         )  # fmt: skip

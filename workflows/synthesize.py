@@ -18,8 +18,9 @@ Layouts (written by :mod:`terrasynth.workflows.change_writers`, each with a STAC
 - ``series``: a Zarr time series of reflectance (uint16 x 1e4), class codes and change masks.
 
 Everything is keyed by the seed and the series number (source tile, change events, noise), so
-the same command writes the same data. PNG images show the model's RGB bands with reflectance
-0-``DISPLAY_REFLECTANCE`` stretched over 0-255 (PNG sources are read back the same way).
+the same command writes the same data. PNG images show the model's RGB bands through the display mapping of
+:mod:`terrasynth.core.display` (PNG sources are read back through its inverse), the mapping of the
+synthetic world's change benchmarks too.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from rasterio.windows import Window
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from torch.utils.data import Dataset
 
+from terrasynth.core.display import from_display, to_display
 from terrasynth.core.errors import ConfigError, CorpusError
 from terrasynth.core.levels import Level
 from terrasynth.ingest.synthetic.change_benchmark import second_classes
@@ -49,8 +51,6 @@ from terrasynth.workflows.corpus_samples import BUILT_UP, MaskedSamples, corpus_
 LAYOUTS = ("levir-cd", "second", "series")
 PAIRINGS = ("consecutive", "first-last")
 CHANGES = ("any", "buildings")
-DISPLAY_REFLECTANCE = 0.3
-"""Reflectance shown as white in PNG images (0 is black)."""
 RASTER_SUFFIXES = (".tif", ".tiff")
 PICTURE_SUFFIXES = (".png", ".jpg", ".jpeg")
 
@@ -143,7 +143,7 @@ class ImageFolderTiles(Dataset):
         with Image.open(path) as picture:
             rgb = np.asarray(picture.convert("RGB"))[row : row + size, col : col + size]
         image = np.zeros((self.model.channels, size, size), np.float32)
-        image[list(self.model.rgb_bands)] = rgb.transpose(2, 0, 1) / np.float32(255 / DISPLAY_REFLECTANCE)
+        image[list(self.model.rgb_bands)] = from_display(rgb.transpose(2, 0, 1))
         return image
 
 
@@ -163,8 +163,7 @@ def _corpus_tiles(
 
 def _rgb(reflectance: torch.Tensor, rgb_bands) -> np.ndarray:
     """(C, H, W) reflectance -> (H, W, 3) uint8 display image."""
-    picture = (reflectance[list(rgb_bands)] / DISPLAY_REFLECTANCE).clamp(0, 1) * 255
-    return picture.round().byte().permute(1, 2, 0).cpu().numpy()
+    return to_display(reflectance[list(rgb_bands)].permute(1, 2, 0).float().cpu().numpy())
 
 
 def _buildings(masks: np.ndarray, kind: str) -> np.ndarray:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from terrasynth.core.display import to_display
 from terrasynth.ingest.synthetic import spectra
 from terrasynth.ingest.synthetic.atmosphere import apply_atmosphere
 from terrasynth.ingest.synthetic.hashing import draws, hash_ints, stream
@@ -84,13 +85,8 @@ def _sensor_noise(seed: int, x: np.ndarray, y: np.ndarray, moment: Moment) -> np
     return np.stack([(pieces[band] + pieces[band + 4] - 1.0) * scale for band in range(4)])
 
 
-def true_colour(image: np.ndarray, *, brightness: float = 3.0) -> np.ndarray:
+def true_colour(image: np.ndarray) -> np.ndarray:
     """An RGB view (rows, columns, 3) uint8 of an image (band, rows, columns) of reflectance x
-    10000 in the order B2, B3, B4, ...: red B4, green B3, blue B2, brightened and gamma-corrected.
-
-    The gamma, 1/1.6, is taken with square roots only (x**0.625 = sqrt(x) * x**(1/8)), which IEEE
-    arithmetic rounds exactly, so the PNGs made from it are the same on every machine too."""
-    rgb = np.stack([image[2], image[1], image[0]], axis=-1).astype(np.float64) / SCALE
-    linear = np.clip(rgb * brightness, 0.0, 1.0)
-    encoded = np.sqrt(linear) * np.sqrt(np.sqrt(np.sqrt(linear)))
-    return (encoded * 255.0 + 0.5).astype(np.uint8)
+    10000 in the order B2, B3, B4, ...: red B4, green B3, blue B2, through the display mapping of
+    :mod:`terrasynth.core.display`."""
+    return to_display(np.stack([image[2], image[1], image[0]], axis=-1).astype(np.float64) / SCALE)

@@ -43,8 +43,9 @@ def test_tiles_skip_partial_edges(image_sets):
 
 
 def test_reflectance_to_8_bit():
-    assert to_uint8(np.array([0, 2000, 3000, 6000], dtype=np.uint16)).tolist() == [0, 170, 255, 255]
-    assert to_uint8(np.array([0.0, 0.15]), reflectance_max=0.15).tolist() == [0, 255]
+    # the display mapping: 255 x (3 x reflectance) ** (1 / 1.6): 0.2 -> 185.3, 0.3 -> 238.7
+    assert to_uint8(np.array([0, 2000, 3000, 6000], dtype=np.uint16)).tolist() == [0, 185, 239, 255]
+    assert to_uint8(np.array([0.0, 0.2])).tolist() == [0, 185]
     assert to_uint8(np.array([7], dtype=np.uint8)).tolist() == [7]
 
 
