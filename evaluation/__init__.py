@@ -18,7 +18,9 @@ _EXPORTS = {
         "outcome_map", "plot_canvas_windows", "plot_examples", "plot_f1_histogram", "plot_image_grid",
         "plot_precision_recall",
     ],
-    "results": ["load_results", "open_results", "print_results", "results_table", "save_results"],
+    "results": [
+        "load_results", "open_results", "print_results", "results_markdown", "results_table", "save_results",
+    ],
     "seams": ["SEAM_METRICS", "cut_positions", "gradient_profile", "seam_scores"],
     "semantic_change": [
         "SEMANTIC_METRICS", "VARIANTS", "SemanticChangeMetrics", "confusion", "from_to_map", "second_maps",

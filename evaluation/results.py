@@ -74,31 +74,48 @@ def results_table(
     (e.g. zero-shot minus supervised)."""
     from rich.table import Table
 
+    header, rows = _table(values, columns, gap)
+    table = Table(title=title or str(values.name or ""))
+    for name, numeric in header:
+        table.add_column(name, justify="right" if numeric else "left")
+    for row in rows:
+        table.add_row(*row)
+    return table
+
+
+def results_markdown(values: xr.DataArray, *, columns: str = "model", gap: bool = False) -> str:
+    """The table of :func:`results_table` as Markdown text."""
+    header, rows = _table(values, columns, gap)
+    lines = ["| " + " | ".join(name for name, _ in header) + " |"]
+    lines.append("|" + "|".join("---:" if numeric else "---" for _, numeric in header) + "|")
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _table(values: xr.DataArray, columns: str, gap: bool) -> tuple[list[tuple[str, bool]], list[list[str]]]:
+    """Header (name, numeric) and rows of text: a column per ``columns`` value, a row per
+    combination of the other coordinates (rows that are all NaN are left out)."""
     if columns not in values.dims:
         values = values.expand_dims({columns: [values.name or "value"]})
     others = [d for d in values.dims if d != columns]
     values = values.transpose(*others, columns)
-    table = Table(title=title or str(values.name or ""))
-    for dim in others:
-        table.add_column(dim)
     names = [str(v) for v in values[columns].values]
-    for name in names:
-        table.add_column(name, justify="right")
     show_gap = gap and len(names) == 2
+    header = [(dim, False) for dim in others] + [(name, True) for name in names]
     if show_gap:
-        table.add_column(f"{names[0]} - {names[1]}", justify="right")
+        header.append((f"{names[0]} - {names[1]}", True))
     stacked = values.stack(row=others) if others else values.expand_dims(row=[0])
+    rows = []
     for index in range(stacked.sizes["row"]):
         row = stacked.isel(row=index)
-        labels = [str(row[d].item()) for d in others]
         numbers = [float(v) for v in row.values]
         if all(np.isnan(numbers)):
             continue
         cells = [_format(v) for v in numbers]
         if show_gap:
             cells.append(_format(numbers[0] - numbers[1]))
-        table.add_row(*labels, *cells)
-    return table
+        rows.append([str(row[d].item()) for d in others] + cells)
+    return header, rows
 
 
 def print_results(results: xr.Dataset, *, columns: str = "model", gap: bool = False) -> None:

@@ -60,6 +60,20 @@ class TrainingSettings(Config):
     devices: int | str = "auto"
 
 
+def warmup_ema(decay: float):
+    """An exponential moving average whose decay warms up as diffusers' ``EMAModel`` does:
+    ``min(decay, (1 + n) / (10 + n))`` after ``n`` updates, so the average of a short run is not
+    dominated by the initial weights (0.999 ** 60 would keep 94 % of them). Lightning's
+    ``EMAWeightAveraging`` has no warm-up; its ``WeightAveraging`` takes this as ``avg_fn``."""
+
+    def average(averaged: torch.Tensor, current: torch.Tensor, num_averaged: torch.Tensor) -> torch.Tensor:
+        updates = float(num_averaged)
+        weight = min(decay, (1.0 + updates) / (10.0 + updates))
+        return weight * averaged + (1.0 - weight) * current
+
+    return average
+
+
 class KeyedRandomness:
     """Mixin for a LightningModule with ``settings.seed``: generators that depend only on
     (seed, rank, key), so a resumed run draws what the first would have."""
@@ -167,7 +181,7 @@ def fit(
         log_every_n_steps=1,
         logger=L.pytorch.loggers.TensorBoardLogger(out_dir, name="logs", version=""),
         callbacks=[
-            L.pytorch.callbacks.EMAWeightAveraging(decay=settings.ema_decay, use_buffers=False),
+            L.pytorch.callbacks.WeightAveraging(avg_fn=warmup_ema(settings.ema_decay), use_buffers=False),
             L.pytorch.callbacks.ModelCheckpoint(  # overwritten at the end of every epoch
                 dirpath=out_dir / "checkpoints",
                 filename="last",

@@ -83,3 +83,17 @@ def test_groups_hold_results_that_do_not_line_up(tmp_path):
     xr.testing.assert_identical(open_results(path, "generation"), generation)
     with pytest.raises(CorpusError, match="group 'nothing'"):
         open_results(path, "nothing")
+
+
+def test_markdown_table_matches_the_rich_one():
+    from terrasynth.evaluation.results import results_markdown
+
+    scores = xr.DataArray(
+        [[0.8, 0.6], [np.nan, np.nan]], dims=("metric", "model"),
+        coords={"metric": ["f1", "iou"], "model": ["zero-shot", "supervised"]}, name="scores",
+    )  # fmt: skip
+    assert results_markdown(scores, gap=True).splitlines() == [
+        "| metric | zero-shot | supervised | zero-shot - supervised |",
+        "|---|---:|---:|---:|",
+        "| f1 | 0.8000 | 0.6000 | 0.2000 |",
+    ]
