@@ -161,7 +161,7 @@ def kept_areas(quick: bool) -> dict:
     gpcm = GPCM(model, steps=steps)
     noise = torch.randn(1, *gpcm.noise_shape(256, 256), generator=torch.Generator().manual_seed(1))
     kept = consistency(gpcm(image, sequences, noise), changes)
-    sampler, dates = DiffusionSampler(model.schedule, steps), [image]
+    sampler, dates = DiffusionSampler(model.schedule, steps, clip=model.clip), [image]
     with torch.no_grad():
         for date in (1, 2):
             condition = ENCODING.encode(torch.from_numpy(sequences[0].masks[date])[None])

@@ -34,7 +34,7 @@ from torch.utils.data import Dataset
 
 from terrasynth.core.errors import ConfigError, WeightsError
 from terrasynth.models.changen2 import Changen2Model, MaskEncoding, build_changen2
-from terrasynth.models.diffusion import DiffusionSampler, NoiseSchedule, ReflectanceScaling, epsilon_loss
+from terrasynth.models.diffusion import DiffusionSampler, NoiseSchedule, epsilon_loss
 from terrasynth.workflows.corpus_samples import MaskedSamples, corpus_tiles
 from terrasynth.workflows.training import (
     KeyedRandomness,
@@ -42,6 +42,7 @@ from terrasynth.workflows.training import (
     TrainingSettings,
     export_model,
     fit,
+    model_scaling,
     quicklook,
     save_quicklook,
     stack_keys,
@@ -104,7 +105,7 @@ class Changen2Module(KeyedRandomness, L.LightningModule):
         x0, condition, _ = self._inputs(batch)
         generator = self.keyed_generator("samples", batch_idx)
         noise = torch.randn(x0.shape, device=x0.device, generator=generator)
-        sampler = DiffusionSampler(self.model.schedule, self.settings.sample_steps)
+        sampler = DiffusionSampler(self.model.schedule, self.settings.sample_steps, clip=self.model.clip)
         drawn = self.model.from_latent(sampler.sample(self.model, noise, mask=condition))
         picture = quicklook([drawn, batch["image"]], self.model.rgb_bands)
         save_quicklook(self, picture, batch_idx)
@@ -162,7 +163,7 @@ def train_changen2(
         data["channels"],
         autoencoder=autoencoder,
         schedule=NoiseSchedule(settings.schedule),
-        scaling=ReflectanceScaling(*settings.reflectance_range),
+        scaling=model_scaling(settings, dataset),
         bands=bands,
         rgb_bands=settings.rgb_bands,
         gsd=gsd,

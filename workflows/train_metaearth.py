@@ -31,7 +31,7 @@ from torch.utils.data import Dataset
 
 from terrasynth.core.errors import ConfigError
 from terrasynth.core.landcover import WORLDCOVER
-from terrasynth.models.diffusion import DiffusionSampler, NoiseSchedule, ReflectanceScaling, epsilon_loss
+from terrasynth.models.diffusion import DiffusionSampler, NoiseSchedule, epsilon_loss
 from terrasynth.models.metaearth import PRESETS, MetaEarthDenoiser, build_denoiser
 from terrasynth.workflows.training import (
     KeyedRandomness,
@@ -39,6 +39,7 @@ from terrasynth.workflows.training import (
     TrainingSettings,
     export_model,
     fit,
+    model_scaling,
     quicklook,
     save_quicklook,
     stack_keys,
@@ -106,7 +107,7 @@ class MetaEarthModule(KeyedRandomness, L.LightningModule):
         generator = self.keyed_generator("samples", batch_idx)
         image = batch["image"]
         conditions = self._conditions(batch)
-        sampler = DiffusionSampler(self.denoiser.schedule, self.settings.sample_steps)
+        sampler = DiffusionSampler(self.denoiser.schedule, self.settings.sample_steps, clip=1.0)
         noise = torch.randn(image.shape, device=image.device, generator=generator)
         samples = self.denoiser.scaling.to_reflectance(
             sampler.sample(self.denoiser, noise, generator=generator, **conditions)
@@ -234,5 +235,5 @@ def _describe_stage(dataset: Dataset, settings: MetaEarthTraining) -> dict:
         "landcover_codes": WORLDCOVER.codes if landcover else None,
         "window": int(image.shape[-1]),
         "schedule": NoiseSchedule(settings.schedule).to_dict(),
-        "scaling": ReflectanceScaling(*settings.reflectance_range).to_dict(),
+        "scaling": model_scaling(settings, dataset).to_dict(),
     }

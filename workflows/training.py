@@ -31,6 +31,7 @@ from torch.utils.data import DataLoader, Dataset, Sampler, Subset
 
 from terrasynth.core.config import Config
 from terrasynth.core.errors import ConfigError
+from terrasynth.models.diffusion import ReflectanceScaling
 from terrasynth.models.metaearth import key_seed
 
 
@@ -38,7 +39,11 @@ class TrainingSettings(Config):
     """Settings shared by every diffusion training run."""
 
     schedule: Literal["linear", "scaled_linear"] = "scaled_linear"
-    reflectance_range: tuple[float, float] = (0.0, 1.0)
+    reflectance_range: tuple[float, float] | Literal["per-band"] = Field(
+        "per-band",
+        description="reflectance mapped onto the model's [-1, 1]: (low, high) for every band, or "
+        "'per-band': each band's 0.5 and 99.5 % quantiles over the training samples",
+    )
     max_epochs: int = Field(30, ge=1)
     steps_per_epoch: int | None = Field(None, ge=1, description="optimizer steps per epoch; default one pass")
     batch_size: int = Field(8, ge=1)
@@ -58,6 +63,16 @@ class TrainingSettings(Config):
         None, description="Lightning precision; default bf16-mixed on GPUs, else 32"
     )
     devices: int | str = "auto"
+
+
+def model_scaling(settings: TrainingSettings, dataset: Dataset, samples: int = 64) -> ReflectanceScaling:
+    """The run's model space: ``settings.reflectance_range``, fitted per band on the ``image`` of up
+    to ``samples`` samples spread evenly over ``dataset`` when it is ``"per-band"``."""
+    if settings.reflectance_range != "per-band":
+        return ReflectanceScaling(*settings.reflectance_range)
+    picks = np.unique(np.linspace(0, len(dataset) - 1, min(samples, len(dataset))).round().astype(int))
+    images = np.stack([np.asarray(dataset[int(i)]["image"], dtype=np.float32) for i in picks])
+    return ReflectanceScaling.fit(images)
 
 
 def warmup_ema(decay: float):
@@ -145,13 +160,13 @@ def stack_keys(samples: Sequence[dict], keys: Sequence[str]) -> dict:
 
 def start_run(out_dir: Path, record: dict) -> None:
     """Create the run folder with ``training.json``; refuse a folder that holds another run."""
-    record_path = out_dir / "training.json"
-    if record_path.exists() and json.loads(record_path.read_text()) != record:
+    record_path, text = out_dir / "training.json", json.dumps(record, indent=2)
+    if record_path.exists() and json.loads(record_path.read_text()) != json.loads(text):
         raise ConfigError(
             f"{out_dir} holds a run with other settings or data: use another folder to start afresh"
         )
     out_dir.mkdir(parents=True, exist_ok=True)
-    record_path.write_text(json.dumps(record, indent=2))
+    record_path.write_text(text)
 
 
 def fit(

@@ -91,6 +91,12 @@ class Changen2Model(nn.Module):
             autoencoder.requires_grad_(False).eval()
 
     @property
+    def clip(self) -> float | None:
+        """The sampler's bound on predicted clean images: 1 in pixel space (images lie in [-1, 1]),
+        none for latents."""
+        return None if self.autoencoder is not None else 1.0
+
+    @property
     def latent_factor(self) -> int:
         """Image pixels per latent pixel (1 in pixel space)."""
         if self.autoencoder is None:

@@ -43,9 +43,13 @@ class DiffusionSampler:
         steps: number of sampling steps.
         eta: noise scale of each step.
         timesteps: the training timesteps visited, from noisiest to cleanest.
+        clip: the bound of the clean image predicted at each step (``[-clip, clip]``), or None to
+            leave it free. Pixel-space models, whose images lie in [-1, 1], clip at 1 as DDPM does:
+            it keeps the early, noisiest steps of a briefly trained model from running away.
+            Latent-space models leave it None.
     """
 
-    def __init__(self, schedule: NoiseSchedule, steps: int = 50, eta: float = 0.0):
+    def __init__(self, schedule: NoiseSchedule, steps: int = 50, eta: float = 0.0, clip: float | None = None):
         if not 1 <= steps <= schedule.num_train_timesteps:
             raise ConfigError(
                 f"sampling steps must be between 1 and {schedule.num_train_timesteps}, got {steps}"
@@ -55,7 +59,10 @@ class DiffusionSampler:
         self.schedule = schedule
         self.steps = steps
         self.eta = float(eta)
-        self.scheduler = schedule.ddim_scheduler()
+        if clip is not None and clip <= 0:
+            raise ConfigError(f"the clip bound must be positive (or None for no clipping), got {clip}")
+        self.clip = clip
+        self.scheduler = schedule.ddim_scheduler(clip)
         self.scheduler.set_timesteps(steps)
         self.timesteps: list[int] = [int(t) for t in self.scheduler.timesteps]
 

@@ -57,13 +57,17 @@ class NoiseSchedule:
         """diffusers' DDPM scheduler for this schedule (epsilon prediction, no clipping)."""
         return DDPMScheduler(**self._scheduler_config())
 
-    def ddim_scheduler(self) -> DDIMScheduler:
+    def ddim_scheduler(self, clip: float | None = None) -> DDIMScheduler:
         """diffusers' DDIM scheduler for this schedule.
 
         Timesteps are spaced from the end ("trailing"), so the first sampling step starts at the
         last training timestep, and the final step lands on the clean image (``set_alpha_to_one``).
+        ``clip`` bounds the clean image predicted at each step to ``[-clip, clip]`` (None: free).
         """
-        return DDIMScheduler(**self._scheduler_config(), set_alpha_to_one=True, timestep_spacing="trailing")
+        config = self._scheduler_config()
+        if clip is not None:
+            config |= {"clip_sample": True, "clip_sample_range": clip}
+        return DDIMScheduler(**config, set_alpha_to_one=True, timestep_spacing="trailing")
 
     @cached_property
     def _training_scheduler(self) -> DDPMScheduler:

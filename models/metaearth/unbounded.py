@@ -93,7 +93,7 @@ class UnboundedGenerator:
         if batch_size < 1:
             raise ConfigError(f"batch size must be at least 1, got {batch_size}")
         self.denoiser = denoiser.eval()
-        self.sampler = DiffusionSampler(denoiser.schedule, steps, eta)
+        self.sampler = DiffusionSampler(denoiser.schedule, steps, eta, clip=1.0)  # images lie in [-1, 1]
         self.noise, self.seed, self.batch_size = noise, seed, batch_size
         self.autocast_dtype = autocast_dtype
 

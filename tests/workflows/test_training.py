@@ -1,7 +1,8 @@
 import pytest
 import torch
 
-from terrasynth.workflows.training import warmup_ema
+from terrasynth.models.diffusion import ReflectanceScaling
+from terrasynth.workflows.training import TrainingSettings, model_scaling, warmup_ema
 
 
 def test_ema_warms_up_then_holds_its_decay():
@@ -15,3 +16,16 @@ def test_ema_warms_up_then_holds_its_decay():
     for n in range(1, 61):
         averaged = average(averaged, zero, torch.tensor(n))
     assert float(averaged[0]) < 0.01
+
+
+def test_model_space_is_fitted_per_band_on_the_training_samples():
+    # band 0 dark (visible-like), band 1 bright (near-infrared-like)
+    samples = [
+        {"image": torch.stack([torch.full((4, 4), 0.02 * i), torch.full((4, 4), 0.3 + 0.01 * i)])}
+        for i in range(5)
+    ]
+    fitted = model_scaling(TrainingSettings(), samples)
+    assert fitted.low == pytest.approx((0.0, 0.3))  # 16 pixels of each sample: quantiles fall on values
+    assert fitted.high == pytest.approx((0.08, 0.34))
+    given = model_scaling(TrainingSettings(reflectance_range=(0.0, 0.5)), samples)
+    assert given == ReflectanceScaling(0.0, 0.5)

@@ -1,6 +1,6 @@
 import torch
 
-from terrasynth.models.diffusion import NoiseSchedule, ReflectanceScaling, epsilon_loss, p2_weight
+from terrasynth.models.diffusion import NoiseSchedule, epsilon_loss, p2_weight
 
 
 def test_loss_is_p2_weighted_mse_of_the_noise_over_valid_pixels():
@@ -27,11 +27,3 @@ def test_loss_is_p2_weighted_mse_of_the_noise_over_valid_pixels():
     torch.testing.assert_close(seen["x_t"], schedule.add_noise(x0, noise, t))
     per_sample = noise[..., :3].square().mean(dim=(1, 2, 3))
     torch.testing.assert_close(loss, (p2_weight(schedule.snr(t), 1.0, 1.0) * per_sample).mean())
-
-
-def test_reflectance_scaling_round_trips_and_clips():
-    scaling = ReflectanceScaling(0.0, 0.5)
-    reflectance = torch.tensor([0.0, 0.25, 0.5, 0.9])
-    torch.testing.assert_close(scaling.to_model(reflectance), torch.tensor([-1.0, 0.0, 1.0, 1.0]))
-    torch.testing.assert_close(scaling.to_reflectance(scaling.to_model(reflectance[:3])), reflectance[:3])
-    assert ReflectanceScaling.from_dict(scaling.to_dict()) == scaling

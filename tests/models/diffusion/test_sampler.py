@@ -48,6 +48,21 @@ def test_one_step_equals_diffusers_ddim_step(kind, eta):
         assert torch.equal(ours, theirs)
 
 
+def test_clipping_bounds_the_predicted_clean_image():
+    schedule = NoiseSchedule()
+    free, clipped = DiffusionSampler(schedule, steps=10), DiffusionSampler(schedule, steps=10, clip=1.0)
+    g = torch.Generator().manual_seed(0)
+    x, eps = torch.randn(1, 3, 8, 8, generator=g), torch.randn(1, 3, 8, 8, generator=g)
+    t, t_prev = free.timesteps[0], free.timesteps[1]
+    a_t, a_prev = schedule.alphas_cumprod[[t, t_prev]]
+    x0 = ((x - (1 - a_t).sqrt() * eps) / a_t.sqrt()).clamp(-1, 1)
+    expected = a_prev.sqrt() * x0 + (1 - a_prev).sqrt() * eps
+    torch.testing.assert_close(clipped.step(eps, t, x), expected)
+    assert not torch.allclose(free.step(eps, t, x), expected)
+    with pytest.raises(ConfigError, match="clip bound"):
+        DiffusionSampler(schedule, clip=0.0)
+
+
 def test_ddim_step_follows_the_reference_formula():
     schedule = NoiseSchedule()
     sampler = DiffusionSampler(schedule, steps=10, eta=0.5)
