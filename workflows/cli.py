@@ -12,7 +12,15 @@ import sys
 
 import typer
 
-from terrasynth.workflows import changen2_cli, evaluate_change, evaluate_generation, generate, ingest, preview
+from terrasynth.workflows import (
+    changen2_cli,
+    demo,
+    evaluate_change,
+    evaluate_generation,
+    generate,
+    ingest,
+    preview,
+)
 from terrasynth.workflows.train import train_app
 
 app = typer.Typer(
@@ -43,6 +51,7 @@ def _global_options(
     _state["debug"] = debug
 
 
+app.command("demo")(demo.cli)
 app.command("ingest")(ingest.cli)
 app.command("preview")(preview.cli)
 app.command("generate")(generate.cli)

@@ -1,0 +1,79 @@
+"""The demo end to end at a tiny scale: every step runs, the report's numbers are the run's."""
+
+import re
+
+import numpy as np
+import pytest
+import xarray as xr
+from PIL import Image
+
+from terrasynth.workflows.cli import main
+from terrasynth.workflows.demo import STEPS, DemoSettings, run_demo
+
+TINY = DemoSettings(
+    area=1000.0, tile_size=32, chip=16, cascade_epochs=1, cascade_steps=2, cascade_batch=4, canvas=64,
+    steps=2, changen2_chip=32, changen2_epochs=1, changen2_steps=2, synthetic_pairs=4, pair_size=32,
+    benchmark_pairs={"train": 4, "val": 1, "test": 2}, detector_epochs=1, detector_batch=2,
+)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    started = []
+    run = run_demo(tmp_path_factory.mktemp("demo") / "out", seed=3, scale=TINY, on_step=started.append)
+    return run, started
+
+
+def test_every_step_runs_in_order(demo):
+    run, started = demo
+    assert started == [name for name, _ in STEPS]
+    assert list(run.steps) == started
+    assert all(seconds >= 0 for seconds in run.steps.values())
+
+
+def test_results_hold_generation_and_change_metrics(demo):
+    run, _ = demo
+    change = xr.open_dataset(run.results_file, group="change")
+    generation = xr.open_dataset(run.results_file, group="generation")
+    assert set(change["model"].values) == {"zero-shot", "supervised"}
+    f1 = change["scores"].sel(metric="f1")
+    assert np.all((f1 >= 0) & (f1 <= 1))
+    assert {"16m", "4m"} <= set(generation["level"].values)
+    assert np.isfinite(generation["seam"].sel(level="4m")).all()
+    assert not run.path("report", "change.nc").exists()  # folded into results.nc
+
+
+def test_report_numbers_come_from_the_results(demo):
+    run, _ = demo
+    report = run.report.read_text()
+    scores = xr.open_dataset(run.results_file, group="change")["scores"]
+    f1 = scores.sel(metric="f1").squeeze(drop=True)
+    sentence = re.search(r"Zero-shot F1 is (\S+) against (\S+)", report)
+    assert float(sentence[1]) == pytest.approx(float(f1.sel(model="zero-shot")), abs=5e-4)
+    assert float(sentence[2]) == pytest.approx(float(f1.sel(model="supervised")), abs=5e-4)
+    for figure in re.findall(r"\]\(([^)]+\.png)\)", report):
+        with Image.open(run.path("report", figure)) as image:
+            assert min(image.size) > 50, figure
+
+
+def test_generated_canvas_is_georeferenced_at_4m(demo):
+    import rasterio
+
+    run, _ = demo
+    with rasterio.open(run.path("canvas", "4m.tif")) as canvas:
+        assert canvas.shape == (TINY.canvas, TINY.canvas)
+        assert canvas.res == (4.0, 4.0)
+        assert canvas.crs is not None
+        assert np.isfinite(canvas.read()).all()
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"), [([], "is not empty"), (["--scale", "huge"], "--scale 'huge' is unknown")]
+)
+def test_command_refuses_a_used_folder_and_an_unknown_scale(tmp_path, capsys, extra, message):
+    (tmp_path / "kept.txt").write_text("mine")
+    with pytest.raises(SystemExit) as exit_info:
+        main(["demo", "--out", str(tmp_path), *extra])
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
+    assert [path.name for path in tmp_path.iterdir()] == ["kept.txt"]
