@@ -109,6 +109,7 @@ def generate(
     noise: str = "shared",
     steps: int = 50,
     eta: float = 0.0,
+    strength: float = 1.0,
     window: int | None = None,
     batch_size: int = 8,
     device: str | None = None,
@@ -125,7 +126,7 @@ def generate(
         from_gsd: its metres per pixel (default: from its transform; needs a projected CRS).
         from_scale: stored value x this = reflectance (default: the file's scale if it has one,
             else 1e-4 for integer rasters, 1 for floating point ones).
-        seed, noise, steps, eta, window, batch_size: see
+        seed, noise, steps, eta, strength, window, batch_size: see
             :class:`~terrasynth.models.metaearth.UnboundedGenerator`.
         device: ``"cpu"``, ``"cuda"``... (default: a GPU when there is one; then bf16 autocast).
     """
@@ -141,7 +142,9 @@ def generate(
     out = Path(out)
     device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     cascade = Cascade([stage.to(device) for stage in load_stages(checkpoints)])
-    options = {"window": window, "steps": steps, "eta": eta, "noise": noise, "batch_size": batch_size}
+    options = {
+        "window": window, "steps": steps, "eta": eta, "strength": strength, "noise": noise, "batch_size": batch_size,
+    }  # fmt: skip
     if device.type == "cuda":
         options["autocast_dtype"] = torch.bfloat16
     for stage in cascade.stages:
@@ -310,6 +313,10 @@ def cli(
     ] = "shared",
     steps: Annotated[int, typer.Option("--steps", help="DDIM steps per stage.")] = 50,
     eta: Annotated[float, typer.Option("--eta", help="DDIM noise: 0 is deterministic, 1 is DDPM.")] = 0.0,
+    strength: Annotated[
+        float,
+        typer.Option("--strength", help="1: from pure noise; below 1: from the noised upsampled condition."),
+    ] = 1.0,
     window: Annotated[
         int | None, typer.Option("--window", help="Window side in pixels (default: the training tile).")
     ] = None,
@@ -323,7 +330,8 @@ def cli(
 
     summary = generate(
         checkpoint, out, size=_parse_size(size), from_path=from_path, from_gsd=from_gsd, from_scale=from_scale,
-        seed=seed, noise=noise, steps=steps, eta=eta, window=window, batch_size=batch_size, device=device,
+        seed=seed, noise=noise, steps=steps, eta=eta, strength=strength, window=window, batch_size=batch_size,
+        device=device,
     )  # fmt: skip
     bands, rows, cols = summary.shape
     Console().print(

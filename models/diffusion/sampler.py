@@ -40,16 +40,28 @@ class DiffusionSampler:
 
     Attributes:
         schedule: the forward process the model was trained with.
-        steps: number of sampling steps.
+        steps: number of steps run (the ``steps`` asked for, times ``strength``).
         eta: noise scale of each step.
         timesteps: the training timesteps visited, from noisiest to cleanest.
         clip: the bound of the clean image predicted at each step (``[-clip, clip]``), or None to
             leave it free. Pixel-space models, whose images lie in [-1, 1], clip at 1 as DDPM does:
             it keeps the early, noisiest steps of a briefly trained model from running away.
             Latent-space models leave it None.
+        strength: the part of the chain that runs, as diffusers' image-to-image ``strength``: 1
+            starts from pure noise; below 1, only the last ``round(steps * strength)`` steps run,
+            from an image noised to the first of them (:meth:`start`). Starting a super-resolution
+            chain from its noised upsampled condition ("come closer, diffuse faster", Chung et
+            al., CVPR 2022) spares a model the noisiest steps, where it errs most.
     """
 
-    def __init__(self, schedule: NoiseSchedule, steps: int = 50, eta: float = 0.0, clip: float | None = None):
+    def __init__(
+        self,
+        schedule: NoiseSchedule,
+        steps: int = 50,
+        eta: float = 0.0,
+        clip: float | None = None,
+        strength: float = 1.0,
+    ):
         if not 1 <= steps <= schedule.num_train_timesteps:
             raise ConfigError(
                 f"sampling steps must be between 1 and {schedule.num_train_timesteps}, got {steps}"
@@ -57,19 +69,36 @@ class DiffusionSampler:
         if eta < 0:
             raise ConfigError(f"eta must be at least 0 (0 = deterministic DDIM, 1 = DDPM), got {eta}")
         self.schedule = schedule
-        self.steps = steps
         self.eta = float(eta)
+        if not 0 < strength <= 1:
+            raise ConfigError(f"strength must be in (0, 1] (1 = from pure noise), got {strength}")
         if clip is not None and clip <= 0:
             raise ConfigError(f"the clip bound must be positive (or None for no clipping), got {clip}")
         self.clip = clip
         self.scheduler = schedule.ddim_scheduler(clip)
         self.scheduler.set_timesteps(steps)
-        self.timesteps: list[int] = [int(t) for t in self.scheduler.timesteps]
+        self.strength = float(strength)
+        self.timesteps: list[int] = [int(t) for t in self.scheduler.timesteps][
+            -max(1, round(steps * strength)) :
+        ]
+        self.steps = len(self.timesteps)
 
     @classmethod
     def ddpm(cls, schedule: NoiseSchedule, steps: int | None = None) -> DiffusionSampler:
         """DDPM ancestral sampling, over every training timestep unless ``steps`` says fewer."""
         return cls(schedule, steps or schedule.num_train_timesteps, eta=1.0)
+
+    def start(self, noise: torch.Tensor, image: torch.Tensor | None = None) -> torch.Tensor:
+        """The chain's first ``x``: ``noise`` at strength 1, else ``image`` (clean, model space)
+        noised to the first timestep with ``noise``."""
+        if self.strength == 1.0:
+            return noise
+        if image is None:
+            raise ConfigError(
+                "a strength below 1 starts from an image (e.g. the upsampled condition): give one"
+            )
+        t = torch.full((noise.shape[0],), self.timesteps[0], device=noise.device, dtype=torch.long)
+        return self.schedule.add_noise(image, noise, t)
 
     @property
     def stochastic(self) -> bool:

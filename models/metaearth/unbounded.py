@@ -27,7 +27,7 @@ import torch
 
 from terrasynth.core.errors import ConfigError
 from terrasynth.models.diffusion import DiffusionSampler
-from terrasynth.models.metaearth.denoiser import MetaEarthDenoiser
+from terrasynth.models.metaearth.denoiser import MetaEarthDenoiser, resample_onto
 from terrasynth.models.metaearth.noise import INITIAL, NOISE_MODES, NoiseField, WindowNoise
 from terrasynth.models.metaearth.windows import WindowGrid
 
@@ -68,6 +68,10 @@ class UnboundedGenerator:
             :mod:`~terrasynth.models.metaearth.noise`).
         seed: any int or tuple of ints.
         batch_size: windows per denoiser call.
+        strength: 1 (MetaEarth) starts every window from pure noise; below 1, from its upsampled
+            condition noised to the level of the last ``steps * strength`` steps, which run
+            (see :class:`~terrasynth.models.diffusion.DiffusionSampler`; later stages, not with
+            ``average``).
         autocast_dtype: e.g. ``torch.bfloat16`` to run the denoiser under autocast (GPUs).
     """
 
@@ -81,6 +85,7 @@ class UnboundedGenerator:
         noise: str = "shared",
         seed: Hashable = 0,
         batch_size: int = 8,
+        strength: float = 1.0,
         autocast_dtype: torch.dtype | None = None,
     ):
         if noise not in NOISE_MODES:
@@ -92,8 +97,15 @@ class UnboundedGenerator:
             )
         if batch_size < 1:
             raise ConfigError(f"batch size must be at least 1, got {batch_size}")
+        if strength < 1 and not denoiser.conditioned:
+            raise ConfigError("a strength below 1 starts from the condition: this stage generates from noise")
+        if strength < 1 and noise == "average":
+            raise ConfigError(
+                "a strength below 1 needs windows of their own: use another noise mode than average"
+            )
         self.denoiser = denoiser.eval()
-        self.sampler = DiffusionSampler(denoiser.schedule, steps, eta, clip=1.0)  # images lie in [-1, 1]
+        # images lie in [-1, 1]
+        self.sampler = DiffusionSampler(denoiser.schedule, steps, eta, clip=1.0, strength=strength)
         self.noise, self.seed, self.batch_size = noise, seed, batch_size
         self.autocast_dtype = autocast_dtype
 
@@ -159,6 +171,13 @@ class UnboundedGenerator:
         ):
             return self.denoiser(x, t, **conditions).float()
 
+    def _start(self, noise: torch.Tensor, conditions: dict) -> torch.Tensor:
+        """Windows' first ``x``: their noise, or their condition upsampled onto them and noised."""
+        if self.sampler.strength == 1.0:
+            return noise
+        upsampled = resample_onto(conditions["condition"], conditions["condition_box"], noise.shape[-2:])
+        return self.sampler.start(noise, upsampled)
+
     def _to_reflectance(self, x: torch.Tensor) -> np.ndarray:
         return self.denoiser.scaling.to_reflectance(x).float().cpu().numpy()
 
@@ -173,12 +192,13 @@ class UnboundedGenerator:
                 positions = [(row * stride, col * stride) for col in batch]
                 keys = [(origin[0] + top, origin[1] + left) for top, left in positions]
                 fraction = len(batch) / self.sampler.steps
+                conditions = inputs(positions)
                 x0 = self.sampler.sample(
                     self._denoise,
-                    noise(keys).to(device),
+                    self._start(noise(keys).to(device), conditions),
                     step_noise=lambda step, keys=keys: noise(keys, step).to(device),
                     on_step=lambda _, fraction=fraction: progress(fraction),
-                    **inputs(positions),
+                    **conditions,
                 )
                 for col, (top, left), image in zip(batch, positions, self._to_reflectance(x0), strict=True):
                     c0, c1 = grid.kept_cols(col)

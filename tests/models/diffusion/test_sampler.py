@@ -63,6 +63,22 @@ def test_clipping_bounds_the_predicted_clean_image():
         DiffusionSampler(schedule, clip=0.0)
 
 
+def test_strength_runs_the_last_steps_from_a_noised_image():
+    schedule = NoiseSchedule()
+    whole, part = DiffusionSampler(schedule, steps=10), DiffusionSampler(schedule, steps=10, strength=0.4)
+    assert part.timesteps == whole.timesteps[-4:] == [399, 299, 199, 99] and part.steps == 4
+    g = torch.Generator().manual_seed(0)
+    image, noise = torch.rand(2, 3, 4, 4, generator=g) * 2 - 1, torch.randn(2, 3, 4, 4, generator=g)
+    torch.testing.assert_close(
+        part.start(noise, image), schedule.add_noise(image, noise, torch.tensor([399, 399]))
+    )
+    assert whole.start(noise) is noise
+    with pytest.raises(ConfigError, match="starts from an image"):
+        part.start(noise)
+    with pytest.raises(ConfigError, match="strength"):
+        DiffusionSampler(schedule, strength=0.0)
+
+
 def test_ddim_step_follows_the_reference_formula():
     schedule = NoiseSchedule()
     sampler = DiffusionSampler(schedule, steps=10, eta=0.5)

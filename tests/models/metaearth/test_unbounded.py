@@ -6,7 +6,9 @@ import pytest
 import torch
 
 from terrasynth.core.errors import ConfigError
+from terrasynth.models.diffusion import DiffusionSampler
 from terrasynth.models.metaearth import MetaEarthDenoiser, NoiseField, UnboundedGenerator, WindowNoise
+from terrasynth.models.metaearth.denoiser import resample_onto
 
 from .conftest import micro_stage
 
@@ -80,6 +82,30 @@ def test_bad_requests_are_config_errors(upscaler, first_stage):
         canvas(UnboundedGenerator(upscaler, steps=1), condition=LOW[:2])
     with pytest.raises(ConfigError, match="rows"):
         canvas(UnboundedGenerator(first_stage, steps=1), rows=(10, 50))
+
+
+def test_strength_below_one_starts_from_the_noised_upsampled_condition(upscaler, monkeypatch):
+    starts = []
+    original = DiffusionSampler.sample
+
+    def spy(self, denoiser, x_T, **kwargs):
+        starts.append((x_T, kwargs))
+        return original(self, denoiser, x_T, **kwargs)
+
+    monkeypatch.setattr(DiffusionSampler, "sample", spy)
+    canvas(UnboundedGenerator(upscaler, steps=10, strength=0.3), condition=LOW)
+    noise = WindowNoise("shared", 0, 3, upscaler.config.window)([(0, 0)])
+    for x_T, conditions in starts:
+        upsampled = resample_onto(conditions["condition"], conditions["condition_box"], x_T.shape[-2:])
+        t = torch.full((len(x_T),), 299)
+        torch.testing.assert_close(x_T, upscaler.schedule.add_noise(upsampled, noise.expand_as(x_T), t))
+
+
+def test_strength_below_one_needs_a_condition_and_windows_of_their_own(upscaler, first_stage):
+    with pytest.raises(ConfigError, match="generates from noise"):
+        UnboundedGenerator(first_stage, strength=0.5)
+    with pytest.raises(ConfigError, match="another noise mode"):
+        UnboundedGenerator(upscaler, strength=0.5, noise="average")
 
 
 def generate_half(model_dir, rows, queue):
