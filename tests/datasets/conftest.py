@@ -1,26 +1,13 @@
 """Fixture data for the dataset tests, written by the generators under ``tests/data/<name>/``."""
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 
 from terrasynth.core import Level
 
-DATA = Path(__file__).resolve().parents[1] / "data"
-
-
-def load_generator(name: str):
-    """The module ``tests/data/<name>/data.py``."""
-    spec = importlib.util.spec_from_file_location(f"terrasynth_fixture_{name}", DATA / name / "data.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
 
 @pytest.fixture(scope="session")
-def corpus_data():
-    return load_generator("corpus")
+def corpus_data(generators):
+    return generators("corpus")
 
 
 @pytest.fixture(scope="session")
@@ -49,25 +36,25 @@ def two_region_corpus(tmp_path_factory, corpus_data):
 
 
 @pytest.fixture
-def levircd(tmp_path):
+def levircd(generators, tmp_path):
     """A LEVIR-CD root: train 2, val 1, test 1 pairs of 64 x 64 pixels."""
-    return load_generator("levircd").write_levircd(tmp_path / "LEVIR-CD")
+    return generators("levircd").write_levircd(tmp_path / "LEVIR-CD")
 
 
 @pytest.fixture
-def s2looking(tmp_path):
+def s2looking(generators, tmp_path):
     """An S2Looking root: train 2, val 1, test 1 pairs of 64 x 64 pixels."""
-    return load_generator("s2looking").write_s2looking(tmp_path / "S2Looking")
+    return generators("s2looking").write_s2looking(tmp_path / "S2Looking")
 
 
 @pytest.fixture
-def second(tmp_path):
+def second(generators, tmp_path):
     """A SECOND root (train 2, test 1 pairs of 64 x 64) and each pair's (value at t1, value at t2)."""
     root = tmp_path / "SECOND"
-    return root, load_generator("second").write_second(root)
+    return root, generators("second").write_second(root)
 
 
 @pytest.fixture
-def change_series_store(tmp_path):
+def change_series_store(generators, tmp_path):
     """A Zarr change series: 2 series of 3 dates, 32 x 32 pixels, uint8 RGB."""
-    return load_generator("change_series").write_change_series(tmp_path / "series.zarr")
+    return generators("change_series").write_change_series(tmp_path / "series.zarr")

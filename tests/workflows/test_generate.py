@@ -1,6 +1,3 @@
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
 import rasterio
@@ -18,15 +15,9 @@ SMALL = {
 }  # fmt: skip
 
 
-def _fixture(name):
-    path = Path(__file__).parents[1] / "data" / name / "data.py"
-    spec = importlib.util.spec_from_file_location(f"terrasynth_fixture_{name}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-coarse_geotiff = _fixture("coarse_geotiff")
+@pytest.fixture(scope="module")
+def coarse_geotiff(generators):
+    return generators("coarse_geotiff")
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +29,7 @@ def stages(tmp_path_factory):
     return folder
 
 
-def test_cli_writes_a_georeferenced_geotiff_from_a_coarse_geotiff(stages, tmp_path):
+def test_cli_writes_a_georeferenced_geotiff_from_a_coarse_geotiff(stages, coarse_geotiff, tmp_path):
     coarse_geotiff.write_coarse_geotiff(tmp_path / "coarse.tif", rows=6, cols=5, gsd=16.0)
     out = tmp_path / "out" / "canvas.tif"
     args = ["generate", "--checkpoint", str(stages / "upscaler"), "--from", str(tmp_path / "coarse.tif"),
@@ -74,6 +65,8 @@ def test_cascade_from_noise_to_a_requested_size(stages, tmp_path):
     [
         (["--size", "12x"], "WIDTHxHEIGHT"),
         (["--noise", "perlin"], "noise mode"),
+        (["--strength", "0.5", "--noise", "average", "--size", "16x16"], "another noise mode"),
+        (["--strength", "1.5", "--size", "16x16"], "strength must be in (0, 1]"),
         ([], "give one with --from"),
     ],
 )

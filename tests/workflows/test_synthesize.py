@@ -1,9 +1,7 @@
 """``terrasynth train changen2`` and ``terrasynth synthesize`` end to end on a synthetic-world corpus,
 and synthesis from a folder of unlabelled images."""
 
-import importlib.util
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,14 +17,6 @@ from terrasynth.workflows.synthesize import synthesize
 from terrasynth.workflows.train_changen2 import train_changen2
 
 torch.set_num_threads(1)  # tiny models on a shared CI machine
-DATA = Path(__file__).parents[1] / "data"
-
-
-def _fixture(path: Path):
-    spec = importlib.util.spec_from_file_location(f"terrasynth_fixture_{path.parent.name}_{path.stem}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module")
@@ -130,9 +120,9 @@ def test_series_layout_and_the_same_seed_gives_the_same_data(trained, corpus, tm
 
 
 @pytest.fixture(scope="module")
-def pseudo_model(tmp_path_factory):
+def pseudo_model(generators, tmp_path_factory):
     """A tiny RGB model trained on pseudo-masks (for unlabelled images)."""
-    samples = _fixture(DATA / "changen2" / "make_samples.py")
+    samples = generators("changen2", "make_samples.py")
     out = tmp_path_factory.mktemp("pseudo") / "run"
     return train_changen2(
         samples.MaskedTiles(4, 32, channels=3), out, mask="pseudo", pseudo_classes=4, max_epochs=1,
@@ -140,8 +130,8 @@ def pseudo_model(tmp_path_factory):
     )  # fmt: skip
 
 
-def test_a_folder_of_unlabelled_images_gets_pseudo_masks(pseudo_model, tmp_path):
-    samples = _fixture(DATA / "changen2" / "make_samples.py")
+def test_a_folder_of_unlabelled_images_gets_pseudo_masks(pseudo_model, generators, tmp_path):
+    samples = generators("changen2", "make_samples.py")
     folder = tmp_path / "images"
     folder.mkdir()
     image = samples.render(samples.make_masks.landcover_mask((64, 96)), channels=3)  # B2, B3, B4

@@ -1,6 +1,4 @@
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
 import torch
@@ -13,11 +11,11 @@ from terrasynth.workflows.train_changen2 import Changen2Training, train_changen2
 
 torch.set_num_threads(1)  # tiny models on a shared CI machine
 
-_spec = importlib.util.spec_from_file_location(
-    "changen2_make_samples", Path(__file__).parents[1] / "data" / "changen2" / "make_samples.py"
-)
-make_samples = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(make_samples)
+
+@pytest.fixture(scope="module")
+def make_samples(generators):
+    return generators("changen2", "make_samples.py")
+
 
 SETTINGS = Changen2Training(
     max_epochs=1,
@@ -30,7 +28,7 @@ SETTINGS = Changen2Training(
 )
 
 
-def test_a_building_model_trains_in_the_latent_space_of_a_local_autoencoder(tmp_path):
+def test_a_building_model_trains_in_the_latent_space_of_a_local_autoencoder(make_samples, tmp_path):
     torch.manual_seed(0)
     AutoencoderKL(
         in_channels=4, out_channels=4, latent_channels=4, block_out_channels=(8, 8), norm_num_groups=4,
@@ -51,7 +49,7 @@ def test_a_building_model_trains_in_the_latent_space_of_a_local_autoencoder(tmp_
         train_changen2(make_samples.MaskedTiles(4, 32), out, SETTINGS, mask="landcover")
 
 
-def test_masks_of_each_kind_come_from_the_corpus_sample():
+def test_masks_of_each_kind_come_from_the_corpus_sample(make_samples):
     tiles = make_samples.MaskedTiles(1, 32)
     landcover = tiles[0]["landcover"]
     for kind, expected in (("landcover", landcover), ("buildings", (landcover == 50).long())):
@@ -65,7 +63,7 @@ def test_masks_of_each_kind_come_from_the_corpus_sample():
     assert torch.equal(mask, pseudo[0]["mask"])  # seeded by (seed, index)
 
 
-def test_missing_autoencoder_is_a_weights_error(tmp_path):
+def test_missing_autoencoder_is_a_weights_error(make_samples, tmp_path):
     with pytest.raises(WeightsError, match="holds no autoencoder"):
         train_changen2(
             make_samples.MaskedTiles(2, 32), tmp_path, SETTINGS, autoencoder=str(tmp_path / "none")

@@ -1,8 +1,6 @@
 """`terrasynth train metaearth` on a synthetic-world corpus, through torchgeo's grid sampler."""
 
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
 import torch
@@ -17,13 +15,9 @@ torch.set_num_threads(1)
 
 
 @pytest.fixture(scope="module")
-def corpus(tmp_path_factory):
-    path = Path(__file__).parents[1] / "data" / "corpus" / "data.py"
-    spec = importlib.util.spec_from_file_location("terrasynth_fixture_corpus", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+def corpus(generators, tmp_path_factory):
     out = tmp_path_factory.mktemp("corpus") / "corpus.zarr"
-    return module.build_corpus(out, source=SyntheticSource(seed=0, date="2021-06-01"))
+    return generators("corpus").build_corpus(out, source=SyntheticSource(seed=0, date="2021-06-01"))
 
 
 def test_stages_read_the_corpus_tile_by_tile(corpus):

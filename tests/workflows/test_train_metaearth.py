@@ -1,4 +1,3 @@
-import importlib.util
 import json
 import multiprocessing
 import os
@@ -16,15 +15,12 @@ from terrasynth.workflows.train_metaearth import MetaEarthTraining, train_metaea
 torch.set_num_threads(1)  # tiny models on a shared CI machine
 
 
-def _fixture(name):
-    path = Path(__file__).parents[1] / "data" / name / "data.py"
-    spec = importlib.util.spec_from_file_location(f"terrasynth_fixture_{name}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+@pytest.fixture(scope="module")
+def cascade_samples(generators):
+    """The cascade sample Dataset class of tests/data/cascade_samples/data.py."""
+    return generators("cascade_samples").CascadeSamples
 
 
-CascadeSamples = _fixture("cascade_samples").CascadeSamples
 SETTINGS = MetaEarthTraining(
     max_epochs=3,
     steps_per_epoch=2,
@@ -59,14 +55,14 @@ class CountSteps(L.Callback):
         self.steps += 1
 
 
-def _crashing_run(out_dir):
-    train_metaearth(CascadeSamples(), out_dir, SETTINGS, callbacks=[Crash(5)])
+def _crashing_run(samples, out_dir):
+    train_metaearth(samples, out_dir, SETTINGS, callbacks=[Crash(5)])
 
 
 @pytest.fixture(scope="module")
-def finished_run(tmp_path_factory):
+def finished_run(cascade_samples, tmp_path_factory):
     out = tmp_path_factory.mktemp("uninterrupted")
-    return out, train_metaearth(CascadeSamples(), out, SETTINGS)
+    return out, train_metaearth(cascade_samples(), out, SETTINGS)
 
 
 def test_a_run_leaves_safetensors_weights_config_samples_and_a_checkpoint(finished_run):
@@ -81,30 +77,32 @@ def test_a_run_leaves_safetensors_weights_config_samples_and_a_checkpoint(finish
     assert (out / "checkpoints" / "last.ckpt").exists()
 
 
-def test_killed_and_resumed_run_ends_with_the_same_weights(finished_run, tmp_path):
-    process = multiprocessing.get_context("fork").Process(target=_crashing_run, args=(tmp_path,))
+def test_killed_and_resumed_run_ends_with_the_same_weights(cascade_samples, finished_run, tmp_path):
+    process = multiprocessing.get_context("fork").Process(
+        target=_crashing_run, args=(cascade_samples(), tmp_path)
+    )
     process.start()
     process.join(timeout=600)
     assert process.exitcode == 3  # killed in the third epoch, after the second epoch's checkpoint
     assert not (tmp_path / "model").exists()
     counter = CountSteps()
-    resumed = train_metaearth(CascadeSamples(), tmp_path, SETTINGS, callbacks=[counter])
+    resumed = train_metaearth(cascade_samples(), tmp_path, SETTINGS, callbacks=[counter])
     assert counter.steps == 2  # only the third epoch was run again
     reference = weights(finished_run[1])
     for name, tensor in weights(resumed).items():
         assert torch.equal(tensor, reference[name]), name
 
 
-def test_first_stage_trains_with_land_cover(tmp_path):
+def test_first_stage_trains_with_land_cover(cascade_samples, tmp_path):
     settings = SETTINGS.model_copy(update={"max_epochs": 1, "first_stage": True, "steps_per_epoch": 1})
     model = MetaEarthDenoiser.from_pretrained(
-        train_metaearth(CascadeSamples(), tmp_path, settings), use_safetensors=True
+        train_metaearth(cascade_samples(), tmp_path, settings), use_safetensors=True
     )
     assert not model.conditioned and model.uses_landcover and 80 in model.config.landcover_codes
 
 
-def test_other_settings_in_the_same_folder_are_refused(finished_run):
+def test_other_settings_in_the_same_folder_are_refused(cascade_samples, finished_run):
     with pytest.raises(ConfigError, match="other settings"):
-        train_metaearth(CascadeSamples(), finished_run[0], SETTINGS, learning_rate=0.1)
+        train_metaearth(cascade_samples(), finished_run[0], SETTINGS, learning_rate=0.1)
     with pytest.raises(ConfigError, match="multiple of"):
-        train_metaearth(CascadeSamples(size=10), finished_run[0] / "odd", SETTINGS)
+        train_metaearth(cascade_samples(size=10), finished_run[0] / "odd", SETTINGS)

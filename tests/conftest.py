@@ -1,0 +1,48 @@
+"""Shared by every test folder: the fixture generators under ``tests/data/`` and one torch thread."""
+
+import importlib.util
+from functools import cache
+from pathlib import Path
+
+import pytest
+import torch
+
+DATA = Path(__file__).resolve().parent / "data"
+
+
+@cache
+def load_generator(name: str, script: str = "data.py"):
+    """The fixture generator script ``tests/data/<name>/<script>`` as a module."""
+    path = DATA / name / script
+    spec = importlib.util.spec_from_file_location(f"terrasynth_fixture_{name}_{path.stem}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="session")
+def generators():
+    """:func:`load_generator`: ``generators("levircd")`` is ``tests/data/levircd/data.py`` as a
+    module, ``generators("changen2", "make_samples.py")`` another script of a folder."""
+    return load_generator
+
+
+@pytest.fixture(scope="session")
+def change_pairs(generators):
+    """The synthetic change pair Dataset class (tests/data/change_pairs/data.py)."""
+    return generators("change_pairs").ChangePairs
+
+
+@pytest.fixture(scope="session")
+def image_sets(generators, tmp_path_factory):
+    """Paths of the image-set fixtures (tests/data/image_sets/data.py)."""
+    return generators("image_sets").write_image_sets(tmp_path_factory.mktemp("image_sets"))
+
+
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    """One intra-op thread: on a small shared machine, spinning worker threads slow torch many-fold."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
