@@ -42,27 +42,36 @@ class DemoSettings(Config):
     preset: Literal["tiny", "base", "paper"] = "tiny"
     chip: int = Field(32, ge=8, description="training tile of both cascade stages, pixels")
     cascade_epochs: int = Field(3, ge=1)
-    cascade_steps: int = Field(50, ge=1, description="optimizer steps per epoch of each stage")
+    cascade_steps: int = Field(40, ge=1, description="optimizer steps per epoch of each stage")
     cascade_batch: int = Field(16, ge=1)
     canvas: int = Field(256, ge=16, description="edge of the generated 4 m canvas in pixels")
     steps: int = Field(10, ge=1, description="DDIM steps of every generation")
+    noise: Literal["shared", "independent", "field", "average"] = Field(
+        "field", description="initial noise of the windows (shared: MetaEarth's; see terrasynth generate)"
+    )
+    strength: float = Field(
+        0.4,
+        gt=0,
+        le=1,
+        description="cascade windows start from their condition noised this far (1: pure noise)",
+    )
     generation_batch: int = Field(32, ge=1, description="windows per denoiser call")
     changen2_preset: str = "tiny"
     changen2_chip: int = Field(64, ge=16)
     changen2_epochs: int = Field(3, ge=1)
-    changen2_steps: int = Field(100, ge=1, description="optimizer steps per epoch")
+    changen2_steps: int = Field(80, ge=1, description="optimizer steps per epoch")
     synthetic_pairs: int = Field(64, ge=2)
     pair_size: int = Field(64, ge=16, description="edge of synthesized and benchmark pairs, pixels")
     benchmark_pairs: dict[str, int] = Field(default_factory=lambda: {"train": 64, "val": 4, "test": 16})
     detector_encoder: str = "resnet18"
-    detector_epochs: int = Field(15, ge=1)
+    detector_epochs: int = Field(20, ge=1)
     detector_batch: int = Field(8, ge=1)
 
 
 SCALES: dict[str, DemoSettings] = {
     "small": DemoSettings(),
     "medium": DemoSettings(
-        area=9000.0, tile_size=256, preset="base", chip=64, cascade_epochs=30, canvas=2048, steps=50,
+        area=9000.0, tile_size=256, preset="base", chip=64, cascade_epochs=30, canvas=2048, steps=50, noise="shared", strength=1.0,
         changen2_preset="S", changen2_chip=256, changen2_epochs=50, synthetic_pairs=512, pair_size=256,
         benchmark_pairs={"train": 512, "val": 64, "test": 128}, detector_epochs=50, detector_batch=16,
     ),
@@ -169,7 +178,10 @@ def _generate(run: DemoRun) -> None:
     start.parent.mkdir(parents=True)
     reflectance(coarse["image"]).rio.write_crs(coarse.rio.crs).rio.to_raster(start)
     # 60 -> 16 m over the canvas' footprint (from the input's corner), then 16 -> 4 m over it
-    options = {"seed": run.seed, "steps": s.steps, "batch_size": s.generation_batch, "show_progress": False}
+    options = {
+        "seed": run.seed, "steps": s.steps, "noise": s.noise, "strength": s.strength,
+        "batch_size": s.generation_batch, "show_progress": False,
+    }  # fmt: skip
     coarse_size = -(-s.canvas // 4)
     stage16 = generate([run.path("models", "metaearth-16m", "model")], run.path("canvas", "16m.tif"),
                        from_path=start, size=(coarse_size, coarse_size), **options)  # fmt: skip
@@ -297,8 +309,9 @@ A {s.area / 1000:g} km square of the synthetic world (seed {run.seed}, {s.date})
 and 4 m into `corpus.zarr`. Two `{s.preset}` MetaEarth stages were trained on {s.chip}-pixel tiles:
 60 m -> 16 m and 16 m -> 4 m (`models/metaearth-16m`, `models/metaearth-4m`). Starting from the
 corpus' real 60 m image, they generated a {s.canvas} x {s.canvas} pixel canvas at 4 m
-(`canvas/4m.tif`, georeferenced) through a 16 m one, with {s.steps} DDIM steps, sliding windows of
-{s.chip} pixels overlapping by half, and the same initial noise for every window.
+(`canvas/4m.tif`, georeferenced) through a 16 m one, in sliding windows of {s.chip} pixels overlapping
+by half ({NOISE_WORDS[s.noise]}), with {s.steps} DDIM steps at strength {s.strength:g}:
+{_strength_words(s)}.
 
 ![Real and generated images of the canvas' footprint at each level]({figures["levels"].name})
 
@@ -368,6 +381,26 @@ for days; this run trains tiny models for minutes on a CPU.
 - On a GPU: `terrasynth demo --scale medium`, or train `base` and `paper` presets with
   `terrasynth train metaearth --preset base` (bf16, several GPUs with DDP).
 """
+
+
+NOISE_WORDS = {
+    "shared": "the same initial noise for every window, as in MetaEarth",
+    "independent": "independent noise for every window",
+    "field": "noise drawn from one field keyed by ground position, so any window or split of the "
+    "canvas gets the same noise where they overlap; MetaEarth's shared noise repeats its pattern in "
+    "every window, which a briefly trained model leaves visible",
+    "average": "overlapping windows averaged at every step",
+}
+
+
+def _strength_words(s: DemoSettings) -> str:
+    if s.strength == 1:
+        return "every window starts from pure noise, as in MetaEarth"
+    return (
+        f"every window starts from its upsampled condition noised to the level of step "
+        f"{s.steps - round(s.steps * s.strength) + 1}, and the last {round(s.steps * s.strength)} steps run "
+        "(1 would start from pure noise as MetaEarth does; briefly trained models err most on the noisiest steps)"
+    )
 
 
 def _levels_figure(run: DemoRun) -> Path:
