@@ -64,7 +64,7 @@ class DemoSettings(Config):
     pair_size: int = Field(64, ge=16, description="edge of synthesized and benchmark pairs, pixels")
     benchmark_pairs: dict[str, int] = Field(default_factory=lambda: {"train": 64, "val": 4, "test": 16})
     detector_encoder: str = "resnet18"
-    detector_epochs: int = Field(20, ge=1)
+    detector_epochs: int = Field(30, ge=1)
     detector_batch: int = Field(8, ge=1)
 
 
