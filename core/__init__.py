@@ -4,7 +4,7 @@ Imports no torch and no Earth Engine. Names are loaded on first use, so that imp
 module (the errors, say) does not pull in xarray and dask.
 """
 
-import importlib
+from terrasynth.core.lazy import lazy_exports
 
 _EXPORTS = {
     "aoi": ["AreaOfInterest", "Region", "utm_zone"],
@@ -26,15 +26,4 @@ _EXPORTS = {
     "stac": ["write_stac_collection"],
     "levels": ["DEFAULT_LADDER", "Level", "common_pitch", "parse_levels"],
 }  # fmt: skip
-_MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
-__all__ = sorted(_MODULE_OF)
-
-
-def __getattr__(name: str):
-    if name not in _MODULE_OF:
-        raise AttributeError(f"module 'terrasynth.core' has no attribute {name!r}")
-    return getattr(importlib.import_module(f"terrasynth.core.{_MODULE_OF[name]}"), name)
-
-
-def __dir__():
-    return __all__
+__getattr__, __dir__, __all__ = lazy_exports(__name__, _EXPORTS)

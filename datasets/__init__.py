@@ -22,7 +22,7 @@ Change data (``NonGeoDataset``s of bitemporal pairs): :class:`LEVIRCDFolder`,
 :func:`open_change_dataset` to open any of them by name.
 """
 
-import importlib
+from terrasynth.core.lazy import lazy_exports
 
 _EXPORTS = {
     "cascade": ["CascadePairs", "condition_shape", "resample_footprint"],
@@ -39,15 +39,4 @@ _EXPORTS = {
     "samplers": ["GriddedPatchSampler", "RandomPatchSampler", "RegionSampler", "grid_sampler", "random_sampler"],
     "second": ["SECONDFolder", "from_to_classes", "from_to_values"],
 }  # fmt: skip
-_MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
-__all__ = sorted(_MODULE_OF)
-
-
-def __getattr__(name: str):
-    if name not in _MODULE_OF:
-        raise AttributeError(f"module 'terrasynth.datasets' has no attribute {name!r}")
-    return getattr(importlib.import_module(f"terrasynth.datasets.{_MODULE_OF[name]}"), name)
-
-
-def __dir__():
-    return __all__
+__getattr__, __dir__, __all__ = lazy_exports(__name__, _EXPORTS)

@@ -4,7 +4,7 @@ Never imports Earth Engine or ``terrasynth.ingest``/``workflows``. Names load on
 importing this package stays cheap (torch is imported only by the modules that need it).
 """
 
-import importlib
+from terrasynth.core.lazy import lazy_exports
 
 _EXPORTS = {
     "binary_change": ["BINARY_METRICS", "BinaryChangeMetrics", "binary_scores"],
@@ -28,15 +28,4 @@ _EXPORTS = {
     ],
     "sliced_wasserstein": ["laplacian_patches", "pyramid_scales", "sliced_wasserstein"],
 }  # fmt: skip
-_MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
-__all__ = sorted(_MODULE_OF)
-
-
-def __getattr__(name: str):
-    if name not in _MODULE_OF:
-        raise AttributeError(f"module 'terrasynth.evaluation' has no attribute {name!r}")
-    return getattr(importlib.import_module(f"terrasynth.evaluation.{_MODULE_OF[name]}"), name)
-
-
-def __dir__():
-    return __all__
+__getattr__, __dir__, __all__ = lazy_exports(__name__, _EXPORTS)

@@ -5,7 +5,7 @@ computed from position and seed alone (see :mod:`~terrasynth.ingest.synthetic.wo
 loaded on first use, so importing the package stays light.
 """
 
-import importlib
+from terrasynth.core.lazy import lazy_exports
 
 _EXPORTS = {
     "world": ["Rendering", "SyntheticWorld"],
@@ -14,15 +14,4 @@ _EXPORTS = {
     "preview": ["Preview", "preview_grid", "render_preview"],
     "render": ["true_colour"],
 }
-_MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
-__all__ = sorted(_MODULE_OF)
-
-
-def __getattr__(name: str):
-    if name not in _MODULE_OF:
-        raise AttributeError(f"module 'terrasynth.ingest.synthetic' has no attribute {name!r}")
-    return getattr(importlib.import_module(f"terrasynth.ingest.synthetic.{_MODULE_OF[name]}"), name)
-
-
-def __dir__():
-    return __all__
+__getattr__, __dir__, __all__ = lazy_exports(__name__, _EXPORTS)

@@ -6,7 +6,7 @@ Names are loaded on first use, so that the event simulation (numpy and scipy onl
 in torch.
 """
 
-import importlib
+from terrasynth.core.lazy import lazy_exports
 
 _EXPORTS = {
     "components": ["Component", "find_components"],
@@ -26,15 +26,4 @@ _EXPORTS = {
         "OPENEARTHMAP_TRANSITIONS", "SECOND_TRANSITIONS", "WORLDCOVER_TRANSITIONS", "uniform_transitions",
     ],
 }  # fmt: skip
-_MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
-__all__ = sorted(_MODULE_OF)
-
-
-def __getattr__(name: str):
-    if name not in _MODULE_OF:
-        raise AttributeError(f"module 'terrasynth.models.changen2' has no attribute {name!r}")
-    return getattr(importlib.import_module(f"terrasynth.models.changen2.{_MODULE_OF[name]}"), name)
-
-
-def __dir__():
-    return __all__
+__getattr__, __dir__, __all__ = lazy_exports(__name__, _EXPORTS)
