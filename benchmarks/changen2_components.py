@@ -5,13 +5,11 @@ On a CUDA device the RS-DiT figures are for the S size on latents (256 px images
 latents with masks at image size, as the released model) with peak GPU memory; on a CPU they are
 for the ``tiny`` preset with 8 x 8 pixel tokens in pixel space, without memory figures.
 
-    uv run python benchmarks/changen2_components.py [--quick] --out FILE
+    uv run python benchmarks/run.py --only changen2_components [--quick]
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import time
 
 import numpy as np
@@ -93,15 +91,3 @@ def rsdit(quick: bool) -> dict:
 
 def run(quick: bool) -> dict:
     return {**events(quick), **rsdit(quick)}
-
-
-if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="One repetition instead of three.")
-    parser.add_argument("--out", help="Write the figures as JSON to this file.")
-    args = parser.parse_args()
-    figures = run(args.quick)
-    print(json.dumps(figures, indent=2))
-    if args.out:
-        with open(args.out, "w") as file:
-            json.dump(figures, file, indent=2)

@@ -10,14 +10,12 @@ download), with peak GPU memory. Every model is trained at 256 pixels (its globa
 blocks span at most that extent). ``memory_per_pixel_1024_vs_256`` is 1.0 for memory linear in
 pixels (attention over the whole grid would approach 16).
 
-    uv run python benchmarks/changen2_synthesis.py [--quick] --out FILE
+    uv run python benchmarks/run.py --only changen2_synthesis [--quick]
 """
 
 from __future__ import annotations
 
-import argparse
 import ctypes
-import json
 import sys
 import time
 
@@ -180,15 +178,3 @@ def run(quick: bool) -> dict:
     if not sys.platform.startswith("linux") and not torch.cuda.is_available():
         raise RuntimeError("peak memory on the CPU is read from Linux's /proc")
     return {**synthesis(quick), "consistency_tiny_256": kept_areas(quick)}
-
-
-if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="Fewer denoising steps on the CPU.")
-    parser.add_argument("--out", help="Write the figures as JSON to this file.")
-    args = parser.parse_args()
-    figures = run(args.quick)
-    print(json.dumps(figures, indent=2))
-    if args.out:
-        with open(args.out, "w") as file:
-            json.dump(figures, file, indent=2)

@@ -6,13 +6,11 @@ through torchgeo's random sampler (256-pixel chips) and a DataLoader with torchg
 ``stack_samples``; the corpus samples also carry land cover and the valid mask. The figure of
 merit is the ratio of the two rates, measured in turns in the same process.
 
-    python benchmarks/corpus_loading.py --out results/corpus_loading.json [--quick]
+    uv run python benchmarks/run.py --only corpus_loading [--quick]
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import tempfile
 import time
 from pathlib import Path
@@ -155,20 +153,3 @@ def run(quick: bool) -> dict:
                 "ratio": round(ours / theirs, 2),
             }
     return results
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, help="write the figures as JSON here")
-    parser.add_argument("--quick", action="store_true", help="a smaller region and fewer samples")
-    args = parser.parse_args()
-    results = run(args.quick)
-    text = json.dumps(results, indent=2)
-    print(text)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text + "\n")
-
-
-if __name__ == "__main__":
-    main()

@@ -9,14 +9,12 @@ request after an injected latency (200 ms +- 50 ms by default). Two runs over th
   ``.to_zarr(...)``, with xee's defaults.
 
 Figures: our requests per second as a fraction of the bound ``concurrency / mean latency``, and the
-wall-time ratio xee / ours for the same pixels. Run: ``python benchmarks/ingest_throughput.py
-[--quick] [--out FILE]``.
+wall-time ratio xee / ours for the same pixels. Run:
+``uv run python benchmarks/run.py --only ingest_throughput [--quick]``.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 import tempfile
 import time
@@ -104,14 +102,3 @@ def run(quick: bool) -> dict:
         },
         "xee_over_ours_wall_time": round(xee_s / ours_s, 2),
     }
-
-
-if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="a smaller grid (20 tiles instead of 120)")
-    parser.add_argument("--out", type=Path, help="write the figures as JSON to this file")
-    arguments = parser.parse_args()
-    figures = run(arguments.quick)
-    print(json.dumps(figures, indent=1))
-    if arguments.out:
-        arguments.out.write_text(json.dumps(figures, indent=1))

@@ -4,13 +4,11 @@ Figures: seconds per image pair for whole-image inference and for windows at 0 a
 and their ratios to whole-image inference (the windows' overhead). Full run: 1024 x 1024 pairs
 (LEVIR-CD size), 512 px windows, ResNet-18 1 x 256 detector; quick run: 256 px pairs, 128 px windows.
 
-    python benchmarks/sliding_window.py --out FILE [--quick]
+    uv run python benchmarks/run.py --only sliding_window [--quick]
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import time
 
 import torch
@@ -49,14 +47,3 @@ def run(quick: bool) -> dict:
         "ratio_no_overlap": tiled / whole,
         "ratio_overlap_0.25": overlapping / whole,
     }
-
-
-if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", required=True, help="JSON file for the figures.")
-    parser.add_argument("--quick", action="store_true", help="Small images, for a smoke run.")
-    arguments = parser.parse_args()
-    figures = run(arguments.quick)
-    with open(arguments.out, "w") as stream:
-        json.dump(figures, stream, indent=2)
-    print(json.dumps(figures, indent=2))

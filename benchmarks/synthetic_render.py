@@ -6,15 +6,12 @@ rendering it as 256 x 256 tiles one by one (as a corpus writer does; 1.0 = no ov
 and ``level_*_ratio`` is each coarser level of the same area over its 4 m render (coarse pixels
 average the 4 m samples, so they cost about the same).
 
-    python benchmarks/synthetic_render.py --out results/synthetic_render.json [--quick]
+    uv run python benchmarks/run.py --only synthetic_render [--quick]
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import time
-from pathlib import Path
 
 from affine import Affine
 
@@ -62,15 +59,3 @@ def run(quick: bool) -> dict:
         **{f"level_{name}_s": round(seconds, 3) for name, seconds in coarse.items()},
         **{f"level_{name}_ratio": round(seconds / fine, 3) for name, seconds in coarse.items()},
     }
-
-
-if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, help="write the figures as JSON here")
-    parser.add_argument("--quick", action="store_true", help="a 512 x 512 window instead of 1024 x 1024")
-    arguments = parser.parse_args()
-    figures = run(arguments.quick)
-    print(json.dumps(figures, indent=2))
-    if arguments.out:
-        arguments.out.parent.mkdir(parents=True, exist_ok=True)
-        arguments.out.write_text(json.dumps(figures, indent=2) + "\n")
