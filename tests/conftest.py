@@ -1,6 +1,8 @@
-"""Shared by every test folder: the fixture generators under ``tests/data/`` and one torch thread."""
+"""Shared by every test folder: the fixture generators under ``tests/data/``, one torch thread, and
+learning one batch by heart."""
 
 import importlib.util
+import time
 from functools import cache
 from pathlib import Path
 
@@ -46,3 +48,22 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="session")
+def learn_by_heart():
+    """Runs ``steps`` optimizer steps on ``loss()`` (one fixed batch) and returns its first and last
+    values (the last one computed before the last step), printing them with the time taken."""
+
+    def learn(loss, optimizer: torch.optim.Optimizer, steps: int) -> tuple[float, float]:
+        began = time.perf_counter()
+        first = loss().item()
+        for _ in range(steps):
+            optimizer.zero_grad()
+            value = loss()
+            value.backward()
+            optimizer.step()
+        print(f"loss {first:.3f} -> {value.item():.4f} in {time.perf_counter() - began:.1f} s")
+        return first, value.item()
+
+    return learn

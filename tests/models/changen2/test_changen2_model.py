@@ -1,5 +1,3 @@
-import time
-
 import pytest
 import torch
 from diffusers import AutoencoderKL
@@ -26,7 +24,7 @@ def _batch(make_samples, size=32, count=2, channels=4):
     return torch.stack([s["image"] for s in samples]), torch.stack([s["landcover"] for s in samples])
 
 
-def test_tiny_model_overfits_one_batch_on_the_cpu_in_seconds(make_samples):
+def test_tiny_model_overfits_one_batch_on_the_cpu_in_seconds(make_samples, learn_by_heart):
     torch.manual_seed(0)
     model = build_changen2("tiny", LANDCOVER, 4, tile_size=32)
     image, landcover = _batch(make_samples)
@@ -37,15 +35,8 @@ def test_tiny_model_overfits_one_batch_on_the_cpu_in_seconds(make_samples):
         generator = torch.Generator().manual_seed(1)
         return epsilon_loss(model, x0, model.schedule, generator=generator, mask=condition)
 
-    began = time.perf_counter()
-    first = loss().item()
-    for _ in range(40):
-        optimizer.zero_grad()
-        value = loss()
-        value.backward()
-        optimizer.step()
-    print(f"loss {first:.3f} -> {value.item():.4f} in {time.perf_counter() - began:.1f} s")
-    assert value.item() < first / 20
+    first, last = learn_by_heart(loss, optimizer, 40)
+    assert last < first / 20
 
 
 def test_saved_model_loads_with_its_settings_and_weights(tmp_path):

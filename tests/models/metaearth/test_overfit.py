@@ -1,12 +1,10 @@
-import time
-
 import torch
 
 from terrasynth.models.diffusion import epsilon_loss
 from terrasynth.models.metaearth import build_denoiser
 
 
-def test_tiny_preset_overfits_one_batch_on_the_cpu_in_seconds():
+def test_tiny_preset_overfits_one_batch_on_the_cpu_in_seconds(learn_by_heart):
     torch.manual_seed(0)
     model = build_denoiser("tiny", channels=4, gsd=4.0, condition_gsd=16.0)
     g = torch.Generator().manual_seed(0)
@@ -20,12 +18,5 @@ def test_tiny_preset_overfits_one_batch_on_the_cpu_in_seconds():
             gsd=4.0, condition=low, condition_gsd=16.0,
         )  # fmt: skip
 
-    began = time.perf_counter()
-    first = loss().item()
-    for _ in range(30):
-        optimizer.zero_grad()
-        value = loss()
-        value.backward()
-        optimizer.step()
-    print(f"loss {first:.3f} -> {value.item():.4f} in {time.perf_counter() - began:.1f} s")
-    assert value.item() < first / 20
+    first, last = learn_by_heart(loss, optimizer, 30)
+    assert last < first / 20
