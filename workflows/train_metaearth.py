@@ -107,7 +107,9 @@ class MetaEarthModule(KeyedRandomness, L.LightningModule):
         generator = self.keyed_generator("samples", batch_idx)
         image = batch["image"]
         conditions = self._conditions(batch)
-        sampler = DiffusionSampler(self.denoiser.schedule, self.settings.sample_steps, clip=1.0)
+        sampler = DiffusionSampler(
+            self.denoiser.schedule, self.settings.sample_steps, clip=self.denoiser.clip
+        )
         noise = torch.randn(image.shape, device=image.device, generator=generator)
         samples = self.denoiser.scaling.to_reflectance(
             sampler.sample(self.denoiser, noise, generator=generator, **conditions)

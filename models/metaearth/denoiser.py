@@ -114,6 +114,11 @@ class MetaEarthDenoiser(ModelMixin, ConfigMixin):
         return ReflectanceScaling.from_dict(self.config.scaling)
 
     @property
+    def clip(self) -> float:
+        """The sampler's bound on predicted clean images: its images lie in [-1, 1] (pixel space)."""
+        return 1.0
+
+    @property
     def conditioned(self) -> bool:
         """Whether it takes a low-resolution image (a later stage) or not (a first stage)."""
         return self.encoder is not None

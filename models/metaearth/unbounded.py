@@ -104,8 +104,7 @@ class UnboundedGenerator:
                 "a strength below 1 needs windows of their own: use another noise mode than average"
             )
         self.denoiser = denoiser.eval()
-        # images lie in [-1, 1]
-        self.sampler = DiffusionSampler(denoiser.schedule, steps, eta, clip=1.0, strength=strength)
+        self.sampler = DiffusionSampler(denoiser.schedule, steps, eta, clip=denoiser.clip, strength=strength)
         self.noise, self.seed, self.batch_size = noise, seed, batch_size
         self.autocast_dtype = autocast_dtype
 
