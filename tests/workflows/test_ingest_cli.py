@@ -77,7 +77,7 @@ def test_dry_run_prints_the_plan_without_credentials_or_output(capsys, tmp_path)
 def test_earth_engine_ingest_end_to_end(capsys, tmp_path):
     out = tmp_path / "c.zarr"
     args = [*EE, "--levels", "60,16", "--tile-size", "32", "--landcover", "dynamicworld", "--out", str(out)]
-    with fake_earth_engine(faults=[429, "timeout"]) as server:
+    with fake_earth_engine(faults=[429, "timeout"], latency=0.05) as server:  # latency: requests overlap
         assert run(*args, "--scheduler", "threads", "--concurrency", "3") == 0
     printed = capsys.readouterr()
     assert "Ingest summary" in printed.out and f"corpus complete: {out}" in printed.out
