@@ -43,8 +43,12 @@ class ReflectanceScaling:
 
     @classmethod
     def fit(cls, images: Array, quantiles: tuple[float, float] = (0.005, 0.995)) -> ReflectanceScaling:
-        """Per-band bounds at ``quantiles`` of ``images`` (N, C, H, W) reflectance."""
+        """Per-band bounds at ``quantiles`` of ``images`` (N, C, H, W) reflectance; NaN pixels are ignored."""
         values = np.moveaxis(np.asarray(images, dtype=np.float64), 1, 0).reshape(images.shape[1], -1)
+        if np.isnan(values).all(axis=1).any():
+            raise ConfigError(
+                "cannot fit reflectance scaling: a band has no valid pixel; check the corpus' valid mask"
+            )
         low, high = np.nanquantile(values, quantiles, axis=1)
         high = np.maximum(high, low + 1e-3)  # a constant band still maps onto a range
         return cls(tuple(low.round(5)), tuple(high.round(5)))
@@ -54,7 +58,8 @@ class ReflectanceScaling:
         if not np.ndim(self.low) and not np.ndim(self.high):
             return self.low, self.high
         low, high = (
-            np.broadcast_to(np.asarray(b, dtype=np.float32), (like.shape[-3],)) for b in (self.low, self.high)
+            np.broadcast_to(np.asarray(b, dtype=np.float32), (like.shape[-3],)).copy()
+            for b in (self.low, self.high)
         )
         low, high = low.reshape(-1, 1, 1), high.reshape(-1, 1, 1)
         if isinstance(like, torch.Tensor):

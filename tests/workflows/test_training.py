@@ -1,6 +1,7 @@
 import pytest
 import torch
 
+from terrasynth.core import ConfigError
 from terrasynth.models.diffusion import ReflectanceScaling
 from terrasynth.workflows.training import TrainingSettings, model_scaling, warmup_ema
 
@@ -29,3 +30,16 @@ def test_model_space_is_fitted_per_band_on_the_training_samples():
     assert fitted.high == pytest.approx((0.08, 0.34))
     given = model_scaling(TrainingSettings(reflectance_range=(0.0, 0.5)), samples)
     assert given == ReflectanceScaling(0.0, 0.5)
+
+
+def test_pixels_outside_the_valid_mask_are_left_out_of_the_fit():
+    # half of each tile is a nodata gap of zeros: counted, it would pull the low bound to 0
+    valid = torch.zeros(4, 4, dtype=torch.bool)
+    valid[:, 2:] = True
+    image = torch.full((2, 4, 4), 0.2)
+    image[:, ~valid] = 0.0
+    samples = [{"image": image + 0.01 * i, "valid": valid} for i in range(5)]
+    fitted = model_scaling(TrainingSettings(), samples)
+    assert fitted.low == pytest.approx((0.2, 0.2)) and fitted.high == pytest.approx((0.24, 0.24))
+    with pytest.raises(ConfigError, match="a band has no valid pixel"):
+        model_scaling(TrainingSettings(), [{"image": image, "valid": torch.zeros(4, 4, dtype=torch.bool)}])
