@@ -1,3 +1,6 @@
+import dataclasses
+import warnings
+
 import pytest
 import torch
 
@@ -59,6 +62,20 @@ def test_weight_free_metrics_and_seams(image_sets):
     seam = result["seam"].sel(level="all", seam_metric="energy_ratio")
     assert (seam.sel(model="seamed") > 5 * seam.sel(model="seamless")).all()
     assert tile_count(real, 32) == 16
+
+
+def test_a_canvas_too_small_for_a_window_cut_leaves_the_seam_scores_of_the_others(image_sets):
+    real = open_image_set(image_sets["seamless"])
+    seamed = open_image_set(image_sets["seamed"])
+    small = dataclasses.replace(seamed[0], name="small", shape=(24, 24))  # no cut at stride 32
+    options = {"tile_size": 16, "window_stride": 32}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # no "mean of empty slice"
+        only_small = compare_image_sets(real, {"small": [small]}, **options)["seam"]
+        with_small = compare_image_sets(real, {"seamed": [*seamed, small]}, **options)["seam"]
+    alone = compare_image_sets(real, {"seamed": seamed}, **options)["seam"]
+    assert only_small.isnull().all()
+    assert with_small.notnull().any() and with_small.equals(alone)
 
 
 def test_an_empty_set_is_refused(image_sets):
