@@ -70,8 +70,8 @@ class UnboundedGenerator:
         batch_size: windows per denoiser call.
         strength: 1 (MetaEarth) starts every window from pure noise; below 1, from its upsampled
             condition noised to the level of the last ``steps * strength`` steps, which run
-            (see :class:`~terrasynth.models.diffusion.DiffusionSampler`; later stages, not with
-            ``average``).
+            (see :class:`~terrasynth.models.diffusion.DiffusionSampler`; later stages only). With
+            ``average`` every strip of the canvas starts so.
         autocast_dtype: e.g. ``torch.bfloat16`` to run the denoiser under autocast (GPUs).
     """
 
@@ -99,10 +99,6 @@ class UnboundedGenerator:
             raise ConfigError(f"batch size must be at least 1, got {batch_size}")
         if strength < 1 and not denoiser.conditioned:
             raise ConfigError("a strength below 1 starts from the condition: this stage generates from noise")
-        if strength < 1 and noise == "average":
-            raise ConfigError(
-                "a strength below 1 needs windows of their own: use another noise mode than average"
-            )
         self.denoiser = denoiser.eval()
         self.sampler = DiffusionSampler(denoiser.schedule, steps, eta, clip=denoiser.clip, strength=strength)
         self.noise, self.seed, self.batch_size = noise, seed, batch_size
@@ -227,6 +223,12 @@ class UnboundedGenerator:
         def strip_noise(i: int, step: int = INITIAL) -> torch.Tensor:
             return field.region(origin[0] + i * stride, origin[1], stride, width, step).to(device)
 
+        def strip_start(i: int) -> torch.Tensor:
+            if self.sampler.strength == 1.0:
+                return strip_noise(i)
+            upsampled = inputs.upsampled_condition(i * stride, 0, stride, width)
+            return self.sampler.start(strip_noise(i)[None], upsampled)[0]
+
         strips, window_rows = self._averaged_strips(grid, rows)
         a = strips.start
         cover = torch.zeros(width, device=device)
@@ -238,7 +240,7 @@ class UnboundedGenerator:
         eps_before: dict[int, torch.Tensor] = {}
         for tau in range(2 * (steps - 1) + len(strips)):
             while created < min(strips.stop, a + tau + 2):
-                state[created] = strip_noise(created)
+                state[created] = strip_start(created)
                 created += 1
             jobs = [(a + tau - 2 * s, s) for s in range(steps) if a + tau - 2 * s in strips]
             evaluate = [(k, s) for k, s in jobs if k in window_rows]
@@ -307,17 +309,12 @@ class _WindowInputs:
     def __call__(self, positions: Sequence[tuple[int, int]]) -> dict:
         conditions: dict = {"gsd": self.gsd}
         if self.condition is not None:
-            scale = self.gsd / self.condition_gsd  # condition pixels per canvas pixel
-            size = int(np.ceil(self.window * scale)) + 2 * _CONDITION_MARGIN + 1
-            crops, boxes = [], []
-            for top, left in positions:
-                y0, x0 = top * scale, left * scale
-                r0, c0 = int(np.floor(y0)) - _CONDITION_MARGIN, int(np.floor(x0)) - _CONDITION_MARGIN
-                crops.append(_gather(self.condition, np.arange(r0, r0 + size), np.arange(c0, c0 + size)))
-                boxes.append((y0 - r0, x0 - c0, y0 - r0 + self.window * scale, x0 - c0 + self.window * scale))
-            crops = self.scaling.to_model(np.stack(crops).astype(np.float32))
+            crops, boxes = zip(
+                *(self._condition_crop(top, left, self.window, self.window) for top, left in positions),
+                strict=True,
+            )
             conditions |= {
-                "condition": torch.from_numpy(crops).to(self.device),
+                "condition": torch.cat(crops),
                 "condition_gsd": self.condition_gsd,
                 "condition_box": torch.tensor(boxes, dtype=torch.float32, device=self.device),
             }
@@ -334,6 +331,24 @@ class _WindowInputs:
             ]
             conditions["landcover"] = torch.from_numpy(np.stack(maps).astype(np.int64)).to(self.device)
         return conditions
+
+    def upsampled_condition(self, top: int, left: int, height: int, width: int) -> torch.Tensor:
+        """The condition in model space, bilinear on the canvas pixels ``[top, top + height)`` x
+        ``[left, left + width)``: (1, C, height, width), equal to a window's upsampled condition
+        where they overlap."""
+        crop, box = self._condition_crop(top, left, height, width)
+        return resample_onto(crop, torch.tensor([box], device=self.device), (height, width))
+
+    def _condition_crop(self, top: int, left: int, height: int, width: int) -> tuple[torch.Tensor, tuple]:
+        """The condition (model space, (1, C, h, w)) around a canvas box, with the box in its pixels."""
+        scale = self.gsd / self.condition_gsd  # condition pixels per canvas pixel
+        y0, x0 = top * scale, left * scale
+        r0, c0 = int(np.floor(y0)) - _CONDITION_MARGIN, int(np.floor(x0)) - _CONDITION_MARGIN
+        rows = np.arange(r0, r0 + int(np.ceil(height * scale)) + 2 * _CONDITION_MARGIN + 1)
+        cols = np.arange(c0, c0 + int(np.ceil(width * scale)) + 2 * _CONDITION_MARGIN + 1)
+        crop = self.scaling.to_model(_gather(self.condition, rows, cols).astype(np.float32))
+        box = (y0 - r0, x0 - c0, y0 - r0 + height * scale, x0 - c0 + width * scale)
+        return torch.from_numpy(crop)[None].to(self.device), box
 
 
 def _gather(array: ArrayLike, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:

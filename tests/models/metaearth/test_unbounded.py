@@ -101,11 +101,35 @@ def test_strength_below_one_starts_from_the_noised_upsampled_condition(upscaler,
         torch.testing.assert_close(x_T, upscaler.schedule.add_noise(upsampled, noise.expand_as(x_T), t))
 
 
-def test_strength_below_one_needs_a_condition_and_windows_of_their_own(upscaler, first_stage):
+def test_strength_below_one_needs_a_condition(upscaler, first_stage):
     with pytest.raises(ConfigError, match="generates from noise"):
         UnboundedGenerator(first_stage, strength=0.5)
-    with pytest.raises(ConfigError, match="another noise mode"):
-        UnboundedGenerator(upscaler, strength=0.5, noise="average")
+
+
+def test_averaged_strips_start_from_the_noised_condition_and_any_part_is_exact(upscaler, monkeypatch):
+    starts = []
+    original = DiffusionSampler.start
+
+    def spy(self, noise, image=None):
+        starts.append(image)
+        return original(self, noise, image)
+
+    monkeypatch.setattr(DiffusionSampler, "start", spy)
+    generator = UnboundedGenerator(upscaler, steps=10, strength=0.3, noise="average", batch_size=5)
+    whole = canvas(generator, 56, 20, condition=LOW)
+    # strip i holds canvas rows [8 i, 8 i + 8) over the padded width: the whole condition, in model
+    # space, sampled bilinearly on them (the condition is 16 m, the canvas 4 m: 1/4 pixel each)
+    stride, width = generator.grid(56, 20).stride, generator.grid(56, 20).padded_shape[1]
+    model_space = torch.from_numpy(upscaler.scaling.to_model(LOW))[None]
+    assert len(starts) == generator.grid(56, 20).rows + 1
+    for i, image in enumerate(starts):
+        box = torch.tensor([[i * stride / 4, 0, (i + 1) * stride / 4, width / 4]])
+        torch.testing.assert_close(image, resample_onto(model_space, box, (stride, width)))
+    assert not np.allclose(
+        whole, canvas(UnboundedGenerator(upscaler, steps=10, noise="average"), 56, 20, condition=LOW)
+    )
+    part = canvas(generator, 56, 20, condition=LOW, rows=(33, 41))
+    assert np.array_equal(part, whole[:, 33:41])
 
 
 def generate_half(model_dir, rows, queue):
