@@ -11,7 +11,14 @@ import lightning as L
 import torch
 from torch.utils.data import default_collate
 
-from terrasynth.models.detector import ChangeDetector, change_loss, random_crop, save_detector, semantic_loss
+from terrasynth.models.detector import (
+    ChangeDetector,
+    change_loss,
+    random_crop,
+    random_dihedral,
+    save_detector,
+    semantic_loss,
+)
 
 SAMPLE_KEYS = ("image", "mask", "semantic", "name")
 
@@ -74,9 +81,13 @@ class ExportDetector(L.Callback):
             )
 
 
-def collate_change_pairs(samples: list[dict], crop_size: int = 0) -> dict:
+def collate_change_pairs(samples: list[dict], crop_size: int = 0, augment: bool = False) -> dict:
     """Batch change pair samples, each first cropped to ``crop_size`` pixels when that is > 0
-    (the crops draw from torch's global generator, seeded per worker by Lightning)."""
+    and, with ``augment``, turned, mirrored and date-swapped at random (see
+    :func:`~terrasynth.models.detector.random_dihedral`). The draws come from torch's global
+    generator, seeded per worker by Lightning."""
     if crop_size:
         samples = [random_crop(s, crop_size) for s in samples]
+    if augment:
+        samples = [random_dihedral(s) for s in samples]
     return default_collate([{k: s[k] for k in SAMPLE_KEYS if k in s} for s in samples])

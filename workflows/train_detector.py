@@ -31,6 +31,8 @@ class TrainSettings:
         weight_decay: AdamW weight decay.
         crop_size: random crop edge in pixels applied to each sample (0: none; samples of one
             batch must then have the same size).
+        augment: turn, mirror and swap the dates of each training sample at random (validation
+            samples are left as they are).
         dice_weight: weight of the Dice term next to binary cross-entropy.
         semantic_weight: weight of the per-date semantic cross-entropy (models with semantic heads).
         num_workers: DataLoader worker processes.
@@ -44,6 +46,7 @@ class TrainSettings:
     learning_rate: float = 1e-4
     weight_decay: float = 1e-4
     crop_size: int = 512
+    augment: bool = True
     dice_weight: float = 1.0
     semantic_weight: float = 1.0
     num_workers: int = 0
@@ -106,12 +109,8 @@ def train_detector(
         dice_weight=settings.dice_weight,
         semantic_weight=settings.semantic_weight,
     )
-    loader = partial(
-        DataLoader,
-        batch_size=settings.batch_size,
-        num_workers=settings.num_workers,
-        collate_fn=partial(collate_change_pairs, crop_size=settings.crop_size),
-    )
+    loader = partial(DataLoader, batch_size=settings.batch_size, num_workers=settings.num_workers)
+    training_batches = partial(collate_change_pairs, crop_size=settings.crop_size, augment=settings.augment)
     metadata = {"trained_on": data_name, "samples": len(dataset), "settings": asdict(settings)}
     trainer = L.Trainer(
         default_root_dir=out_dir,
@@ -132,8 +131,12 @@ def train_detector(
     last = out_dir / "last.ckpt"
     trainer.fit(
         module,
-        train_dataloaders=loader(dataset, shuffle=True),
-        val_dataloaders=loader(val_dataset) if val_dataset is not None else None,
+        train_dataloaders=loader(dataset, shuffle=True, collate_fn=training_batches),
+        val_dataloaders=(
+            loader(val_dataset, collate_fn=partial(collate_change_pairs, crop_size=settings.crop_size))
+            if val_dataset is not None
+            else None
+        ),
         ckpt_path=last if resume and last.is_file() else None,
         weights_only=True,
     )
@@ -166,6 +169,9 @@ def cli(
     crop_size: Annotated[
         int, Option("--crop-size", help="Random crop edge in pixels (0: whole images).")
     ] = 512,
+    augment: Annotated[
+        bool, Option("--augment/--no-augment", help="Random quarter turns, mirror images and date swaps.")
+    ] = True,
     accelerator: Annotated[
         str, Option("--accelerator", help="Lightning accelerator: auto, cpu, gpu.")
     ] = "auto",
@@ -197,6 +203,7 @@ def cli(
         batch_size=batch_size,
         learning_rate=learning_rate,
         crop_size=crop_size,
+        augment=augment,
         accelerator=accelerator,
         devices=int(devices) if devices.isdigit() else devices,
         precision=precision,

@@ -1,4 +1,5 @@
 import csv
+import dataclasses
 import json
 
 import pytest
@@ -39,6 +40,29 @@ def test_training_writes_safetensors_and_resumes(tmp_path, change_pairs):
     with open(out / "logs" / "version_1" / "metrics.csv") as rows:
         logged = list(csv.DictReader(rows))
     assert {row["epoch"] for row in logged} == {"1"} and logged[-1]["val_change_loss"]
+
+
+@pytest.mark.parametrize("augment", [True, False])
+def test_training_samples_are_augmented_and_validation_samples_are_not(
+    tmp_path, change_pairs, monkeypatch, augment
+):
+    from terrasynth.workflows import detector_module
+
+    augmented = []
+    original = detector_module.random_dihedral
+
+    def spy(sample, generator=None):
+        augmented.append(sample["name"])
+        return original(sample, generator)
+
+    monkeypatch.setattr(detector_module, "random_dihedral", spy)
+    train, val = change_pairs(count=4, size=48), change_pairs(2, 32)
+    train_detector(
+        train, tmp_path, config=TINY, settings=dataclasses.replace(settings(1), augment=augment), progress=False,
+        val_dataset=val,
+    )  # fmt: skip
+    training_names = sorted(train[i]["name"] for i in range(len(train)))
+    assert sorted(augmented) == (training_names if augment else [])
 
 
 def test_band_mismatch_is_refused(tmp_path, change_pairs):
