@@ -71,7 +71,7 @@ class UnboundedGenerator:
         strength: 1 (MetaEarth) starts every window from pure noise; below 1, from its upsampled
             condition noised to the level of the last ``steps * strength`` steps, which run
             (see :class:`~terrasynth.models.diffusion.DiffusionSampler`; later stages only). With
-            ``average`` every strip of the canvas starts so.
+            ``average`` each half-window strip of the canvas starts from its condition so.
         autocast_dtype: e.g. ``torch.bfloat16`` to run the denoiser under autocast (GPUs).
     """
 
