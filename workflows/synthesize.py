@@ -12,7 +12,9 @@ Sources:
 Layouts (written by :mod:`terrasynth.workflows.change_writers`, each with a STAC collection):
 
 - ``levir-cd``: PNG pairs of consecutive dates (or the first and last, ``pairing="first-last"``)
-  with the change mask: any class change, or building change only (``change="buildings"``);
+  with the change mask: any class change, or, with ``change="buildings"``, building change only,
+  where the simulated events are then only buildings built and demolished (as in Changen2's
+  LEVIR-CD data: nothing changes without a label);
 - ``second``: PNG pairs with SECOND semantic labels (WorldCover mapped to SECOND's six classes,
   built-up as buildings) where the SECOND class changed;
 - ``series``: a Zarr time series of reflectance (uint16 x 1e4), class codes and change masks.
@@ -27,7 +29,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 
@@ -215,7 +217,8 @@ def synthesize(
             :class:`~terrasynth.models.changen2.GPCM`).
         level: the corpus level (default: the model's resolution).
         pairing: pairs of ``consecutive`` dates, or the ``first-last`` of each series.
-        change: LEVIR-CD labels of ``any`` class change, or of ``buildings`` only.
+        change: LEVIR-CD labels of ``any`` class change, or of ``buildings`` only (then the
+            events are buildings built and demolished, no class transitions).
         batch_size: series drawn together.
         min_valid_fraction: corpus tiles with fewer valid pixels are skipped.
         device: ``cpu``, ``cuda``... (default: a GPU when there is one; then bf16 autocast).
@@ -259,6 +262,8 @@ def synthesize(
         model, steps=steps, margin=margin, autocast_dtype=torch.bfloat16 if device.type == "cuda" else None
     )
     events = model.encoding.change_events()
+    if change == "buildings":
+        events = replace(events, transition_p=0.0)
     provenance = {
         "checkpoint": str(checkpoint), "source": str(source), "seed": seed, "steps": steps, "margin": margin,
         "length": length, "size": size, "mask": kind, "pairing": pairing, "change_labels": change,

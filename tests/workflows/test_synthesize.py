@@ -79,6 +79,19 @@ def test_levir_cd_pairs_of_consecutive_dates(trained, corpus, tmp_path):
     assert not list(tmp_path.glob(".*partial"))
 
 
+def test_building_pairs_change_only_where_buildings_change(trained, corpus, tmp_path):
+    out = tmp_path / "buildings"
+    _synthesize(trained, corpus, out, "--pairs", "4", "--change", "buildings")
+    pairs = open_change_set(out, "train")
+    assert len(pairs) == 4 and any(sample["mask"].any() for sample in pairs)
+    for sample in pairs:
+        # no class transitions are simulated: beyond the redrawn margin (1 px) of the labelled
+        # building changes, date 2 is date 1
+        difference = (sample["image"][1] - sample["image"][0]).abs().sum(0)
+        grown = torch.nn.functional.max_pool2d(sample["mask"][None].float(), 3, 1, 1)[0].bool()
+        assert difference[~grown].max() == 0
+
+
 def test_second_pairs_with_semantic_labels(trained, corpus, tmp_path):
     out = tmp_path / "second"
     _synthesize(
