@@ -17,10 +17,13 @@ CPU cores; ``"medium"`` is for a GPU.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import logging
 import math
 import time
-from collections.abc import Callable
+import warnings
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Literal
@@ -87,6 +90,8 @@ class DemoRun:
     settings: DemoSettings
     seed: int
     inception_weights: Path | None = None
+    progress: bool = False
+    """Show each step's progress bar (training steps always show theirs)."""
     steps: dict[str, float] = field(default_factory=dict)
     results: dict = field(default_factory=dict)
     """Result Datasets by part (``generation``, ``change``), gathered into ``results.nc``."""
@@ -110,6 +115,7 @@ def run_demo(
     scale: str | DemoSettings = "small",
     inception_weights: str | Path | None = None,
     on_step: Callable[[str], None] | None = None,
+    progress: bool = False,
 ) -> DemoRun:
     """Run the demo into ``out`` and return what it wrote (see the module docstring).
 
@@ -119,6 +125,7 @@ def run_demo(
         inception_weights: the local ``pt_inception-2015-12-05-6726825d.pth``; FID and KID are
             added to the generative metrics when given.
         on_step: called with each step's name as it starts (for progress display).
+        progress: show the progress bars of ingest, generation, synthesis and detector training.
     """
     from terrasynth.core.errors import ConfigError
 
@@ -129,7 +136,7 @@ def run_demo(
     out = Path(out)
     if out.exists() and any(out.iterdir()):
         raise ConfigError(f"{out} is not empty: give a new folder for the demo's outputs")
-    run = DemoRun(out, scale, seed, inception_weights)
+    run = DemoRun(out, scale, seed, inception_weights, progress)
     for name, step in STEPS:
         if on_step:
             on_step(name)
@@ -150,7 +157,7 @@ def _ingest(run: DemoRun) -> None:
     bbox = f"{lon - half_lon},{lat - half_lat},{lon + half_lon},{lat + half_lat}"
     source = SyntheticSource(seed=run.seed, date=s.date)
     run_ingest(source, bbox, run.path("corpus.zarr"), levels="60,16,4", tile_size=s.tile_size,
-               scheduler="threads", progress=False)  # fmt: skip
+               scheduler="threads", progress=run.progress)  # fmt: skip
 
 
 def _train_cascade(run: DemoRun) -> None:
@@ -180,7 +187,7 @@ def _generate(run: DemoRun) -> None:
     # 60 -> 16 m over the canvas' footprint (from the input's corner), then 16 -> 4 m over it
     options = {
         "seed": run.seed, "steps": s.steps, "noise": s.noise, "strength": s.strength,
-        "batch_size": s.generation_batch, "show_progress": False,
+        "batch_size": s.generation_batch, "show_progress": run.progress,
     }  # fmt: skip
     coarse_size = -(-s.canvas // 4)
     stage16 = generate([run.path("models", "metaearth-16m", "model")], run.path("canvas", "16m.tif"),
@@ -207,7 +214,7 @@ def _synthesize(run: DemoRun) -> None:
     # building changes only, as the benchmark labels them (LEVIR-CD style)
     synthesize(run.path("models", "changen2"), run.path("corpus.zarr"), run.path("change", "synthetic"),
                pairs=s.synthetic_pairs, length=2, size=s.pair_size, seed=run.seed, steps=s.steps,
-               change="buildings", batch_size=s.cascade_batch, show_progress=False)  # fmt: skip
+               change="buildings", batch_size=s.cascade_batch, show_progress=run.progress)  # fmt: skip
 
 
 def _benchmark(run: DemoRun) -> None:
@@ -234,7 +241,7 @@ def _train_detectors(run: DemoRun) -> None:
     }
     for name, dataset in training_sets.items():
         train_detector(dataset, run.path("models", f"detector-{name}"), config=config, settings=settings,
-                       progress=False, data_name=name)  # fmt: skip
+                       progress=run.progress, data_name=name)  # fmt: skip
 
 
 def _evaluate_change(run: DemoRun) -> None:
@@ -480,6 +487,25 @@ STEPS = [
 """The demo's steps in order: (name, function of the run)."""
 
 
+@contextlib.contextmanager
+def _quiet_lightning() -> Iterator[None]:
+    """Leave out Lightning's start-up notes (accelerators, tips) and its warnings about the demo's
+    deliberately tiny runs (no validation loader, fewer batches than a logging interval, a
+    deprecation inside Lightning itself), which would bury the steps' progress."""
+    import lightning.pytorch  # noqa: F401  (its import sets the level this overrides)
+
+    logger = logging.getLogger("lightning.pytorch")
+    level = logger.level
+    logger.setLevel(logging.WARNING)
+    try:
+        with warnings.catch_warnings():
+            for message in (".*no `val_dataloader`", ".*smaller than the logging interval", ".*LeafSpec"):
+                warnings.filterwarnings("ignore", message=message)
+            yield
+    finally:
+        logger.setLevel(level)
+
+
 def cli(
     out: Annotated[Path, typer.Option("--out", help="Folder for everything the demo writes.")] = Path(
         "demo-out"
@@ -502,7 +528,10 @@ def cli(
     def on_step(name: str) -> None:
         console.rule(f"[bold]{names.index(name) + 1}/{len(names)} {name}")
 
-    run = run_demo(out, seed=seed, scale=scale, inception_weights=inception, on_step=on_step)
+    with _quiet_lightning():
+        run = run_demo(
+            out, seed=seed, scale=scale, inception_weights=inception, on_step=on_step, progress=True
+        )
     f1 = run.results["change"]["scores"].sel(metric="f1").squeeze(drop=True)
     console.print(
         f"demo finished in {sum(run.steps.values()):.0f} s: zero-shot F1 {float(f1.sel(model='zero-shot')):.3f}, "
