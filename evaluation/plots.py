@@ -112,11 +112,13 @@ def plot_image_grid(
     """A grid of pictures: each an (H, W, 3) uint8 RGB array or an (H, W) map shown in grey.
 
     Pictures of one row may differ in size (e.g. the same footprint at 60 m and at 4 m): each fills
-    its panel.
+    its panel. Rows may be shorter than others; a column's title goes on its first picture.
     """
     if not rows or not rows[0]:
         raise ValueError("no pictures to plot")
-    figure, axes = _figure(len(rows), max(len(r) for r in rows), size=(size, size))
+    columns = max(len(r) for r in rows)
+    first_row = [min(r for r, pictures in enumerate(rows) if len(pictures) > c) for c in range(columns)]
+    figure, axes = _figure(len(rows), columns, size=(size, size))
     for r, (row, pictures) in enumerate(zip(axes, rows, strict=True)):
         for c, ax in enumerate(row):
             ax.set_axis_off()
@@ -124,7 +126,7 @@ def plot_image_grid(
                 continue
             picture = np.asarray(pictures[c])
             ax.imshow(picture, cmap="gray" if picture.ndim == 2 else None, interpolation="nearest")
-            title = column_titles[c] if r == 0 and c < len(column_titles) else ""
+            title = column_titles[c] if r == first_row[c] and c < len(column_titles) else ""
             if c == 0 and r < len(row_titles):
                 title = f"{row_titles[r]}: {title}" if title else row_titles[r]
             ax.set_title(title, fontsize="small")
