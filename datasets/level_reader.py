@@ -1,13 +1,14 @@
 """Pixel-window reads from one level of one region of a corpus, straight from its Zarr arrays.
 
-The training hot path reads the Zarr arrays directly (no xarray, no dask): a window that matches
-the corpus' chunks costs one chunk read per variable. The corpus is opened and validated once with
-:func:`terrasynth.core.open_corpus`; each process (DataLoader worker) opens its own Zarr handles.
+The training hot path reads the Zarr arrays directly (no xarray, no dask), through a cache of
+decoded chunks (:mod:`.chunk_cache`): a window costs at most one chunk read per chunk it touches
+and variable, and nothing once its chunks were read before. The corpus is opened and validated once
+with :func:`terrasynth.core.open_corpus`; each process (DataLoader worker) opens its own Zarr
+handles and fills its own cache.
 """
 
 from __future__ import annotations
 
-import asyncio
 import os
 from pathlib import Path
 
@@ -15,13 +16,13 @@ import numpy as np
 import xarray as xr
 import zarr
 from rasterio.windows import Window
-from zarr.core.sync import sync
 
 from terrasynth.core.corpus import REFLECTANCE_SCALE, corpus_regions, dataset_grid, open_corpus
 from terrasynth.core.errors import CorpusError
 from terrasynth.core.grid import GridSpec
 from terrasynth.core.landcover import ClassTable
 from terrasynth.core.levels import Level
+from terrasynth.datasets.chunk_cache import DEFAULT_CACHE_BYTES, ChunkCache
 
 VARIABLES = ("image", "landcover", "valid")
 
@@ -40,7 +41,15 @@ class LevelReader:
         tile_size: the corpus' chunk edge in pixels.
     """
 
-    def __init__(self, path: str | Path, level: str | float | Level, region: str | None = None, *, tree=None):
+    def __init__(
+        self,
+        path: str | Path,
+        level: str | float | Level,
+        region: str | None = None,
+        *,
+        tree=None,
+        cache_bytes: int = DEFAULT_CACHE_BYTES,
+    ):
         """Open one level of a corpus.
 
         Args:
@@ -49,6 +58,7 @@ class LevelReader:
             region: the region group; may be left out when the corpus has only one region.
             tree: the corpus already opened with :func:`~terrasynth.core.open_corpus` (saves a
                 second validation when several levels are read).
+            cache_bytes: decoded chunks kept per process (0: every read goes to the store).
         """
         self.path = str(path)
         tree = tree if tree is not None else open_corpus(path)
@@ -71,6 +81,7 @@ class LevelReader:
         self.classes = ClassTable.from_attrs(ds["landcover"].attrs)
         self.tile_size = int(tree.attrs["tile_size"])
         self._arrays: tuple[int, dict[str, zarr.Array]] | None = None
+        self._cache = ChunkCache(cache_bytes)
 
     @property
     def group(self) -> str:
@@ -107,13 +118,8 @@ class LevelReader:
             raise CorpusError(f"window {window} lies outside the {rows} x {cols} pixel grid of {self.group}")
         arrays = [self.arrays()[name] for name in variables]
         lead = [(slice(None),) * (array.ndim - 2) for array in arrays]
-        # The variables are read concurrently on zarr's event loop: one hand-over to its I/O
-        # thread per window instead of one per variable (zarr has no public multi-array read).
-        reads = [
-            array.async_array.getitem((*ld, slice(r0, r1), slice(c0, c1)))
-            for array, ld in zip(arrays, lead, strict=True)
-        ]
-        data = sync(_gather(reads))
+        read = self._cache.read(dict(zip(variables, arrays, strict=True)), slice(r0, r1), slice(c0, c1))
+        data = [read[name] for name in variables]
         if pad and (r0, r1, c0, c1) != (row0, row0 + height, col0, col0 + width):
             for i, (array, ld) in enumerate(zip(arrays, lead, strict=True)):
                 full = np.zeros((*array.shape[:-2], height, width), dtype=array.dtype)
@@ -149,7 +155,3 @@ class LevelReader:
             strip[: data.shape[0], :cols] = data
             fractions[i] = strip.reshape(tile_size, n_cols, tile_size).mean(axis=(0, 2))
         return fractions
-
-
-async def _gather(reads) -> list[np.ndarray]:
-    return list(await asyncio.gather(*reads))

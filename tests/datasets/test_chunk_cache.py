@@ -1,0 +1,63 @@
+import pickle
+
+import numpy as np
+import pytest
+import zarr
+
+from terrasynth.datasets.chunk_cache import ChunkCache
+
+
+@pytest.fixture
+def arrays(tmp_path):
+    """An image (3 bands) and a mask, 50 x 70 pixels in 16-pixel chunks: the last chunks are short."""
+    group = zarr.open_group(str(tmp_path / "a.zarr"), mode="w")
+    rng = np.random.default_rng(0)
+    image = group.create_array("image", shape=(3, 50, 70), chunks=(3, 16, 16), dtype="uint16")
+    image[:] = rng.integers(0, 10_000, (3, 50, 70))
+    mask = group.create_array("mask", shape=(50, 70), chunks=(16, 16), dtype="bool")
+    mask[:] = rng.random((50, 70)) > 0.5
+    return {"image": image, "mask": mask}
+
+
+def test_windows_equal_plain_zarr_reads_anywhere(arrays):
+    cache = ChunkCache()
+    rng = np.random.default_rng(1)
+    for _ in range(30):
+        r0, c0 = rng.integers(0, 49), rng.integers(0, 69)
+        rows, cols = slice(r0, rng.integers(r0 + 1, 51)), slice(c0, rng.integers(c0 + 1, 71))
+        read = cache.read(arrays, rows, cols)
+        np.testing.assert_array_equal(read["image"], arrays["image"][:, rows, cols])
+        np.testing.assert_array_equal(read["mask"], arrays["mask"][rows, cols])
+    whole = cache.read(arrays, slice(0, 50), slice(0, 70))
+    np.testing.assert_array_equal(whole["image"], arrays["image"][:])
+    assert len(cache) == 2 * 4 * 5  # every chunk of both arrays, each kept once
+
+
+def test_a_cached_chunk_is_not_read_again_and_an_empty_cache_reads_every_time(arrays):
+    window = (slice(20, 40), slice(5, 30))
+    cached, uncached = ChunkCache(), ChunkCache(0)
+    before = cached.read(arrays, *window)["mask"]
+    uncached.read(arrays, *window)
+    arrays["mask"][:] = ~arrays["mask"][:]  # the store changes under the caches
+    np.testing.assert_array_equal(cached.read(arrays, *window)["mask"], before)
+    np.testing.assert_array_equal(uncached.read(arrays, *window)["mask"], ~before)
+    assert len(uncached) == 0 and uncached.bytes == 0
+
+
+def test_the_least_recently_used_chunks_go_first(arrays):
+    chunk = 16 * 16  # bytes of a boolean chunk
+    cache = ChunkCache(2 * chunk)
+    mask = {"mask": arrays["mask"]}
+    for cols in (slice(0, 16), slice(16, 32), slice(0, 16), slice(32, 48)):  # chunks 0, 1, 0 again, 2
+        cache.read(mask, slice(0, 16), cols)
+    assert len(cache) == 2 and cache.bytes == 2 * chunk
+    assert set(cache._chunks) == {("mask", 0, 0), ("mask", 0, 2)}  # chunk 1 was used longest ago
+
+
+def test_a_pickled_cache_arrives_empty_and_bad_sizes_are_refused(arrays):
+    cache = ChunkCache(1000)
+    cache.read({"mask": arrays["mask"]}, slice(0, 16), slice(0, 16))
+    copy = pickle.loads(pickle.dumps(cache))
+    assert copy.max_bytes == 1000 and len(copy) == 0 and len(cache) == 1
+    with pytest.raises(ValueError, match="max_bytes >= 0"):
+        ChunkCache(-1)
