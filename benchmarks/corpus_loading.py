@@ -6,7 +6,7 @@ through torchgeo's random sampler (256-pixel chips) and a DataLoader with torchg
 ``stack_samples``; the corpus samples also carry land cover and the valid mask. The figure of
 merit is the ratio of the two rates, measured in turns in the same process. Both keep decoded
 blocks between reads, as they do by default: GDAL its block cache, the corpus dataset its chunk
-cache (per process, so DataLoader workers start cold every round). The corpus dataset without its
+cache (one per process, so DataLoader workers start cold every round). The corpus dataset without its
 cache is measured too.
 
     uv run python benchmarks/run.py --only corpus_loading [--quick]
@@ -28,6 +28,7 @@ from torchgeo.datasets import RasterDataset, stack_samples
 
 from terrasynth.core import AreaOfInterest, Level, Region, corpus_template, mark_complete
 from terrasynth.datasets import CorpusDataset, random_sampler
+from terrasynth.datasets.chunk_cache import ChunkCache
 
 CHIP = 256
 BANDS = ["B2", "B3", "B4", "B8"]
@@ -130,11 +131,11 @@ def run(quick: bool) -> dict:
     The two datasets are measured in turns, several rounds each, and the median rates compared,
     so that load from other processes on the machine hits both alike.
     """
-    pixels, samples, rounds = (1024, 96, 2) if quick else (2048, 256, 3)
+    pixels, samples, rounds = (1024, 96, 2) if quick else (2048, 1024, 3)
     with tempfile.TemporaryDirectory() as tmp:
         corpus_path, chips = write_region(Path(tmp), pixels)
         corpus = CorpusDataset(corpus_path, LEVEL.name, min_valid_fraction=0.0)
-        uncached = CorpusDataset(corpus_path, LEVEL.name, min_valid_fraction=0.0, cache_bytes=0)
+        uncached = CorpusDataset(corpus_path, LEVEL.name, min_valid_fraction=0.0, cache=ChunkCache(0))
         tiffs = ChipTiffs(chips)
         assert tiffs.res == corpus.res and CRS.from_user_input(tiffs.crs) == corpus.crs
         results = {

@@ -10,6 +10,7 @@ read before, as GDAL's block cache spares torchgeo's ``RasterDataset`` its re-re
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 from collections import OrderedDict
 from collections.abc import Hashable, Iterator, Mapping
@@ -19,12 +20,13 @@ import zarr
 from zarr.core.sync import sync
 
 DEFAULT_CACHE_BYTES = 256 * 2**20
-"""Decoded chunks kept per process (each DataLoader worker has its own cache)."""
+"""Decoded chunks the process-wide cache keeps (each DataLoader worker has its own)."""
 
 
 class ChunkCache:
     """Decoded chunks of Zarr arrays, least recently used evicted beyond ``max_bytes`` (0: none kept).
 
+    Chunks are keyed by their array's store path, so one cache can serve many arrays and stores.
     Safe to share between threads; a pickled cache arrives empty (a worker process fills its own).
     """
 
@@ -49,8 +51,8 @@ class ChunkCache:
         """The windows ``[..., rows, cols]`` of ``arrays`` (steps of 1, inside the arrays), keyed as
         ``arrays``; chunks not in the cache are read in one concurrent zarr call."""
         wanted = {
-            (name, i, j): array
-            for name, array in arrays.items()
+            (str(array.store_path), i, j): array
+            for array in arrays.values()
             for i, j in _chunk_indices(array.chunks[-2:], rows, cols)
         }
         with self._lock:
@@ -65,7 +67,14 @@ class ChunkCache:
             with self._lock:
                 for key, chunk in fresh.items():
                     self._keep(key, chunk)
-        return {name: _assemble(array, name, rows, cols, found) for name, array in arrays.items()}
+        return {name: _assemble(array, rows, cols, found) for name, array in arrays.items()}
+
+    def forget(self, prefix: str) -> None:
+        """Drop the chunks of the arrays whose store path starts with ``prefix`` (e.g. a store
+        about to be read afresh, which may have been rewritten since)."""
+        with self._lock:
+            for key in [key for key in self._chunks if key[0].startswith(prefix)]:
+                self.bytes -= self._chunks.pop(key).nbytes
 
     def _keep(self, key: Hashable, chunk: np.ndarray) -> None:
         if chunk.nbytes > self.max_bytes or key in self._chunks:  # too large, or another thread's
@@ -90,17 +99,29 @@ def _chunk_slices(array: zarr.Array, i: int, j: int) -> tuple[slice, ...]:
     return (*lead, slice(i * height, (i + 1) * height), slice(j * width, (j + 1) * width))
 
 
-def _assemble(array: zarr.Array, name: str, rows: slice, cols: slice, chunks: dict) -> np.ndarray:
+def _assemble(array: zarr.Array, rows: slice, cols: slice, chunks: dict) -> np.ndarray:
     """The window of ``array`` copied out of its chunks (the last chunks of a grid may be short)."""
     height, width = array.chunks[-2:]
+    path = str(array.store_path)
     window = np.empty((*array.shape[:-2], rows.stop - rows.start, cols.stop - cols.start), array.dtype)
     for i, j in _chunk_indices((height, width), rows, cols):
         top, bottom = max(rows.start, i * height), min(rows.stop, (i + 1) * height)
         left, right = max(cols.start, j * width), min(cols.stop, (j + 1) * width)
         window[..., top - rows.start : bottom - rows.start, left - cols.start : right - cols.start] = chunks[
-            (name, i, j)
+            (path, i, j)
         ][..., top - i * height : bottom - i * height, left - j * width : right - j * width]
     return window
+
+
+_shared: tuple[int, ChunkCache] | None = None
+
+
+def shared_cache() -> ChunkCache:
+    """This process' cache (:data:`DEFAULT_CACHE_BYTES`), shared by every corpus reader in it."""
+    global _shared
+    if _shared is None or _shared[0] != os.getpid():  # a forked worker starts its own
+        _shared = (os.getpid(), ChunkCache(DEFAULT_CACHE_BYTES))
+    return _shared[1]
 
 
 async def _gather(reads) -> list[np.ndarray]:

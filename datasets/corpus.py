@@ -16,7 +16,7 @@ from torchgeo.datasets import GeoDataset
 
 from terrasynth.core.errors import CorpusError, GridError
 from terrasynth.core.levels import Level
-from terrasynth.datasets.chunk_cache import DEFAULT_CACHE_BYTES
+from terrasynth.datasets.chunk_cache import ChunkCache
 from terrasynth.datasets.level_reader import LevelReader
 
 
@@ -55,7 +55,7 @@ class CorpusDataset(GeoDataset):
         min_valid_fraction: float = 0.5,
         transforms: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
         tree=None,
-        cache_bytes: int = DEFAULT_CACHE_BYTES,
+        cache: ChunkCache | None = None,
     ) -> None:
         """Index one level of a corpus.
 
@@ -69,12 +69,13 @@ class CorpusDataset(GeoDataset):
                 (0 keeps every tile).
             transforms: applied to each sample dict.
             tree: the corpus already opened with :func:`~terrasynth.core.open_corpus`.
-            cache_bytes: decoded chunks kept per process (0: none; see :mod:`.chunk_cache`).
+            cache: where decoded chunks are kept (default: the process-wide cache; see
+                :mod:`.chunk_cache`).
         """
         if not 0.0 <= min_valid_fraction <= 1.0:
             raise CorpusError(f"min_valid_fraction must be within [0, 1], got {min_valid_fraction}")
         self.paths = Path(path)
-        self.reader = LevelReader(path, level, region, tree=tree, cache_bytes=cache_bytes)
+        self.reader = LevelReader(path, level, region, tree=tree, cache=cache)
         self.region = self.reader.region
         self.level = self.reader.level
         self.grid = self.reader.grid

@@ -1,10 +1,10 @@
 """Pixel-window reads from one level of one region of a corpus, straight from its Zarr arrays.
 
 The training hot path reads the Zarr arrays directly (no xarray, no dask), through a cache of
-decoded chunks (:mod:`.chunk_cache`): a window costs at most one chunk read per chunk it touches
-and variable, and nothing once its chunks were read before. The corpus is opened and validated once
-with :func:`terrasynth.core.open_corpus`; each process (DataLoader worker) opens its own Zarr
-handles and fills its own cache.
+decoded chunks shared by the process' readers (:mod:`.chunk_cache`): a window costs at most one
+chunk read per chunk it touches and variable, and nothing once its chunks were read before. The
+corpus is opened and validated once with :func:`terrasynth.core.open_corpus`; each process
+(DataLoader worker) opens its own Zarr handles and fills its own cache.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from terrasynth.core.errors import CorpusError
 from terrasynth.core.grid import GridSpec
 from terrasynth.core.landcover import ClassTable
 from terrasynth.core.levels import Level
-from terrasynth.datasets.chunk_cache import DEFAULT_CACHE_BYTES, ChunkCache
+from terrasynth.datasets.chunk_cache import ChunkCache, shared_cache
 
 VARIABLES = ("image", "landcover", "valid")
 
@@ -48,7 +48,7 @@ class LevelReader:
         region: str | None = None,
         *,
         tree=None,
-        cache_bytes: int = DEFAULT_CACHE_BYTES,
+        cache: ChunkCache | None = None,
     ):
         """Open one level of a corpus.
 
@@ -58,7 +58,8 @@ class LevelReader:
             region: the region group; may be left out when the corpus has only one region.
             tree: the corpus already opened with :func:`~terrasynth.core.open_corpus` (saves a
                 second validation when several levels are read).
-            cache_bytes: decoded chunks kept per process (0: every read goes to the store).
+            cache: where decoded chunks are kept (default: the process-wide
+                :func:`~terrasynth.datasets.chunk_cache.shared_cache`; ``ChunkCache(0)`` keeps none).
         """
         self.path = str(path)
         tree = tree if tree is not None else open_corpus(path)
@@ -81,7 +82,7 @@ class LevelReader:
         self.classes = ClassTable.from_attrs(ds["landcover"].attrs)
         self.tile_size = int(tree.attrs["tile_size"])
         self._arrays: tuple[int, dict[str, zarr.Array]] | None = None
-        self._cache = ChunkCache(cache_bytes)
+        self._cache = cache
 
     @property
     def group(self) -> str:
@@ -92,8 +93,13 @@ class LevelReader:
         """The Zarr arrays, opened once per process (DataLoader workers open their own)."""
         if self._arrays is None or self._arrays[0] != os.getpid():
             group = zarr.open_group(self.path, path=self.group, mode="r")
+            self.cache.forget(str(group.store_path))  # the store may have been rewritten since
             self._arrays = (os.getpid(), {name: group[name] for name in VARIABLES})
         return self._arrays[1]
+
+    @property
+    def cache(self) -> ChunkCache:
+        return self._cache if self._cache is not None else shared_cache()
 
     def __getstate__(self) -> dict:
         return {**self.__dict__, "_arrays": None}
@@ -118,7 +124,7 @@ class LevelReader:
             raise CorpusError(f"window {window} lies outside the {rows} x {cols} pixel grid of {self.group}")
         arrays = [self.arrays()[name] for name in variables]
         lead = [(slice(None),) * (array.ndim - 2) for array in arrays]
-        read = self._cache.read(dict(zip(variables, arrays, strict=True)), slice(r0, r1), slice(c0, c1))
+        read = self.cache.read(dict(zip(variables, arrays, strict=True)), slice(r0, r1), slice(c0, c1))
         data = [read[name] for name in variables]
         if pad and (r0, r1, c0, c1) != (row0, row0 + height, col0, col0 + width):
             for i, (array, ld) in enumerate(zip(arrays, lead, strict=True)):

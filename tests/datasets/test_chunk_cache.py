@@ -48,10 +48,28 @@ def test_the_least_recently_used_chunks_go_first(arrays):
     chunk = 16 * 16  # bytes of a boolean chunk
     cache = ChunkCache(2 * chunk)
     mask = {"mask": arrays["mask"]}
-    for cols in (slice(0, 16), slice(16, 32), slice(0, 16), slice(32, 48)):  # chunks 0, 1, 0 again, 2
+    first_row = [slice(0, 16), slice(16, 32), slice(32, 48)]
+    for cols in (first_row[0], first_row[1], first_row[0], first_row[2]):  # chunks 0, 1, 0 again, 2
         cache.read(mask, slice(0, 16), cols)
     assert len(cache) == 2 and cache.bytes == 2 * chunk
-    assert set(cache._chunks) == {("mask", 0, 0), ("mask", 0, 2)}  # chunk 1 was used longest ago
+    before = arrays["mask"][:]
+    arrays["mask"][:] = ~before
+    # chunk 1 was used longest ago: it alone is read again, so it alone shows the new values
+    # (checked last, as its read evicts another chunk)
+    checks = [first_row[2], first_row[0], first_row[1]]
+    kept = [
+        np.array_equal(cache.read(mask, slice(0, 16), cols)["mask"], before[:16, cols]) for cols in checks
+    ]
+    assert kept == [True, True, False]
+
+
+def test_forgetting_a_store_drops_its_chunks_only(arrays):
+    cache = ChunkCache()
+    cache.read(arrays, slice(0, 16), slice(0, 16))
+    cache.forget(str(arrays["image"].store_path))
+    assert len(cache) == 1 and cache.bytes == 16 * 16  # the mask's chunk
+    cache.forget(str(arrays["mask"].store_path).rsplit("/", 1)[0])  # the whole store
+    assert len(cache) == 0 and cache.bytes == 0
 
 
 def test_a_pickled_cache_arrives_empty_and_bad_sizes_are_refused(arrays):

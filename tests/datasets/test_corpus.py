@@ -94,3 +94,18 @@ def test_bad_queries_and_names_are_refused(corpus):
 def test_two_regions_must_be_named(two_region_corpus):
     with pytest.raises(CorpusError, match="name the one to read"):
         LevelReader(two_region_corpus, "16m")
+
+
+def test_a_reader_opened_after_the_store_changed_reads_the_new_values(corpus, tmp_path):
+    import shutil
+
+    import zarr
+
+    copy = shutil.copytree(corpus, tmp_path / "corpus.zarr")
+    shutil.copytree(f"{corpus}.manifest", tmp_path / "corpus.zarr.manifest")
+    query = next(iter(grid_sampler(CorpusDataset(copy, "16m"), 32)))
+    before = CorpusDataset(copy, "16m")[query]["image"]  # its chunks now sit in the shared cache
+    image = zarr.open_group(str(copy), path="r00_utm32n/16m", mode="r+")["image"]
+    image[:] = 5000
+    after = CorpusDataset(copy, "16m")[query]["image"]
+    assert not torch.equal(before, after) and torch.all(after == 0.5)
