@@ -29,6 +29,7 @@ from terrasynth.core.corpus import corpus_levels, open_corpus
 from terrasynth.core.errors import CorpusError
 from terrasynth.core.grid import snap_window
 from terrasynth.core.levels import Level
+from terrasynth.datasets.chunk_cache import ChunkCache
 from terrasynth.datasets.corpus import CorpusDataset
 from terrasynth.datasets.degradation import SecondOrderDegradation
 from terrasynth.datasets.level_reader import LevelReader
@@ -85,12 +86,13 @@ class CascadePairs(CorpusDataset):
         min_valid_fraction: float = 0.5,
         transforms: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
         tree=None,
+        cache: ChunkCache | None = None,
     ) -> None:
         """Index the HR level and set up its condition.
 
         Args:
-            path, level, region, tile_size, min_valid_fraction, transforms, tree: as for
-                :class:`CorpusDataset` (``level`` is the HR level).
+            path, level, region, tile_size, min_valid_fraction, transforms, tree, cache: as for
+                :class:`CorpusDataset` (``level`` is the HR level; the cache serves both levels).
             condition: ``"coarser"`` reads the condition from a coarser level of the corpus;
                 ``"degraded"`` makes it from the HR tile with ``degradation``.
             condition_level: the LR resolution; default the next coarser level of the corpus. In
@@ -108,6 +110,7 @@ class CascadePairs(CorpusDataset):
             min_valid_fraction=min_valid_fraction,
             transforms=transforms,
             tree=tree,
+            cache=cache,
         )
         if condition not in ("coarser", "degraded"):
             raise CorpusError(f"condition must be 'coarser' or 'degraded', got {condition!r}")
@@ -127,7 +130,9 @@ class CascadePairs(CorpusDataset):
             )
         self.condition_reader = None
         if condition == "coarser":
-            self.condition_reader = LevelReader(path, self.condition_level, self.region, tree=tree)
+            self.condition_reader = LevelReader(
+                path, self.condition_level, self.region, tree=tree, cache=cache
+            )
         self.degradation = degradation or SecondOrderDegradation()
         self.seed = seed
 

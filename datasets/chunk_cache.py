@@ -26,8 +26,10 @@ DEFAULT_CACHE_BYTES = 256 * 2**20
 class ChunkCache:
     """Decoded chunks of Zarr arrays, least recently used evicted beyond ``max_bytes`` (0: none kept).
 
-    Chunks are keyed by their array's store path, so one cache can serve many arrays and stores.
-    Safe to share between threads; a pickled cache arrives empty (a worker process fills its own).
+    Chunks are keyed by their array's store path, so one cache can serve many arrays and stores
+    (open stores by one spelling of their path, e.g. resolved). Safe to share between threads. In
+    another process (a forked or spawned DataLoader worker) a cache starts empty: each process fills
+    its own.
     """
 
     def __init__(self, max_bytes: int = DEFAULT_CACHE_BYTES):
@@ -37,6 +39,7 @@ class ChunkCache:
         self.bytes = 0
         self._chunks: OrderedDict[Hashable, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
+        self._pid = os.getpid()
 
     def __getstate__(self) -> dict:
         return {"max_bytes": self.max_bytes}
@@ -47,9 +50,15 @@ class ChunkCache:
     def __len__(self) -> int:
         return len(self._chunks)
 
+    def _in_this_process(self) -> None:
+        """Start empty in a forked worker (its copy of the lock may have been held at the fork)."""
+        if self._pid != os.getpid():
+            self.__init__(self.max_bytes)
+
     def read(self, arrays: Mapping[str, zarr.Array], rows: slice, cols: slice) -> dict[str, np.ndarray]:
         """The windows ``[..., rows, cols]`` of ``arrays`` (steps of 1, inside the arrays), keyed as
         ``arrays``; chunks not in the cache are read in one concurrent zarr call."""
+        self._in_this_process()
         wanted = {
             (str(array.store_path), i, j): array
             for array in arrays.values()
@@ -72,6 +81,7 @@ class ChunkCache:
     def forget(self, prefix: str) -> None:
         """Drop the chunks of the arrays whose store path starts with ``prefix`` (e.g. a store
         about to be read afresh, which may have been rewritten since)."""
+        self._in_this_process()
         with self._lock:
             for key in [key for key in self._chunks if key[0].startswith(prefix)]:
                 self.bytes -= self._chunks.pop(key).nbytes
@@ -113,15 +123,12 @@ def _assemble(array: zarr.Array, rows: slice, cols: slice, chunks: dict) -> np.n
     return window
 
 
-_shared: tuple[int, ChunkCache] | None = None
+_SHARED = ChunkCache(DEFAULT_CACHE_BYTES)
 
 
 def shared_cache() -> ChunkCache:
     """This process' cache (:data:`DEFAULT_CACHE_BYTES`), shared by every corpus reader in it."""
-    global _shared
-    if _shared is None or _shared[0] != os.getpid():  # a forked worker starts its own
-        _shared = (os.getpid(), ChunkCache(DEFAULT_CACHE_BYTES))
-    return _shared[1]
+    return _SHARED
 
 
 async def _gather(reads) -> list[np.ndarray]:

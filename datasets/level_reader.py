@@ -2,9 +2,11 @@
 
 The training hot path reads the Zarr arrays directly (no xarray, no dask), through a cache of
 decoded chunks shared by the process' readers (:mod:`.chunk_cache`): a window costs at most one
-chunk read per chunk it touches and variable, and nothing once its chunks were read before. The
-corpus is opened and validated once with :func:`terrasynth.core.open_corpus`; each process
-(DataLoader worker) opens its own Zarr handles and fills its own cache.
+chunk read per chunk it touches and variable, and nothing when its chunks are still cached (a level
+that fits in the cache is read from the store once). A reader forgets its store's chunks when it
+opens, and does not see the store rewritten after that. The corpus is opened and validated once
+with :func:`terrasynth.core.open_corpus`; each process (DataLoader worker) opens its own Zarr
+handles and fills its own cache.
 """
 
 from __future__ import annotations
@@ -61,7 +63,7 @@ class LevelReader:
             cache: where decoded chunks are kept (default: the process-wide
                 :func:`~terrasynth.datasets.chunk_cache.shared_cache`; ``ChunkCache(0)`` keeps none).
         """
-        self.path = str(path)
+        self.path = str(Path(path).resolve())  # one spelling of the store for the chunk cache's keys
         tree = tree if tree is not None else open_corpus(path)
         regions = corpus_regions(tree)
         if region is None:

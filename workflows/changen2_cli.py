@@ -111,7 +111,10 @@ def synthesize(
         str, typer.Option("--pairing", help="Pairs of consecutive dates, or first-last of each series.")
     ] = "consecutive",
     change: Annotated[
-        str, typer.Option("--change", help="LEVIR-CD labels: any class change, or buildings only.")
+        str,
+        typer.Option(
+            "--change", help="LEVIR-CD pairs: any class change, or buildings only (built and demolished)."
+        ),
     ] = "any",
     batch_size: Annotated[int, typer.Option("--batch-size", help="Series drawn together.")] = 4,
     device: Annotated[

@@ -262,7 +262,7 @@ def synthesize(
         model, steps=steps, margin=margin, autocast_dtype=torch.bfloat16 if device.type == "cuda" else None
     )
     events = model.encoding.change_events()
-    if change == "buildings":
+    if layout == "levir-cd" and change == "buildings":
         events = replace(events, transition_p=0.0)
     provenance = {
         "checkpoint": str(checkpoint), "source": str(source), "seed": seed, "steps": steps, "margin": margin,

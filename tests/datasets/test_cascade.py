@@ -87,3 +87,12 @@ def test_bad_condition_levels_are_refused(corpus):
         CascadePairs(corpus, "16m", condition_level="4m", min_valid_fraction=0.0)
     with pytest.raises(CorpusError, match="no level '30m'"):
         CascadePairs(corpus, "16m", condition_level="30m", min_valid_fraction=0.0)
+
+
+def test_both_levels_read_through_the_given_cache(corpus):
+    from terrasynth.datasets.chunk_cache import ChunkCache
+
+    cache = ChunkCache()
+    pairs = CascadePairs(corpus, "16m", cache=cache)
+    pairs[next(iter(grid_sampler(pairs, 32)))]
+    assert {key[0].rsplit("/", 2)[-2] for key in cache._chunks} == {"16m", "60m"}

@@ -79,3 +79,13 @@ def test_a_pickled_cache_arrives_empty_and_bad_sizes_are_refused(arrays):
     assert copy.max_bytes == 1000 and len(copy) == 0 and len(cache) == 1
     with pytest.raises(ValueError, match="max_bytes >= 0"):
         ChunkCache(-1)
+
+
+def test_in_another_process_a_cache_starts_empty(arrays, monkeypatch):
+    from terrasynth.datasets import chunk_cache
+
+    cache = ChunkCache()
+    cache.read(arrays, slice(0, 16), slice(0, 16))
+    monkeypatch.setattr(chunk_cache.os, "getpid", lambda: -1)  # as in a forked DataLoader worker
+    cache.read({"mask": arrays["mask"]}, slice(0, 16), slice(16, 32))
+    assert len(cache) == 1 and cache.bytes == 16 * 16  # only what this "process" read
