@@ -159,7 +159,7 @@ def kept_areas(quick: bool) -> dict:
     gpcm = GPCM(model, steps=steps)
     noise = torch.randn(1, *gpcm.noise_shape(256, 256), generator=torch.Generator().manual_seed(1))
     kept = consistency(gpcm(image, sequences, noise), changes)
-    sampler, dates = DiffusionSampler(model.schedule, steps, clip=model.clip), [image]
+    sampler, dates = DiffusionSampler.for_model(model, steps), [image]
     with torch.no_grad():
         for date in (1, 2):
             condition = ENCODING.encode(torch.from_numpy(sequences[0].masks[date])[None])

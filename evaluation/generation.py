@@ -207,15 +207,6 @@ def _subset(rows: torch.Tensor, mask: np.ndarray) -> torch.Tensor:
     return rows[torch.from_numpy(np.repeat(mask, per_tile))].double()
 
 
-def _mean_of_defined(values: np.ndarray) -> np.ndarray:
-    """The mean over axis 0 of the values that are not NaN; NaN where none is (a canvas too small
-    for a window cut has no seam score), without numpy's all-NaN warning."""
-    defined = ~np.isnan(values)
-    count = defined.sum(axis=0)
-    total = np.where(defined, values, 0.0).sum(axis=0)
-    return np.where(count > 0, total / np.maximum(count, 1), np.nan)
-
-
 def _seams(canvases: Sequence[Canvas], levels: list[str], stride: int, offset: int) -> xr.DataArray:
     per_level: dict[str, list[np.ndarray]] = {}
     for canvas in canvases:
@@ -226,7 +217,9 @@ def _seams(canvases: Sequence[Canvas], levels: list[str], stride: int, offset: i
     table = np.full((len(levels), len(AXES), len(SEAM_METRICS)), np.nan)
     for i, level in enumerate(levels):
         if level in per_level:
-            table[i] = _mean_of_defined(np.stack(per_level[level]))
+            # a canvas too small for a window cut has NaN scores; a masked mean skips them, and is
+            # NaN without nanmean's all-NaN warning where every canvas of the level is that small
+            table[i] = np.ma.masked_invalid(np.stack(per_level[level])).mean(axis=0).filled(np.nan)
     return xr.DataArray(
         table,
         dims=("level", "axis", "seam_metric"),

@@ -342,8 +342,8 @@ Distance of generated to real tiles by level and land cover ({features}):
 
 A `{s.changen2_preset}` Changen2 RS-DiT was trained on 4 m tiles of the corpus with their land cover
 (`models/changen2`). It turned {s.synthetic_pairs} single-date corpus tiles into pairs of dates:
-simulated change events on the land cover (buildings added and removed, class transitions), then
-an image of the second date conditioned on the new map, with unchanged areas carried over
+simulated building events on the land cover (built-up built and demolished, as for LEVIR-CD),
+then an image of the second date conditioned on the new map, with unchanged areas carried over
 (`change/synthetic`, LEVIR-CD layout, building changes labelled).
 
 ![Synthesized pairs: date 1, date 2 and the change between them]({figures["pairs"].name})

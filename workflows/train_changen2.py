@@ -105,7 +105,7 @@ class Changen2Module(KeyedRandomness, L.LightningModule):
         x0, condition, _ = self._inputs(batch)
         generator = self.keyed_generator("samples", batch_idx)
         noise = torch.randn(x0.shape, device=x0.device, generator=generator)
-        sampler = DiffusionSampler(self.model.schedule, self.settings.sample_steps, clip=self.model.clip)
+        sampler = DiffusionSampler.for_model(self.model, self.settings.sample_steps)
         drawn = self.model.from_latent(sampler.sample(self.model, noise, mask=condition))
         picture = quicklook([drawn, batch["image"]], self.model.rgb_bands)
         save_quicklook(self, picture, batch_idx)

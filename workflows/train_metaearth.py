@@ -107,9 +107,7 @@ class MetaEarthModule(KeyedRandomness, L.LightningModule):
         generator = self.keyed_generator("samples", batch_idx)
         image = batch["image"]
         conditions = self._conditions(batch)
-        sampler = DiffusionSampler(
-            self.denoiser.schedule, self.settings.sample_steps, clip=self.denoiser.clip
-        )
+        sampler = DiffusionSampler.for_model(self.denoiser, self.settings.sample_steps)
         noise = torch.randn(image.shape, device=image.device, generator=generator)
         samples = self.denoiser.scaling.to_reflectance(
             sampler.sample(self.denoiser, noise, generator=generator, **conditions)

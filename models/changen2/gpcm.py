@@ -62,7 +62,7 @@ class GPCM:
         if margin < 0:
             raise ConfigError(f"the blending margin must be at least 0 pixels, got {margin}")
         self.model, self.margin, self.autocast_dtype = model, margin, autocast_dtype
-        self.sampler = DiffusionSampler(model.schedule, steps, clip=model.clip)
+        self.sampler = DiffusionSampler.for_model(model, steps)
 
     @property
     def steps(self) -> int:

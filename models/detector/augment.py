@@ -1,6 +1,9 @@
 """Random augmentation of change pair samples: crops, and the eight quarter turns and mirror
 images with the two dates swapped at random. Every draw applies alike to both dates and to every
-label map of a sample."""
+label map of a sample.
+
+Written with torch's own ``rot90``/``flip`` rather than kornia or torchgeo augmentations: those
+transform batches of images and masks, but know nothing of a pair's date axis to swap."""
 
 from __future__ import annotations
 

@@ -84,6 +84,12 @@ class DiffusionSampler:
         self.steps = len(self.timesteps)
 
     @classmethod
+    def for_model(cls, model, steps: int = 50, eta: float = 0.0, strength: float = 1.0) -> DiffusionSampler:
+        """The sampler of a model that names its ``schedule`` and its ``clip`` bound (MetaEarth
+        stages and Changen2 models do), so no caller can leave the bound out."""
+        return cls(model.schedule, steps, eta, clip=model.clip, strength=strength)
+
+    @classmethod
     def ddpm(cls, schedule: NoiseSchedule, steps: int | None = None) -> DiffusionSampler:
         """DDPM ancestral sampling, over every training timestep unless ``steps`` says fewer."""
         return cls(schedule, steps or schedule.num_train_timesteps, eta=1.0)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Protocol
 
 import numpy as np
@@ -100,7 +101,7 @@ class UnboundedGenerator:
         if strength < 1 and not denoiser.conditioned:
             raise ConfigError("a strength below 1 starts from the condition: this stage generates from noise")
         self.denoiser = denoiser.eval()
-        self.sampler = DiffusionSampler(denoiser.schedule, steps, eta, clip=denoiser.clip, strength=strength)
+        self.sampler = DiffusionSampler.for_model(denoiser, steps, eta, strength=strength)
         self.noise, self.seed, self.batch_size = noise, seed, batch_size
         self.autocast_dtype = autocast_dtype
 
@@ -166,12 +167,10 @@ class UnboundedGenerator:
         ):
             return self.denoiser(x, t, **conditions).float()
 
-    def _start(self, noise: torch.Tensor, conditions: dict) -> torch.Tensor:
-        """Windows' first ``x``: their noise, or their condition upsampled onto them and noised."""
-        if self.sampler.strength == 1.0:
-            return noise
-        upsampled = resample_onto(conditions["condition"], conditions["condition_box"], noise.shape[-2:])
-        return self.sampler.start(noise, upsampled)
+    def _start(self, noise: torch.Tensor, upsampled: Callable[[], torch.Tensor]) -> torch.Tensor:
+        """The first ``x`` of windows or strips: their noise, or (strength below 1) their condition
+        upsampled onto them (``upsampled()``, only then computed) and noised."""
+        return noise if self.sampler.strength == 1.0 else self.sampler.start(noise, upsampled())
 
     def _to_reflectance(self, x: torch.Tensor) -> np.ndarray:
         return self.denoiser.scaling.to_reflectance(x).float().cpu().numpy()
@@ -190,7 +189,12 @@ class UnboundedGenerator:
                 conditions = inputs(positions)
                 x0 = self.sampler.sample(
                     self._denoise,
-                    self._start(noise(keys).to(device), conditions),
+                    self._start(
+                        noise(keys).to(device),
+                        lambda conditions=conditions: resample_onto(
+                            conditions["condition"], conditions["condition_box"], (grid.window,) * 2
+                        ),
+                    ),
                     step_noise=lambda step, keys=keys: noise(keys, step).to(device),
                     on_step=lambda _, fraction=fraction: progress(fraction),
                     **conditions,
@@ -223,12 +227,6 @@ class UnboundedGenerator:
         def strip_noise(i: int, step: int = INITIAL) -> torch.Tensor:
             return field.region(origin[0] + i * stride, origin[1], stride, width, step).to(device)
 
-        def strip_start(i: int) -> torch.Tensor:
-            if self.sampler.strength == 1.0:
-                return strip_noise(i)
-            upsampled = inputs.upsampled_condition(i * stride, 0, stride, width)
-            return self.sampler.start(strip_noise(i)[None], upsampled)[0]
-
         strips, window_rows = self._averaged_strips(grid, rows)
         a = strips.start
         cover = torch.zeros(width, device=device)
@@ -240,7 +238,8 @@ class UnboundedGenerator:
         eps_before: dict[int, torch.Tensor] = {}
         for tau in range(2 * (steps - 1) + len(strips)):
             while created < min(strips.stop, a + tau + 2):
-                state[created] = strip_start(created)
+                upsampled = partial(inputs.upsampled_condition, created * stride, 0, stride, width)
+                state[created] = self._start(strip_noise(created)[None], upsampled)[0]
                 created += 1
             jobs = [(a + tau - 2 * s, s) for s in range(steps) if a + tau - 2 * s in strips]
             evaluate = [(k, s) for k, s in jobs if k in window_rows]
