@@ -133,8 +133,10 @@ def test_averaged_strips_start_from_the_noised_condition_and_any_part_is_exact(u
 
 
 def generate_half(model_dir, rows, queue):
-    """One part of the canvas, in a process of its own with an unrelated global random state."""
+    """One part of the canvas, in a process of its own with an unrelated global random state and
+    its own thread count (1 or 2), as parts made on other machines would have."""
     torch.manual_seed(os.getpid())
+    torch.set_num_threads(1 + rows[0] % 2)
     stage = MetaEarthDenoiser.from_pretrained(model_dir, use_safetensors=True)
     generator = UnboundedGenerator(stage, steps=2, eta=1.0, noise="field", seed=5, batch_size=4)
     bands = generator.bands(40, 44, condition=LOW, origin=(1000, -64), rows=rows)
@@ -158,9 +160,12 @@ def test_field_canvas_made_in_two_halves_by_two_processes_equals_one_run(upscale
     joined = np.concatenate([parts[(0, 21)], parts[(21, 40)]], axis=1)
     generator = UnboundedGenerator(upscaler, steps=2, eta=1.0, noise="field", seed=5, batch_size=4)
     whole = canvas(generator, condition=LOW, origin=(1000, -64))
-    assert np.array_equal(joined, whole)
+    # Not bit-equal: another thread count or another alignment of the loaded weights changes the
+    # summation order of float32 convolutions (2e-5 seen in reflectance after two steps). Wrong
+    # noise, a wrong window or a wrong origin would differ by O(0.1), so 1e-4 still tells them apart.
+    np.testing.assert_allclose(joined, whole, rtol=0, atol=1e-4)
     # the field is keyed by ground position: another origin is another canvas
-    assert not np.allclose(whole, canvas(generator, condition=LOW, origin=(0, 0)))
+    assert np.abs(whole - canvas(generator, condition=LOW, origin=(0, 0))).max() > 1e-2
 
 
 @torch.no_grad()
