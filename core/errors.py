@@ -33,3 +33,23 @@ class SourceError(TerrasynthError):
 
 class WeightsError(TerrasynthError):
     """Model weights are missing, do not match their expected hash, or do not fit the model."""
+
+
+def describe_os_error(error: OSError) -> str:
+    """One line for a file the system refused: what, which path, and what to do about it."""
+    import errno
+
+    path = " -> ".join(repr(str(name)) for name in (error.filename, error.filename2) if name is not None)
+    reason = error.strerror or str(error) or type(error).__name__
+    advice = {
+        errno.ENOSPC: "free some space or write elsewhere",
+        errno.EDQUOT: "free some space or write elsewhere",
+        errno.EACCES: "check the permissions or write elsewhere",
+        errno.EPERM: "check the permissions or write elsewhere",
+        errno.EROFS: "the file system is read-only: write elsewhere",
+        errno.EISDIR: "a folder is where a file is expected: give a file path",
+        errno.ENOTDIR: "a file is where a folder is expected: give a folder path",
+        errno.ENOENT: "check the path",
+        errno.EEXIST: "remove it or give another path",
+    }.get(error.errno, "check the path and the disk")
+    return f"{reason}: {path}: {advice}" if path else f"{reason}: {advice}"

@@ -30,7 +30,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-_state = {"debug": False}
 
 
 def _show_version(value: bool) -> None:
@@ -43,12 +42,12 @@ def _show_version(value: bool) -> None:
 
 @app.callback()
 def _global_options(
-    debug: bool = typer.Option(False, "--debug", help="Show the full traceback on errors."),
+    debug: bool = typer.Option(False, "--debug", help="Show the full traceback on errors and every warning."),
     version: bool = typer.Option(
         False, "--version", callback=_show_version, is_eager=True, help="Print the version and exit."
     ),
 ) -> None:
-    _state["debug"] = debug
+    """(``--debug`` is read by :func:`main` before the command runs.)"""
 
 
 app.command("demo")(demo.cli)
@@ -64,19 +63,54 @@ app.add_typer(evaluate_app, name="evaluate")
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point of the ``terrasynth`` script."""
-    from terrasynth.core.errors import TerrasynthError
+    """Entry point of the ``terrasynth`` script.
 
+    Every failure the user can act on ends in one line on stderr: a known error, a usage error
+    (unknown option, value out of range, missing option), a file the system refused (read-only,
+    full disk, a folder where a file was expected). Those exit with status 2; an interrupt says how
+    to resume and exits with 130. Library warnings are shown with ``--debug`` only.
+    """
+    import warnings
+
+    # typer >= 0.29 carries its own copy of click and exports only some of its exceptions
+    from typer._click.exceptions import NoArgsIsHelpError
+
+    from terrasynth.core.errors import TerrasynthError, describe_os_error
+
+    debug = "--debug" in (sys.argv[1:] if argv is None else argv)
+    if not debug:
+        warnings.filterwarnings("ignore")
+        warnings.filterwarnings("default", module=r"terrasynth\.")
+    interrupted = "interrupted: finished work is kept; rerun the same command to resume"
     try:
-        app(args=argv, prog_name="terrasynth")
-    except TerrasynthError as error:
-        if _state["debug"]:
-            raise
-        print(f"terrasynth: error: {error}", file=sys.stderr)
-        sys.exit(2)
+        code = app(args=argv, prog_name="terrasynth", standalone_mode=False)
     except KeyboardInterrupt:
-        print("terrasynth: interrupted", file=sys.stderr)
-        sys.exit(130)
+        _fail(interrupted, 130)
+    except typer.Abort as error:  # typer turns EOFError (a truncated file, say) into Abort
+        if debug:
+            raise
+        _fail(f"unexpected end of data ({error.__context__ or 'EOF'}): a file is truncated", 2)
+    except NoArgsIsHelpError:  # typer has printed the command's help
+        sys.exit(2)
+    except typer.TyperException as error:  # usage: unknown option, bad or missing value
+        command = error.ctx.command_path if getattr(error, "ctx", None) else "terrasynth"
+        _fail(f"{error.format_message()} (see {command} --help)", 2)
+    except TerrasynthError as error:
+        if debug:
+            raise
+        _fail(str(error), 2)
+    except OSError as error:
+        if debug:
+            raise
+        _fail(describe_os_error(error), 2)
+    if code == 130:  # typer's answer to a KeyboardInterrupt
+        _fail(interrupted, 130)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _fail(message: str, status: int) -> None:
+    print(f"terrasynth: error: {' '.join(message.split())}", file=sys.stderr)
+    sys.exit(status)
 
 
 if __name__ == "__main__":

@@ -41,6 +41,28 @@ def test_debug_shows_the_traceback():
     assert "Traceback" in result.stderr and "AOIError" in result.stderr
 
 
-@pytest.mark.parametrize("args", [("ingest",), ("no-such-command",)])
-def test_usage_errors_exit_2(args):
-    assert run(*args).returncode == 2
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("ingest",), "Missing option '--aoi'. (see terrasynth ingest --help)"),
+        (("no-such-command",), "No such command 'no-such-command'. (see terrasynth --help)"),
+        (("ingest", "--aoi", "0,0,1,1", "--tile-size", "abc"), "Invalid value for '--tile-size'"),
+    ],
+)
+def test_usage_errors_are_one_line_and_exit_2(args, message):
+    result = run(*args)
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith(f"terrasynth: error: {message}")
+
+
+def test_a_file_where_a_folder_is_expected_is_one_line_naming_it(tmp_path):
+    (tmp_path / "file").write_text("")
+    result = run("preview", "--size", "100", "--out", str(tmp_path / "file" / "preview.png"))
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert str(tmp_path / "file") in result.stderr  # the file in the way, named
+
+
+def test_a_command_group_without_a_command_shows_its_help():
+    result = run("train")
+    assert result.returncode == 2 and "metaearth" in result.stdout + result.stderr
