@@ -22,7 +22,10 @@ _EXPORTS = {
         "AOIError", "ConfigError", "CorpusError", "GridError", "SourceError", "TerrasynthError", "WeightsError",
     ],
     "grid": ["Bounds", "GridSpec", "aligned_grids", "snap_window"],
-    "landcover": ["DYNAMIC_WORLD", "WORLDCOVER", "WORLDCOVER_TO_DYNAMIC_WORLD", "ClassTable", "remap"],
+    "landcover": [
+        "BUILDING", "DYNAMIC_WORLD", "WORLDCOVER", "WORLDCOVER_TO_DYNAMIC_WORLD", "ClassTable", "has_buildings",
+        "remap", "with_buildings",
+    ],
     "stac": ["write_stac_collection"],
     "levels": ["DEFAULT_LADDER", "Level", "common_pitch", "parse_levels"],
 }  # fmt: skip

@@ -115,10 +115,27 @@ DYNAMIC_WORLD = ClassTable(
 )
 """Dynamic World V1 (``GOOGLE/DYNAMICWORLD/V1`` band ``label``), stored as ``label + 1``."""
 
+BUILDING = 250
+"""Class code of building footprints, burnt into a land-cover map over its own classes by sources that
+know the footprints (the synthetic world's buildings; Open Buildings on Earth Engine). Legends
+that hold it are named ``<scheme>+buildings`` (:func:`with_buildings`)."""
+
+
+def with_buildings(table: ClassTable) -> ClassTable:
+    """``table`` with the building-footprint class :data:`BUILDING` added."""
+    return ClassTable(f"{table.scheme}+buildings", {**table.classes, BUILDING: ("building", "#9b0000")})
+
+
+def has_buildings(table: ClassTable) -> bool:
+    """Whether a legend holds building footprints (:data:`BUILDING`)."""
+    return BUILDING in table.classes
+
+
 WORLDCOVER_TO_DYNAMIC_WORLD = {
-    10: 2, 20: 6, 30: 3, 40: 5, 50: 7, 60: 8, 70: 9, 80: 1, 90: 4, 95: 4, 100: 8,
+    10: 2, 20: 6, 30: 3, 40: 5, 50: 7, 60: 8, 70: 9, 80: 1, 90: 4, 95: 4, 100: 8, BUILDING: BUILDING,
 }  # fmt: skip
-"""WorldCover code -> stored Dynamic World code (mangroves count as flooded vegetation, moss as bare)."""
+"""WorldCover code -> stored Dynamic World code (mangroves count as flooded vegetation, moss as bare;
+building footprints stay footprints)."""
 
 
 def remap(codes: np.ndarray, mapping: dict[int, int]) -> np.ndarray:

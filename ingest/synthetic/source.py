@@ -11,7 +11,14 @@ import xarray as xr
 from terrasynth.core.corpus import REFLECTANCE_SCALE
 from terrasynth.core.errors import ConfigError, SourceError
 from terrasynth.core.grid import GridSpec
-from terrasynth.core.landcover import DYNAMIC_WORLD, WORLDCOVER, WORLDCOVER_TO_DYNAMIC_WORLD, remap
+from terrasynth.core.landcover import (
+    BUILDING,
+    DYNAMIC_WORLD,
+    WORLDCOVER,
+    WORLDCOVER_TO_DYNAMIC_WORLD,
+    remap,
+    with_buildings,
+)
 from terrasynth.core.levels import Level
 from terrasynth.ingest.source import Source
 from terrasynth.ingest.synthetic.sampling import DEFAULT_PITCH
@@ -33,6 +40,9 @@ class SyntheticSource(Source):
             :mod:`~terrasynth.ingest.synthetic.sampling`).
         legend: ``"esa-worldcover"`` codes, or ``"dynamic-world"`` (converted with
             :data:`~terrasynth.core.landcover.WORLDCOVER_TO_DYNAMIC_WORLD`).
+        buildings: burn the building footprints (pixels at least half covered by a roof) into the
+            land cover as :data:`~terrasynth.core.landcover.BUILDING`, so that change models can act
+            on building instances; the legend is then ``<legend>+buildings``.
     """
 
     name = "synthetic"
@@ -47,6 +57,7 @@ class SyntheticSource(Source):
         noise: bool = True,
         pitch: float = DEFAULT_PITCH,
         legend: str = WORLDCOVER.scheme,
+        buildings: bool = True,
     ):
         if not isinstance(clouds, bool) and not (isinstance(clouds, int | float) and 0.0 <= clouds <= 1.0):
             raise ConfigError(
@@ -58,6 +69,8 @@ class SyntheticSource(Source):
         if legend not in legends:
             raise ConfigError(f"unknown land-cover legend {legend!r}: choose one of {', '.join(legends)}")
         self.legend = legends[legend]
+        self.buildings = bool(buildings)
+        self.classes = with_buildings(self.legend) if self.buildings else self.legend
         self.world = SyntheticWorld(seed, pitch=pitch)
         self.date = parse_date(date)
         self.clouds = clouds
@@ -76,6 +89,8 @@ class SyntheticSource(Source):
             )
         rendering = self.world.render(grid, self.date, clouds=self.clouds, haze=self.haze, noise=self.noise)
         landcover = rendering.landcover
+        if self.buildings:
+            landcover = np.where(rendering.buildings, np.uint8(BUILDING), landcover)
         if self.legend is DYNAMIC_WORLD:
             landcover = remap(landcover, WORLDCOVER_TO_DYNAMIC_WORLD)
         x, y = grid.coords()
@@ -93,7 +108,7 @@ class SyntheticSource(Source):
                 "landcover": (
                     ("y", "x"),
                     landcover,
-                    {"long_name": "land cover", **self.legend.to_attrs()},
+                    {"long_name": "land cover", **self.classes.to_attrs()},
                 ),
                 "valid": (("y", "x"), rendering.valid, {"long_name": "observed (not cloud)"}),
             },
@@ -116,5 +131,6 @@ class SyntheticSource(Source):
             "noise": self.noise,
             "pitch": self.world.pitch,
             "legend": self.legend.scheme,
+            "buildings": self.buildings,
             "bands": list(self.world.bands),
         }

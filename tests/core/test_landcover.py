@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 from terrasynth.core import (
+    BUILDING,
     DYNAMIC_WORLD,
     WORLDCOVER,
     WORLDCOVER_TO_DYNAMIC_WORLD,
@@ -44,4 +45,5 @@ def test_worldcover_to_dynamic_world():
         "flooded_vegetation",
     ]
     assert out[3] == 0
-    assert set(WORLDCOVER_TO_DYNAMIC_WORLD) == set(WORLDCOVER.codes)
+    assert set(WORLDCOVER_TO_DYNAMIC_WORLD) == set(WORLDCOVER.codes) | {BUILDING}
+    assert remap(np.array([BUILDING]), WORLDCOVER_TO_DYNAMIC_WORLD)[0] == BUILDING

@@ -9,11 +9,13 @@ from affine import Affine
 from terrasynth.core import ConfigError, GridSpec, Level, SourceError, aligned_grids
 from terrasynth.core.corpus import VARIABLES
 from terrasynth.core.landcover import (
+    BUILDING,
     DYNAMIC_WORLD,
     WORLDCOVER,
     WORLDCOVER_TO_DYNAMIC_WORLD,
     ClassTable,
     remap,
+    with_buildings,
 )
 from terrasynth.ingest.source import Source
 from terrasynth.ingest.synthetic import SyntheticSource, SyntheticWorld
@@ -39,8 +41,8 @@ def test_read_returns_the_corpus_variables_on_exactly_the_grid(grids):
             assert ds[variable].dims == dims
         assert ds["image"].dtype == np.uint16 and ds["image"].attrs["reflectance_scale"] == 1e-4
         assert ds["landcover"].dtype == np.uint8 and ds["valid"].dtype == bool
-        assert ClassTable.from_attrs(ds["landcover"].attrs) == WORLDCOVER
-        assert set(np.unique(ds["landcover"].values)) <= set(WORLDCOVER.codes)
+        assert ClassTable.from_attrs(ds["landcover"].attrs) == with_buildings(WORLDCOVER)
+        assert set(np.unique(ds["landcover"].values)) <= set(WORLDCOVER.codes) | {BUILDING}
         assert ds.rio.crs.to_string() == UTM
         assert tuple(ds.rio.transform())[:6] == tuple(grid.transform)[:6]
         image, valid = SyntheticWorld(3).image(grid, "2020-07-01", clouds=0.3)
@@ -63,9 +65,22 @@ def test_dynamic_world_legend(grids):
     grid = grids["60m"]
     worldcover = SyntheticSource(seed=3).read(grid, "60m")["landcover"]
     dynamic = SyntheticSource(seed=3, legend="dynamic-world").read(grid, "60m")["landcover"]
-    assert ClassTable.from_attrs(dynamic.attrs) == DYNAMIC_WORLD
+    assert ClassTable.from_attrs(dynamic.attrs) == with_buildings(DYNAMIC_WORLD)
     assert np.array_equal(dynamic.values, remap(worldcover.values, WORLDCOVER_TO_DYNAMIC_WORLD))
     assert dynamic.values.min() >= 1
+
+
+def test_building_footprints_are_burnt_into_the_land_cover_unless_asked_not_to():
+    # the centre of a town of world 3 (near 302754, 4917543 m), at 2 m
+    grid = GridSpec.from_bounds((302_600.0, 4_917_400.0, 302_856.0, 4_917_656.0), UTM, 2.0)
+    rendering = SyntheticWorld(3).render(grid, "2021-06-01", image=False)
+    assert rendering.buildings.mean() > 0.02  # a town: its roofs are footprints, its roads built-up
+    with_footprints = SyntheticSource(seed=3).read(grid, Level(2.0))["landcover"].values
+    assert np.array_equal(with_footprints == BUILDING, rendering.buildings)
+    plain = SyntheticSource(seed=3, buildings=False).read(grid, Level(2.0))["landcover"]
+    assert ClassTable.from_attrs(plain.attrs) == WORLDCOVER
+    assert np.array_equal(plain.values, rendering.landcover)
+    assert (plain.values[rendering.buildings] == 50).all()
 
 
 def test_bad_settings_and_grids_are_named():
