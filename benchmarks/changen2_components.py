@@ -22,9 +22,9 @@ SIZES = (256, 512, 1024)
 
 
 def _landcover(size: int, seed: int = 0) -> np.ndarray:
-    """A WorldCover-like mask: blocky patches of five classes with built-up blocks (16 px cells)."""
+    """A WorldCover-like mask: blocky patches of four classes and building footprints (250; 16 px cells)."""
     rng = np.random.default_rng(seed)
-    cells = rng.choice(np.array([10, 30, 40, 50, 80], np.uint8), (size // 16, size // 16))
+    cells = rng.choice(np.array([10, 30, 40, 250, 80], np.uint8), (size // 16, size // 16))
     return np.kron(cells, np.ones((16, 16), np.uint8))
 
 
@@ -43,7 +43,10 @@ def events(quick: bool) -> dict:
     for size in SIZES:
         mask = _landcover(size)
         seconds = (
-            _best_of(1 if quick else 3, lambda mask=mask: simulate_changes(mask, 3, WORLDCOVER_EVENTS, 0)) / 2
+            _best_of(
+                1 if quick else 3, lambda mask=mask: simulate_changes(mask, 3, WORLDCOVER_EVENTS, 0, gsd=1.0)
+            )
+            / 2
         )
         figures[size] = seconds
     return {

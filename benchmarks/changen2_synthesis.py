@@ -45,7 +45,7 @@ def _landcover(size: int, seed: int = 0) -> np.ndarray:
     for _ in range(size // 16):
         h, w = rng.integers(10, 24, 2)
         top, left = rng.integers(0, size - h), rng.integers(0, size - w)
-        mask[top : top + h, left : left + w] = 50
+        mask[top : top + h, left : left + w] = 250  # building footprints
     return mask
 
 
@@ -75,7 +75,7 @@ def _models(cuda: bool) -> dict:
 
 def _inputs(size: int, channels: int, device, length: int = 2, seed: int = 0):
     mask = _landcover(size, seed)
-    sequence = simulate_changes(mask, length, ENCODING.change_events(), seed)
+    sequence = simulate_changes(mask, length, ENCODING.change_events(), seed, gsd=1.0)
     image = torch.rand(1, channels, size, size, generator=torch.Generator().manual_seed(seed)) * 0.3
     return image.to(device), [sequence]
 

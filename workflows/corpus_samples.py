@@ -12,12 +12,10 @@ from pathlib import Path
 import torch
 from torch.utils.data import Dataset
 
+from terrasynth.core.landcover import BUILDING
 from terrasynth.datasets import CorpusRegions, RegionSampler, SampledDataset, grid_sampler
 from terrasynth.models.changen2 import MaskEncoding, pseudo_mask
 from terrasynth.models.metaearth import key_seed
-
-BUILT_UP = 50
-"""The WorldCover code taken as buildings for ``buildings`` masks."""
 
 
 def corpus_tiles(
@@ -34,12 +32,12 @@ def corpus_tiles(
 
 
 def sample_mask(sample: dict, encoding: MaskEncoding, key: int) -> torch.Tensor:
-    """The (H, W) int64 mask of ``encoding``'s kind for a corpus sample: its land cover, its built-up
-    area, or pseudo-classes of its image (k-means seeded by ``key``)."""
+    """The (H, W) int64 mask of ``encoding``'s kind for a corpus sample: its land cover (with building
+    footprints), its building footprints, or pseudo-classes of its image (k-means seeded by ``key``)."""
     if encoding.kind == "landcover":
         return torch.as_tensor(sample["landcover"]).long()
     if encoding.kind == "buildings":
-        return (torch.as_tensor(sample["landcover"]) == BUILT_UP).long()
+        return (torch.as_tensor(sample["landcover"]) == BUILDING).long()
     generator = torch.Generator().manual_seed(key)
     return pseudo_mask(torch.as_tensor(sample["image"]).float(), len(encoding.classes), generator=generator)
 

@@ -31,19 +31,24 @@ def add_objects(
     rng: np.random.Generator,
     *,
     object_classes: Iterable[int] | None = None,
+    ground: Iterable[int] | None = None,
     small_area: int = SMALL_AREA,
     max_tries: int = MAX_TRIES,
 ) -> np.ndarray:
     """Copy the shapes of ``count`` random objects to random free places.
 
     An object is a component of one of ``object_classes``; a place is free when none of its
-    pixels belongs to an object class (objects never overlap). Each copy keeps its source's class
-    and is tried at up to ``max_tries`` random offsets inside the image, then given up.
+    pixels belongs to an object class (objects never overlap) and, when ``ground`` names classes,
+    every pixel is of one of them (a new building stands on grass or bare soil, not on water or a
+    road). Each copy keeps its source's class and is tried at up to ``max_tries`` random offsets
+    inside the image, then given up.
     """
     classes = object_classes_of(mask, object_classes)
     objects = find_components(mask, classes, small_area=small_area)
     out = mask.copy()
     occupied = np.isin(mask, classes)
+    if ground is not None:
+        occupied |= ~np.isin(mask, list(ground))
     height, width = mask.shape
     for index in rng.choice(len(objects), size=min(count, len(objects)), replace=False):
         source = objects[index]

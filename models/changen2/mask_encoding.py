@@ -11,8 +11,10 @@ their outlines across dates.
 
 Three kinds of masks, each with the change events that suit it:
 
-- ``landcover``: ESA WorldCover codes (11 classes);
-- ``buildings``: 1 building, 0 background (e.g. WorldCover built-up);
+- ``landcover``: ESA WorldCover codes (11 classes) and building footprints
+  (:data:`~terrasynth.core.landcover.BUILDING`), so that buildings are instances apart from roads
+  and paved ground;
+- ``buildings``: 1 building footprint, 0 background;
 - ``pseudo``: codes 1..k of an unsupervised segmentation
   (:func:`~terrasynth.models.changen2.pseudo_masks.pseudo_mask`) of unlabelled images.
 """
@@ -25,7 +27,7 @@ import torch
 import torch.nn.functional as F
 
 from terrasynth.core.errors import ConfigError
-from terrasynth.core.landcover import WORLDCOVER
+from terrasynth.core.landcover import BUILDING, WORLDCOVER
 from terrasynth.models.changen2.sequence import (
     BUILDING_EVENTS,
     WORLDCOVER_EVENTS,
@@ -60,7 +62,7 @@ class MaskEncoding:
     def for_kind(cls, kind: str, *, boundary: bool = True, pseudo_classes: int = 8) -> MaskEncoding:
         """The encoding of a mask kind; ``pseudo`` masks have codes 1..``pseudo_classes``."""
         classes = {
-            "landcover": tuple(WORLDCOVER.codes),
+            "landcover": (*WORLDCOVER.codes, BUILDING),
             "buildings": (1,),
             "pseudo": tuple(range(1, pseudo_classes + 1)),
         }.get(kind)

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from terrasynth.core.errors import ConfigError
-from terrasynth.models.changen2.components import SMALL_AREA
+from terrasynth.core.landcover import BUILDING
 from terrasynth.models.changen2.contour import class_boundaries, next_time_contour
 from terrasynth.models.changen2.events import MAX_TRIES, add_objects, remove_objects, transition
 from terrasynth.models.changen2.transition_kernels import (
@@ -33,8 +33,10 @@ class ChangeEvents:
         transition_p: probability that a component of a kernel class is relabelled in a step.
         object_classes: the classes whose components are objects to add or remove (every class but
             0 when ``None``, which suits binary building masks).
+        ground: the classes an added object may stand on (anywhere free of objects when ``None``).
         fill: the class a removed object leaves behind.
-        small_area: components of this many pixels or fewer are never touched.
+        small_area: components of this many square metres or fewer are never touched (Changen2
+            leaves components of 64 pixels alone at about 1 m; a small house covers about 50 m²).
         max_tries: random placements tried per added object.
     """
 
@@ -43,8 +45,9 @@ class ChangeEvents:
     kernel: TransitionKernel = field(default_factory=dict)
     transition_p: float = 0.3
     object_classes: tuple[int, ...] | None = None
+    ground: tuple[int, ...] | None = None
     fill: int = 0
-    small_area: int = SMALL_AREA
+    small_area: float = 32.0
     max_tries: int = MAX_TRIES
 
     def __post_init__(self):
@@ -57,12 +60,23 @@ class ChangeEvents:
         if not 0.0 <= self.transition_p <= 1.0:
             raise ConfigError(f"change events: transition_p={self.transition_p} must lie in [0, 1]")
         check_kernel(self.kernel)
+        if not self.small_area >= 0:
+            raise ConfigError(f"change events: small_area={self.small_area} must be >= 0 square metres")
+
+    def small_pixels(self, gsd: float) -> int:
+        """:attr:`small_area` in pixels of ``gsd`` metres."""
+        if not gsd > 0:
+            raise ConfigError(f"change events need the masks' resolution in metres per pixel, got {gsd!r}")
+        return int(self.small_area / (gsd * gsd))
 
 
 BUILDING_EVENTS = ChangeEvents()
 """Binary building masks (0 background, 1 building): buildings appear and are demolished."""
-WORLDCOVER_EVENTS = ChangeEvents(kernel=WORLDCOVER_TRANSITIONS, object_classes=(50,), fill=60)
-"""ESA WorldCover: built-up patches appear and are demolished (to bare ground); classes transition."""
+WORLDCOVER_EVENTS = ChangeEvents(
+    kernel=WORLDCOVER_TRANSITIONS, object_classes=(BUILDING,), ground=(20, 30, 40, 60), fill=60
+)
+"""ESA WorldCover with building footprints (:data:`~terrasynth.core.landcover.BUILDING`): buildings
+are built on shrub, grass, crops or bare ground and demolished to bare ground; classes transition."""
 SECOND_EVENTS = ChangeEvents(kernel=SECOND_TRANSITIONS, object_classes=(5,), fill=2)
 """SECOND values: buildings appear and are demolished (to ground); classes transition."""
 OPENEARTHMAP_EVENTS = ChangeEvents(kernel=OPENEARTHMAP_TRANSITIONS, object_classes=(8,), fill=1)
@@ -97,7 +111,7 @@ class ChangeSequence:
 
 
 def simulate_changes(
-    mask: np.ndarray, length: int, events: ChangeEvents, rng: np.random.Generator | int
+    mask: np.ndarray, length: int, events: ChangeEvents, rng: np.random.Generator | int, *, gsd: float
 ) -> ChangeSequence:
     """Chain ``length - 1`` change steps from ``mask``.
 
@@ -111,6 +125,7 @@ def simulate_changes(
         events: what may happen between two dates.
         rng: the one source of randomness (a seed is turned into ``numpy.random.default_rng(seed)``);
             the same generator state gives the same sequence.
+        gsd: metres per mask pixel (sizes in the events are in square metres).
     """
     mask = np.asarray(mask)
     if mask.ndim != 2 or not np.issubdtype(mask.dtype, np.integer):
@@ -118,10 +133,11 @@ def simulate_changes(
     if length < 1:
         raise ConfigError(f"change simulation needs length >= 1 dates, got {length}")
     rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+    small = events.small_pixels(gsd)
     masks, changes, boundaries = [mask], [np.zeros(mask.shape, bool)], [class_boundaries(mask)]
     for _ in range(length - 1):
         before = masks[-1]
-        after = _step(before, events, rng)
+        after = _step(before, events, rng, small)
         change, boundary = next_time_contour(before, after)
         masks.append(np.where(change, after, before))
         changes.append(change)
@@ -129,14 +145,14 @@ def simulate_changes(
     return ChangeSequence(np.stack(masks), np.stack(changes), np.stack(boundaries))
 
 
-def _step(mask: np.ndarray, events: ChangeEvents, rng: np.random.Generator) -> np.ndarray:
-    common = {"object_classes": events.object_classes, "small_area": events.small_area}
+def _step(mask: np.ndarray, events: ChangeEvents, rng: np.random.Generator, small: int) -> np.ndarray:
+    common = {"object_classes": events.object_classes, "small_area": small}
     if events.remove[1]:
         count = int(rng.integers(events.remove[0], events.remove[1] + 1))
         mask = remove_objects(mask, count, rng, fill=events.fill, **common)
     if events.add[1]:
         count = int(rng.integers(events.add[0], events.add[1] + 1))
-        mask = add_objects(mask, count, rng, max_tries=events.max_tries, **common)
+        mask = add_objects(mask, count, rng, ground=events.ground, max_tries=events.max_tries, **common)
     if events.kernel:
-        mask = transition(mask, events.kernel, events.transition_p, rng, small_area=events.small_area)
+        mask = transition(mask, events.kernel, events.transition_p, rng, small_area=small)
     return mask

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
-SPECK = 5  # 5 x 5 = 25 px: below Changen2's 64 px threshold
+SPECK = 5  # 5 x 5 = 25 px: below the 32 m² of the change events at 1 m per pixel
+BUILDING = 250  # terrasynth.core.landcover.BUILDING
 
 
 def building_mask(size: tuple[int, int] = (128, 128), seed: int = 0) -> np.ndarray:
@@ -28,8 +29,8 @@ def building_mask(size: tuple[int, int] = (128, 128), seed: int = 0) -> np.ndarr
 
 
 def landcover_mask(size: tuple[int, int] = (128, 128), seed: int = 0) -> np.ndarray:
-    """(H, W) uint8 WorldCover codes: Voronoi patches of tree/grass/crop/water/bare, a few built-up
-    (50) blocks, and small specks of every class."""
+    """(H, W) uint8 WorldCover codes: Voronoi patches of tree/grass/crop/water/bare, a few building
+    footprints (250) and a built-up (50) road across, and small specks of every class."""
     rng = np.random.default_rng(seed)
     height, width = size
     codes = np.array([10, 30, 40, 60, 80], np.uint8)
@@ -42,8 +43,9 @@ def landcover_mask(size: tuple[int, int] = (128, 128), seed: int = 0) -> np.ndar
     for _ in range(6):
         h, w = rng.integers(9, 16, 2)
         top, left = rng.integers(0, height - h), rng.integers(0, width - w)
-        mask[top : top + h, left : left + w] = 50
-    for code in (*codes, 50):
+        mask[top : top + h, left : left + w] = BUILDING
+    mask[height // 2 : height // 2 + 4] = 50
+    for code in (*codes, 50, BUILDING):
         top, left = rng.integers(0, height - SPECK), rng.integers(0, width - SPECK)
         mask[top : top + SPECK, left : left + SPECK] = code
     return mask

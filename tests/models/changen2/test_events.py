@@ -3,6 +3,7 @@ import pytest
 from scipy import ndimage
 
 from terrasynth.core.errors import ConfigError
+from terrasynth.core.landcover import BUILDING
 from terrasynth.models.changen2 import (
     BUILDING_EVENTS,
     WORLDCOVER_EVENTS,
@@ -20,14 +21,16 @@ from terrasynth.models.changen2 import (
 )
 from terrasynth.models.changen2.components import EIGHT_CONNECTED
 
+GSD = 1.0  # metres per mask pixel: the change events leave components of 32 m² = 32 px alone
 
-def _small_component_pixels(mask, classes=None):
-    """Pixels of the components of 64 px or fewer (of ``classes``, or all)."""
+
+def _small_component_pixels(mask, classes=None, limit=64):
+    """Pixels of the components of ``limit`` px or fewer (of ``classes``, or all)."""
     small = np.zeros(mask.shape, bool)
     for label in np.unique(mask) if classes is None else classes:
         labelled, _ = ndimage.label(mask == label, structure=EIGHT_CONNECTED)
         sizes = np.bincount(labelled.ravel())
-        small |= (labelled > 0) & (sizes[labelled] <= 64)
+        small |= (labelled > 0) & (sizes[labelled] <= limit)
     return small
 
 
@@ -35,7 +38,7 @@ def _small_component_pixels(mask, classes=None):
 def test_change_mask_is_where_classes_differ(make_masks, kind):
     mask = make_masks.building_mask() if kind == "buildings" else make_masks.landcover_mask()
     events = BUILDING_EVENTS if kind == "buildings" else WORLDCOVER_EVENTS
-    sequence = simulate_changes(mask, 5, events, 3)
+    sequence = simulate_changes(mask, 5, events, 3, gsd=GSD)
     assert sequence.masks.shape == sequence.changes.shape == sequence.boundaries.shape == (5, 128, 128)
     assert np.array_equal(sequence.masks[0], mask) and not sequence.changes[0].any()
     for t in range(1, 5):
@@ -99,10 +102,12 @@ def test_transitions_follow_the_kernel(make_masks):
     changed = out != mask
     for before, after in set(zip(mask[changed].tolist(), out[changed].tolist(), strict=True)):
         assert after in WORLDCOVER_TRANSITIONS[before]
-    for component in find_components(mask):  # with p = 1 every large component moves, as a whole
+    # with p = 1 every large component of a kernel class moves, as a whole; buildings are not in
+    # the kernel (they are only built and demolished)
+    for component in find_components(mask, WORLDCOVER_TRANSITIONS):
         assert len(np.unique(out[component.rows, component.cols])) == 1
         assert out[component.rows[0], component.cols[0]] != component.label
-    assert np.array_equal(~changed, _small_component_pixels(mask))
+    assert np.array_equal(~changed, _small_component_pixels(mask) | (mask == BUILDING))
     assert np.array_equal(transition(mask, WORLDCOVER_TRANSITIONS, 0.0, np.random.default_rng(0)), mask)
     assert np.array_equal(
         transition(mask, {80: (60,)}, 1.0, np.random.default_rng(0))[mask != 80], mask[mask != 80]
@@ -130,33 +135,33 @@ def test_small_components_untouched(make_masks):
         remove=(3, 3),
         kernel=WORLDCOVER_TRANSITIONS,
         transition_p=1.0,
-        object_classes=(50,),
+        object_classes=(BUILDING,),
         fill=60,
     )
-    sequence = simulate_changes(landcover, 4, no_additions, 0)
+    sequence = simulate_changes(landcover, 4, no_additions, 0, gsd=GSD)
     assert sequence.changes[1:].any(axis=(1, 2)).all()
     for before, after in zip(sequence.masks[:-1], sequence.masks[1:], strict=True):
-        small = _small_component_pixels(before)
+        small = _small_component_pixels(before, limit=32)
         assert small.any() and np.array_equal(after[small], before[small])
 
     buildings = make_masks.building_mask()
-    sequence = simulate_changes(buildings, 4, ChangeEvents(add=(5, 5), remove=(5, 5)), 0)
+    sequence = simulate_changes(buildings, 4, ChangeEvents(add=(5, 5), remove=(5, 5)), 0, gsd=GSD)
     for before, after in zip(sequence.masks[:-1], sequence.masks[1:], strict=True):
-        specks = _small_component_pixels(before, [1])
+        specks = _small_component_pixels(before, [1], limit=32)
         assert specks.any() and (after[specks] == 1).all()
 
 
 def test_same_seed_same_sequence(make_masks):
     mask = make_masks.landcover_mask()
-    first = simulate_changes(mask, 4, WORLDCOVER_EVENTS, 7)
-    again = simulate_changes(mask, 4, WORLDCOVER_EVENTS, np.random.default_rng(7))
-    other = simulate_changes(mask, 4, WORLDCOVER_EVENTS, 8)
+    first = simulate_changes(mask, 4, WORLDCOVER_EVENTS, 7, gsd=GSD)
+    again = simulate_changes(mask, 4, WORLDCOVER_EVENTS, np.random.default_rng(7), gsd=GSD)
+    other = simulate_changes(mask, 4, WORLDCOVER_EVENTS, 8, gsd=GSD)
     assert np.array_equal(first.masks, again.masks) and np.array_equal(first.boundaries, again.boundaries)
     assert not np.array_equal(first.masks, other.masks)
     rng = np.random.default_rng(7)
     assert not np.array_equal(
-        simulate_changes(mask, 4, WORLDCOVER_EVENTS, rng).masks,
-        simulate_changes(mask, 4, WORLDCOVER_EVENTS, rng).masks,
+        simulate_changes(mask, 4, WORLDCOVER_EVENTS, rng, gsd=GSD).masks,
+        simulate_changes(mask, 4, WORLDCOVER_EVENTS, rng, gsd=GSD).masks,
     )
 
 
@@ -190,7 +195,32 @@ def test_settings_are_checked():
     with pytest.raises(ConfigError, match="kernel"):
         ChangeEvents(kernel={1: ()})
     with pytest.raises(ConfigError, match="integer mask"):
-        simulate_changes(np.zeros((4, 4)), 2, BUILDING_EVENTS, 0)
+        simulate_changes(np.zeros((4, 4)), 2, BUILDING_EVENTS, 0, gsd=GSD)
+    with pytest.raises(ConfigError, match="metres per pixel"):
+        simulate_changes(np.zeros((4, 4), np.uint8), 2, BUILDING_EVENTS, 0, gsd=0)
+
+
+def test_buildings_are_built_on_open_ground_and_demolished_to_bare_ground(make_masks):
+    landcover = make_masks.landcover_mask()
+    sequence = simulate_changes(landcover, 6, WORLDCOVER_EVENTS, 4, gsd=GSD)
+    built = removed = 0
+    for before, after in zip(sequence.masks[:-1], sequence.masks[1:], strict=True):
+        new = (after == BUILDING) & (before != BUILDING)
+        gone = (before == BUILDING) & (after != BUILDING)
+        assert np.isin(before[new], WORLDCOVER_EVENTS.ground).all()  # never on water, trees or roads
+        assert (after[gone] == 60).all()
+        built, removed = built + new.sum(), removed + gone.sum()
+    assert built and removed
+
+
+def test_small_objects_are_measured_in_square_metres():
+    # one 6 x 6 px building: 36 m² at 1 m (an object), 9 m² at 0.5 m (a speck events leave alone)
+    mask = np.zeros((40, 40), np.uint8)
+    mask[10:16, 10:16] = 1
+    events = ChangeEvents(add=(0, 0), remove=(1, 1))
+    assert not simulate_changes(mask, 2, events, 0, gsd=1.0).masks[1].any()
+    assert np.array_equal(simulate_changes(mask, 2, events, 0, gsd=0.5).masks[1], mask)
+    assert events.small_pixels(4.0) == 2 and events.small_pixels(0.5) == 128
 
 
 def test_uniform_transitions():

@@ -28,7 +28,7 @@ def _inputs(make_samples, size=128, count=2, length=3, seed=0):
     tiles = make_samples.MaskedTiles(count, size)
     image = torch.stack([tiles[i]["image"] for i in range(count)])
     sequences = [
-        simulate_changes(tiles[i]["landcover"].numpy(), length, LANDCOVER.change_events(), seed + i)
+        simulate_changes(tiles[i]["landcover"].numpy(), length, LANDCOVER.change_events(), seed + i, gsd=4.0)
         for i in range(count)
     ]
     return image, sequences

@@ -13,7 +13,9 @@ def test_one_channel_per_class_and_a_boundary_channel(make_masks):
     codes[0, :4] = 0  # no data
     encoding = MaskEncoding.for_kind("landcover")
     condition = encoding.encode(codes)
-    assert condition.shape == (1, 12, 64, 48) and encoding.channels == 12
+    assert (
+        condition.shape == (1, 13, 64, 48) and encoding.channels == 13
+    )  # 11 WorldCover, buildings, boundary
     classes = condition[0, :-1]
     assert torch.equal(classes.sum(0), (codes[0] != 0).float())  # one-hot; no data is all zeros
     for channel, code in enumerate(encoding.classes):

@@ -57,6 +57,6 @@ def test_bad_input_is_named():
 def test_pseudo_masks_feed_the_change_simulation():
     image, _ = _scene(seed=3)
     mask = pseudo_mask(image, 3, generator=torch.Generator().manual_seed(0)).numpy()
-    sequence = simulate_changes(mask, 3, pseudo_mask_events(3, transition_p=1.0), 0)
+    sequence = simulate_changes(mask, 3, pseudo_mask_events(3, transition_p=1.0), 0, gsd=1.0)
     changed = sequence.masks[1] != sequence.masks[0]
     assert changed.mean() > 0.9 and set(np.unique(sequence.masks)) <= {1, 2, 3}
