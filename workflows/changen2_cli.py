@@ -120,15 +120,29 @@ def synthesize(
     device: Annotated[
         str | None, typer.Option("--device", help="cpu or cuda (default: a GPU when there is one).")
     ] = None,
+    gsd: Annotated[
+        float | None,
+        typer.Option("--gsd", min=0.01, help="Metres per pixel of the sources (default: the model's)."),
+    ] = None,
+    exact_carry_over: Annotated[
+        bool,
+        typer.Option(
+            "--exact-carry-over",
+            help="Keep unchanged areas bit-identical between dates (default: each date gets its own "
+            "illumination, noise and sub-pixel registration, as real acquisitions do).",
+        ),
+    ] = False,
 ) -> None:
     """Synthesize change pairs or series from single-date images with a Changen2 model (GPCM)."""
     from rich.console import Console
 
+    from terrasynth.models.changen2 import DateAppearance
     from terrasynth.workflows.synthesize import synthesize as run
 
     summary = run(
         checkpoint, source, out, pairs=pairs, length=length, layout=layout, size=size, seed=seed, steps=steps,
         margin=margin, level=level, pairing=pairing, change=change, batch_size=batch_size, device=device,
+        gsd=gsd, appearance=DateAppearance.none() if exact_carry_over else None,
     )  # fmt: skip
     figures = summary.consistency
     Console().print(

@@ -43,12 +43,20 @@ from torch.utils.data import Dataset
 
 from terrasynth.core.display import from_display, to_display
 from terrasynth.core.errors import ConfigError, CorpusError
+from terrasynth.core.landcover import BUILDING
 from terrasynth.core.levels import Level
 from terrasynth.ingest.synthetic.change_benchmark import second_classes
-from terrasynth.models.changen2 import GPCM, Changen2Model, consistency, pseudo_mask, simulate_changes
+from terrasynth.models.changen2 import (
+    GPCM,
+    Changen2Model,
+    DateAppearance,
+    consistency,
+    pseudo_mask,
+    simulate_changes,
+)
 from terrasynth.models.metaearth import key_seed, keyed_normal
 from terrasynth.workflows.change_writers import ChangeSeriesWriter, LevirCDWriter, SecondWriter
-from terrasynth.workflows.corpus_samples import BUILT_UP, MaskedSamples, corpus_tiles
+from terrasynth.workflows.corpus_samples import MaskedSamples, corpus_tiles
 
 LAYOUTS = ("levir-cd", "second", "series")
 PAIRINGS = ("consecutive", "first-last")
@@ -169,14 +177,14 @@ def _rgb(reflectance: torch.Tensor, rgb_bands) -> np.ndarray:
 
 
 def _buildings(masks: np.ndarray, kind: str) -> np.ndarray:
-    return masks == (BUILT_UP if kind == "landcover" else 1)
+    return masks == (BUILDING if kind == "landcover" else 1)
 
 
 def _second(masks: np.ndarray, kind: str) -> np.ndarray:
-    """SECOND values (1-6): WorldCover mapped as the synthetic change sets do, building masks as
-    building (5) on ground (2)."""
+    """SECOND values (1-6): WorldCover mapped as the synthetic change sets do, building footprints as
+    building (5); building masks as building (5) on ground (2)."""
     if kind == "landcover":
-        return second_classes(masks.astype(np.uint8), masks == BUILT_UP)
+        return second_classes(masks.astype(np.uint8), masks == BUILDING)
     return np.where(masks == 1, np.uint8(5), np.uint8(2))
 
 
@@ -198,6 +206,8 @@ def synthesize(
     batch_size: int = 4,
     min_valid_fraction: float = 0.5,
     device: str | None = None,
+    gsd: float | None = None,
+    appearance: DateAppearance | None = None,
     show_progress: bool = True,
 ) -> SynthesisSummary:
     """Writes ``pairs`` change pairs (or the series holding them) drawn by a Changen2 model.
@@ -222,6 +232,11 @@ def synthesize(
         batch_size: series drawn together.
         min_valid_fraction: corpus tiles with fewer valid pixels are skipped.
         device: ``cpu``, ``cuda``... (default: a GPU when there is one; then bf16 autocast).
+        gsd: metres per pixel of the source images (default: the model's); the sizes of change
+            events are in square metres.
+        appearance: how each later date's illumination, noise and registration differ from the
+            previous one's (default :class:`~terrasynth.models.changen2.DateAppearance`;
+            ``DateAppearance.none()`` carries unchanged areas over exactly).
         show_progress: show a rich progress bar.
     """
     for name, value, allowed in (("layout", layout, LAYOUTS), ("pairing", pairing, PAIRINGS), ("change", change, CHANGES)):  # fmt: skip
@@ -240,6 +255,11 @@ def synthesize(
         )
     size = size or model.tile_size
     model.check_size(size, size)
+    gsd = gsd or model.gsd
+    if gsd is None:
+        raise ConfigError(
+            f"{checkpoint} does not record its resolution: give the images' metres per pixel (--gsd)"
+        )
     source = Path(source)
     if (source / "zarr.json").is_file() or (source / ".zgroup").is_file():
         tiles = _corpus_tiles(source, level, size, model, seed, min_valid_fraction)
@@ -258,6 +278,7 @@ def synthesize(
     order = torch.randperm(
         len(tiles), generator=torch.Generator().manual_seed(key_seed(seed, "order"))
     ).tolist()
+    appearance = DateAppearance() if appearance is None else appearance
     gpcm = GPCM(
         model, steps=steps, margin=margin, autocast_dtype=torch.bfloat16 if device.type == "cuda" else None
     )
@@ -285,7 +306,7 @@ def synthesize(
             numbers = range(first, min(first + batch_size, n_series))
             samples = [tiles[order[n % len(tiles)]] for n in numbers]
             sequences = [
-                simulate_changes(s["mask"].numpy(), length, events, key_seed(seed, "events", n))
+                simulate_changes(s["mask"].numpy(), length, events, key_seed(seed, "events", n), gsd=gsd)
                 for s, n in zip(samples, numbers, strict=True)
             ]
             noise = torch.stack(
@@ -295,6 +316,7 @@ def synthesize(
             series = gpcm(
                 images, sequences, noise.to(device), on_step=partial(progress.advance, task, len(numbers))
             ).cpu()
+            series = _vary_dates(series, appearance, seed, numbers)
             for n, drawn, sequence in zip(numbers, series, sequences, strict=True):
                 measured = consistency(drawn, torch.from_numpy(sequence.changes))
                 for key, total in totals.items():
@@ -307,6 +329,16 @@ def synthesize(
     figures = {key: total / pixels if pixels else float("nan") for key, (total, pixels) in totals.items()}
     figures["ratio"] = figures["unchanged"] / figures["changed"] if figures["changed"] else float("nan")
     return SynthesisSummary(Path(out), layout, n_series, written, size, length, seconds, figures)
+
+
+def _vary_dates(series: torch.Tensor, appearance: DateAppearance, seed: int, numbers: range) -> torch.Tensor:
+    """``series`` (B, T, C, H, W) with every date after the first seen with its own appearance,
+    drawn from (seed, series number)."""
+    varied = series.clone()
+    for row, n in enumerate(numbers):
+        generator = torch.Generator().manual_seed(key_seed(seed, "appearance", n))
+        varied[row, 1:] = appearance(series[row, 1:], generator)
+    return varied
 
 
 def _write(writer, layout, number, series, sequence, model, pairing, change, left) -> int:

@@ -58,12 +58,14 @@ def _synthesize(trained, corpus, out, *extra):
 def test_training_leaves_a_model_of_the_corpus(trained):
     model = Changen2Model.load(trained / "model")
     assert model.bands == ("B2", "B3", "B4", "B8") and model.gsd == 4.0 and model.tile_size == 64
-    assert model.encoding.kind == "landcover" and model.encoding.channels == 12
+    assert (
+        model.encoding.kind == "landcover" and model.encoding.channels == 13
+    )  # WorldCover, buildings, boundary
 
 
 def test_levir_cd_pairs_of_consecutive_dates(trained, corpus, tmp_path):
     out = tmp_path / "levir"
-    _synthesize(trained, corpus, out, "--pairs", "3", "--length", "3")
+    _synthesize(trained, corpus, out, "--pairs", "3", "--length", "3", "--exact-carry-over")
     pairs = open_change_set(out, "train")
     assert isinstance(pairs, LEVIRCDFolder) and len(pairs) == 3
     assert sorted(pairs.names) == ["000000_t0_t1.png", "000000_t1_t2.png", "000001_t0_t1.png"]
@@ -81,7 +83,7 @@ def test_levir_cd_pairs_of_consecutive_dates(trained, corpus, tmp_path):
 
 def test_building_pairs_change_only_where_buildings_change(trained, corpus, tmp_path):
     out = tmp_path / "buildings"
-    _synthesize(trained, corpus, out, "--pairs", "4", "--change", "buildings")
+    _synthesize(trained, corpus, out, "--pairs", "4", "--change", "buildings", "--exact-carry-over")
     pairs = open_change_set(out, "train")
     assert len(pairs) == 4 and any(sample["mask"].any() for sample in pairs)
     for sample in pairs:
@@ -156,7 +158,7 @@ def test_a_folder_of_unlabelled_images_gets_pseudo_masks(pseudo_model, generator
     with rasterio.open(folder / "b.tif", "w", **profile) as tif:
         tif.write((image[:, :32, :64] * 1e4).astype(np.uint16))
     summary = synthesize(
-        pseudo_model, folder, tmp_path / "out", pairs=8, length=2, steps=1, show_progress=False
+        pseudo_model, folder, tmp_path / "out", pairs=8, length=2, steps=1, gsd=4.0, show_progress=False
     )
     pairs = LEVIRCDFolder(tmp_path / "out", "train")
     assert summary.pairs == len(pairs) == 8 and pairs[0]["image"].shape == (2, 3, 32, 32)
