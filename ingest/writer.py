@@ -116,8 +116,10 @@ class CorpusWriter:
         """Create the template, or resume the corpus already there; returns the tiles still to write.
 
         Raises :class:`CorpusError` when ``path`` holds something else (another job's corpus, or a
-        store this writer did not make) and ``overwrite`` is False.
+        store this writer did not make) and ``overwrite`` is False, and :class:`SourceError` when
+        the source has no data over the area (before anything is removed or written).
         """
+        self.source.check_area(self.aoi)
         if overwrite:
             self.remove()
         job = _json_ready(self.job())

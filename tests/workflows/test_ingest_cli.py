@@ -109,3 +109,18 @@ def test_local_ingest_end_to_end(capsys, tmp_path):
     assert list(ds.band.values) == ["B4", "B3", "B2"]
     assert set(ds.landcover.values[ds.valid.values].ravel()) == {10, 40}
     assert (tmp_path / "c.zarr.stac" / "collection.json").is_file()
+
+
+def test_local_ingest_of_an_area_outside_the_raster_is_refused_and_keeps_the_corpus(capsys, tmp_path):
+    reflectance = write_reflectance(tmp_path / "reflectance.tif")
+    out = tmp_path / "c.zarr"
+    local = ["ingest", "--source", "local", "--image", str(reflectance), "--levels", "60", "--out", str(out)]
+    assert run(*local, "--aoi", AOI, "--scheduler", "threads") == 0
+    capsys.readouterr()
+    assert run(*local, "--aoi", "10.0,45.0,10.01,45.01", "--overwrite", "--scheduler", "threads") == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(
+        "terrasynth: error: the area 10.0000,45.0000,10.0100,45.0100"
+    )
+    assert "reflectance.tif covers 9.0000,45.0000,9.0200,45.0100" in err
+    assert open_corpus(out).attrs["status"] == "complete"  # --overwrite removed nothing
