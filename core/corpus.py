@@ -190,9 +190,9 @@ def corpus_regions(tree: xr.DataTree) -> list[str]:
 
 
 def corpus_levels(tree: xr.DataTree) -> tuple[Level, ...]:
-    """The levels of a corpus, coarse to fine."""
-    first = tree.children[corpus_regions(tree)[0]]
-    return tuple(sorted((Level.parse(name) for name in first.children), reverse=True))
+    """The corpus' ladder as recorded at ingest, coarse to fine (:func:`open_corpus` checks that
+    every region holds each of its levels)."""
+    return tuple(Level.parse(name) for name in tree.attrs["levels"])
 
 
 def dataset_grid(ds: xr.Dataset) -> GridSpec:
