@@ -165,21 +165,23 @@ class CorpusWriter:
             return damaged
         mark_incomplete(self.path)
         for region, level in {key[:2] for key in damaged}:
-            if not (self.path / region / level / "zarr.json").is_file():
-                bands = self.source.bands(Level.parse(level))
-                template = level_template(
-                    self.grids[(region, level)],
-                    Level.parse(level),
-                    bands,
-                    self.tile_size,
-                    self.source.classes,
-                )
-                template.to_zarr(
-                    self.path, group=f"{region}/{level}", mode="w", compute=False, consolidated=False
-                )
+            if not (self.path / region / level / "zarr.json").is_file():  # the whole group is gone
+                self._write_level_template(region, Level.parse(level))
         for key in damaged:
             self.manifest.unmark(*key)
         return damaged
+
+    def _write_level_template(self, region: str, level: Level) -> None:
+        template = level_template(
+            self.grids[(region, level.name)],
+            level,
+            self.source.bands(level),
+            self.tile_size,
+            self.source.classes,
+        )
+        template.to_zarr(
+            self.path, group=f"{region}/{level.name}", mode="w", compute=False, consolidated=False
+        )
 
     def _write_template(self) -> None:
         tree = corpus_template(
