@@ -14,9 +14,10 @@ _EXPORTS = {
     ],
     "config": ["Config", "load_config", "read_config_file", "validate_config"],
     "corpus": [
-        "corpus_levels", "corpus_regions", "corpus_template", "dataset_grid", "mark_complete", "open_corpus",
-        "reflectance", "validate_corpus",
+        "corpus_levels", "corpus_regions", "corpus_template", "dataset_grid", "mark_complete", "mark_incomplete",
+        "open_corpus", "reflectance", "validate_corpus",
     ],
+    "corpus_check": ["BadTile", "find_bad_tiles"],
     "display": ["BRIGHTNESS", "from_display", "to_display"],
     "errors": [
         "AOIError", "ConfigError", "CorpusError", "GridError", "SourceError", "TerrasynthError", "WeightsError",

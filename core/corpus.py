@@ -2,7 +2,8 @@
 
 A corpus is a Zarr store holding one :class:`xarray.DataTree`::
 
-    /                      root attributes: format, version, aoi, source, created, software, status
+    /                      root attributes: format, version, aoi, source, created, software, status,
+                           levels (the ladder, coarse to fine), tile_size
     /<region>/<level>      e.g. /r00_utm32n/16m, one group per level of each region, holding
         image (band, y, x)   uint16 surface reflectance x 1e4 (``reflectance_scale`` = 1e-4)
         landcover (y, x)     uint8 class codes, 0 = no data; class table in its attributes
@@ -12,8 +13,9 @@ A corpus is a Zarr store holding one :class:`xarray.DataTree`::
 Coordinates ``x`` and ``y`` are pixel centres in metres of the region's UTM CRS. The levels of a
 region share CRS, origin and extent, so a window at one level maps exactly onto the others.
 Writers build the whole store with :func:`corpus_template` (nothing computed), fill it tile by
-tile, and only then call :func:`mark_complete`; readers use :func:`open_corpus`, which refuses an
-incomplete corpus.
+tile, one chunk of each variable per tile, storing every chunk (Zarr's ``write_empty_chunks``,
+so that a missing chunk file is damage, not zeros), and only then call :func:`mark_complete`;
+readers use :func:`open_corpus`, which refuses an incomplete or damaged corpus.
 """
 
 from __future__ import annotations
@@ -38,7 +40,8 @@ from terrasynth.core.landcover import WORLDCOVER, ClassTable
 from terrasynth.core.levels import Level
 
 FORMAT = "terrasynth-corpus"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+"""2: every chunk of a finished tile is stored, and the root records the ladder (``levels``)."""
 REFLECTANCE_SCALE = 1e-4
 """Stored image value x this = surface reflectance (unitless)."""
 STATUS_INCOMPLETE, STATUS_COMPLETE = "incomplete", "complete"
@@ -68,7 +71,7 @@ def corpus_template(
         classes: the land-cover legend.
     """
     check_no_secrets(source)
-    groups = {"/": xr.Dataset(attrs=_root_attrs(aoi, source, tile_size))}
+    groups = {"/": xr.Dataset(attrs=_root_attrs(aoi, source, levels, tile_size))}
     for region in regions:
         for level, grid in region.grids(levels).items():
             level_bands = bands[level] if isinstance(bands, Mapping) else bands
@@ -113,8 +116,16 @@ def level_template(
     return ds.rio.write_crs(grid.crs).rio.write_transform(grid.transform)
 
 
-def open_corpus(path: str | Path, *, allow_incomplete: bool = False) -> xr.DataTree:
-    """A corpus opened lazily (dask) and validated; raises :class:`CorpusError` naming what is wrong."""
+def open_corpus(
+    path: str | Path, *, allow_incomplete: bool = False, check_chunks: bool = True
+) -> xr.DataTree:
+    """A corpus opened lazily (dask) and validated; raises :class:`CorpusError` naming what is wrong.
+
+    With ``check_chunks``, a complete corpus must also hold every tile's chunks (a directory
+    listing per array, nothing decoded; ``terrasynth check`` decodes them too).
+    """
+    from terrasynth.core.corpus_check import find_bad_tiles
+
     path = Path(path)
     if not (path / "zarr.json").is_file() and not (path / ".zgroup").is_file():
         raise CorpusError(f"{path} is not a corpus: no Zarr store there (build one with `terrasynth ingest`)")
@@ -123,6 +134,13 @@ def open_corpus(path: str | Path, *, allow_incomplete: bool = False) -> xr.DataT
     except Exception as error:
         raise CorpusError(f"{path} cannot be opened as a Zarr DataTree: {error}") from None
     validate_corpus(tree, allow_incomplete=allow_incomplete, name=str(path))
+    if check_chunks and tree.attrs["status"] == STATUS_COMPLETE:
+        bad = find_bad_tiles(path, decode=False)
+        if bad:
+            raise CorpusError(
+                f"{path} is damaged: {len({tile.key for tile in bad})} tile(s) lack chunks, e.g. {bad[0]}; run "
+                f"`terrasynth check {path}` and rerun the same `terrasynth ingest` to refetch them"
+            )
     return tree
 
 
@@ -134,9 +152,10 @@ def validate_corpus(tree: xr.DataTree, *, allow_incomplete: bool = False, name: 
     if attrs.get("format_version") != FORMAT_VERSION:
         raise CorpusError(
             f"{name}: format version {attrs.get('format_version')!r} is not supported (this terrasynth reads "
-            f"version {FORMAT_VERSION})"
+            f"version {FORMAT_VERSION}): rebuild it with this terrasynth (`terrasynth ingest ... --overwrite`) or "
+            "read it with the terrasynth that wrote it"
         )
-    for key in ("aoi", "source", "created", "software_version", "status", "tile_size"):
+    for key in ("aoi", "source", "created", "software_version", "status", "levels", "tile_size"):
         if key not in attrs:
             raise CorpusError(f"{name}: root attribute {key!r} is missing")
     if attrs["status"] != STATUS_COMPLETE and not allow_incomplete:
@@ -145,18 +164,24 @@ def validate_corpus(tree: xr.DataTree, *, allow_incomplete: bool = False, name: 
         )
     if not tree.children:
         raise CorpusError(f"{name}: holds no regions")
-    level_sets = {}
+    recorded = list(attrs["levels"])
     for region in tree.children.values():
         where = f"{name}/{region.name}"
-        if not region.children:
-            raise CorpusError(f"{where}: region holds no levels")
+        missing = [level for level in recorded if level not in region.children]
+        if missing:
+            raise CorpusError(
+                f"{where} has no level {missing[0]}, which the corpus records ({', '.join(recorded)}): the corpus is "
+                "damaged; rerun the same `terrasynth ingest` to refetch it"
+            )
+        unknown = sorted(set(region.children) - set(recorded))
+        if unknown:
+            raise CorpusError(
+                f"{where} holds level {unknown[0]}, which the corpus does not record ({', '.join(recorded)})"
+            )
         grids = {}
         for group in region.children.values():
             grids[group.name] = _validate_level(group.to_dataset(), f"{where}/{group.name}")
         _validate_alignment(grids, where)
-        level_sets[region.name] = sorted(grids)
-    if len({tuple(v) for v in level_sets.values()}) > 1:
-        raise CorpusError(f"{name}: regions hold different levels: {level_sets}")
 
 
 def corpus_regions(tree: xr.DataTree) -> list[str]:
@@ -165,9 +190,9 @@ def corpus_regions(tree: xr.DataTree) -> list[str]:
 
 
 def corpus_levels(tree: xr.DataTree) -> tuple[Level, ...]:
-    """The levels of a corpus, coarse to fine."""
-    first = tree.children[corpus_regions(tree)[0]]
-    return tuple(sorted((Level.parse(name) for name in first.children), reverse=True))
+    """The corpus' ladder as recorded at ingest, coarse to fine (:func:`open_corpus` checks that
+    every region holds each of its levels)."""
+    return tuple(Level.parse(name) for name in tree.attrs["levels"])
 
 
 def dataset_grid(ds: xr.Dataset) -> GridSpec:
@@ -190,6 +215,12 @@ def mark_complete(path: str | Path) -> None:
     group.attrs["status"] = STATUS_COMPLETE
 
 
+def mark_incomplete(path: str | Path) -> None:
+    """Flag a corpus as incomplete again, before tiles of it are rewritten (damaged ones, say)."""
+    group = zarr.open_group(str(path), mode="r+")
+    group.attrs["status"] = STATUS_INCOMPLETE
+
+
 def check_no_secrets(obj, where: str = "source") -> None:
     """Refuse provenance that names credentials: outputs must never hold secrets."""
     if isinstance(obj, Mapping):
@@ -204,7 +235,7 @@ def check_no_secrets(obj, where: str = "source") -> None:
             check_no_secrets(value, f"{where}[{index}]")
 
 
-def _root_attrs(aoi: AreaOfInterest, source: Mapping, tile_size: int) -> dict:
+def _root_attrs(aoi: AreaOfInterest, source: Mapping, levels: Sequence[Level], tile_size: int) -> dict:
     from terrasynth import __version__
 
     return {
@@ -215,6 +246,7 @@ def _root_attrs(aoi: AreaOfInterest, source: Mapping, tile_size: int) -> dict:
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "software_version": __version__,
         "status": STATUS_INCOMPLETE,
+        "levels": [level.name for level in sorted(levels, reverse=True)],
         "tile_size": tile_size,
     }
 

@@ -5,6 +5,9 @@ bytes, which the OS page cache already holds for local files, so every read deco
 again and pays zarr's asynchronous hand-overs (a few milliseconds a read on two cores). Training
 samples windows over the same regions epoch after epoch, so a window is mostly made of chunks
 read before, as GDAL's block cache spares torchgeo's ``RasterDataset`` its re-reads.
+
+A chunk that does not decode (a truncated file) raises a one-line
+:class:`~terrasynth.core.errors.CorpusError` naming the store and the chunk.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ from collections.abc import Hashable, Iterator, Mapping
 import numpy as np
 import zarr
 from zarr.core.sync import sync
+
+from terrasynth.core.corpus_check import damaged_chunk
 
 DEFAULT_CACHE_BYTES = 256 * 2**20
 """Decoded chunks the process-wide cache keeps (each DataLoader worker has its own)."""
@@ -72,6 +77,12 @@ class ChunkCache:
         if missing:
             reads = [wanted[key].async_array.getitem(_chunk_slices(wanted[key], *key[1:])) for key in missing]
             fresh = dict(zip(missing, sync(_gather(reads)), strict=True))
+            for key, chunk in fresh.items():
+                if isinstance(chunk, BaseException):
+                    array = wanted[key]
+                    if isinstance(chunk, OSError) or not isinstance(chunk, Exception):
+                        raise chunk
+                    raise damaged_chunk(array, (0,) * (array.ndim - 2) + key[1:], chunk) from None
             found |= fresh
             with self._lock:
                 for key, chunk in fresh.items():
@@ -131,5 +142,5 @@ def shared_cache() -> ChunkCache:
     return _SHARED
 
 
-async def _gather(reads) -> list[np.ndarray]:
-    return list(await asyncio.gather(*reads))
+async def _gather(reads) -> list[np.ndarray | BaseException]:
+    return list(await asyncio.gather(*reads, return_exceptions=True))

@@ -151,15 +151,18 @@ class LevelReader:
         """Fraction of valid pixels in each ``tile_size`` tile, (tile rows, tile columns).
 
         Tiles run from the grid origin; those at the right and bottom edges reach past the grid,
-        and the part outside counts as not valid. Reads the ``valid`` mask once, a strip at a time.
+        and the part outside counts as not valid. Reads the ``valid`` mask once, a strip at a time
+        (around the cache, which it would flood).
         """
         rows, cols = self.grid.shape
         n_rows, n_cols = -(-rows // tile_size), -(-cols // tile_size)
-        valid = self.arrays()["valid"]
+        valid = {"valid": self.arrays()["valid"]}
+        uncached = ChunkCache(0)
         fractions = np.zeros((n_rows, n_cols))
         for i in range(n_rows):
             strip = np.zeros((tile_size, n_cols * tile_size), dtype=bool)
-            data = valid[i * tile_size : (i + 1) * tile_size, :]
+            top = i * tile_size
+            data = uncached.read(valid, slice(top, min(top + tile_size, rows)), slice(0, cols))["valid"]
             strip[: data.shape[0], :cols] = data
             fractions[i] = strip.reshape(tile_size, n_cols, tile_size).mean(axis=(0, 2))
         return fractions

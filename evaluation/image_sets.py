@@ -191,21 +191,22 @@ def _geotiff_canvas(path: Path, rgb_bands) -> Canvas:
 
 
 def _corpus_canvases(path: Path, rgb_bands) -> list[Canvas]:
-    from terrasynth.core.corpus import open_corpus, reflectance
+    from rasterio.windows import Window
+
+    from terrasynth.core.corpus import open_corpus
+    from terrasynth.datasets.level_reader import LevelReader
 
     tree = open_corpus(path)
     canvases = []
     for region in sorted(tree.children):
         for level in sorted(tree[region].children):
-            ds = tree[region][level].to_dataset()
-            indices = select_rgb([str(b) for b in ds["band"].values], rgb_bands)
-            image = reflectance(ds["image"]).isel(band=indices)
-            classes = ClassTable.from_attrs(ds["landcover"].attrs)
+            reader = LevelReader(path, level, region, tree=tree)
+            indices = select_rgb(reader.bands, rgb_bands)
 
-            def read(rows, cols, image=image, ds=ds):
-                window = {"y": rows, "x": cols}
-                rgb = to_uint8(image.isel(window).values)
-                return rgb, ds["landcover"].isel(window).values, ds["valid"].isel(window).values
+            def read(rows, cols, reader=reader, indices=indices):
+                window = Window(cols.start, rows.start, cols.stop - cols.start, rows.stop - rows.start)
+                data = reader.read(window, pad=False)  # a chunk that does not decode: one-line CorpusError
+                return to_uint8(reader.reflectance(data["image"][indices])), data["landcover"], data["valid"]
 
-            canvases.append(Canvas(f"{region}/{level}", level, (ds.sizes["y"], ds.sizes["x"]), read, classes))
+            canvases.append(Canvas(f"{region}/{level}", level, reader.grid.shape, read, reader.classes))
     return canvases

@@ -22,6 +22,7 @@ from pathlib import Path
 import ee
 import numpy as np
 import xarray as xr
+from google.auth.exceptions import MalformedError
 
 from terrasynth.core.errors import ConfigError, SourceError
 from terrasynth.core.grid import GridSpec
@@ -175,7 +176,15 @@ class EarthEngineSource(Source):
             raise SourceError(
                 f"{self.key_path} is not a service-account key (a JSON file with 'client_email')"
             ) from None
-        return ee.ServiceAccountCredentials(email, key_file=str(self.key_path))
+        try:
+            return ee.ServiceAccountCredentials(email, key_file=str(self.key_path))
+        except ValueError as error:  # google-auth's MalformedError, or cryptography refusing the key
+            # Name the fields google-auth misses; never repeat what the key parser saw (key material).
+            reason = str(error) if isinstance(error, MalformedError) else "its private_key cannot be loaded"
+            raise SourceError(
+                f"service-account key file {self.key_path} is invalid ({reason}): create a new JSON key for "
+                f"{email} (Cloud console, IAM, Service accounts, Keys) and pass it with --service-account-key"
+            ) from None
 
     def requests(self, grid: GridSpec, level: Level) -> int:
         return len(split_window(grid.shape, BYTES_PER_VALUE * len(_TRANSFER_BANDS)))

@@ -5,6 +5,10 @@ Files may be in any CRS and resolution. Each tile is read through a GDAL warped 
 is averaged onto coarser levels and interpolated bilinearly onto finer ones; land cover takes the
 mode onto coarser levels and the nearest class onto finer ones. Where several files overlap, the
 first one listed that observes a pixel wins.
+
+A pixel is valid only where a file holds real data: inside its footprint (the warper's alpha band)
+and where no band is NaN or the file's nodata value. Every file must be a raster GDAL reads, with a
+CRS; an area that none of the images covers is refused before anything is written.
 """
 
 from __future__ import annotations
@@ -18,7 +22,9 @@ import xarray as xr
 from rasterio.enums import Resampling
 from rasterio.vrt import WarpedVRT
 from rasterio.warp import transform_bounds
+from shapely.geometry import box
 
+from terrasynth.core.aoi import AreaOfInterest
 from terrasynth.core.corpus import REFLECTANCE_SCALE
 from terrasynth.core.errors import ConfigError, SourceError
 from terrasynth.core.grid import GridSpec
@@ -57,6 +63,9 @@ class LocalSource(Source):
         self.landcover_path = _existing(landcover, "land-cover raster") if landcover else None
         self.scale, self.offset = float(scale), float(offset)
         self.classes = classes
+        self.footprints = {path: _footprint(path, "image") for path in self.images}
+        if self.landcover_path:
+            self.footprints[self.landcover_path] = _footprint(self.landcover_path, "land-cover raster")
         with rasterio.open(self.images[0]) as first:
             self.indexes, self.band_names = _select_bands(first, bands)
         for path in self.images[1:]:
@@ -68,6 +77,16 @@ class LocalSource(Source):
 
     def bands(self, level: Level) -> list[str]:
         return list(self.band_names)
+
+    def check_area(self, aoi: AreaOfInterest) -> None:
+        """Refuse an area that no image (or the land-cover raster) reaches: it would be all no data."""
+        for paths in (self.images, [self.landcover_path] if self.landcover_path else []):
+            if paths and not any(aoi.geometry.intersects(box(*self.footprints[path])) for path in paths):
+                extents = "; ".join(f"{path} covers {_degrees(self.footprints[path])}" for path in paths)
+                raise SourceError(
+                    f"the area {_degrees(aoi.geometry.bounds)} lies outside the local rasters ({extents}): "
+                    "choose an --aoi inside them"
+                )
 
     def describe(self) -> dict:
         return {
@@ -110,7 +129,8 @@ class LocalSource(Source):
 def _warp(
     path: Path, indexes: list[int], grid: GridSpec, *, continuous: bool
 ) -> tuple[np.ndarray, np.ndarray]:
-    """``path``'s bands on ``grid`` as float64 (bands, rows, cols), and where they are observed."""
+    """``path``'s bands on ``grid`` as float64 (bands, rows, cols), and where they hold real data:
+    inside the file's footprint, and no band NaN or the file's nodata value."""
     try:
         with rasterio.open(path) as src:
             left, bottom, right, top = transform_bounds(src.crs, grid.crs, *src.bounds)
@@ -127,13 +147,39 @@ def _warp(
                 width=grid.width,
                 height=grid.height,
                 resampling=resampling,
-                add_alpha=src.nodata is None,  # marks the pixels beyond the file's footprint
+                add_alpha=True,  # 0 beyond the file's footprint and where its nodata lies
             ) as vrt:
-                data = vrt.read(indexes, masked=True)
+                data = vrt.read(indexes).astype(np.float64)
+                observed = vrt.read(vrt.count) > 0
+            nodata = src.nodata
     except rasterio.RasterioIOError as error:
         raise SourceError(f"cannot read {path}: {error}") from None
-    observed = ~np.ma.getmaskarray(data).any(axis=0)
-    return np.ma.getdata(data).astype(np.float64), observed
+    observed &= np.isfinite(data).all(axis=0)
+    if nodata is not None:
+        observed &= (data != nodata).all(axis=0)
+    return data, observed
+
+
+def _footprint(path: Path, what: str) -> tuple[float, float, float, float]:
+    """(west, south, east, north) degrees of the raster ``path`` (the ``what`` of the source), refusing
+    a file GDAL cannot read or one without a CRS."""
+    try:
+        with rasterio.open(path) as src:
+            if src.crs is None:
+                raise SourceError(
+                    f"{what} {path} has no CRS: assign the one it is in, e.g. `gdal_edit.py -a_srs EPSG:32632 {path}` "
+                    f"or `rio edit-info --crs EPSG:32632 {path}`"
+                )
+            return transform_bounds(src.crs, "EPSG:4326", *src.bounds, densify_pts=21)
+    except rasterio.RasterioIOError as error:
+        raise SourceError(
+            f"{what} {path} is not a raster GDAL can read ({error}): give a GeoTIFF or COG"
+        ) from None
+
+
+def _degrees(bounds) -> str:
+    west, south, east, north = bounds
+    return f"{west:.4f},{south:.4f},{east:.4f},{north:.4f} (W,S,E,N degrees)"
 
 
 def _select_bands(src, bands: Sequence[int | str] | None) -> tuple[list[int], list[str]]:

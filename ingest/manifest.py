@@ -42,6 +42,10 @@ class TileManifest:
         temporary.touch()
         os.replace(temporary, marker)
 
+    def unmark(self, region: str, level: str, row: int, col: int) -> None:
+        """Record a tile as not finished (its data was lost), so that a rerun writes it again."""
+        self._marker(region, level, row, col).unlink(missing_ok=True)
+
     def finished(self) -> set[tuple[str, str, int, int]]:
         """Every tile marked finished."""
         tiles = set()

@@ -54,6 +54,8 @@ def plan_corpus(
     check_tile_size(tile_size)
     area = aoi if isinstance(aoi, AreaOfInterest) else AreaOfInterest.parse(aoi)
     ladder = parse_levels(levels)
+    if source is not None:
+        source.check_area(area)
     grids = level_grids(area.regions(), ladder)
     tiles_and_requests = {key: [0, 0] for key in grids}
     for tile in corpus_tiles(grids, tile_size):

@@ -15,6 +15,7 @@ from abc import ABC, abstractmethod
 
 import xarray as xr
 
+from terrasynth.core.aoi import AreaOfInterest
 from terrasynth.core.grid import GridSpec
 from terrasynth.core.landcover import WORLDCOVER, ClassTable
 from terrasynth.core.levels import Level
@@ -66,6 +67,10 @@ class Source(ABC):
         Called once on the client before any work (so bad credentials fail early) and once on
         every worker. The default does nothing.
         """
+
+    def check_area(self, aoi: AreaOfInterest) -> None:  # noqa: B027 (an optional hook)
+        """Raise :class:`~terrasynth.core.errors.SourceError` for an area the source holds no data
+        for (a local raster elsewhere, say); called before any work. The default accepts every area."""
 
     def requests(self, grid: GridSpec, level: Level) -> int:
         """How many service requests a :meth:`read` of ``grid`` costs (0 for local data)."""

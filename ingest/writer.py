@@ -4,8 +4,10 @@ For each region and level, :func:`terrasynth.core.corpus_template` is written on
 ``to_zarr(compute=False)`` (under a temporary name, then renamed); each tile is one chunk, read
 from the source and written with ``to_zarr(region=..., mode="r+")``, then recorded in the
 :class:`~terrasynth.ingest.manifest.TileManifest`. A rerun with the same settings writes only the
-tiles the manifest lacks; :meth:`CorpusWriter.finish` checks that every tile is in, writes the
-STAC collection beside the corpus and only then marks it complete.
+tiles the manifest lacks, and those it records whose chunks are missing or do not decode (a
+damaged disk, a lost level group): they are dropped from the manifest and written again.
+:meth:`CorpusWriter.finish` checks that every tile is in, writes the STAC collection beside the
+corpus and only then marks it complete.
 
 Tiles are written by whatever runs them (a thread, a Dask worker), so the output path must be
 reachable from every worker: a local disk for a local cluster, shared storage for a remote one.
@@ -27,7 +29,14 @@ import numpy as np
 import xarray as xr
 
 from terrasynth.core.aoi import AreaOfInterest
-from terrasynth.core.corpus import FORMAT_VERSION, corpus_template, mark_complete
+from terrasynth.core.corpus import (
+    FORMAT_VERSION,
+    corpus_template,
+    level_template,
+    mark_complete,
+    mark_incomplete,
+)
+from terrasynth.core.corpus_check import find_bad_tiles
 from terrasynth.core.errors import CorpusError, SourceError
 from terrasynth.core.levels import Level, parse_levels
 from terrasynth.core.stac import write_stac_collection
@@ -115,9 +124,14 @@ class CorpusWriter:
     def open(self, *, overwrite: bool = False) -> list[Tile]:
         """Create the template, or resume the corpus already there; returns the tiles still to write.
 
+        Resuming checks every finished tile (its chunks present and decoding: the corpus is read
+        once) and writes the damaged ones again, marking the corpus incomplete until they are.
+
         Raises :class:`CorpusError` when ``path`` holds something else (another job's corpus, or a
-        store this writer did not make) and ``overwrite`` is False.
+        store this writer did not make) and ``overwrite`` is False, and :class:`SourceError` when
+        the source has no data over the area (before anything is removed or written).
         """
+        self.source.check_area(self.aoi)
         if overwrite:
             self.remove()
         job = _json_ready(self.job())
@@ -136,12 +150,38 @@ class CorpusWriter:
                     f"{self.path} is being built with other settings ({', '.join(changed)} differ): rerun with "
                     "the same settings to resume it, or pass --overwrite to start over"
                 )
-            done = self.manifest.finished()
+            done = self.manifest.finished() - self._forget_damaged_tiles()
             return [tile for tile in self.tiles() if tile.key not in done]
         self.manifest.remove()  # markers without a store describe nothing
         self.manifest.start(job)
         self._write_template()
         return self.tiles()
+
+    def _forget_damaged_tiles(self) -> set[tuple[str, str, int, int]]:
+        """Drop the finished tiles whose chunks are missing or do not decode from the manifest, and
+        restore the templates of lost level groups, so that those tiles are written again."""
+        damaged = {tile.key for tile in find_bad_tiles(self.path, self.manifest.finished())}
+        if not damaged:
+            return damaged
+        mark_incomplete(self.path)
+        for region, level in {key[:2] for key in damaged}:
+            if not (self.path / region / level / "zarr.json").is_file():  # the whole group is gone
+                self._write_level_template(region, Level.parse(level))
+        for key in damaged:
+            self.manifest.unmark(*key)
+        return damaged
+
+    def _write_level_template(self, region: str, level: Level) -> None:
+        template = level_template(
+            self.grids[(region, level.name)],
+            level,
+            self.source.bands(level),
+            self.tile_size,
+            self.source.classes,
+        )
+        template.to_zarr(
+            self.path, group=f"{region}/{level.name}", mode="w", compute=False, consolidated=False
+        )
 
     def _write_template(self) -> None:
         tree = corpus_template(
@@ -198,6 +238,7 @@ class CorpusWriter:
                 "x": slice(w.col_off, w.col_off + w.width),
             },
             consolidated=False,
+            write_empty_chunks=True,  # every chunk of a finished tile is on disk (see core.corpus)
         )
         self.manifest.mark(*tile.key)
         nbytes = image.nbytes + landcover.nbytes + valid.nbytes

@@ -14,6 +14,7 @@ import typer
 
 from terrasynth.workflows import (
     changen2_cli,
+    check,
     demo,
     evaluate_change,
     evaluate_generation,
@@ -52,6 +53,7 @@ def _global_options(
 
 app.command("demo")(demo.cli)
 app.command("ingest")(ingest.cli)
+app.command("check")(check.cli)
 app.command("preview")(preview.cli)
 app.command("generate")(generate.cli)
 app.command("synthesize")(changen2_cli.synthesize)

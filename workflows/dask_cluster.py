@@ -3,12 +3,21 @@
 Every worker prepares the source once through a worker plugin (:meth:`Source.setup`, which for
 Earth Engine looks up credentials on the worker itself), so no task carries a secret. Reads are
 capped cluster-wide at the source's ``max_concurrency`` with a Dask semaphore.
+
+The worker processes of the local cluster are this process' children. They ignore Ctrl-C (a
+terminal sends it to every process of its group): this process alone handles it, closes them
+(tiles in flight finish) and says one line; their warnings stay quiet. When this process dies
+(kill -9), each worker's nanny link breaks and the worker exits on its own.
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import math
 import os
+import signal
+import threading
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import Executor, ThreadPoolExecutor
@@ -76,7 +85,13 @@ def tile_runner(scheduler: str, writer: CorpusWriter) -> Iterator[TileRunner]:
     cluster = None
     if scheduler == LOCAL:
         workers, threads = local_cluster_size(source)
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=threads, dashboard_address=None)
+        with _interrupts_ignored_by_children():
+            cluster = LocalCluster(
+                n_workers=workers,
+                threads_per_worker=threads,
+                dashboard_address=None,
+                silence_logs=logging.ERROR,  # workers' warnings (a slow task, a cancelled one) are no news
+            )
         client = Client(cluster)
         description = f"local Dask cluster of {workers} workers x {threads} threads"
     else:
@@ -101,3 +116,17 @@ def tile_runner(scheduler: str, writer: CorpusWriter) -> Iterator[TileRunner]:
         client.close()
         if cluster is not None:
             cluster.close()
+
+
+@contextlib.contextmanager
+def _interrupts_ignored_by_children() -> Iterator[None]:
+    """Ignore SIGINT while worker processes start: they inherit that (a Ctrl-C reaches every process
+    of the terminal's group), so only this process sees Ctrl-C. A Ctrl-C while they start is lost."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)

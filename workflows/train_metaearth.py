@@ -175,8 +175,9 @@ def corpus_stage(
     """The training tiles of one stage: every ``chip``-pixel tile of ``level`` in every region.
 
     Tiles come from torchgeo's grid sampler over each region (in its own UTM CRS), fixed once so
-    that epochs resume exactly. The first stage (default: when ``level`` is the corpus' coarsest)
-    reads the level alone; later stages read it with its low-resolution condition, from the next
+    that epochs resume exactly. The first stage (default: when ``level`` is the coarsest of the
+    corpus' recorded ladder; a corpus that lost a level is refused, never taken for a shorter
+    ladder) reads the level alone; later stages read it with its low-resolution condition, from the next
     coarser level or by degradation (see :class:`terrasynth.datasets.CascadePairs`).
 
     Returns the dataset and whether it is a first stage.

@@ -21,7 +21,8 @@ BANDS = ["B2", "B3", "B4", "B8"]
 
 
 def write_corpus(path, aoi="9.0,45.0,9.02,45.01", tile_size=64, complete=True):
-    """A small corpus: template, then every level's first tile filled, then marked complete."""
+    """A small corpus: template, then every level written (its first tile holds data, the rest no
+    data), every chunk stored as the writer does, then marked complete."""
     area = AreaOfInterest.parse(aoi)
     tree = corpus_template(
         area, area.regions(), DEFAULT_LADDER, BANDS, source={"name": "test"}, tile_size=tile_size
@@ -30,19 +31,15 @@ def write_corpus(path, aoi="9.0,45.0,9.02,45.01", tile_size=64, complete=True):
     for group in tree.subtree:
         if "image" not in group.dataset:
             continue
-        ds = group.to_dataset()
-        window = dict(y=slice(0, min(tile_size, ds.sizes["y"])), x=slice(0, min(tile_size, ds.sizes["x"])))
-        tile = ds[["image", "landcover", "valid"]].isel(window).drop_vars(["x", "y", "band", "spatial_ref"])
-        tile = tile.copy(
-            data={
-                "image": np.full(tile.image.shape, 1234, np.uint16),
-                "landcover": np.full(tile.landcover.shape, 40, np.uint8),
-                "valid": np.ones(tile.valid.shape, bool),
-            }
+        data = group.to_dataset()[["image", "landcover", "valid"]].drop_vars(
+            ["x", "y", "band", "spatial_ref"]
         )
-        tile.to_zarr(
-            path, group=group.path, mode="r+", region={"band": slice(None), **window}, consolidated=False
-        )
+        data = data.copy(data={name: np.zeros(data[name].shape, data[name].dtype) for name in data})
+        first = dict(y=slice(0, tile_size), x=slice(0, tile_size))
+        data.image[{"band": slice(None), **first}] = 1234
+        data.landcover[first] = 40
+        data.valid[first] = True
+        data.to_zarr(path, group=group.path, mode="r+", consolidated=False, write_empty_chunks=True)
     if complete:
         mark_complete(path)
     return path
@@ -60,7 +57,7 @@ def test_round_trip(tmp_path):
     assert list(ds.band.values) == BANDS
     assert float(reflectance(ds.image)[0, 0, 0]) == pytest.approx(0.1234)
     assert int(ds.landcover[0, 0]) == 40 and bool(ds.valid[0, 0])
-    assert not bool(ds.valid[-1, -1])  # never written
+    assert not bool(ds.valid[-1, -1])  # no data
     grid = dataset_grid(ds)
     assert grid.crs == "EPSG:32632" and grid.resolution == 16.0
     assert grid.bounds == dataset_grid(tree["r00_utm32n/60m"].to_dataset()).bounds

@@ -89,3 +89,15 @@ def test_in_another_process_a_cache_starts_empty(arrays, monkeypatch):
     monkeypatch.setattr(chunk_cache.os, "getpid", lambda: -1)  # as in a forked DataLoader worker
     cache.read({"mask": arrays["mask"]}, slice(0, 16), slice(16, 32))
     assert len(cache) == 1 and cache.bytes == 16 * 16  # only what this "process" read
+
+
+def test_a_chunk_that_does_not_decode_is_one_line_naming_it(arrays, tmp_path):
+    from terrasynth.core import CorpusError
+
+    chunk = tmp_path / "a.zarr" / "image" / "c" / "0" / "1" / "2"
+    chunk.write_bytes(chunk.read_bytes()[:10])
+    cache = ChunkCache()
+    with pytest.raises(
+        CorpusError, match=r"a\.zarr/image chunk c/0/1/2 does not decode \(.*\): the corpus is damaged"
+    ):
+        cache.read(arrays, slice(0, 50), slice(0, 70))

@@ -109,3 +109,19 @@ def test_a_reader_opened_after_the_store_changed_reads_the_new_values(corpus, tm
     image[:] = 5000
     after = CorpusDataset(copy, "16m")[query]["image"]
     assert not torch.equal(before, after) and torch.all(after == 0.5)
+
+
+@pytest.mark.parametrize("variable", ["image", "valid"])
+def test_reading_a_truncated_chunk_is_one_line_naming_the_store_and_the_chunk(
+    corpus, generators, tmp_path, variable
+):
+    import shutil
+
+    copy = shutil.copytree(corpus, tmp_path / "corpus.zarr")
+    chunk = generators("corrupt").truncate_chunk(copy, "r00_utm32n/16m", variable, 0)
+    key = chunk.relative_to(copy / "r00_utm32n/16m" / variable).as_posix()
+    expected = rf"{copy.resolve()}/r00_utm32n/16m/{variable} chunk {key} does not decode \(.*\): the corpus is damaged; run `terrasynth check"
+    with pytest.raises(CorpusError, match=expected) as error:
+        dataset = CorpusDataset(copy, "16m", min_valid_fraction=0.0)  # reads the valid mask
+        dataset[next(iter(grid_sampler(dataset, 32)))]  # reads the image
+    assert "\n" not in str(error.value)

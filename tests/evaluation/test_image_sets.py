@@ -37,6 +37,16 @@ def test_corpus_canvases_carry_land_cover(image_sets):
     assert all(t.level == "16m" for t in tiles)
 
 
+def test_a_corpus_chunk_that_does_not_decode_is_named(image_sets, generators, tmp_path):
+    import shutil
+
+    damaged = shutil.copytree(image_sets["corpus.zarr"], tmp_path / "corpus.zarr")
+    generators("corrupt").truncate_chunk(damaged, "r00_utm32n/16m", "image", 0)
+    canvases = {c.name: c for c in open_image_set(damaged)}
+    with pytest.raises(CorpusError, match=r"r00_utm32n/16m/image chunk c/0/0/0 does not decode"):
+        canvases["r00_utm32n/16m"].rgb()
+
+
 def test_tiles_skip_partial_edges(image_sets):
     (canvas,) = open_image_set(image_sets["seamed"])
     assert len(list(iter_tiles(canvas, 48))) == 4  # 128 px: two whole 48 px tiles per axis

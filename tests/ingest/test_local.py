@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
-from make_rasters import CELL, HOLE, checkerboard, gradient
+from make_rasters import CELL, HOLE, checkerboard, gradient, write_raster
 from pyproj import Transformer
 
-from terrasynth.core import DEFAULT_LADDER, AreaOfInterest, ConfigError
+from terrasynth.core import DEFAULT_LADDER, AreaOfInterest, ConfigError, SourceError
 from terrasynth.ingest.local import LocalSource
 
 AOI = "9.002,45.001,9.018,45.009"  # inside the rasters (9.0-9.02 E, 45.0-45.01 N); the grids reach beyond
@@ -85,3 +85,75 @@ def test_bad_local_input_is_named(rasters, tmp_path):
         LocalSource([reflectance], bands=["B11"])
     with pytest.raises(ConfigError, match="at least one image"):
         LocalSource([])
+
+
+def test_local_ingest_marks_pixels_outside_the_raster_or_nan_as_not_valid(tmp_path):
+    # no nodata value: only the file's footprint and its NaN tell where the data is
+    data = np.full((2, 100, 200), 0.1, dtype=np.float32)
+    data[:, 40:60, 80:120] = np.nan
+    data[1, 10:30, 10:40] = np.nan  # one band only
+    path = write_raster(tmp_path / "east-half.tif", data, (9.01, 45.0, 9.02, 45.01))
+    level = DEFAULT_LADDER[1]
+    grid = AreaOfInterest.parse(AOI).regions()[0].grids(DEFAULT_LADDER)[level.name]
+    ds = LocalSource([path], scale=1.0).read(grid, level)
+    lon, lat = lonlat(grid)
+    pixel = level.gsd / 78_000
+    assert not ds.valid.values[lon < 9.01 - pixel].any()
+    assert ds.valid.values[(lon > 9.0135) & (lon < 9.019) & (lat > 45.0068) & (lat < 45.0095)].all()
+    in_nan = (lon > 9.014 + pixel) & (lon < 9.016 - pixel) & (lat > 45.004 + pixel) & (lat < 45.006 - pixel)
+    one_band_nan = (
+        (lon > 9.0105 + pixel) & (lon < 9.012 - pixel) & (lat > 45.007 + pixel) & (lat < 45.009 - pixel)
+    )
+    assert in_nan.any() and not ds.valid.values[in_nan].any()
+    assert one_band_nan.any() and not ds.valid.values[one_band_nan].any()
+
+
+def test_local_ingest_marks_a_band_holding_the_nodata_value_as_not_valid(tmp_path):
+    data = np.full((2, 100, 200), 1000, dtype=np.uint16)
+    data[1, 40:60, 80:120] = 7  # the nodata value in the second band only
+    path = write_raster(tmp_path / "nodata.tif", data, nodata=7)
+    level = DEFAULT_LADDER[1]
+    grid = AreaOfInterest.parse(AOI).regions()[0].grids(DEFAULT_LADDER)[level.name]
+    ds = LocalSource([path]).read(grid, level)
+    lon, lat = lonlat(grid)
+    pixel = level.gsd / 78_000
+    inside = (lon > 9.008 + pixel) & (lon < 9.012 - pixel) & (lat > 45.004 + pixel) & (lat < 45.006 - pixel)
+    assert inside.any() and not ds.valid.values[inside].any()
+    assert ds.valid.values[(lon > 9.001) & (lon < 9.006) & (lat > 45.001) & (lat < 45.009)].all()
+
+
+def test_a_one_pixel_raster_is_valid_only_under_its_pixel(tmp_path):
+    path = write_raster(
+        tmp_path / "one.tif", np.full((4, 1, 1), 1000, np.uint16), (9.01, 45.005, 9.0101, 45.0051)
+    )
+    level = DEFAULT_LADDER[2]
+    grid = AreaOfInterest.parse(AOI).regions()[0].grids(DEFAULT_LADDER)[level.name]
+    ds = LocalSource([path]).read(grid, level)
+    assert 0 < ds.valid.values.sum() <= 12  # an 8 x 11 m pixel covers a few 4 m pixels
+    assert (ds.image.values[:, ds.valid.values] == 1000).all()
+
+
+def test_an_area_the_rasters_do_not_reach_is_refused_naming_both_extents(rasters):
+    reflectance, landcover = rasters
+    with pytest.raises(
+        SourceError,
+        match=r"10\.0000,45\.0000,10\.0100,45\.0100.*reflectance\.tif covers 9\.0000,45\.0000,9\.0200,45\.0100",
+    ):
+        LocalSource([reflectance]).check_area(AreaOfInterest.parse("10.0,45.0,10.01,45.01"))
+    LocalSource([reflectance], landcover=landcover).check_area(AreaOfInterest.parse(AOI))
+
+
+def test_a_file_that_is_not_a_raster_or_has_no_crs_is_named_with_the_fix(rasters, tmp_path):
+    reflectance, _ = rasters
+    (tmp_path / "notes.tif").write_text("not a tiff")
+    with pytest.raises(
+        SourceError, match=r"image .*notes\.tif is not a raster GDAL can read.*give a GeoTIFF"
+    ):
+        LocalSource([tmp_path / "notes.tif"])
+    with pytest.raises(SourceError, match=r"land-cover raster .*notes\.tif is not a raster GDAL can read"):
+        LocalSource([reflectance], landcover=tmp_path / "notes.tif")
+    no_crs = write_raster(tmp_path / "no-crs.tif", np.ones((1, 4, 4), np.uint16), crs=None)
+    with pytest.raises(
+        SourceError, match=r"no-crs\.tif has no CRS: .*gdal_edit\.py -a_srs .*rio edit-info --crs"
+    ):
+        LocalSource([no_crs])

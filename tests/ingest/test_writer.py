@@ -107,3 +107,31 @@ class FloatSource(PatternSource):
 def test_a_source_breaking_the_contract_is_named(tmp_path):
     with pytest.raises(SourceError, match=r"row 0 col 0: the pattern source returned image as float32"):
         build(tmp_path / "c.zarr", FloatSource(), levels="60")
+
+
+@pytest.mark.parametrize(
+    "damage, lost",
+    [
+        (lambda corrupt, path: corrupt.delete_chunk(path, "r00_utm32n/16m", "image", 2), {("16m", 0, 2)}),
+        (lambda corrupt, path: corrupt.truncate_chunk(path, "r00_utm32n/16m", "valid", 7), {("16m", 1, 3)}),
+        (lambda corrupt, path: corrupt.drop_level(path, "r00_utm32n/60m"), {("60m", 0, 0)}),
+    ],
+    ids=["deleted-chunk", "truncated-chunk", "lost-level"],
+)
+def test_ingest_rerun_refetches_exactly_the_damaged_tiles_to_the_same_bytes(
+    tmp_path, generators, damage, lost
+):
+    log = tmp_path / "reads.log"
+    reference, _, _ = build(tmp_path / "reference.zarr", PatternSource())
+    reference.finish()
+    writer, _, _ = build(tmp_path / "c.zarr", PatternSource(log=log))
+    writer.finish()
+    damage(generators("corrupt"), writer.path)
+    reads_before = len(read_log(log))
+
+    writer, pending, _ = build(tmp_path / "c.zarr", PatternSource(log=log))
+    assert {(tile.level, tile.row, tile.col) for tile in pending} == lost
+    assert len(read_log(log)) - reads_before == len(lost)
+    assert open_corpus(writer.path, allow_incomplete=True).attrs["status"] == "incomplete"  # until finished
+    writer.finish()
+    assert_same_corpus(writer.path, reference.path)

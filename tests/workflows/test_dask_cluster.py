@@ -1,7 +1,11 @@
 """The real distributed path: a Dask cluster's workers write the tiles, set up by a worker plugin."""
 
 import os
+import re
+import signal
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 import cloudpickle
@@ -14,6 +18,8 @@ import pattern_source  # noqa: E402
 from corpus_bytes import assert_same_corpus  # noqa: E402
 from pattern_source import PatternSource, read_log  # noqa: E402
 
+from terrasynth.core import open_corpus  # noqa: E402
+from terrasynth.ingest.manifest import TileManifest  # noqa: E402
 from terrasynth.workflows.dask_cluster import local_cluster_size  # noqa: E402
 from terrasynth.workflows.ingest import run_ingest  # noqa: E402
 
@@ -110,3 +116,74 @@ def test_an_unreachable_scheduler_is_one_line(tmp_path, monkeypatch):
             scheduler="tcp://127.0.0.1:9",
             progress=False,
         )
+
+
+BOX = "9.0,45.0,9.03,45.02"  # 115 tiles of 16 pixels at 60 and 16 m: many more than a machine has cores
+INTERRUPTED = "terrasynth: error: interrupted: finished work is kept; rerun the same command to resume"
+PROGRESS_BAR = re.compile(r"^\s*\d+m\s.*\d+/\d+")
+
+
+def start_ingest(out, delay, *options):
+    """`terrasynth ingest` of the slowed pattern source in a process group of its own, as a terminal runs it."""
+    command = [sys.executable, str(DATA / "run_pattern_cli.py"), str(delay), "ingest", "--aoi", BOX]
+    command += ["--levels", "60,16", "--tile-size", "16", "--out", str(out), *options]
+    return subprocess.Popen(
+        command, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+
+
+def wait_for_tiles(process, out, count=2, timeout=240):
+    deadline = time.monotonic() + timeout
+    while len(TileManifest(out).finished()) < count:
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, "the ingest never got going"
+        time.sleep(0.05)
+
+
+def live_processes(group: int) -> list[int]:
+    """Processes of a process group that are alive (not zombies waiting to be reaped)."""
+    alive = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # gone meanwhile
+            continue
+        if int(fields[2]) == group and fields[0] != "Z":
+            alive.append(int(stat.parent.name))
+    return alive
+
+
+@pytest.mark.slow
+def test_ctrl_c_during_ingest_on_the_local_cluster_is_one_line_and_a_rerun_completes(tmp_path):
+    out = tmp_path / "c.zarr"
+    process = start_ingest(out, 1.0)
+    wait_for_tiles(process, out)
+    os.killpg(process.pid, signal.SIGINT)  # a terminal's Ctrl-C reaches the workers too
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 130, err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert lines[-1] == INTERRUPTED and "Traceback" not in err
+    others = [
+        line for line in lines[:-1] if not line.startswith("running on") and not PROGRESS_BAR.match(line)
+    ]
+    assert others == []  # nothing from the workers or from distributed
+
+    summary = run_ingest(
+        PatternSource(), BOX, out, levels="60,16", tile_size=16, scheduler="threads", progress=False
+    )
+    total = sum(level.total for level in summary.levels.values())
+    assert 0 < summary.written < total and open_corpus(out).attrs["status"] == "complete"  # resumed
+
+
+@pytest.mark.slow
+def test_kill_9_of_an_ingest_on_the_local_cluster_leaves_no_process_behind(tmp_path):
+    out = tmp_path / "c.zarr"
+    process = start_ingest(out, 1.0)
+    wait_for_tiles(process, out)
+    assert len(live_processes(process.pid)) > 1  # the workers
+    os.kill(process.pid, signal.SIGKILL)  # the terrasynth process only
+    process.communicate(timeout=120)
+    deadline = time.monotonic() + 60
+    while live_processes(process.pid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert live_processes(process.pid) == []

@@ -109,3 +109,49 @@ def test_local_ingest_end_to_end(capsys, tmp_path):
     assert list(ds.band.values) == ["B4", "B3", "B2"]
     assert set(ds.landcover.values[ds.valid.values].ravel()) == {10, 40}
     assert (tmp_path / "c.zarr.stac" / "collection.json").is_file()
+
+
+def test_local_ingest_of_an_area_outside_the_raster_is_refused_and_keeps_the_corpus(capsys, tmp_path):
+    reflectance = write_reflectance(tmp_path / "reflectance.tif")
+    out = tmp_path / "c.zarr"
+    local = ["ingest", "--source", "local", "--image", str(reflectance), "--levels", "60", "--out", str(out)]
+    assert run(*local, "--aoi", AOI, "--scheduler", "threads") == 0
+    capsys.readouterr()
+    assert run(*local, "--aoi", "10.0,45.0,10.01,45.01", "--overwrite", "--scheduler", "threads") == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(
+        "terrasynth: error: the area 10.0000,45.0000,10.0100,45.0100"
+    )
+    assert "reflectance.tif covers 9.0000,45.0000,9.0200,45.0100" in err
+    assert open_corpus(out).attrs["status"] == "complete"  # --overwrite removed nothing
+
+
+def test_ingest_with_a_key_whose_private_key_is_invalid_is_one_line_without_key_material(capsys, tmp_path):
+    key = tmp_path / "key.json"
+    garbage = "-----BEGIN PRIVATE KEY-----\nSECRETxKEYxMATERIALxNOTxBASE64==\n-----END PRIVATE KEY-----\n"
+    key.write_text(
+        json.dumps(
+            {
+                "type": "service_account",
+                "project_id": "p",
+                "private_key_id": "0123",
+                "private_key": garbage,
+                "client_email": "robot@p.iam.gserviceaccount.com",
+                "token_uri": "https://oauth2.googleapis.com/token",
+            }
+        )
+    )
+    args = [
+        *EE,
+        "--service-account-key",
+        str(key),
+        "--out",
+        str(tmp_path / "c.zarr"),
+        "--scheduler",
+        "threads",
+    ]
+    assert run(*args) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "SECRET" not in err and "no Earth Engine credentials" not in err
+    assert err.startswith(f"terrasynth: error: service-account key file {key} is invalid (its private_key")
+    assert not (tmp_path / "c.zarr").exists()

@@ -209,3 +209,20 @@ def test_a_folder_needs_a_pseudo_mask_model(trained, tmp_path, capsys):
             ]
         )
     assert "use a model trained with --mask pseudo" in capsys.readouterr().err
+
+
+def test_synthesize_refuses_a_corpus_with_a_deleted_chunk_in_one_line(
+    trained, corpus, generators, tmp_path, capsys
+):
+    import shutil
+
+    damaged = shutil.copytree(corpus, tmp_path / "corpus.zarr")
+    generators("corrupt").delete_chunk(damaged, "r00_utm32n/4m", "image", 0)
+    with pytest.raises(SystemExit) as exit_info:
+        main(
+            ["synthesize", "--checkpoint", str(trained), "--from", str(damaged), "--out", str(tmp_path / "o")]
+        )
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and err.count("\n") == 1
+    assert f"{damaged} is damaged: 1 tile(s) lack chunks" in err and "terrasynth check" in err
+    assert not (tmp_path / "o").exists()

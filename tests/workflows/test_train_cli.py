@@ -46,3 +46,26 @@ def test_train_metaearth_command(corpus, tmp_path):
     config = json.loads((out / "model" / "config.json").read_text())
     assert config["gsd"] == 16.0 and config["condition_gsd"] == pytest.approx(60.0, abs=5)
     assert (out / "checkpoints" / "last.ckpt").exists()
+
+
+def test_train_metaearth_on_a_corpus_that_lost_its_condition_level_is_refused_naming_it(
+    corpus, generators, tmp_path, capsys
+):
+    import shutil
+
+    from terrasynth.core import CorpusError
+    from terrasynth.workflows.cli import main
+
+    damaged = shutil.copytree(corpus, tmp_path / "corpus.zarr")
+    generators("corrupt").drop_level(damaged, "r00_utm32n/60m")
+    message = r"r00_utm32n has no level 60m, which the corpus records \(60m, 16m, 4m\)"
+    for first_stage in (None, True):  # never taken for a from-noise first stage
+        with pytest.raises(CorpusError, match=message):
+            corpus_stage(damaged, "16m", first_stage=first_stage, chip=32)
+    with pytest.raises(SystemExit) as exit_info:
+        main(
+            ["train", "metaearth", "--corpus", str(damaged), "--level", "16m", "--out", str(tmp_path / "run")]
+        )
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and err.count("\n") == 1 and "has no level 60m" in err
+    assert not (tmp_path / "run").exists()

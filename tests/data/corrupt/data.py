@@ -57,4 +57,4 @@ if __name__ == "__main__":
         "drop-level": drop_level,
         "truncate": truncate_file,
     }
-    print(actions[action](*args))
+    print(actions[action](*(int(arg) if arg.isdigit() else arg for arg in args)))

@@ -91,6 +91,28 @@ def write_landcover(path: str | Path, shape=(100, 200)) -> Path:
     return Path(path)
 
 
+def write_raster(
+    path: str | Path, data: np.ndarray, bounds=BOUNDS, *, crs: str | None = "EPSG:4326", nodata=None
+) -> Path:
+    """``data`` (bands, rows, cols) as a GeoTIFF over ``bounds`` (west, south, east, north in ``crs``),
+    with no CRS when ``crs`` is None and no nodata value unless given."""
+    west, south, east, north = bounds
+    bands, rows, cols = data.shape
+    profile = {
+        "driver": "GTiff",
+        "width": cols,
+        "height": rows,
+        "count": bands,
+        "dtype": data.dtype,
+        "transform": Affine((east - west) / cols, 0.0, west, 0.0, -(north - south) / rows, north),
+        **({"crs": crs} if crs else {}),
+        **({"nodata": nodata} if nodata is not None else {}),
+    }
+    with rasterio.open(path, "w", **profile) as dst:
+        dst.write(data)
+    return Path(path)
+
+
 if __name__ == "__main__":
     directory = Path(sys.argv[1] if len(sys.argv) > 1 else ".")
     directory.mkdir(parents=True, exist_ok=True)
