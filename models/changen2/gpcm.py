@@ -22,8 +22,9 @@ In a latent model the region is taken to latent pixels (a latent pixel is drawn 
 image pixels is), and the decoded image is pasted into the previous date only inside the region,
 so unchanged pixels are not even touched by the autoencoder's reconstruction error.
 
-Memory is linear in pixels: RS-DiT attends in 8 x 8 token windows, and its global blocks attend
-over at most the training image's extent (:attr:`Changen2Model.global_window`).
+RS-DiT attends in 8 x 8 token windows, and every fourth block over the whole token grid, so at
+sizes beyond the training tile memory grows with the square of the tokens in those blocks;
+:attr:`Changen2Model.global_window` bounds them to windows for very large pixel-space images.
 """
 
 from __future__ import annotations

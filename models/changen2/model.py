@@ -49,8 +49,12 @@ class Changen2Model(nn.Module):
         bands: names of the image bands.
         rgb_bands: the bands shown as red, green, blue.
         gsd: metres per pixel of the training images (None when unknown).
-        tile_size: side in pixels of the training images; the global attention blocks attend over
-            at most this extent (see :attr:`global_window`), so that larger images cost linearly.
+        tile_size: side in pixels of the training images (the default size it draws).
+        global_window: None (the default) lets the global attention blocks attend over the whole
+            token grid at any image size, as the released RS-DiT does; a number of tokens makes
+            them attend within windows of that side on larger grids, so that memory and time grow
+            linearly with the pixels instead of quadratically (a choice for very large pixel-space
+            images, at the cost of context: windows see nothing of each other).
     """
 
     def __init__(
@@ -65,6 +69,7 @@ class Changen2Model(nn.Module):
         rgb_bands: tuple[int, int, int] = (2, 1, 0),
         gsd: float | None = None,
         tile_size: int = 256,
+        global_window: int | None = None,
     ):
         super().__init__()
         channels = autoencoder.config.latent_channels if autoencoder is not None else None
@@ -87,6 +92,9 @@ class Changen2Model(nn.Module):
             raise ConfigError(f"{len(self.bands)} band names for a model of {self.channels} channels")
         self.rgb_bands = tuple(b if b < self.channels else 0 for b in rgb_bands)
         self.gsd, self.tile_size = gsd, int(tile_size)
+        if global_window is not None and global_window < 1:
+            raise ConfigError(f"global_window must be None (global) or at least 1 token, got {global_window}")
+        self.global_window = global_window
         if autoencoder is not None:
             autoencoder.requires_grad_(False).eval()
 
@@ -107,11 +115,6 @@ class Changen2Model(nn.Module):
     def size_multiple(self) -> int:
         """Image sides must be multiples of this many pixels."""
         return self.latent_factor * self.rsdit.config.patch_size
-
-    @property
-    def global_window(self) -> int:
-        """Side in tokens of the extent the global blocks attend over: the training image's grid."""
-        return max(1, self.tile_size // self.size_multiple)
 
     def forward(self, x_t: torch.Tensor, t: torch.Tensor, *, mask: torch.Tensor) -> torch.Tensor:
         """The predicted noise of ``x_t`` (B, latent channels, h, w) under the condition ``mask``."""
@@ -159,6 +162,7 @@ class Changen2Model(nn.Module):
             "rgb_bands": list(self.rgb_bands),
             "gsd": self.gsd,
             "tile_size": self.tile_size,
+            "global_window": self.global_window,
             "latent": self.autoencoder is not None,
         }
 
@@ -197,6 +201,7 @@ class Changen2Model(nn.Module):
                 rgb_bands=tuple(settings["rgb_bands"]),
                 gsd=settings["gsd"],
                 tile_size=settings["tile_size"],
+                global_window=settings.get("global_window"),
             )
         except (OSError, KeyError, TypeError, ValueError) as error:
             raise WeightsError(f"cannot load the Changen2 model in {folder}: {error}") from None

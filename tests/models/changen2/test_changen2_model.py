@@ -54,7 +54,7 @@ def test_saved_model_loads_with_its_settings_and_weights(tmp_path):
         Changen2Model.load(tmp_path)
 
 
-def test_global_blocks_attend_within_the_training_extent_on_larger_grids():
+def test_global_blocks_attend_over_the_whole_image_unless_windowed(tmp_path):
     torch.manual_seed(0)
     block = RSDiTBlock(16, 2, window=0).eval()
     tokens = torch.randn(1, 8, 12, 16)
@@ -62,8 +62,23 @@ def test_global_blocks_attend_within_the_training_extent_on_larger_grids():
         windowed = block._attend(tokens, 4)
         assert torch.allclose(windowed[:, 4:8, 8:12], block._attend(tokens[:, 4:8, 8:12], None), atol=1e-6)
         assert torch.equal(block._attend(tokens[:, :4, :4], 4), block._attend(tokens[:, :4, :4], None))
-    model = build_changen2("tiny", LANDCOVER, 4, tile_size=64)
-    assert model.global_window == 16  # 64 px / 4 px tokens
+    # trained on 32 px, drawing 128 px: a change in one corner reaches the far corner only through
+    # the global block (the window blocks and the convolutions reach a few tokens each)
+    model = _randomize(build_changen2("tiny", LANDCOVER, 4, tile_size=32))
+    assert model.global_window is None
+    x, mask = torch.randn(1, 4, 128, 128), LANDCOVER.encode(torch.full((1, 128, 128), 30))
+    far = x.clone()
+    far[..., -16:, -16:] += 1.0
+    t = torch.tensor([500])
+    with torch.no_grad():
+        assert (model(x, t, mask=mask) - model(far, t, mask=mask))[..., :16, :16].abs().max() > 1e-4
+        windowed = Changen2Model.load(model.save(tmp_path / "windowed"))
+        windowed.global_window = 8  # tokens of 4 px: 32 px windows
+        near = (windowed(x, t, mask=mask) - windowed(far, t, mask=mask))[..., :16, :16]
+        assert near.abs().max() == 0
+    assert Changen2Model.load(windowed.save(tmp_path / "again")).global_window == 8
+    with pytest.raises(ConfigError, match="global_window"):
+        build_changen2("tiny", LANDCOVER, 4, global_window=0)
 
 
 def test_latent_model_with_a_local_autoencoder(tmp_path, make_samples):
