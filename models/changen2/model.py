@@ -24,7 +24,7 @@ from torch import nn
 
 from terrasynth.core.errors import ConfigError, WeightsError
 from terrasynth.models.changen2.mask_encoding import MaskEncoding
-from terrasynth.models.changen2.rsdit import RSDiT, build_rsdit
+from terrasynth.models.changen2.rsdit import RSDiT, build_rsdit, rsdit_config
 from terrasynth.models.changen2.rsdit_weights import load_rsdit, save_rsdit
 from terrasynth.models.diffusion import NoiseSchedule, ReflectanceScaling
 
@@ -224,5 +224,14 @@ def build_changen2(
             f"the autoencoder takes {autoencoder.config.in_channels} bands but the images have {channels}"
         )
     in_channels = channels if autoencoder is None else autoencoder.config.latent_channels
-    rsdit = build_rsdit(preset, in_channels=in_channels, mask_channels=encoding.channels, learn_sigma=False)
+    factor = 1 if autoencoder is None else 2 ** (len(autoencoder.config.block_out_channels) - 1)
+    # the mask embedded at the token grid (at most 1/8, the released model's latent grid)
+    stride = min(8, factor * rsdit_config(preset).patch_size)
+    rsdit = build_rsdit(
+        preset,
+        in_channels=in_channels,
+        mask_channels=encoding.channels,
+        learn_sigma=False,
+        mask_stride=stride,
+    )
     return Changen2Model(rsdit, encoding, autoencoder=autoencoder, **options)

@@ -5,6 +5,11 @@ each block's MLP, attention runs in 8 x 8 token windows with every 4th block glo
 token grid is taken from each input, so a model trained at 256 x 256 runs at 1024 x 1024 or on
 non-square inputs. The semantic mask is embedded densely by a convolution stack, resized to the
 token grid and added to the timestep embedding, giving every token its own adaLN-Zero condition.
+
+The released model embeds the mask at 1/8 of its size, which is the latent grid of a latent model
+(8 x downsampled images). A pixel-space model has tokens of ``patch_size`` pixels, so there the
+embedding stops at the token grid (``mask_stride``): at 1/8 every token of a 4-pixel patch would
+see the mask of an 8-pixel cell, too coarse to outline a house.
 """
 
 from __future__ import annotations
@@ -42,6 +47,8 @@ class RSDiTConfig:
         window_size: attention window side in tokens.
         global_every: every this-many-th block attends globally (the 4th, 8th, ...).
         learn_sigma: predict the variance too (output channels = 2 x in_channels).
+        mask_stride: the mask embedding's downsampling, 1, 2, 4 or 8 (the released model's: the
+            latent grid of its images); the same weights serve every stride.
     """
 
     in_channels: int = 4
@@ -54,8 +61,11 @@ class RSDiTConfig:
     window_size: int = 8
     global_every: int = 4
     learn_sigma: bool = True
+    mask_stride: int = 8
 
     def __post_init__(self):
+        if self.mask_stride not in (1, 2, 4, 8):
+            raise ConfigError(f"RS-DiT mask_stride must be 1, 2, 4 or 8, got {self.mask_stride}")
         if self.hidden_size % self.num_heads or self.hidden_size % 8:
             raise ConfigError(
                 f"RS-DiT hidden_size {self.hidden_size} must be a multiple of num_heads ({self.num_heads}) and of 8"
@@ -109,7 +119,7 @@ class RSDiT(nn.Module):
         )
         self.time_proj = Timesteps(FREQUENCY_CHANNELS, flip_sin_to_cos=True, downscale_freq_shift=0)
         self.time_embed = TimestepEmbedding(FREQUENCY_CHANNELS, dim)
-        self.mask_embed = mask_embedder(config.mask_channels, dim)
+        self.mask_embed = mask_embedder(config.mask_channels, dim, config.mask_stride)
         self.blocks = nn.ModuleList(
             RSDiTBlock(
                 dim,

@@ -91,12 +91,16 @@ class FinalLayer(nn.Module):
         return self.linear(modulate(self.norm(x), shift, scale))
 
 
-def mask_embedder(mask_channels: int, dim: int) -> nn.Sequential:
+def mask_embedder(mask_channels: int, dim: int, stride: int = 8) -> nn.Sequential:
     """The dense mask embedding: eight 3 x 3 convolutions, each followed by a channel LayerNorm and
     (all but the last) SiLU; widths D/8, D/8, D/4, D/4, D/2, D/2, D, D, with stride 2 at the third,
-    fifth and seventh, so the output is (B, D, H/8, W/8) for an (B, C, H, W) mask."""
+    fifth and seventh (the first log2(``stride``) of them), so the output is (B, D, H/s, W/s) for a
+    (B, C, H, W) mask; the weights are the same for every stride."""
     widths = (dim // 8, dim // 8, dim // 4, dim // 4, dim // 2, dim // 2, dim, dim)
-    strides = (1, 1, 2, 1, 2, 1, 2, 1)
+    halvings = {1: 0, 2: 1, 4: 2, 8: 3}[stride]
+    strides = [1] * 8
+    for index in (2, 4, 6)[:halvings]:
+        strides[index] = 2
     layers, previous = [], mask_channels
     for index, (width, stride) in enumerate(zip(widths, strides, strict=True)):
         layers += [nn.Conv2d(previous, width, 3, stride, 1), LayerNorm2d(width, eps=1e-6)]

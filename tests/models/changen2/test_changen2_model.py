@@ -3,7 +3,7 @@ import torch
 from diffusers import AutoencoderKL
 
 from terrasynth.core.errors import ConfigError, WeightsError
-from terrasynth.models.changen2 import Changen2Model, MaskEncoding, build_changen2
+from terrasynth.models.changen2 import Changen2Model, MaskEncoding, build_changen2, build_rsdit
 from terrasynth.models.changen2.rsdit_blocks import RSDiTBlock
 from terrasynth.models.diffusion import epsilon_loss
 
@@ -106,3 +106,12 @@ def test_latent_model_with_a_local_autoencoder(tmp_path, make_samples):
         build_changen2("tiny", LANDCOVER, 3, autoencoder=autoencoder)
     with pytest.raises(ConfigError, match="multiple of 8"):
         model.check_size(36, 32)
+
+
+def test_a_pixel_space_model_embeds_the_mask_at_its_token_grid():
+    # at the released model's 1/8, every 4 px token would see the mask of an 8 px cell
+    model = build_changen2("tiny", LANDCOVER, 4, tile_size=32)
+    assert model.rsdit.config.mask_stride == model.rsdit.config.patch_size == 4
+    mask = LANDCOVER.encode(torch.full((1, 32, 48), 30))
+    assert model.rsdit.mask_embed(mask).shape[-2:] == (8, 12)
+    assert build_rsdit("S").config.mask_stride == 8  # torchange's layout and weights
