@@ -226,3 +226,17 @@ def test_synthesize_refuses_a_corpus_with_a_deleted_chunk_in_one_line(
     assert exit_info.value.code == 2 and err.count("\n") == 1
     assert f"{damaged} is damaged: 1 tile(s) lack chunks" in err and "terrasynth check" in err
     assert not (tmp_path / "o").exists()
+
+
+def test_later_dates_get_their_own_illumination_noise_and_registration(trained, corpus, tmp_path):
+    # real acquisitions differ everywhere a little: unchanged areas are no longer bit-identical,
+    # so a detector cannot learn "the pixels that differ are the change"
+    _synthesize(trained, corpus, tmp_path / "a", "--pairs", "2", "--change", "buildings")
+    _synthesize(trained, corpus, tmp_path / "b", "--pairs", "2", "--change", "buildings")
+    for first, again in zip(
+        open_change_set(tmp_path / "a", "train"), open_change_set(tmp_path / "b", "train"), strict=True
+    ):
+        assert torch.equal(first["image"], again["image"])  # the same seed, the same draws
+        grown = torch.nn.functional.max_pool2d(first["mask"][None].float(), 3, 1, 1)[0].bool()
+        unchanged = (first["image"][1] - first["image"][0]).abs().mean(0)[~grown]
+        assert 0.002 < unchanged.mean() < 0.1  # display units: a few grey levels, not another scene
