@@ -52,7 +52,7 @@ def test_a_building_model_trains_in_the_latent_space_of_a_local_autoencoder(make
 def test_masks_of_each_kind_come_from_the_corpus_sample(make_samples):
     tiles = make_samples.MaskedTiles(1, 32)
     landcover = tiles[0]["landcover"]
-    for kind, expected in (("landcover", landcover), ("buildings", (landcover == 50).long())):
+    for kind, expected in (("landcover", landcover), ("buildings", (landcover == 250).long())):  # footprints
         encoding = SETTINGS.model_copy(update={"mask": kind}).encoding()
         assert torch.equal(MaskedSamples(tiles, encoding)[0]["mask"], expected)
     pseudo = MaskedSamples(
