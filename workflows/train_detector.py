@@ -2,9 +2,9 @@
 
 A sample is a dict: ``image`` float32 ``(2, C, H, W)`` in [0, 1], ``mask`` int64 ``(H, W)`` 0/1,
 optionally ``semantic`` int64 ``(2, H, W)`` SECOND values 0-6 and ``name``. The output folder
-holds ``detector.safetensors`` + ``detector.json`` (rewritten after every epoch) and Lightning's
-``last.ckpt``, from which a rerun with the same folder resumes (weights, optimiser state and
-epoch count restored).
+holds Lightning's ``last.ckpt``, written atomically after every epoch, from which a rerun with the
+same folder resumes (weights, optimiser state and epoch count restored), and, once training has
+finished, the detector: ``detector.safetensors`` + ``detector.json``.
 """
 
 from __future__ import annotations
@@ -65,7 +65,6 @@ def train_detector(
     settings: TrainSettings | None = None,
     encoder_weights: str | Path | None = None,
     val_dataset=None,
-    resume: bool = True,
     progress: bool = True,
     data_name: str = "",
 ) -> Path:
@@ -74,13 +73,12 @@ def train_detector(
     Args:
         dataset: a torch Dataset of change pair samples (any LEVIR-layout folder, a synthetic
             change set, ...).
-        out_dir: where checkpoints go; an unfinished run there is resumed when ``resume``.
+        out_dir: the run folder; an unfinished run there is resumed.
         config: the architecture (:class:`~terrasynth.models.detector.DetectorConfig`); its
             ``in_channels`` must match the samples' bands. Default: ResNet-18, 1 x 256 head.
         settings: training settings.
         encoder_weights: a local timm state dict for the encoder (never downloaded).
         val_dataset: optional samples for the validation loss after each epoch.
-        resume: continue from ``out_dir/last.ckpt`` when it exists.
         progress: show Lightning's progress bar.
         data_name: what the model was trained on, recorded in ``detector.json``.
     """
@@ -90,8 +88,9 @@ def train_detector(
     from torch.utils.data import DataLoader
 
     from terrasynth.core.errors import ConfigError
-    from terrasynth.models.detector import ChangeDetector, DetectorConfig, checkpoint_paths
-    from terrasynth.workflows.detector_module import DetectorModule, ExportDetector, collate_change_pairs
+    from terrasynth.models.detector import ChangeDetector, DetectorConfig, save_detector
+    from terrasynth.workflows.detector_module import DetectorModule, collate_change_pairs
+    from terrasynth.workflows.run_folder import RunCheckpointIO, fit_run, remove_partials
 
     settings = settings or TrainSettings()
     config = config or DetectorConfig()
@@ -101,6 +100,8 @@ def train_detector(
     bands = dataset[0]["image"].shape[1]
     if bands != config.in_channels:
         raise ConfigError(f"samples have {bands} bands but the detector expects {config.in_channels}")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    remove_partials(out_dir)
     L.seed_everything(settings.seed, workers=True, verbose=False)
     module = DetectorModule(
         ChangeDetector(config, encoder_weights=encoder_weights),
@@ -111,7 +112,6 @@ def train_detector(
     )
     loader = partial(DataLoader, batch_size=settings.batch_size, num_workers=settings.num_workers)
     training_batches = partial(collate_change_pairs, crop_size=settings.crop_size, augment=settings.augment)
-    metadata = {"trained_on": data_name, "samples": len(dataset), "settings": asdict(settings)}
     trainer = L.Trainer(
         default_root_dir=out_dir,
         max_epochs=settings.epochs,
@@ -120,27 +120,31 @@ def train_detector(
         precision=settings.precision,
         strategy=settings.strategy,
         logger=CSVLogger(out_dir, name="logs"),
+        plugins=[RunCheckpointIO()],
         callbacks=[
-            ModelCheckpoint(dirpath=out_dir, save_last=True, save_top_k=0),
-            ExportDetector(out_dir, metadata),
+            ModelCheckpoint(  # overwritten at the end of every epoch
+                dirpath=out_dir, filename="last", enable_version_counter=False, save_on_train_epoch_end=True
+            ),
             *([RichProgressBar()] if progress else []),
         ],
         enable_progress_bar=progress,
         enable_model_summary=False,
     )
-    last = out_dir / "last.ckpt"
-    trainer.fit(
+    fit_run(
+        trainer,
         module,
+        out_dir / "last.ckpt",
         train_dataloaders=loader(dataset, shuffle=True, collate_fn=training_batches),
         val_dataloaders=(
             loader(val_dataset, collate_fn=partial(collate_change_pairs, crop_size=settings.crop_size))
             if val_dataset is not None
             else None
         ),
-        ckpt_path=last if resume and last.is_file() else None,
-        weights_only=True,
     )
-    return checkpoint_paths(out_dir)[0]
+    metadata = {"trained_on": data_name, "samples": len(dataset), "settings": asdict(settings)}
+    if trainer.is_global_zero:  # the final weights, written only now that training has finished
+        save_detector(module.model, out_dir, metadata=metadata | {"epochs": trainer.current_epoch})
+    return out_dir / "detector.safetensors"
 
 
 def cli(

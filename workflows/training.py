@@ -33,6 +33,7 @@ from terrasynth.core.config import Config
 from terrasynth.core.errors import ConfigError
 from terrasynth.models.diffusion import ReflectanceScaling
 from terrasynth.models.metaearth import key_seed
+from terrasynth.workflows.run_folder import RunCheckpointIO, fit_run, remove_partials
 
 
 class TrainingSettings(Config):
@@ -175,6 +176,7 @@ def start_run(out_dir: Path, record: dict) -> None:
             f"{out_dir} holds a run with other settings or data: use another folder to start afresh"
         )
     out_dir.mkdir(parents=True, exist_ok=True)
+    remove_partials(out_dir)
     record_path.write_text(text)
 
 
@@ -204,6 +206,7 @@ def fit(
         num_sanity_val_steps=0,
         log_every_n_steps=1,
         logger=L.pytorch.loggers.TensorBoardLogger(out_dir, name="logs", version=""),
+        plugins=[RunCheckpointIO()],
         callbacks=[
             L.pytorch.callbacks.WeightAveraging(avg_fn=warmup_ema(settings.ema_decay), use_buffers=False),
             L.pytorch.callbacks.ModelCheckpoint(  # overwritten at the end of every epoch
@@ -216,9 +219,7 @@ def fit(
             *callbacks,
         ],
     )
-    last = out_dir / "checkpoints" / "last.ckpt"
-    # weights_only: the checkpoint is read with torch's safe unpickler (tensors and plain containers)
-    trainer.fit(module, datamodule=data, ckpt_path=last if last.exists() else None, weights_only=True)
+    fit_run(trainer, module, out_dir / "checkpoints" / "last.ckpt", datamodule=data)
     return trainer
 
 

@@ -1,5 +1,6 @@
 import json
 
+import lightning as L
 import pytest
 import torch
 from diffusers import AutoencoderKL
@@ -68,3 +69,26 @@ def test_missing_autoencoder_is_a_weights_error(make_samples, tmp_path):
         train_changen2(
             make_samples.MaskedTiles(2, 32), tmp_path, SETTINGS, autoencoder=str(tmp_path / "none")
         )
+
+
+def test_a_run_killed_while_writing_a_checkpoint_resumes_from_the_one_before(
+    make_samples, killed_while_checkpointing, tmp_path
+):
+    class CountSteps(L.Callback):
+        steps = 0
+
+        def on_train_batch_end(self, *args):
+            self.steps += 1
+
+    def train(callbacks=()):
+        settings = SETTINGS.model_copy(update={"max_epochs": 2, "steps_per_epoch": 1})
+        return train_changen2(make_samples.MaskedTiles(2, 16), tmp_path, settings, callbacks=callbacks)
+
+    assert killed_while_checkpointing(train, epoch=1) == -9
+    checkpoints = tmp_path / "checkpoints"
+    assert torch.load(checkpoints / "last.ckpt", weights_only=True)["epoch"] == 0  # whole
+    assert (checkpoints / ".last.ckpt.partial").is_file() and not (tmp_path / "model").exists()
+    counter = CountSteps()
+    Changen2Model.load(train([counter]))
+    assert counter.steps == 1  # the second epoch only
+    assert not (checkpoints / ".last.ckpt.partial").exists()

@@ -106,3 +106,22 @@ def test_other_settings_in_the_same_folder_are_refused(cascade_samples, finished
         train_metaearth(cascade_samples(), finished_run[0], SETTINGS, learning_rate=0.1)
     with pytest.raises(ConfigError, match="multiple of"):
         train_metaearth(cascade_samples(size=10), finished_run[0] / "odd", SETTINGS)
+
+
+def test_a_run_killed_while_writing_a_checkpoint_resumes_from_the_one_before(
+    cascade_samples, finished_run, killed_while_checkpointing, tmp_path
+):
+    def train(callbacks=()):
+        return train_metaearth(cascade_samples(), tmp_path, SETTINGS, callbacks=callbacks)
+
+    assert killed_while_checkpointing(train, epoch=1) == -9
+    checkpoints = tmp_path / "checkpoints"
+    assert torch.load(checkpoints / "last.ckpt", weights_only=True)["epoch"] == 0  # whole
+    assert (checkpoints / ".last.ckpt.partial").is_file() and not (tmp_path / "model").exists()
+    counter = CountSteps()
+    resumed = train([counter])
+    assert counter.steps == 4  # the second and third epochs
+    assert not (checkpoints / ".last.ckpt.partial").exists()
+    reference = weights(finished_run[1])
+    for name, tensor in weights(resumed).items():
+        assert torch.equal(tensor, reference[name]), name

@@ -3,6 +3,7 @@ import dataclasses
 import json
 
 import pytest
+import torch
 from typer.testing import CliRunner
 
 from terrasynth.core.errors import ConfigError
@@ -12,6 +13,8 @@ from terrasynth.workflows.cli import app
 from terrasynth.workflows.train_detector import TrainSettings, train_detector
 
 TINY = DetectorConfig(encoder="resnet18", decoder_channels=8, semantic_classes=6)
+SMALL = DetectorConfig(encoder="test_efficientnet", decoder_channels=8)
+"""timm's test encoder (82 000 weights): checkpoints of a few MB, for the tests of resuming."""
 
 
 def settings(epochs: int) -> TrainSettings:
@@ -93,3 +96,29 @@ def test_train_then_evaluate_on_all_three_layouts(tmp_path, change_benchmarks):
         assert ("semantic_scores" in results) == (kind == "second")
     semantic = open_results(tmp_path / "second.nc")["semantic_scores"]
     assert semantic["variant"].values.tolist() == ["official", "torchange-37"]
+
+
+def test_a_run_killed_while_writing_a_checkpoint_resumes_from_the_one_before(
+    tmp_path, change_pairs, killed_while_checkpointing, monkeypatch
+):
+    pairs = change_pairs(count=4, size=32)
+    run = dict(config=SMALL, settings=settings(3), progress=False)  # 2 steps per epoch
+
+    def train():
+        train_detector(pairs, tmp_path, **run)
+
+    assert killed_while_checkpointing(train, epoch=1) == -9
+    # the first epoch's checkpoint is whole, the second's half-written aside; no final weights yet
+    assert torch.load(tmp_path / "last.ckpt", weights_only=True)["epoch"] == 0
+    assert (tmp_path / ".last.ckpt.partial").is_file()
+    assert not (tmp_path / "detector.safetensors").exists()
+
+    from terrasynth.workflows.detector_module import DetectorModule
+
+    steps = []
+    step = DetectorModule.training_step
+    monkeypatch.setattr(DetectorModule, "training_step", lambda *a: steps.append(1) or step(*a))
+    train()
+    assert len(steps) == 4  # the second and third epochs
+    assert not (tmp_path / ".last.ckpt.partial").exists()
+    assert load_detector(tmp_path)[1]["epochs"] == 3
