@@ -2,12 +2,14 @@
 
 A checkpoint is written under a temporary name beside its final one (``.last.ckpt.partial``),
 flushed to disk and renamed over it, so a kill at any moment leaves the previous checkpoint or the
-new one, never half of one; a rerun first removes what a kill left behind.
+new one, never half of one; a rerun first removes what a kill left behind. Ctrl-C stops training
+with the last checkpoint intact and raises ``KeyboardInterrupt`` (the CLI's exit status 130).
 """
 
 from __future__ import annotations
 
 import os
+import signal
 from pathlib import Path
 
 import lightning as L
@@ -45,6 +47,15 @@ def fit_run(trainer: L.Trainer, module: L.LightningModule, checkpoint: Path, **d
     """``trainer.fit(module, **data)``, resuming from ``checkpoint`` when it exists.
 
     The checkpoint is read with torch's safe unpickler (tensors and plain containers only).
+    Raises ``KeyboardInterrupt`` when training was interrupted (Lightning shuts down and exits
+    with status 1 instead).
     """
     resume = checkpoint if checkpoint.is_file() else None
-    trainer.fit(module, **data, ckpt_path=resume, weights_only=True)
+    on_interrupt = signal.getsignal(signal.SIGINT)
+    try:
+        trainer.fit(module, **data, ckpt_path=resume, weights_only=True)
+    except SystemExit:
+        if not trainer.interrupted:
+            raise
+        signal.signal(signal.SIGINT, on_interrupt)  # Lightning ignores Ctrl-C from its shutdown on
+        raise KeyboardInterrupt from None

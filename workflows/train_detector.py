@@ -9,6 +9,7 @@ finished, the detector: ``detector.safetensors`` + ``detector.json``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from functools import partial
 from pathlib import Path
@@ -17,6 +18,8 @@ from typing import TYPE_CHECKING, Annotated
 from typer import Option
 
 if TYPE_CHECKING:
+    import lightning as L
+
     from terrasynth.models.detector import DetectorConfig
 
 
@@ -67,6 +70,7 @@ def train_detector(
     val_dataset=None,
     progress: bool = True,
     data_name: str = "",
+    callbacks: Sequence[L.Callback] = (),
 ) -> Path:
     """Train a detector and return its ``detector.safetensors`` path.
 
@@ -81,6 +85,7 @@ def train_detector(
         val_dataset: optional samples for the validation loss after each epoch.
         progress: show Lightning's progress bar.
         data_name: what the model was trained on, recorded in ``detector.json``.
+        callbacks: extra Lightning callbacks.
     """
     import lightning as L
     from lightning.pytorch.callbacks import ModelCheckpoint, RichProgressBar
@@ -126,6 +131,7 @@ def train_detector(
                 dirpath=out_dir, filename="last", enable_version_counter=False, save_on_train_epoch_end=True
             ),
             *([RichProgressBar()] if progress else []),
+            *callbacks,
         ],
         enable_progress_bar=progress,
         enable_model_summary=False,

@@ -3,8 +3,42 @@ import multiprocessing
 import os
 import signal
 
+import lightning as L
 import pytest
 import torch
+
+
+class CtrlC(L.Callback):
+    """Sends SIGINT to this process, as Ctrl-C does, after optimizer step ``step``."""
+
+    def __init__(self, step: int):
+        self.step = step
+
+    def on_train_batch_end(self, trainer, *args):
+        if trainer.global_step == self.step:
+            os.kill(os.getpid(), signal.SIGINT)
+
+
+class CountSteps(L.Callback):
+    """Counts the training batches run."""
+
+    def __init__(self):
+        self.steps = 0
+
+    def on_train_batch_end(self, *args):
+        self.steps += 1
+
+
+@pytest.fixture(scope="session")
+def ctrl_c_after_step():
+    """:class:`CtrlC`: ``ctrl_c_after_step(3)`` is a Lightning callback pressing Ctrl-C after step 3."""
+    return CtrlC
+
+
+@pytest.fixture(scope="session")
+def count_steps():
+    """:class:`CountSteps`: ``count_steps()`` is a Lightning callback counting training batches."""
+    return CountSteps
 
 
 @pytest.fixture(scope="session")

@@ -1,6 +1,5 @@
 import json
 
-import lightning as L
 import pytest
 import torch
 from diffusers import AutoencoderKL
@@ -27,6 +26,7 @@ SETTINGS = Changen2Training(
     sample_steps=1,
     samples=2,
 )
+TWO_EPOCHS = SETTINGS.model_copy(update={"max_epochs": 2, "steps_per_epoch": 1})
 
 
 def test_a_building_model_trains_in_the_latent_space_of_a_local_autoencoder(make_samples, tmp_path):
@@ -72,23 +72,32 @@ def test_missing_autoencoder_is_a_weights_error(make_samples, tmp_path):
 
 
 def test_a_run_killed_while_writing_a_checkpoint_resumes_from_the_one_before(
-    make_samples, killed_while_checkpointing, tmp_path
+    make_samples, killed_while_checkpointing, count_steps, tmp_path
 ):
-    class CountSteps(L.Callback):
-        steps = 0
-
-        def on_train_batch_end(self, *args):
-            self.steps += 1
-
     def train(callbacks=()):
-        settings = SETTINGS.model_copy(update={"max_epochs": 2, "steps_per_epoch": 1})
-        return train_changen2(make_samples.MaskedTiles(2, 16), tmp_path, settings, callbacks=callbacks)
+        return train_changen2(make_samples.MaskedTiles(2, 16), tmp_path, TWO_EPOCHS, callbacks=callbacks)
 
     assert killed_while_checkpointing(train, epoch=1) == -9
     checkpoints = tmp_path / "checkpoints"
     assert torch.load(checkpoints / "last.ckpt", weights_only=True)["epoch"] == 0  # whole
     assert (checkpoints / ".last.ckpt.partial").is_file() and not (tmp_path / "model").exists()
-    counter = CountSteps()
+    counter = count_steps()
     Changen2Model.load(train([counter]))
     assert counter.steps == 1  # the second epoch only
     assert not (checkpoints / ".last.ckpt.partial").exists()
+
+
+def test_ctrl_c_keeps_the_last_checkpoint_and_a_rerun_resumes(
+    make_samples, ctrl_c_after_step, count_steps, tmp_path
+):
+    with pytest.raises(KeyboardInterrupt):  # not Lightning's exit(1)
+        train_changen2(
+            make_samples.MaskedTiles(2, 16), tmp_path, TWO_EPOCHS, callbacks=[ctrl_c_after_step(2)]
+        )
+    assert torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=True)["epoch"] == 0
+    assert not (tmp_path / "model").exists()
+    counter = count_steps()
+    Changen2Model.load(
+        train_changen2(make_samples.MaskedTiles(2, 16), tmp_path, TWO_EPOCHS, callbacks=[counter])
+    )
+    assert counter.steps == 1

@@ -47,14 +47,6 @@ class Crash(L.Callback):
             os._exit(3)
 
 
-class CountSteps(L.Callback):
-    def __init__(self):
-        self.steps = 0
-
-    def on_train_batch_end(self, *args):
-        self.steps += 1
-
-
 def _crashing_run(samples, out_dir):
     train_metaearth(samples, out_dir, SETTINGS, callbacks=[Crash(5)])
 
@@ -77,7 +69,9 @@ def test_a_run_leaves_safetensors_weights_config_samples_and_a_checkpoint(finish
     assert (out / "checkpoints" / "last.ckpt").exists()
 
 
-def test_killed_and_resumed_run_ends_with_the_same_weights(cascade_samples, finished_run, tmp_path):
+def test_killed_and_resumed_run_ends_with_the_same_weights(
+    cascade_samples, finished_run, tmp_path, count_steps
+):
     process = multiprocessing.get_context("fork").Process(
         target=_crashing_run, args=(cascade_samples(), tmp_path)
     )
@@ -85,7 +79,7 @@ def test_killed_and_resumed_run_ends_with_the_same_weights(cascade_samples, fini
     process.join(timeout=600)
     assert process.exitcode == 3  # killed in the third epoch, after the second epoch's checkpoint
     assert not (tmp_path / "model").exists()
-    counter = CountSteps()
+    counter = count_steps()
     resumed = train_metaearth(cascade_samples(), tmp_path, SETTINGS, callbacks=[counter])
     assert counter.steps == 2  # only the third epoch was run again
     reference = weights(finished_run[1])
@@ -109,7 +103,7 @@ def test_other_settings_in_the_same_folder_are_refused(cascade_samples, finished
 
 
 def test_a_run_killed_while_writing_a_checkpoint_resumes_from_the_one_before(
-    cascade_samples, finished_run, killed_while_checkpointing, tmp_path
+    cascade_samples, finished_run, killed_while_checkpointing, count_steps, tmp_path
 ):
     def train(callbacks=()):
         return train_metaearth(cascade_samples(), tmp_path, SETTINGS, callbacks=callbacks)
@@ -118,10 +112,25 @@ def test_a_run_killed_while_writing_a_checkpoint_resumes_from_the_one_before(
     checkpoints = tmp_path / "checkpoints"
     assert torch.load(checkpoints / "last.ckpt", weights_only=True)["epoch"] == 0  # whole
     assert (checkpoints / ".last.ckpt.partial").is_file() and not (tmp_path / "model").exists()
-    counter = CountSteps()
+    counter = count_steps()
     resumed = train([counter])
     assert counter.steps == 4  # the second and third epochs
     assert not (checkpoints / ".last.ckpt.partial").exists()
+    reference = weights(finished_run[1])
+    for name, tensor in weights(resumed).items():
+        assert torch.equal(tensor, reference[name]), name
+
+
+def test_ctrl_c_keeps_the_last_checkpoint_and_a_rerun_resumes(
+    cascade_samples, finished_run, ctrl_c_after_step, count_steps, tmp_path
+):
+    with pytest.raises(KeyboardInterrupt):  # not Lightning's exit(1)
+        train_metaearth(cascade_samples(), tmp_path, SETTINGS, callbacks=[ctrl_c_after_step(3)])
+    assert torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=True)["epoch"] == 0
+    assert not (tmp_path / "model").exists()
+    counter = count_steps()
+    resumed = train_metaearth(cascade_samples(), tmp_path, SETTINGS, callbacks=[counter])
+    assert counter.steps == 4
     reference = weights(finished_run[1])
     for name, tensor in weights(resumed).items():
         assert torch.equal(tensor, reference[name]), name

@@ -1,6 +1,7 @@
 import csv
 import dataclasses
 import json
+import signal
 
 import pytest
 import torch
@@ -9,7 +10,7 @@ from typer.testing import CliRunner
 from terrasynth.core.errors import ConfigError
 from terrasynth.evaluation.results import open_results
 from terrasynth.models.detector import DetectorConfig, load_detector
-from terrasynth.workflows.cli import app
+from terrasynth.workflows.cli import app, main
 from terrasynth.workflows.train_detector import TrainSettings, train_detector
 
 TINY = DetectorConfig(encoder="resnet18", decoder_channels=8, semantic_classes=6)
@@ -99,26 +100,64 @@ def test_train_then_evaluate_on_all_three_layouts(tmp_path, change_benchmarks):
 
 
 def test_a_run_killed_while_writing_a_checkpoint_resumes_from_the_one_before(
-    tmp_path, change_pairs, killed_while_checkpointing, monkeypatch
+    tmp_path, change_pairs, killed_while_checkpointing, count_steps
 ):
     pairs = change_pairs(count=4, size=32)
-    run = dict(config=SMALL, settings=settings(3), progress=False)  # 2 steps per epoch
 
-    def train():
-        train_detector(pairs, tmp_path, **run)
+    def train(callbacks=()):
+        train_detector(
+            pairs, tmp_path, config=SMALL, settings=settings(3), progress=False, callbacks=callbacks
+        )
 
-    assert killed_while_checkpointing(train, epoch=1) == -9
+    assert killed_while_checkpointing(train, epoch=1) == -9  # 2 steps per epoch
     # the first epoch's checkpoint is whole, the second's half-written aside; no final weights yet
     assert torch.load(tmp_path / "last.ckpt", weights_only=True)["epoch"] == 0
     assert (tmp_path / ".last.ckpt.partial").is_file()
     assert not (tmp_path / "detector.safetensors").exists()
-
-    from terrasynth.workflows.detector_module import DetectorModule
-
-    steps = []
-    step = DetectorModule.training_step
-    monkeypatch.setattr(DetectorModule, "training_step", lambda *a: steps.append(1) or step(*a))
-    train()
-    assert len(steps) == 4  # the second and third epochs
+    counter = count_steps()
+    train([counter])
+    assert counter.steps == 4  # the second and third epochs
     assert not (tmp_path / ".last.ckpt.partial").exists()
     assert load_detector(tmp_path)[1]["epochs"] == 3
+
+
+def test_ctrl_c_keeps_the_last_checkpoint_and_a_rerun_resumes(
+    tmp_path, change_pairs, ctrl_c_after_step, count_steps
+):
+    pairs = change_pairs(count=4, size=32)
+    with pytest.raises(KeyboardInterrupt):  # not Lightning's exit(1)
+        train_detector(
+            pairs,
+            tmp_path,
+            config=SMALL,
+            settings=settings(2),
+            progress=False,
+            callbacks=[ctrl_c_after_step(3)],
+        )
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # Ctrl-C works again
+    assert torch.load(tmp_path / "last.ckpt", weights_only=True)["epoch"] == 0
+    assert not (tmp_path / "detector.safetensors").exists()
+    counter = count_steps()
+    train_detector(pairs, tmp_path, config=SMALL, settings=settings(2), progress=False, callbacks=[counter])
+    assert counter.steps == 2 and load_detector(tmp_path)[1]["epochs"] == 2
+
+
+def test_ctrl_c_during_train_detector_exits_130_with_one_line(
+    tmp_path, change_benchmarks, monkeypatch, capsys
+):
+    from terrasynth.workflows.detector_module import DetectorModule
+
+    step = DetectorModule.training_step
+
+    def pressed_ctrl_c(module, *args):
+        signal.raise_signal(signal.SIGINT)
+        return step(module, *args)
+
+    monkeypatch.setattr(DetectorModule, "training_step", pressed_ctrl_c)
+    with pytest.raises(SystemExit) as exit_info:
+        main(["train", "detector", "--dataset", "levir-cd", "--root", str(change_benchmarks["levir-cd"]),
+              "--out", str(tmp_path), "--encoder", "test_efficientnet", "--epochs", "1", "--crop-size", "32",
+              "--accelerator", "cpu", "--devices", "1"])  # fmt: skip
+    assert exit_info.value.code == 130
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert last == "terrasynth: error: interrupted: finished work is kept; rerun the same command to resume"
