@@ -55,6 +55,9 @@ def train(
     config: Annotated[
         Path | None, typer.Option("--config", help="YAML/TOML file of Changen2Training settings.")
     ] = None,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Start over, removing a run in --out (else it is resumed).")
+    ] = False,
 ) -> None:
     """Train a Changen2 RS-DiT on (image, mask) tiles of a corpus."""
     import time
@@ -71,8 +74,9 @@ def train(
     )  # fmt: skip
     began = time.perf_counter()
     model_dir = train_on_corpus(
-        corpus, level, out, settings, tile_size=tile_size, min_valid_fraction=min_valid_fraction
-    )
+        corpus, level, out, settings, tile_size=tile_size, min_valid_fraction=min_valid_fraction,
+        overwrite=overwrite,
+    )  # fmt: skip
     Console().print(
         f"Trained a {settings.preset} RS-DiT on {settings.mask} masks of {corpus} ({level}, {tile_size} px "
         f"tiles) for {settings.max_epochs} epochs in {time.perf_counter() - began:.1f} s; the model is in {model_dir}"

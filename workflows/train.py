@@ -39,6 +39,9 @@ def metaearth(
     config: Annotated[
         Path | None, typer.Option("--config", help="YAML/TOML file of MetaEarthTraining settings.")
     ] = None,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Start over, removing a run in --out (else it is resumed).")
+    ] = False,
 ) -> None:
     """Train one stage of the MetaEarth cascade on a corpus."""
     from rich.console import Console
@@ -60,7 +63,7 @@ def metaearth(
         MetaEarthTraining, config, preset=preset, first_stage=is_first, max_epochs=epochs,
         batch_size=batch_size, seed=seed,
     )  # fmt: skip
-    model = train_metaearth(dataset, out, settings)
+    model = train_metaearth(dataset, out, settings, overwrite=overwrite)
     kind = "first stage (from noise)" if is_first else f"stage conditioned on the {condition} level"
     Console().print(
         f"trained a {settings.preset} {kind} at {level} on {len(dataset)} tiles: weights in {model}"

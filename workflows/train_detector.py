@@ -71,6 +71,7 @@ def train_detector(
     progress: bool = True,
     data_name: str = "",
     callbacks: Sequence[L.Callback] = (),
+    overwrite: bool = False,
 ) -> Path:
     """Train a detector and return its ``detector.safetensors`` path.
 
@@ -86,6 +87,7 @@ def train_detector(
         progress: show Lightning's progress bar.
         data_name: what the model was trained on, recorded in ``detector.json``.
         callbacks: extra Lightning callbacks.
+        overwrite: start over, removing a run in ``out_dir``.
     """
     import lightning as L
     from lightning.pytorch.callbacks import ModelCheckpoint, RichProgressBar
@@ -95,7 +97,7 @@ def train_detector(
     from terrasynth.core.errors import ConfigError
     from terrasynth.models.detector import ChangeDetector, DetectorConfig, save_detector
     from terrasynth.workflows.detector_module import DetectorModule, collate_change_pairs
-    from terrasynth.workflows.run_folder import RunCheckpointIO, fit_run, remove_partials
+    from terrasynth.workflows.run_folder import RunCheckpointIO, fit_run, start_run
 
     settings = settings or TrainSettings()
     config = config or DetectorConfig()
@@ -105,8 +107,10 @@ def train_detector(
     bands = dataset[0]["image"].shape[1]
     if bands != config.in_channels:
         raise ConfigError(f"samples have {bands} bands but the detector expects {config.in_channels}")
-    out_dir.mkdir(parents=True, exist_ok=True)
-    remove_partials(out_dir)
+    record = {
+        "data": data_name, "samples": len(dataset), "detector": config.to_dict(), "settings": asdict(settings),
+        "encoder_weights": str(encoder_weights) if encoder_weights else None,
+    }  # fmt: skip
     L.seed_everything(settings.seed, workers=True, verbose=False)
     module = DetectorModule(
         ChangeDetector(config, encoder_weights=encoder_weights),
@@ -114,6 +118,9 @@ def train_detector(
         weight_decay=settings.weight_decay,
         dice_weight=settings.dice_weight,
         semantic_weight=settings.semantic_weight,
+    )
+    resume = start_run(
+        out_dir, record, module, out_dir / "last.ckpt", epochs="settings.epochs", overwrite=overwrite
     )
     loader = partial(DataLoader, batch_size=settings.batch_size, num_workers=settings.num_workers)
     training_batches = partial(collate_change_pairs, crop_size=settings.crop_size, augment=settings.augment)
@@ -139,7 +146,7 @@ def train_detector(
     fit_run(
         trainer,
         module,
-        out_dir / "last.ckpt",
+        resume,
         train_dataloaders=loader(dataset, shuffle=True, collate_fn=training_batches),
         val_dataloaders=(
             loader(val_dataset, collate_fn=partial(collate_change_pairs, crop_size=settings.crop_size))
@@ -190,6 +197,9 @@ def cli(
         str, Option("--precision", help="Lightning precision, e.g. bf16-mixed.")
     ] = "32-true",
     seed: Annotated[int, Option("--seed", help="Random seed.")] = 0,
+    overwrite: Annotated[
+        bool, Option("--overwrite", help="Start over, removing a run in --out (else it is resumed).")
+    ] = False,
 ) -> None:
     """Train the ChangeStar-style change detector on a change data set."""
     from rich.console import Console
@@ -221,6 +231,6 @@ def cli(
     )
     path = train_detector(
         train, out, config=config, settings=settings, encoder_weights=encoder_weights,
-        val_dataset=val, data_name=f"{dataset}:{root}:{split}",
+        val_dataset=val, data_name=f"{dataset}:{root.resolve()}:{split}", overwrite=overwrite,
     )  # fmt: skip
     Console().print(f"Trained on {len(train)} pairs for {epochs} epochs: {path}")

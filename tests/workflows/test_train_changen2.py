@@ -1,4 +1,5 @@
 import json
+import re
 
 import pytest
 import torch
@@ -101,3 +102,15 @@ def test_ctrl_c_keeps_the_last_checkpoint_and_a_rerun_resumes(
         train_changen2(make_samples.MaskedTiles(2, 16), tmp_path, TWO_EPOCHS, callbacks=[counter])
     )
     assert counter.steps == 1
+
+
+def test_a_damaged_checkpoint_is_refused_and_overwrite_starts_over(
+    make_samples, generators, count_steps, tmp_path
+):
+    train_changen2(make_samples.MaskedTiles(2, 16), tmp_path, TWO_EPOCHS)
+    last = generators("corrupt").truncate_file(tmp_path / "checkpoints" / "last.ckpt")
+    with pytest.raises(WeightsError, match=f"{re.escape(str(last))} is damaged .*--overwrite"):
+        train_changen2(make_samples.MaskedTiles(2, 16), tmp_path, TWO_EPOCHS)
+    counter = count_steps()
+    train_changen2(make_samples.MaskedTiles(2, 16), tmp_path, TWO_EPOCHS, overwrite=True, callbacks=[counter])
+    assert counter.steps == 2  # every epoch again

@@ -7,7 +7,7 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from terrasynth.core.errors import ConfigError
+from terrasynth.core.errors import ConfigError, WeightsError
 from terrasynth.evaluation.results import open_results
 from terrasynth.models.detector import DetectorConfig, load_detector
 from terrasynth.workflows.cli import app, main
@@ -38,8 +38,9 @@ def test_training_writes_safetensors_and_resumes(tmp_path, change_pairs):
 
     # a rerun with more epochs resumes from last.ckpt: only the missing epoch is trained
     train_detector(
-        pairs, out, config=TINY, settings=settings(2), progress=False, val_dataset=change_pairs(2, 32)
-    )
+        pairs, out, config=TINY, settings=settings(2), progress=False, val_dataset=change_pairs(2, 32),
+        data_name="synthetic",
+    )  # fmt: skip
     assert json.loads((out / "detector.json").read_text())["metadata"]["epochs"] == 2
     with open(out / "logs" / "version_1" / "metrics.csv") as rows:
         logged = list(csv.DictReader(rows))
@@ -161,3 +162,54 @@ def test_ctrl_c_during_train_detector_exits_130_with_one_line(
     assert exit_info.value.code == 130
     last = capsys.readouterr().err.strip().splitlines()[-1]
     assert last == "terrasynth: error: interrupted: finished work is kept; rerun the same command to resume"
+
+
+def train_command(root, out, *extra):
+    """``terrasynth train detector`` on a LEVIR-CD folder with the test encoder, for one epoch."""
+    args = ["train", "detector", "--dataset", "levir-cd", "--root", str(root), "--out", str(out),
+            "--encoder", "test_efficientnet", "--epochs", "1", "--crop-size", "32", "--accelerator", "cpu",
+            "--devices", "1", *extra]  # fmt: skip
+    with pytest.raises(SystemExit) as exit_info:
+        main(args)
+    return exit_info.value.code
+
+
+@pytest.mark.parametrize("fraction", [0.5, 0.0])
+def test_a_damaged_checkpoint_is_refused_in_one_line_and_overwrite_starts_over(
+    tmp_path, change_benchmarks, generators, capsys, fraction
+):
+    root = change_benchmarks["levir-cd"]
+    assert train_command(root, tmp_path) == 0
+    last = generators("corrupt").truncate_file(tmp_path / "last.ckpt", fraction)
+    capsys.readouterr()
+    assert train_command(root, tmp_path, "--epochs", "2") == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and f"{last} is damaged" in error and "--overwrite" in error
+    assert train_command(root, tmp_path, "--epochs", "2", "--overwrite") == 0
+    assert load_detector(tmp_path)[1]["epochs"] == 2
+    assert sorted(path.name for path in (tmp_path / "logs").iterdir()) == ["version_0"]  # a new run
+
+
+def test_a_checkpoint_of_another_encoder_is_refused(tmp_path, change_pairs):
+    pairs = change_pairs(count=2, size=32)
+    train_detector(pairs, tmp_path / "a", config=SMALL, settings=settings(1), progress=False)
+    (tmp_path / "b").mkdir()
+    (tmp_path / "a" / "last.ckpt").rename(tmp_path / "b" / "last.ckpt")
+    other = dataclasses.replace(SMALL, encoder="test_resnet")
+    with pytest.raises(WeightsError, match=r"b/last\.ckpt holds another model .* --overwrite"):
+        train_detector(pairs, tmp_path / "b", config=other, settings=settings(1), progress=False)
+
+
+def test_a_rerun_on_another_data_set_or_with_other_settings_is_refused_naming_them(tmp_path, change_pairs):
+    pairs = change_pairs(count=2, size=32)
+    run = dict(config=SMALL, progress=False)
+    train_detector(pairs, tmp_path, settings=settings(1), data_name="levir-cd:/data/LEVIR-CD:train", **run)
+    with pytest.raises(
+        ConfigError, match='data "levir-cd:/data/LEVIR-CD:train" -> "folder:/data/mine:train"'
+    ):
+        train_detector(pairs, tmp_path, settings=settings(1), data_name="folder:/data/mine:train", **run)
+    faster = dataclasses.replace(settings(1), learning_rate=0.01, batch_size=1)
+    with pytest.raises(ConfigError) as refused:
+        train_detector(pairs, tmp_path, settings=faster, data_name="levir-cd:/data/LEVIR-CD:train", **run)
+    assert "settings.batch_size 2 -> 1; settings.learning_rate 0.001 -> 0.01;" in str(refused.value)
+    assert json.loads((tmp_path / "training.json").read_text())["data"] == "levir-cd:/data/LEVIR-CD:train"
