@@ -32,7 +32,9 @@ def metaearth(
             "--first-stage/--no-first-stage", help="Generate from noise (default: the coarsest level)."
         ),
     ] = None,
-    chip: Annotated[int, typer.Option("--chip", help="Training tile edge in pixels.")] = 64,
+    chip: Annotated[
+        int, typer.Option("--chip", min=4, help="Training tile edge in pixels (a multiple of 4).")
+    ] = 64,
     epochs: Annotated[int | None, typer.Option("--epochs", help="Training epochs.")] = None,
     batch_size: Annotated[int | None, typer.Option("--batch-size", help="Tiles per batch.")] = None,
     seed: Annotated[int | None, typer.Option("--seed", help="Seed of weights, data order and noise.")] = None,
@@ -47,22 +49,30 @@ def metaearth(
     from rich.console import Console
 
     from terrasynth.core.config import load_config
+    from terrasynth.core.errors import ConfigError
+    from terrasynth.datasets.corpus import NoValidTilesError
     from terrasynth.workflows.train_metaearth import MetaEarthTraining, corpus_stage, train_metaearth
 
     if condition not in ("coarser", "degraded"):
         raise typer.BadParameter("use 'coarser' or 'degraded'", param_hint="--condition")
-    dataset, is_first = corpus_stage(
-        corpus,
-        level,
-        first_stage=first_stage,
-        condition=condition,
-        condition_level=condition_level,
-        chip=chip,
-    )
     settings = load_config(
-        MetaEarthTraining, config, preset=preset, first_stage=is_first, max_epochs=epochs,
-        batch_size=batch_size, seed=seed,
-    )  # fmt: skip
+        MetaEarthTraining, config, preset=preset, max_epochs=epochs, batch_size=batch_size, seed=seed
+    )
+    try:
+        dataset, is_first = corpus_stage(
+            corpus,
+            level,
+            first_stage=first_stage,
+            condition=condition,
+            condition_level=condition_level,
+            chip=chip,
+        )
+    except NoValidTilesError:
+        raise ConfigError(
+            f"{corpus}: no {chip}-pixel tile of {level} is at least half valid (the level may be smaller than "
+            "one tile): give a smaller --chip, or ingest a larger area"
+        ) from None
+    settings = settings.model_copy(update={"first_stage": is_first})
     model = train_metaearth(dataset, out, settings, overwrite=overwrite)
     kind = "first stage (from noise)" if is_first else f"stage conditioned on the {condition} level"
     Console().print(

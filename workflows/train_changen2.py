@@ -194,6 +194,8 @@ def train_on_corpus(
     **overrides,
 ) -> Path:
     """:func:`train_changen2` on every ``tile_size``-pixel tile of ``level`` of a corpus (all regions)."""
+    if tile_size < 1:
+        raise ConfigError(f"tile_size must be a positive number of pixels, got {tile_size}")
     dataset, regions = corpus_tiles(corpus, level, tile_size, min_valid_fraction=min_valid_fraction)
     bands = next(iter(regions.datasets.values())).bands
     return train_changen2(dataset, out_dir, settings, bands=bands, overwrite=overwrite, **overrides)

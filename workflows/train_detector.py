@@ -10,12 +10,14 @@ finished, the detector: ``detector.safetensors`` + ``detector.json``.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Literal
 
+from pydantic import Field
 from typer import Option
+
+from terrasynth.core.config import Config, Precision
 
 if TYPE_CHECKING:
     import lightning as L
@@ -23,41 +25,32 @@ if TYPE_CHECKING:
     from terrasynth.models.detector import DetectorConfig
 
 
-@dataclass(frozen=True)
-class TrainSettings:
-    """How to train (the architecture is a :class:`~terrasynth.models.detector.DetectorConfig`).
+class TrainSettings(Config):
+    """How to train (the architecture is a :class:`~terrasynth.models.detector.DetectorConfig`);
+    ``--config FILE`` (YAML or TOML) holds these keys."""
 
-    Attributes:
-        epochs: passes over the data set (a resumed run continues up to this many).
-        batch_size: samples per step (per device).
-        learning_rate: AdamW learning rate.
-        weight_decay: AdamW weight decay.
-        crop_size: random crop edge in pixels applied to each sample (0: none; samples of one
-            batch must then have the same size).
-        augment: turn, mirror and swap the dates of each training sample at random (validation
-            samples are left as they are).
-        dice_weight: weight of the Dice term next to binary cross-entropy.
-        semantic_weight: weight of the per-date semantic cross-entropy (models with semantic heads).
-        num_workers: DataLoader worker processes.
-        seed: seeds weights, shuffling and crops.
-        accelerator, devices, precision, strategy: passed to ``lightning.Trainer``
-            (e.g. ``"gpu"``, ``4``, ``"bf16-mixed"``, ``"ddp"``).
-    """
-
-    epochs: int = 10
-    batch_size: int = 8
-    learning_rate: float = 1e-4
-    weight_decay: float = 1e-4
-    crop_size: int = 512
-    augment: bool = True
-    dice_weight: float = 1.0
-    semantic_weight: float = 1.0
-    num_workers: int = 0
-    seed: int = 0
-    accelerator: str = "auto"
-    devices: int | str = "auto"
-    precision: str = "32-true"
-    strategy: str = "auto"
+    epochs: int = Field(
+        10, ge=1, description="passes over the data set (a rerun may raise it to extend the run)"
+    )
+    batch_size: int = Field(8, ge=1, description="samples per step (per device)")
+    learning_rate: float = Field(1e-4, gt=0, description="AdamW")
+    weight_decay: float = Field(1e-4, ge=0, description="AdamW")
+    crop_size: int = Field(
+        512,
+        ge=0,
+        description="random crop edge in pixels (0: none; a batch's samples must then match in size)",
+    )
+    augment: bool = Field(
+        True, description="random quarter turns, mirror images and date swaps of training samples"
+    )
+    dice_weight: float = Field(1.0, ge=0, description="weight of the Dice term next to binary cross-entropy")
+    semantic_weight: float = Field(1.0, ge=0, description="weight of the per-date semantic cross-entropy")
+    num_workers: int = Field(0, ge=0, description="DataLoader worker processes")
+    seed: int = Field(0, description="seeds weights, shuffling and crops")
+    accelerator: Literal["auto", "cpu", "gpu", "cuda", "mps", "tpu"] = "auto"
+    devices: int | str = Field("auto", description="Lightning's: a count, 'auto' or a list such as '0,1'")
+    precision: Precision = "32-true"
+    strategy: str = Field("auto", description="Lightning's, e.g. 'ddp'")
 
 
 def train_detector(
@@ -108,7 +101,7 @@ def train_detector(
     if bands != config.in_channels:
         raise ConfigError(f"samples have {bands} bands but the detector expects {config.in_channels}")
     record = {
-        "data": data_name, "samples": len(dataset), "detector": config.to_dict(), "settings": asdict(settings),
+        "data": data_name, "samples": len(dataset), "detector": config.to_dict(), "settings": settings.echo(),
         "encoder_weights": str(encoder_weights) if encoder_weights else None,
     }  # fmt: skip
     L.seed_everything(settings.seed, workers=True, verbose=False)
@@ -154,7 +147,7 @@ def train_detector(
             else None
         ),
     )
-    metadata = {"trained_on": data_name, "samples": len(dataset), "settings": asdict(settings)}
+    metadata = {"trained_on": data_name, "samples": len(dataset), "settings": settings.echo()}
     if trainer.is_global_zero:  # the final weights, written only now that training has finished
         save_detector(module.model, out_dir, metadata=metadata | {"epochs": trainer.current_epoch})
     return out_dir / "detector.safetensors"
@@ -179,24 +172,29 @@ def cli(
         bool, Option("--semantic", help="Add SECOND semantic heads (6 classes per date).")
     ] = False,
     epochs: Annotated[
-        int, Option("--epochs", help="Epochs to train (a rerun resumes up to this many).")
-    ] = 10,
-    batch_size: Annotated[int, Option("--batch-size", help="Samples per step and device.")] = 8,
-    learning_rate: Annotated[float, Option("--lr", help="AdamW learning rate.")] = 1e-4,
+        int | None, Option("--epochs", help="Epochs to train (a rerun may raise it to extend the run).")
+    ] = None,
+    batch_size: Annotated[int | None, Option("--batch-size", help="Samples per step and device.")] = None,
+    learning_rate: Annotated[float | None, Option("--lr", help="AdamW learning rate.")] = None,
     crop_size: Annotated[
-        int, Option("--crop-size", help="Random crop edge in pixels (0: whole images).")
-    ] = 512,
+        int | None, Option("--crop-size", help="Random crop edge in pixels (0: whole images).")
+    ] = None,
     augment: Annotated[
-        bool, Option("--augment/--no-augment", help="Random quarter turns, mirror images and date swaps.")
-    ] = True,
+        bool | None,
+        Option("--augment/--no-augment", help="Random quarter turns, mirror images and date swaps."),
+    ] = None,
     accelerator: Annotated[
-        str, Option("--accelerator", help="Lightning accelerator: auto, cpu, gpu.")
-    ] = "auto",
-    devices: Annotated[str, Option("--devices", help="Devices to use: auto or a count.")] = "auto",
+        str | None, Option("--accelerator", help="Lightning accelerator: auto, cpu, gpu, cuda, mps or tpu.")
+    ] = None,
+    devices: Annotated[str | None, Option("--devices", help="Devices to use: auto or a count.")] = None,
     precision: Annotated[
-        str, Option("--precision", help="Lightning precision, e.g. bf16-mixed.")
-    ] = "32-true",
-    seed: Annotated[int, Option("--seed", help="Random seed.")] = 0,
+        str | None,
+        Option("--precision", help="32-true, 16-mixed, bf16-mixed, 16-true, bf16-true or 64-true."),
+    ] = None,
+    seed: Annotated[int | None, Option("--seed", help="Random seed.")] = None,
+    config_file: Annotated[
+        Path | None, Option("--config", help="YAML/TOML file of TrainSettings (every option above and more).")
+    ] = None,
     overwrite: Annotated[
         bool, Option("--overwrite", help="Start over, removing a run in --out (else it is resumed).")
     ] = False,
@@ -204,9 +202,15 @@ def cli(
     """Train the ChangeStar-style change detector on a change data set."""
     from rich.console import Console
 
+    from terrasynth.core.config import load_config
     from terrasynth.datasets import open_change_dataset
     from terrasynth.models.detector import DetectorConfig
 
+    settings = load_config(
+        TrainSettings, config_file, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
+        crop_size=crop_size, augment=augment, accelerator=accelerator, precision=precision, seed=seed,
+        devices=int(devices) if devices and devices.isdigit() else devices,
+    )  # fmt: skip
     train = open_change_dataset(dataset, root, split)
     val = open_change_dataset(dataset, root, val_split) if val_split else None
     bands = train[0]["image"].shape[1]
@@ -218,19 +222,8 @@ def cli(
         mean=defaults.mean if bands == 3 else (0.5,) * bands,
         std=defaults.std if bands == 3 else (0.25,) * bands,
     )
-    settings = TrainSettings(
-        epochs=epochs,
-        batch_size=batch_size,
-        learning_rate=learning_rate,
-        crop_size=crop_size,
-        augment=augment,
-        accelerator=accelerator,
-        devices=int(devices) if devices.isdigit() else devices,
-        precision=precision,
-        seed=seed,
-    )
     path = train_detector(
         train, out, config=config, settings=settings, encoder_weights=encoder_weights,
         val_dataset=val, data_name=f"{dataset}:{root.resolve()}:{split}", overwrite=overwrite,
     )  # fmt: skip
-    Console().print(f"Trained on {len(train)} pairs for {epochs} epochs: {path}")
+    Console().print(f"Trained on {len(train)} pairs for {settings.epochs} epochs: {path}")

@@ -28,7 +28,7 @@ from PIL import Image
 from pydantic import Field
 from torch.utils.data import DataLoader, Dataset, Sampler, Subset
 
-from terrasynth.core.config import Config
+from terrasynth.core.config import Config, Precision
 from terrasynth.core.errors import ConfigError
 from terrasynth.models.diffusion import ReflectanceScaling
 from terrasynth.models.metaearth import key_seed
@@ -62,8 +62,8 @@ class TrainingSettings(Config):
     samples: int = Field(4, ge=1)
     rgb_bands: tuple[int, int, int] = Field((2, 1, 0), description="bands shown as red, green, blue")
     num_workers: int = Field(0, ge=0)
-    precision: str | None = Field(
-        None, description="Lightning precision; default bf16-mixed on GPUs, else 32"
+    precision: Precision | None = Field(
+        None, description="Lightning precision; default bf16-mixed on GPUs, else 32-true"
     )
     devices: int | str = "auto"
 

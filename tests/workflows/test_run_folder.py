@@ -29,7 +29,7 @@ def test_a_rerun_may_add_epochs_but_not_take_them_away(tmp_path):
 
 def test_a_damaged_run_record_is_refused_in_one_line(tmp_path):
     (tmp_path / "training.json").write_text('{"settings": {"max_')
-    with pytest.raises(ConfigError, match="training.json is not a run record .*--overwrite"):
+    with pytest.raises(ConfigError, match=r"training\.json is not a run record .*--overwrite"):
         start(tmp_path)
 
 

@@ -63,7 +63,7 @@ def test_training_samples_are_augmented_and_validation_samples_are_not(
     monkeypatch.setattr(detector_module, "random_dihedral", spy)
     train, val = change_pairs(count=4, size=48), change_pairs(2, 32)
     train_detector(
-        train, tmp_path, config=TINY, settings=dataclasses.replace(settings(1), augment=augment), progress=False,
+        train, tmp_path, config=TINY, settings=settings(1).model_copy(update={"augment": augment}), progress=False,
         val_dataset=val,
     )  # fmt: skip
     training_names = sorted(train[i]["name"] for i in range(len(train)))
@@ -208,8 +208,47 @@ def test_a_rerun_on_another_data_set_or_with_other_settings_is_refused_naming_th
         ConfigError, match='data "levir-cd:/data/LEVIR-CD:train" -> "folder:/data/mine:train"'
     ):
         train_detector(pairs, tmp_path, settings=settings(1), data_name="folder:/data/mine:train", **run)
-    faster = dataclasses.replace(settings(1), learning_rate=0.01, batch_size=1)
+    faster = settings(1).model_copy(update={"learning_rate": 0.01, "batch_size": 1})
     with pytest.raises(ConfigError) as refused:
         train_detector(pairs, tmp_path, settings=faster, data_name="levir-cd:/data/LEVIR-CD:train", **run)
     assert "settings.batch_size 2 -> 1; settings.learning_rate 0.001 -> 0.01;" in str(refused.value)
     assert json.loads((tmp_path / "training.json").read_text())["data"] == "levir-cd:/data/LEVIR-CD:train"
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("--epochs", "0", "epochs: Input should be greater than or equal to 1"),
+        ("--batch-size", "0", "batch_size: Input should be greater than or equal to 1"),
+        ("--lr", "-1", "learning_rate: Input should be greater than 0"),
+        ("--crop-size", "-5", "crop_size: Input should be greater than or equal to 0"),
+        ("--precision", "7-bit", "precision: Input should be '32-true', '16-mixed', 'bf16-mixed',"),
+        ("--encoder", "resnet9000", "unknown encoder 'resnet9000': give a timm model name (did you mean"),
+    ],
+)
+def test_train_detector_refuses_bad_numbers_in_one_line(
+    tmp_path, change_benchmarks, capsys, option, value, message
+):
+    out = tmp_path / "run"
+    assert train_command(change_benchmarks["levir-cd"], out, option, value) == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and message in error
+    assert not out.exists()  # refused before anything was written
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "message"),
+    [
+        ("run.yaml", "precision: 7-bit\n", "run.yaml: precision: Input should be '32-true'"),
+        ("run.toml", "batch_size = 0\n", "run.toml: batch_size: Input should be greater than or equal to 1"),
+    ],
+)
+def test_train_detector_refuses_a_bad_config_file_in_one_line(
+    tmp_path, change_benchmarks, capsys, name, text, message
+):
+    (tmp_path / name).write_text(text)
+    assert (
+        train_command(change_benchmarks["levir-cd"], tmp_path / "run", "--config", str(tmp_path / name)) == 2
+    )
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and message in error
