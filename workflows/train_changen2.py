@@ -202,15 +202,26 @@ def train_on_corpus(
 
 
 def load_autoencoder(folder: str | Path | None) -> AutoencoderKL | None:
-    """The diffusers AutoencoderKL saved in a local ``folder`` (never downloaded), or None."""
+    """The diffusers AutoencoderKL saved in a local ``folder`` (never downloaded), or None.
+
+    Only safetensors weights are read: pickled ones (``diffusion_pytorch_model.bin``) are refused.
+    """
     if folder is None:
         return None
-    if not (Path(folder) / "config.json").is_file():
+    folder = Path(folder)
+    if not (folder / "config.json").is_file():
         raise WeightsError(
             f"{folder} holds no autoencoder: give a local folder written by AutoencoderKL.save_pretrained"
         )
+    if not any(folder.glob("diffusion_pytorch_model*.safetensors")):
+        raise WeightsError(
+            f"{folder} holds no safetensors weights (diffusion_pytorch_model.safetensors) and pickled ones are "
+            "never loaded: save the autoencoder with save_pretrained(..., safe_serialization=True)"
+        )
     try:
-        return AutoencoderKL.from_pretrained(folder, local_files_only=True, low_cpu_mem_usage=False)
+        return AutoencoderKL.from_pretrained(
+            folder, local_files_only=True, use_safetensors=True, low_cpu_mem_usage=False
+        )
     except (OSError, ValueError) as error:
         raise WeightsError(
             f"cannot load the autoencoder in {folder}: {' '.join(str(error).split())[:200]}"

@@ -30,12 +30,16 @@ SETTINGS = Changen2Training(
 TWO_EPOCHS = SETTINGS.model_copy(update={"max_epochs": 2, "steps_per_epoch": 1})
 
 
-def test_a_building_model_trains_in_the_latent_space_of_a_local_autoencoder(make_samples, tmp_path):
+def tiny_autoencoder() -> AutoencoderKL:
     torch.manual_seed(0)
-    AutoencoderKL(
+    return AutoencoderKL(
         in_channels=4, out_channels=4, latent_channels=4, block_out_channels=(8, 8), norm_num_groups=4,
         down_block_types=("DownEncoderBlock2D",) * 2, up_block_types=("UpDecoderBlock2D",) * 2,
-    ).save_pretrained(tmp_path / "vae")  # fmt: skip
+    )  # fmt: skip
+
+
+def test_a_building_model_trains_in_the_latent_space_of_a_local_autoencoder(make_samples, tmp_path):
+    tiny_autoencoder().save_pretrained(tmp_path / "vae")
     out = tmp_path / "run"
     model_dir = train_changen2(
         make_samples.MaskedTiles(4, 32), out, SETTINGS, bands=("B2", "B3", "B4", "B8"), gsd=4.0,
@@ -70,6 +74,18 @@ def test_missing_autoencoder_is_a_weights_error(make_samples, tmp_path):
         train_changen2(
             make_samples.MaskedTiles(2, 32), tmp_path, SETTINGS, autoencoder=str(tmp_path / "none")
         )
+
+
+def test_an_autoencoder_with_pickled_weights_only_is_refused(make_samples, tmp_path):
+    tiny_autoencoder().save_pretrained(tmp_path / "vae", safe_serialization=False)
+    assert (tmp_path / "vae" / "diffusion_pytorch_model.bin").is_file()
+    with pytest.raises(
+        WeightsError, match=r"vae holds no safetensors weights .* pickled ones are never loaded"
+    ):
+        train_changen2(
+            make_samples.MaskedTiles(2, 32), tmp_path / "run", SETTINGS, autoencoder=str(tmp_path / "vae")
+        )
+    assert not (tmp_path / "run").exists()
 
 
 def test_a_run_killed_while_writing_a_checkpoint_resumes_from_the_one_before(
