@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from terrasynth.core.errors import ConfigError, WeightsError
 from terrasynth.evaluation.results import open_results
-from terrasynth.models.detector import DetectorConfig, load_detector
+from terrasynth.models.detector import ChangeDetector, DetectorConfig, load_detector, save_detector
 from terrasynth.workflows.cli import app, main
 from terrasynth.workflows.train_detector import TrainSettings, train_detector
 
@@ -252,3 +252,16 @@ def test_train_detector_refuses_a_bad_config_file_in_one_line(
     )
     error = capsys.readouterr().err
     assert error.count("\n") == 1 and message in error
+
+
+def test_evaluate_change_refuses_a_truncated_detector_in_one_line(
+    tmp_path, change_benchmarks, generators, capsys
+):
+    weights = generators("corrupt").truncate_file(save_detector(ChangeDetector(SMALL), tmp_path / "run"))
+    args = ["evaluate", "change", "--dataset", "levir-cd", "--root", str(change_benchmarks["levir-cd"]),
+            "--checkpoint", str(tmp_path / "run"), "--out", str(tmp_path / "results.nc")]  # fmt: skip
+    with pytest.raises(SystemExit) as exit_info:
+        main(args)
+    error = capsys.readouterr().err
+    assert exit_info.value.code == 2 and error.count("\n") == 1
+    assert f"{weights} is damaged or truncated" in error
