@@ -22,6 +22,7 @@ from pathlib import Path
 import lightning as L
 import torch
 from lightning.fabric.plugins import TorchCheckpointIO
+from lightning.fabric.utilities.rank_zero import rank_zero_only
 
 from terrasynth.core.errors import ConfigError, WeightsError
 
@@ -60,8 +61,10 @@ def start_run(
     Every setting of a rerun must be the same but the number of epochs (the key ``epochs`` of the
     flattened record, e.g. ``settings.max_epochs``), which may grow to extend the run; the
     checkpoint must be whole and hold ``module``'s weights. ``overwrite`` first removes a run there.
+    Only the first process writes (Lightning starts the other DDP processes once it has).
     """
-    if overwrite:
+    first = rank_zero_only.rank == 0
+    if overwrite and first:
         for name in RUN_FILES:
             path = out_dir / name
             shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
@@ -69,11 +72,12 @@ def start_run(
     if record_path.exists():
         _check_rerun(record_path, record, epochs)
     resume = _resumable(checkpoint, module) if checkpoint.is_file() else None
-    out_dir.mkdir(parents=True, exist_ok=True)
-    remove_partials(out_dir)
-    partial = partial_path(record_path)
-    partial.write_text(json.dumps(record, indent=2))
-    os.replace(partial, record_path)
+    if first:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        remove_partials(out_dir)
+        partial = partial_path(record_path)
+        partial.write_text(json.dumps(record, indent=2))
+        os.replace(partial, record_path)
     return resume
 
 
