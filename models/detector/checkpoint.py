@@ -52,7 +52,9 @@ def load_detector(path: str | Path, *, map_location: str = "cpu") -> tuple[Chang
 
     path = Path(path)
     if not path.exists():
-        raise WeightsError(f"detector checkpoint {path} does not exist")
+        raise WeightsError(
+            f"detector checkpoint {path} is missing: give the run folder of `terrasynth train detector`"
+        )
     if path.is_file() and path.suffix not in {".safetensors", ".json"}:
         raise WeightsError(
             f"{path} is not a detector checkpoint: give the run folder of `terrasynth train detector` "

@@ -62,7 +62,9 @@ def test_a_file_that_is_not_a_detector_checkpoint_is_refused_asking_for_the_run_
         WeightsError, match=r"detector\.pth is not a detector checkpoint: give the run folder"
     ):
         load_detector(tmp_path / "detector.pth")
-    with pytest.raises(WeightsError, match=r"detector checkpoint .*missing\.safetensors does not exist"):
+    with pytest.raises(
+        WeightsError, match=r"detector checkpoint .*missing\.safetensors is missing: give the run folder"
+    ):
         load_detector(tmp_path / "missing.safetensors")
     save_detector(small_detector(), tmp_path / "model.safetensors")
     assert load_detector(tmp_path / "model.safetensors")[0].config.encoder == "test_efficientnet"
