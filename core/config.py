@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import tomllib
 from pathlib import Path
-from typing import TypeVar
+from typing import Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -28,6 +28,9 @@ class Config(BaseModel):
 
 
 C = TypeVar("C", bound=Config)
+
+Precision = Literal["32-true", "16-mixed", "bf16-mixed", "16-true", "bf16-true", "64-true"]
+"""Numeric precisions of training, by Lightning's names (``Trainer(precision=...)``)."""
 
 
 def read_config_file(path: str | Path) -> dict:

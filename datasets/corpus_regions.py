@@ -63,7 +63,7 @@ class CorpusRegions(Dataset):
             except NoValidTilesError:
                 continue
         if not datasets:
-            raise CorpusError(
+            raise NoValidTilesError(
                 f"{path}: no region has a {level} tile with enough valid data; lower min_valid_fraction"
             )
         return cls(datasets)

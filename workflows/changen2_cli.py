@@ -27,7 +27,7 @@ def train(
             help="landcover (WorldCover classes), buildings (WorldCover built-up) or pseudo (k-means of the image).",
         ),
     ] = None,
-    tile_size: Annotated[int, typer.Option("--tile-size", help="Training tile side in pixels.")] = 256,
+    tile_size: Annotated[int, typer.Option("--tile-size", min=1, help="Training tile side in pixels.")] = 256,
     epochs: Annotated[int | None, typer.Option("--epochs", help="Training epochs.")] = None,
     steps_per_epoch: Annotated[
         int | None, typer.Option("--steps-per-epoch", help="Optimizer steps per epoch (default: one pass).")
@@ -43,7 +43,10 @@ def train(
         ),
     ] = None,
     min_valid_fraction: Annotated[
-        float, typer.Option("--min-valid-fraction", help="Skip tiles with a smaller share of valid pixels.")
+        float,
+        typer.Option(
+            "--min-valid-fraction", min=0, max=1, help="Skip tiles with a smaller share of valid pixels."
+        ),
     ] = 0.5,
     sample_steps: Annotated[
         int | None,
@@ -55,6 +58,9 @@ def train(
     config: Annotated[
         Path | None, typer.Option("--config", help="YAML/TOML file of Changen2Training settings.")
     ] = None,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Start over, removing a run in --out (else it is resumed).")
+    ] = False,
 ) -> None:
     """Train a Changen2 RS-DiT on (image, mask) tiles of a corpus."""
     import time
@@ -62,6 +68,8 @@ def train(
     from rich.console import Console
 
     from terrasynth.core.config import load_config
+    from terrasynth.core.errors import ConfigError
+    from terrasynth.datasets.corpus import NoValidTilesError
     from terrasynth.workflows.train_changen2 import Changen2Training, train_on_corpus
 
     settings = load_config(
@@ -70,9 +78,17 @@ def train(
         autoencoder=str(autoencoder) if autoencoder else None,
     )  # fmt: skip
     began = time.perf_counter()
-    model_dir = train_on_corpus(
-        corpus, level, out, settings, tile_size=tile_size, min_valid_fraction=min_valid_fraction
-    )
+    try:
+        model_dir = train_on_corpus(
+            corpus, level, out, settings, tile_size=tile_size, min_valid_fraction=min_valid_fraction,
+            overwrite=overwrite,
+        )  # fmt: skip
+    except NoValidTilesError:
+        raise ConfigError(
+            f"{corpus}: no {tile_size}-pixel tile of {level} has a valid share of at least {min_valid_fraction} "
+            "(the level may be smaller than one tile): give a smaller --tile-size or --min-valid-fraction, or "
+            "ingest a larger area"
+        ) from None
     Console().print(
         f"Trained a {settings.preset} RS-DiT on {settings.mask} masks of {corpus} ({level}, {tile_size} px "
         f"tiles) for {settings.max_epochs} epochs in {time.perf_counter() - began:.1f} s; the model is in {model_dir}"

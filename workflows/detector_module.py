@@ -1,11 +1,9 @@
-"""Lightning wiring of the change detector: the LightningModule, batching, and the export callback.
+"""Lightning wiring of the change detector: the LightningModule and batching.
 
 Imported by :mod:`.train_detector` when training starts (Lightning is heavy to import).
 """
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import lightning as L
 import torch
@@ -16,7 +14,6 @@ from terrasynth.models.detector import (
     change_loss,
     random_crop,
     random_dihedral,
-    save_detector,
     semantic_loss,
 )
 
@@ -66,19 +63,6 @@ class DetectorModule(L.LightningModule):
 
     def configure_optimizers(self):
         return torch.optim.AdamW(self.parameters(), lr=self.learning_rate, weight_decay=self.weight_decay)
-
-
-class ExportDetector(L.Callback):
-    """Writes ``detector.safetensors`` + ``detector.json`` into ``out_dir`` after every epoch."""
-
-    def __init__(self, out_dir: Path, metadata: dict):
-        self.out_dir, self.metadata = Path(out_dir), metadata
-
-    def on_train_epoch_end(self, trainer, module):
-        if trainer.is_global_zero:
-            save_detector(
-                module.model, self.out_dir, metadata=self.metadata | {"epochs": trainer.current_epoch + 1}
-            )
 
 
 def collate_change_pairs(samples: list[dict], crop_size: int = 0, augment: bool = False) -> dict:

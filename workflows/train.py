@@ -32,35 +32,48 @@ def metaearth(
             "--first-stage/--no-first-stage", help="Generate from noise (default: the coarsest level)."
         ),
     ] = None,
-    chip: Annotated[int, typer.Option("--chip", help="Training tile edge in pixels.")] = 64,
+    chip: Annotated[
+        int, typer.Option("--chip", min=4, help="Training tile edge in pixels (a multiple of 4).")
+    ] = 64,
     epochs: Annotated[int | None, typer.Option("--epochs", help="Training epochs.")] = None,
     batch_size: Annotated[int | None, typer.Option("--batch-size", help="Tiles per batch.")] = None,
     seed: Annotated[int | None, typer.Option("--seed", help="Seed of weights, data order and noise.")] = None,
     config: Annotated[
         Path | None, typer.Option("--config", help="YAML/TOML file of MetaEarthTraining settings.")
     ] = None,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Start over, removing a run in --out (else it is resumed).")
+    ] = False,
 ) -> None:
     """Train one stage of the MetaEarth cascade on a corpus."""
     from rich.console import Console
 
     from terrasynth.core.config import load_config
+    from terrasynth.core.errors import ConfigError
+    from terrasynth.datasets.corpus import NoValidTilesError
     from terrasynth.workflows.train_metaearth import MetaEarthTraining, corpus_stage, train_metaearth
 
     if condition not in ("coarser", "degraded"):
         raise typer.BadParameter("use 'coarser' or 'degraded'", param_hint="--condition")
-    dataset, is_first = corpus_stage(
-        corpus,
-        level,
-        first_stage=first_stage,
-        condition=condition,
-        condition_level=condition_level,
-        chip=chip,
-    )
     settings = load_config(
-        MetaEarthTraining, config, preset=preset, first_stage=is_first, max_epochs=epochs,
-        batch_size=batch_size, seed=seed,
-    )  # fmt: skip
-    model = train_metaearth(dataset, out, settings)
+        MetaEarthTraining, config, preset=preset, max_epochs=epochs, batch_size=batch_size, seed=seed
+    )
+    try:
+        dataset, is_first = corpus_stage(
+            corpus,
+            level,
+            first_stage=first_stage,
+            condition=condition,
+            condition_level=condition_level,
+            chip=chip,
+        )
+    except NoValidTilesError:
+        raise ConfigError(
+            f"{corpus}: no {chip}-pixel tile of {level} is at least half valid (the level may be smaller than "
+            "one tile): give a smaller --chip, or ingest a larger area"
+        ) from None
+    settings = settings.model_copy(update={"first_stage": is_first})
+    model = train_metaearth(dataset, out, settings, overwrite=overwrite)
     kind = "first stage (from noise)" if is_first else f"stage conditioned on the {condition} level"
     Console().print(
         f"trained a {settings.preset} {kind} at {level} on {len(dataset)} tiles: weights in {model}"

@@ -36,7 +36,9 @@ from terrasynth.core.errors import ConfigError, WeightsError
 from terrasynth.models.changen2 import Changen2Model, MaskEncoding, build_changen2
 from terrasynth.models.diffusion import DiffusionSampler, NoiseSchedule, epsilon_loss
 from terrasynth.workflows.corpus_samples import MaskedSamples, corpus_tiles
+from terrasynth.workflows.run_folder import start_run
 from terrasynth.workflows.training import (
+    LAST_CHECKPOINT,
     KeyedRandomness,
     TrainingData,
     TrainingSettings,
@@ -46,7 +48,6 @@ from terrasynth.workflows.training import (
     quicklook,
     save_quicklook,
     stack_keys,
-    start_run,
 )
 
 
@@ -130,6 +131,7 @@ def train_changen2(
     bands: Sequence[str] | None = None,
     gsd: float | None = None,
     callbacks: Sequence[L.Callback] = (),
+    overwrite: bool = False,
     **overrides,
 ) -> Path:
     """Trains a Changen2 model and returns the folder of its final (EMA) weights.
@@ -145,6 +147,7 @@ def train_changen2(
         bands: names of the image bands (recorded in the model).
         gsd: metres per pixel of the images (recorded in the model; default: the samples' ``gsd``).
         callbacks: extra Lightning callbacks.
+        overwrite: start over, removing a run in ``out_dir``.
 
     Returns:
         ``out_dir/model``, loadable with ``Changen2Model.load(path)``.
@@ -155,7 +158,6 @@ def train_changen2(
     autoencoder = load_autoencoder(settings.autoencoder)
     data = _describe_data(dataset, encoding, bands, gsd)
     gsd = data["gsd"]
-    start_run(out_dir, {"settings": settings.echo(), "data": data})
     torch.manual_seed(settings.seed)  # the initial weights
     model = build_changen2(
         settings.preset,
@@ -171,8 +173,12 @@ def train_changen2(
     )
     model.check_size(data["tile_size"], data["tile_size"])
     module = Changen2Module(model, settings, out_dir)
+    record = {"settings": settings.echo(), "data": data}
+    resume = start_run(
+        out_dir, record, module, out_dir / LAST_CHECKPOINT, epochs="settings.max_epochs", overwrite=overwrite
+    )
     samples = MaskedSamples(dataset, encoding, settings.seed)
-    trainer = fit(module, TrainingData(samples, settings, _collate), out_dir, settings, callbacks)
+    trainer = fit(module, TrainingData(samples, settings, _collate), out_dir, settings, resume, callbacks)
     return export_model(trainer, out_dir, module.model.save)  # the EMA weights, copied in at the end
 
 
@@ -184,25 +190,38 @@ def train_on_corpus(
     *,
     tile_size: int = 256,
     min_valid_fraction: float = 0.5,
+    overwrite: bool = False,
     **overrides,
 ) -> Path:
     """:func:`train_changen2` on every ``tile_size``-pixel tile of ``level`` of a corpus (all regions)."""
+    if tile_size < 1:
+        raise ConfigError(f"tile_size must be a positive number of pixels, got {tile_size}")
     dataset, regions = corpus_tiles(corpus, level, tile_size, min_valid_fraction=min_valid_fraction)
-    return train_changen2(
-        dataset, out_dir, settings, bands=next(iter(regions.datasets.values())).bands, **overrides
-    )
+    bands = next(iter(regions.datasets.values())).bands
+    return train_changen2(dataset, out_dir, settings, bands=bands, overwrite=overwrite, **overrides)
 
 
 def load_autoencoder(folder: str | Path | None) -> AutoencoderKL | None:
-    """The diffusers AutoencoderKL saved in a local ``folder`` (never downloaded), or None."""
+    """The diffusers AutoencoderKL saved in a local ``folder`` (never downloaded), or None.
+
+    Only safetensors weights are read: pickled ones (``diffusion_pytorch_model.bin``) are refused.
+    """
     if folder is None:
         return None
-    if not (Path(folder) / "config.json").is_file():
+    folder = Path(folder)
+    if not (folder / "config.json").is_file():
         raise WeightsError(
             f"{folder} holds no autoencoder: give a local folder written by AutoencoderKL.save_pretrained"
         )
+    if not any(folder.glob("diffusion_pytorch_model*.safetensors")):
+        raise WeightsError(
+            f"{folder} holds no safetensors weights (diffusion_pytorch_model.safetensors) and pickled ones are "
+            "never loaded: save the autoencoder with save_pretrained(..., safe_serialization=True)"
+        )
     try:
-        return AutoencoderKL.from_pretrained(folder, local_files_only=True, low_cpu_mem_usage=False)
+        return AutoencoderKL.from_pretrained(
+            folder, local_files_only=True, use_safetensors=True, low_cpu_mem_usage=False
+        )
     except (OSError, ValueError) as error:
         raise WeightsError(
             f"cannot load the autoencoder in {folder}: {' '.join(str(error).split())[:200]}"

@@ -33,7 +33,9 @@ from terrasynth.core.errors import ConfigError
 from terrasynth.core.landcover import WORLDCOVER
 from terrasynth.models.diffusion import DiffusionSampler, NoiseSchedule, epsilon_loss
 from terrasynth.models.metaearth import PRESETS, MetaEarthDenoiser, build_denoiser
+from terrasynth.workflows.run_folder import start_run
 from terrasynth.workflows.training import (
+    LAST_CHECKPOINT,
     KeyedRandomness,
     TrainingData,
     TrainingSettings,
@@ -43,7 +45,6 @@ from terrasynth.workflows.training import (
     quicklook,
     save_quicklook,
     stack_keys,
-    start_run,
 )
 
 
@@ -133,6 +134,7 @@ def train_metaearth(
     settings: MetaEarthTraining | None = None,
     *,
     callbacks: Sequence[L.Callback] = (),
+    overwrite: bool = False,
     **overrides,
 ) -> Path:
     """Trains one stage of the cascade and returns the folder of its final (EMA) weights.
@@ -145,6 +147,7 @@ def train_metaearth(
         out_dir: the run's folder.
         settings: the run's settings; ``overrides`` replace single fields.
         callbacks: extra Lightning callbacks.
+        overwrite: start over, removing a run in ``out_dir``.
 
     Returns:
         ``out_dir/model``, loadable with ``MetaEarthDenoiser.from_pretrained(path, use_safetensors=True)``.
@@ -152,10 +155,13 @@ def train_metaearth(
     settings = MetaEarthTraining.model_validate({**(settings.echo() if settings else {}), **overrides})
     out_dir = Path(out_dir)
     stage = _describe_stage(dataset, settings)
-    start_run(out_dir, {"settings": settings.echo(), "stage": stage})
     torch.manual_seed(settings.seed)  # the initial weights
     module = MetaEarthModule(build_denoiser(settings.preset, **stage), settings, out_dir)
-    trainer = fit(module, TrainingData(dataset, settings, _collate), out_dir, settings, callbacks)
+    record = {"settings": settings.echo(), "stage": stage}
+    resume = start_run(
+        out_dir, record, module, out_dir / LAST_CHECKPOINT, epochs="settings.max_epochs", overwrite=overwrite
+    )
+    trainer = fit(module, TrainingData(dataset, settings, _collate), out_dir, settings, resume, callbacks)
     # the EMA weights, copied into the module when training ended
     return export_model(
         trainer, out_dir, lambda path: module.denoiser.save_pretrained(path, safe_serialization=True)

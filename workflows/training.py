@@ -15,7 +15,6 @@ generators seeded by (seed, epoch, batch), and checkpoints are written at the en
 
 from __future__ import annotations
 
-import json
 import math
 import shutil
 from collections.abc import Callable, Sequence
@@ -29,10 +28,14 @@ from PIL import Image
 from pydantic import Field
 from torch.utils.data import DataLoader, Dataset, Sampler, Subset
 
-from terrasynth.core.config import Config
+from terrasynth.core.config import Config, Precision
 from terrasynth.core.errors import ConfigError
 from terrasynth.models.diffusion import ReflectanceScaling
 from terrasynth.models.metaearth import key_seed
+from terrasynth.workflows.run_folder import RunCheckpointIO, fit_run
+
+LAST_CHECKPOINT = Path("checkpoints", "last.ckpt")
+"""The run's training state, relative to its folder."""
 
 
 class TrainingSettings(Config):
@@ -59,8 +62,8 @@ class TrainingSettings(Config):
     samples: int = Field(4, ge=1)
     rgb_bands: tuple[int, int, int] = Field((2, 1, 0), description="bands shown as red, green, blue")
     num_workers: int = Field(0, ge=0)
-    precision: str | None = Field(
-        None, description="Lightning precision; default bf16-mixed on GPUs, else 32"
+    precision: Precision | None = Field(
+        None, description="Lightning precision; default bf16-mixed on GPUs, else 32-true"
     )
     devices: int | str = "auto"
 
@@ -167,26 +170,17 @@ def stack_keys(samples: Sequence[dict], keys: Sequence[str]) -> dict:
     return {k: torch.stack([torch.as_tensor(s[k]) for s in samples]) for k in keys if k in samples[0]}
 
 
-def start_run(out_dir: Path, record: dict) -> None:
-    """Create the run folder with ``training.json``; refuse a folder that holds another run."""
-    record_path, text = out_dir / "training.json", json.dumps(record, indent=2)
-    if record_path.exists() and json.loads(record_path.read_text()) != json.loads(text):
-        raise ConfigError(
-            f"{out_dir} holds a run with other settings or data: use another folder to start afresh"
-        )
-    out_dir.mkdir(parents=True, exist_ok=True)
-    record_path.write_text(text)
-
-
 def fit(
     module: L.LightningModule,
     data: TrainingData,
     out_dir: Path,
     settings: TrainingSettings,
+    resume: Path | None,
     callbacks: Sequence[L.Callback] = (),
 ) -> L.Trainer:
     """Train ``module`` with EMA weights on every GPU found (DDP with more than one, bf16 mixed
-    precision) or the CPU, checkpointing every epoch, and resuming from ``out_dir/checkpoints/last.ckpt``.
+    precision) or the CPU, checkpointing every epoch into ``out_dir/checkpoints/last.ckpt``, and
+    resuming from ``resume`` (see :func:`~terrasynth.workflows.run_folder.start_run`) unless it is None.
 
     When it returns, the module holds the EMA weights.
     """
@@ -204,11 +198,12 @@ def fit(
         num_sanity_val_steps=0,
         log_every_n_steps=1,
         logger=L.pytorch.loggers.TensorBoardLogger(out_dir, name="logs", version=""),
+        plugins=[RunCheckpointIO()],
         callbacks=[
             L.pytorch.callbacks.WeightAveraging(avg_fn=warmup_ema(settings.ema_decay), use_buffers=False),
             L.pytorch.callbacks.ModelCheckpoint(  # overwritten at the end of every epoch
-                dirpath=out_dir / "checkpoints",
-                filename="last",
+                dirpath=out_dir / LAST_CHECKPOINT.parent,
+                filename=LAST_CHECKPOINT.stem,
                 enable_version_counter=False,
                 save_on_train_epoch_end=True,
             ),
@@ -216,9 +211,7 @@ def fit(
             *callbacks,
         ],
     )
-    last = out_dir / "checkpoints" / "last.ckpt"
-    # weights_only: the checkpoint is read with torch's safe unpickler (tensors and plain containers)
-    trainer.fit(module, datamodule=data, ckpt_path=last if last.exists() else None, weights_only=True)
+    fit_run(trainer, module, resume, datamodule=data)
     return trainer
 
 

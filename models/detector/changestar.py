@@ -51,6 +51,7 @@ class DetectorConfig:
                 f"detector mean/std have {len(self.mean)}/{len(self.std)} values for {self.in_channels} "
                 "bands: give one per band"
             )
+        _check_encoder(self.encoder)
         if self.decoder_channels < 1 or self.head_layers < 1 or self.semantic_classes < 0:
             raise ConfigError(
                 "detector needs decoder_channels >= 1, head_layers >= 1 and semantic_classes >= 0, got "
@@ -158,9 +159,13 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     if not path.is_file():
         raise WeightsError(f"weights file {path} does not exist")
     if path.suffix == ".safetensors":
+        from safetensors import SafetensorError
         from safetensors.torch import load_file
 
-        return load_file(path)
+        try:
+            return load_file(path)
+        except SafetensorError as error:
+            raise WeightsError(f"{path} is damaged or truncated ({error})") from None
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:
@@ -171,12 +176,30 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     return state
 
 
+def _check_encoder(name: str) -> None:
+    """Refuse a name that is not a timm model, suggesting the closest ones."""
+    import difflib
+
+    import timm
+
+    if not timm.is_model(name):
+        close = difflib.get_close_matches(name, timm.list_models(), n=3, cutoff=0.6)
+        hint = f"did you mean {', '.join(close)}?" if close else "e.g. resnet18, resnet50, convnext_atto"
+        raise ConfigError(f"unknown encoder {name!r}: give a timm model name ({hint})")
+
+
 def _timm_encoder(config: DetectorConfig, weights: str | Path | None) -> nn.Module:
     import timm
 
     options = {"features_only": True, "in_chans": config.in_channels}
     if weights is None:
-        return timm.create_model(config.encoder, pretrained=False, **options)
+        try:
+            return timm.create_model(config.encoder, pretrained=False, **options)
+        except RuntimeError as error:  # the model gives no feature maps (features_only)
+            raise ConfigError(
+                f"encoder {config.encoder!r} gives no feature maps ({str(error).splitlines()[0]}): "
+                "choose a convolutional one, e.g. resnet18 or convnext_atto"
+            ) from None
     state = read_state_dict(weights)
     # timm's features_only loader ignores absent keys, so check the file against the full model first.
     reference = timm.create_model(config.encoder, pretrained=False)

@@ -45,12 +45,29 @@ def save_detector(model: ChangeDetector, path: str | Path, *, metadata: dict | N
 
 
 def load_detector(path: str | Path, *, map_location: str = "cpu") -> tuple[ChangeDetector, dict]:
-    """A detector and its metadata from a checkpoint written by :func:`save_detector`."""
+    """A detector and its metadata from a checkpoint written by :func:`save_detector`: the run
+    folder of ``terrasynth train detector``, or its ``.safetensors`` (or ``.json``) file."""
+    from safetensors import SafetensorError
     from safetensors.torch import load_file
 
+    path = Path(path)
+    if not path.exists():
+        raise WeightsError(
+            f"detector checkpoint {path} is missing: give the run folder of `terrasynth train detector`"
+        )
+    if path.is_file() and path.suffix not in {".safetensors", ".json"}:
+        raise WeightsError(
+            f"{path} is not a detector checkpoint: give the run folder of `terrasynth train detector` "
+            f"(or its {DEFAULT_NAME})"
+        )
     weights, config = checkpoint_paths(path)
     for needed in (weights, config):
         if not needed.is_file():
+            if path.is_dir() and (path / "last.ckpt").is_file():
+                raise WeightsError(
+                    f"{path} holds an unfinished training run (no {needed.name} yet): rerun its "
+                    "`terrasynth train detector` command to finish it"
+                )
             raise WeightsError(
                 f"checkpoint file {needed} is missing (a checkpoint is NAME.safetensors + NAME.json, "
                 "written by `terrasynth train detector`)"
@@ -62,7 +79,11 @@ def load_detector(path: str | Path, *, map_location: str = "cpu") -> tuple[Chang
         raise WeightsError(f"{config} is not a detector config ({error})") from None
     model = ChangeDetector(detector_config)
     try:
-        model.load_state_dict(load_file(weights, device=map_location))
+        state = load_file(weights, device=map_location)
+    except SafetensorError as error:
+        raise WeightsError(f"{weights} is damaged or truncated ({error}): copy it again or retrain") from None
+    try:
+        model.load_state_dict(state)
     except RuntimeError as error:
         raise WeightsError(f"{weights} does not fit {config.name}: {str(error).splitlines()[0]}") from None
     return model.eval(), document.get("metadata", {})

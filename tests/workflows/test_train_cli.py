@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 
 from terrasynth.core import ConfigError
 from terrasynth.ingest.synthetic import SyntheticSource
-from terrasynth.workflows.cli import app
+from terrasynth.workflows.cli import app, main
 from terrasynth.workflows.train_metaearth import corpus_stage
 
 torch.set_num_threads(1)
@@ -54,7 +54,6 @@ def test_train_metaearth_on_a_corpus_that_lost_its_condition_level_is_refused_na
     import shutil
 
     from terrasynth.core import CorpusError
-    from terrasynth.workflows.cli import main
 
     damaged = shutil.copytree(corpus, tmp_path / "corpus.zarr")
     generators("corrupt").drop_level(damaged, "r00_utm32n/60m")
@@ -69,3 +68,70 @@ def test_train_metaearth_on_a_corpus_that_lost_its_condition_level_is_refused_na
     err = capsys.readouterr().err
     assert exit_info.value.code == 2 and err.count("\n") == 1 and "has no level 60m" in err
     assert not (tmp_path / "run").exists()
+
+
+def command(*args):
+    """The exit status of ``terrasynth`` with ``args``."""
+    with pytest.raises(SystemExit) as exit_info:
+        main([str(arg) for arg in args])
+    return exit_info.value.code
+
+
+@pytest.mark.parametrize(
+    ("trainer", "option", "value", "message"),
+    [
+        (
+            "metaearth",
+            "--chip",
+            "0",
+            "Invalid value for '--chip': Input should be greater than or equal to 4",
+        ),
+        ("metaearth", "--chip", "512", "no 512-pixel tile of 16m is at least half valid (the level may be"),
+        ("metaearth", "--chip", "512", "give a smaller --chip, or ingest a larger area"),
+        (
+            "changen2",
+            "--tile-size",
+            "0",
+            "Invalid value for '--tile-size': Input should be greater than or equal to 1",
+        ),
+        ("changen2", "--tile-size", "512", "give a smaller --tile-size or --min-valid-fraction, or ingest a"),
+    ],
+)
+def test_train_refuses_a_chip_that_does_not_fit_in_one_line(
+    corpus, tmp_path, capsys, trainer, option, value, message
+):
+    out = tmp_path / "run"
+    assert command("train", trainer, "--corpus", corpus, "--level", "16m", "--out", out, option, value) == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and message in error and not out.exists()
+
+
+@pytest.mark.parametrize("trainer", ["metaearth", "changen2"])
+@pytest.mark.parametrize(
+    ("name", "text", "message"),
+    [
+        ("run.yaml", "precision: 7-bit\n", "run.yaml: precision: Input should be '32-true', '16-mixed'"),
+        ("run.toml", "learning_rate = -1\n", "run.toml: learning_rate: Input should be greater than 0"),
+    ],
+)
+def test_train_refuses_a_bad_config_file_in_one_line(corpus, tmp_path, capsys, trainer, name, text, message):
+    (tmp_path / name).write_text(text)
+    args = ["train", trainer, "--corpus", corpus, "--level", "16m", "--out", tmp_path / "run"]
+    assert command(*args, "--config", tmp_path / name) == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and message in error
+
+
+def test_train_metaearth_refuses_a_damaged_checkpoint_in_one_line_and_overwrite_starts_over(
+    corpus, tmp_path, capsys, generators
+):
+    args = ["train", "metaearth", "--corpus", corpus, "--level", "16m", "--out", tmp_path, "--chip", "32",
+            "--batch-size", "4", "--epochs", "1"]  # fmt: skip
+    assert command(*args) == 0
+    last = generators("corrupt").truncate_file(tmp_path / "checkpoints" / "last.ckpt")
+    capsys.readouterr()
+    assert command(*args) == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and f"{last} is damaged" in error and "--overwrite" in error
+    assert command(*args, "--overwrite") == 0
+    assert torch.load(last, weights_only=True)["epoch"] == 0  # whole again

@@ -1,6 +1,8 @@
 import json
 import multiprocessing
 import os
+import re
+import shutil
 from pathlib import Path
 
 import lightning as L
@@ -8,7 +10,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from terrasynth.core.errors import ConfigError
+from terrasynth.core.errors import ConfigError, WeightsError
 from terrasynth.models.metaearth import MetaEarthDenoiser
 from terrasynth.workflows.train_metaearth import MetaEarthTraining, train_metaearth
 
@@ -47,14 +49,6 @@ class Crash(L.Callback):
             os._exit(3)
 
 
-class CountSteps(L.Callback):
-    def __init__(self):
-        self.steps = 0
-
-    def on_train_batch_end(self, *args):
-        self.steps += 1
-
-
 def _crashing_run(samples, out_dir):
     train_metaearth(samples, out_dir, SETTINGS, callbacks=[Crash(5)])
 
@@ -77,7 +71,9 @@ def test_a_run_leaves_safetensors_weights_config_samples_and_a_checkpoint(finish
     assert (out / "checkpoints" / "last.ckpt").exists()
 
 
-def test_killed_and_resumed_run_ends_with_the_same_weights(cascade_samples, finished_run, tmp_path):
+def test_killed_and_resumed_run_ends_with_the_same_weights(
+    cascade_samples, finished_run, tmp_path, count_steps
+):
     process = multiprocessing.get_context("fork").Process(
         target=_crashing_run, args=(cascade_samples(), tmp_path)
     )
@@ -85,7 +81,7 @@ def test_killed_and_resumed_run_ends_with_the_same_weights(cascade_samples, fini
     process.join(timeout=600)
     assert process.exitcode == 3  # killed in the third epoch, after the second epoch's checkpoint
     assert not (tmp_path / "model").exists()
-    counter = CountSteps()
+    counter = count_steps()
     resumed = train_metaearth(cascade_samples(), tmp_path, SETTINGS, callbacks=[counter])
     assert counter.steps == 2  # only the third epoch was run again
     reference = weights(finished_run[1])
@@ -101,8 +97,76 @@ def test_first_stage_trains_with_land_cover(cascade_samples, tmp_path):
     assert not model.conditioned and model.uses_landcover and 80 in model.config.landcover_codes
 
 
-def test_other_settings_in_the_same_folder_are_refused(cascade_samples, finished_run):
-    with pytest.raises(ConfigError, match="other settings"):
+def test_other_settings_in_the_same_folder_are_refused_naming_them(cascade_samples, finished_run):
+    with pytest.raises(
+        ConfigError, match=r"other settings or data .*settings\.learning_rate 0\.001 -> 0\.1;"
+    ):
         train_metaearth(cascade_samples(), finished_run[0], SETTINGS, learning_rate=0.1)
+    with pytest.raises(ConfigError, match=r"settings\.max_epochs 3 -> 2; only the epochs may grow"):
+        train_metaearth(cascade_samples(), finished_run[0], SETTINGS, max_epochs=2)
     with pytest.raises(ConfigError, match="multiple of"):
         train_metaearth(cascade_samples(size=10), finished_run[0] / "odd", SETTINGS)
+
+
+def test_a_run_killed_while_writing_a_checkpoint_resumes_from_the_one_before(
+    cascade_samples, finished_run, killed_while_checkpointing, count_steps, tmp_path
+):
+    def train(callbacks=()):
+        return train_metaearth(cascade_samples(), tmp_path, SETTINGS, callbacks=callbacks)
+
+    assert killed_while_checkpointing(train, epoch=1) == -9
+    checkpoints = tmp_path / "checkpoints"
+    assert torch.load(checkpoints / "last.ckpt", weights_only=True)["epoch"] == 0  # whole
+    assert (checkpoints / ".last.ckpt.partial").is_file() and not (tmp_path / "model").exists()
+    counter = count_steps()
+    resumed = train([counter])
+    assert counter.steps == 4  # the second and third epochs
+    assert not (checkpoints / ".last.ckpt.partial").exists()
+    reference = weights(finished_run[1])
+    for name, tensor in weights(resumed).items():
+        assert torch.equal(tensor, reference[name]), name
+
+
+def test_ctrl_c_keeps_the_last_checkpoint_and_a_rerun_resumes(
+    cascade_samples, finished_run, ctrl_c_after_step, count_steps, tmp_path
+):
+    with pytest.raises(KeyboardInterrupt):  # not Lightning's exit(1)
+        train_metaearth(cascade_samples(), tmp_path, SETTINGS, callbacks=[ctrl_c_after_step(3)])
+    assert torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=True)["epoch"] == 0
+    assert not (tmp_path / "model").exists()
+    counter = count_steps()
+    resumed = train_metaearth(cascade_samples(), tmp_path, SETTINGS, callbacks=[counter])
+    assert counter.steps == 4
+    reference = weights(finished_run[1])
+    for name, tensor in weights(resumed).items():
+        assert torch.equal(tensor, reference[name]), name
+
+
+def test_a_rerun_with_more_epochs_extends_the_run(cascade_samples, finished_run, count_steps, tmp_path):
+    shutil.copytree(finished_run[0], tmp_path, dirs_exist_ok=True)
+    counter = count_steps()
+    train_metaearth(cascade_samples(), tmp_path, SETTINGS, max_epochs=4, callbacks=[counter])
+    assert counter.steps == 2  # the fourth epoch
+    assert json.loads((tmp_path / "training.json").read_text())["settings"]["max_epochs"] == 4
+
+
+@pytest.mark.parametrize("fraction", [0.5, 0.0])
+def test_a_damaged_checkpoint_is_refused_and_overwrite_starts_over(
+    cascade_samples, finished_run, generators, count_steps, tmp_path, fraction
+):
+    shutil.copytree(finished_run[0], tmp_path, dirs_exist_ok=True)
+    last = generators("corrupt").truncate_file(tmp_path / "checkpoints" / "last.ckpt", fraction)
+    with pytest.raises(WeightsError, match=f"{re.escape(str(last))} is damaged .*--overwrite"):
+        train_metaearth(cascade_samples(), tmp_path, SETTINGS)
+    counter = count_steps()
+    train_metaearth(cascade_samples(), tmp_path, SETTINGS, overwrite=True, callbacks=[counter])
+    assert counter.steps == 6  # every epoch again
+
+
+def test_a_checkpoint_of_another_model_is_refused(cascade_samples, finished_run, tmp_path):
+    first_stage = SETTINGS.model_copy(update={"max_epochs": 1, "steps_per_epoch": 1, "first_stage": True})
+    train_metaearth(cascade_samples(), tmp_path / "other", first_stage)
+    shutil.copytree(finished_run[0], tmp_path / "run")
+    shutil.copy(tmp_path / "other" / "checkpoints" / "last.ckpt", tmp_path / "run" / "checkpoints")
+    with pytest.raises(WeightsError, match=r"run/checkpoints/last\.ckpt holds another model"):
+        train_metaearth(cascade_samples(), tmp_path / "run", SETTINGS)

@@ -67,3 +67,20 @@ def test_wrong_encoder_weights_are_refused(tmp_path):
         ChangeDetector(config, encoder_weights=tmp_path / "partial.safetensors")
     with pytest.raises(WeightsError, match="does not exist"):
         ChangeDetector(config, encoder_weights=tmp_path / "missing.safetensors")
+
+
+def test_truncated_encoder_weights_are_refused_naming_the_file(tmp_path, generators):
+    from safetensors.torch import save_file
+
+    save_file({"conv1.weight": torch.zeros(64, 3, 7, 7)}, tmp_path / "resnet18.safetensors")
+    weights = generators("corrupt").truncate_file(tmp_path / "resnet18.safetensors")
+    config = DetectorConfig(encoder="resnet18", decoder_channels=8)
+    with pytest.raises(WeightsError, match=f"{weights} is damaged or truncated"):
+        ChangeDetector(config, encoder_weights=weights)
+
+
+def test_an_unknown_encoder_is_refused_with_the_closest_names():
+    with pytest.raises(
+        ConfigError, match=r"unknown encoder 'resnt18': give a timm model name \(did you mean resnet18"
+    ):
+        DetectorConfig(encoder="resnt18")

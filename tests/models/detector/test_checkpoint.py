@@ -44,3 +44,35 @@ def test_missing_or_mismatched_checkpoints_are_refused(tmp_path):
     path.with_suffix(".json").write_text(json.dumps(document))
     with pytest.raises(WeightsError, match=r"does not fit m\.json"):
         load_detector(path)
+
+
+def small_detector() -> ChangeDetector:
+    return ChangeDetector(DetectorConfig(encoder="test_efficientnet", decoder_channels=8))
+
+
+def test_a_truncated_checkpoint_is_refused_naming_the_file(tmp_path, generators):
+    weights = generators("corrupt").truncate_file(save_detector(small_detector(), tmp_path))
+    with pytest.raises(WeightsError, match=f"{weights} is damaged or truncated"):
+        load_detector(tmp_path)
+
+
+def test_a_file_that_is_not_a_detector_checkpoint_is_refused_asking_for_the_run_folder(tmp_path):
+    torch.save(small_detector().state_dict(), tmp_path / "detector.pth")
+    with pytest.raises(
+        WeightsError, match=r"detector\.pth is not a detector checkpoint: give the run folder"
+    ):
+        load_detector(tmp_path / "detector.pth")
+    with pytest.raises(
+        WeightsError, match=r"detector checkpoint .*missing\.safetensors is missing: give the run folder"
+    ):
+        load_detector(tmp_path / "missing.safetensors")
+    save_detector(small_detector(), tmp_path / "model.safetensors")
+    assert load_detector(tmp_path / "model.safetensors")[0].config.encoder == "test_efficientnet"
+
+
+def test_an_unfinished_training_run_is_refused_saying_so(tmp_path):
+    (tmp_path / "last.ckpt").write_bytes(b"the state of a run still training")
+    with pytest.raises(
+        WeightsError, match=r"holds an unfinished training run \(no detector\.safetensors yet\)"
+    ):
+        load_detector(tmp_path)

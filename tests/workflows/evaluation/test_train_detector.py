@@ -1,17 +1,21 @@
 import csv
 import dataclasses
 import json
+import signal
 
 import pytest
+import torch
 from typer.testing import CliRunner
 
-from terrasynth.core.errors import ConfigError
+from terrasynth.core.errors import ConfigError, WeightsError
 from terrasynth.evaluation.results import open_results
-from terrasynth.models.detector import DetectorConfig, load_detector
-from terrasynth.workflows.cli import app
+from terrasynth.models.detector import ChangeDetector, DetectorConfig, load_detector, save_detector
+from terrasynth.workflows.cli import app, main
 from terrasynth.workflows.train_detector import TrainSettings, train_detector
 
 TINY = DetectorConfig(encoder="resnet18", decoder_channels=8, semantic_classes=6)
+SMALL = DetectorConfig(encoder="test_efficientnet", decoder_channels=8)
+"""timm's test encoder (82 000 weights): checkpoints of a few MB, for the tests of resuming."""
 
 
 def settings(epochs: int) -> TrainSettings:
@@ -34,8 +38,9 @@ def test_training_writes_safetensors_and_resumes(tmp_path, change_pairs):
 
     # a rerun with more epochs resumes from last.ckpt: only the missing epoch is trained
     train_detector(
-        pairs, out, config=TINY, settings=settings(2), progress=False, val_dataset=change_pairs(2, 32)
-    )
+        pairs, out, config=TINY, settings=settings(2), progress=False, val_dataset=change_pairs(2, 32),
+        data_name="synthetic",
+    )  # fmt: skip
     assert json.loads((out / "detector.json").read_text())["metadata"]["epochs"] == 2
     with open(out / "logs" / "version_1" / "metrics.csv") as rows:
         logged = list(csv.DictReader(rows))
@@ -58,7 +63,7 @@ def test_training_samples_are_augmented_and_validation_samples_are_not(
     monkeypatch.setattr(detector_module, "random_dihedral", spy)
     train, val = change_pairs(count=4, size=48), change_pairs(2, 32)
     train_detector(
-        train, tmp_path, config=TINY, settings=dataclasses.replace(settings(1), augment=augment), progress=False,
+        train, tmp_path, config=TINY, settings=settings(1).model_copy(update={"augment": augment}), progress=False,
         val_dataset=val,
     )  # fmt: skip
     training_names = sorted(train[i]["name"] for i in range(len(train)))
@@ -93,3 +98,170 @@ def test_train_then_evaluate_on_all_three_layouts(tmp_path, change_benchmarks):
         assert ("semantic_scores" in results) == (kind == "second")
     semantic = open_results(tmp_path / "second.nc")["semantic_scores"]
     assert semantic["variant"].values.tolist() == ["official", "torchange-37"]
+
+
+def test_a_run_killed_while_writing_a_checkpoint_resumes_from_the_one_before(
+    tmp_path, change_pairs, killed_while_checkpointing, count_steps
+):
+    pairs = change_pairs(count=4, size=32)
+
+    def train(callbacks=()):
+        train_detector(
+            pairs, tmp_path, config=SMALL, settings=settings(3), progress=False, callbacks=callbacks
+        )
+
+    assert killed_while_checkpointing(train, epoch=1) == -9  # 2 steps per epoch
+    # the first epoch's checkpoint is whole, the second's half-written aside; no final weights yet
+    assert torch.load(tmp_path / "last.ckpt", weights_only=True)["epoch"] == 0
+    assert (tmp_path / ".last.ckpt.partial").is_file()
+    assert not (tmp_path / "detector.safetensors").exists()
+    counter = count_steps()
+    train([counter])
+    assert counter.steps == 4  # the second and third epochs
+    assert not (tmp_path / ".last.ckpt.partial").exists()
+    assert load_detector(tmp_path)[1]["epochs"] == 3
+
+
+def test_ctrl_c_keeps_the_last_checkpoint_and_a_rerun_resumes(
+    tmp_path, change_pairs, ctrl_c_after_step, count_steps
+):
+    pairs = change_pairs(count=4, size=32)
+    with pytest.raises(KeyboardInterrupt):  # not Lightning's exit(1)
+        train_detector(
+            pairs,
+            tmp_path,
+            config=SMALL,
+            settings=settings(2),
+            progress=False,
+            callbacks=[ctrl_c_after_step(3)],
+        )
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # Ctrl-C works again
+    assert torch.load(tmp_path / "last.ckpt", weights_only=True)["epoch"] == 0
+    assert not (tmp_path / "detector.safetensors").exists()
+    counter = count_steps()
+    train_detector(pairs, tmp_path, config=SMALL, settings=settings(2), progress=False, callbacks=[counter])
+    assert counter.steps == 2 and load_detector(tmp_path)[1]["epochs"] == 2
+
+
+def test_ctrl_c_during_train_detector_exits_130_with_one_line(
+    tmp_path, change_benchmarks, monkeypatch, capsys
+):
+    from terrasynth.workflows.detector_module import DetectorModule
+
+    step = DetectorModule.training_step
+
+    def pressed_ctrl_c(module, *args):
+        signal.raise_signal(signal.SIGINT)
+        return step(module, *args)
+
+    monkeypatch.setattr(DetectorModule, "training_step", pressed_ctrl_c)
+    with pytest.raises(SystemExit) as exit_info:
+        main(["train", "detector", "--dataset", "levir-cd", "--root", str(change_benchmarks["levir-cd"]),
+              "--out", str(tmp_path), "--encoder", "test_efficientnet", "--epochs", "1", "--crop-size", "32",
+              "--accelerator", "cpu", "--devices", "1"])  # fmt: skip
+    assert exit_info.value.code == 130
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert last == "terrasynth: error: interrupted: finished work is kept; rerun the same command to resume"
+
+
+def train_command(root, out, *extra):
+    """``terrasynth train detector`` on a LEVIR-CD folder with the test encoder, for one epoch."""
+    args = ["train", "detector", "--dataset", "levir-cd", "--root", str(root), "--out", str(out),
+            "--encoder", "test_efficientnet", "--epochs", "1", "--crop-size", "32", "--accelerator", "cpu",
+            "--devices", "1", *extra]  # fmt: skip
+    with pytest.raises(SystemExit) as exit_info:
+        main(args)
+    return exit_info.value.code
+
+
+@pytest.mark.parametrize("fraction", [0.5, 0.0])
+def test_a_damaged_checkpoint_is_refused_in_one_line_and_overwrite_starts_over(
+    tmp_path, change_benchmarks, generators, capsys, fraction
+):
+    root = change_benchmarks["levir-cd"]
+    assert train_command(root, tmp_path) == 0
+    last = generators("corrupt").truncate_file(tmp_path / "last.ckpt", fraction)
+    capsys.readouterr()
+    assert train_command(root, tmp_path, "--epochs", "2") == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and f"{last} is damaged" in error and "--overwrite" in error
+    assert train_command(root, tmp_path, "--epochs", "2", "--overwrite") == 0
+    assert load_detector(tmp_path)[1]["epochs"] == 2
+    assert sorted(path.name for path in (tmp_path / "logs").iterdir()) == ["version_0"]  # a new run
+
+
+def test_a_checkpoint_of_another_encoder_is_refused(tmp_path, change_pairs):
+    pairs = change_pairs(count=2, size=32)
+    train_detector(pairs, tmp_path / "a", config=SMALL, settings=settings(1), progress=False)
+    (tmp_path / "b").mkdir()
+    (tmp_path / "a" / "last.ckpt").rename(tmp_path / "b" / "last.ckpt")
+    other = dataclasses.replace(SMALL, encoder="test_resnet")
+    with pytest.raises(WeightsError, match=r"b/last\.ckpt holds another model .* --overwrite"):
+        train_detector(pairs, tmp_path / "b", config=other, settings=settings(1), progress=False)
+
+
+def test_a_rerun_on_another_data_set_or_with_other_settings_is_refused_naming_them(tmp_path, change_pairs):
+    pairs = change_pairs(count=2, size=32)
+    run = dict(config=SMALL, progress=False)
+    train_detector(pairs, tmp_path, settings=settings(1), data_name="levir-cd:/data/LEVIR-CD:train", **run)
+    with pytest.raises(
+        ConfigError, match='data "levir-cd:/data/LEVIR-CD:train" -> "folder:/data/mine:train"'
+    ):
+        train_detector(pairs, tmp_path, settings=settings(1), data_name="folder:/data/mine:train", **run)
+    faster = settings(1).model_copy(update={"learning_rate": 0.01, "batch_size": 1})
+    with pytest.raises(ConfigError) as refused:
+        train_detector(pairs, tmp_path, settings=faster, data_name="levir-cd:/data/LEVIR-CD:train", **run)
+    assert "settings.batch_size 2 -> 1; settings.learning_rate 0.001 -> 0.01;" in str(refused.value)
+    assert json.loads((tmp_path / "training.json").read_text())["data"] == "levir-cd:/data/LEVIR-CD:train"
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("--epochs", "0", "epochs: Input should be greater than or equal to 1"),
+        ("--batch-size", "0", "batch_size: Input should be greater than or equal to 1"),
+        ("--lr", "-1", "learning_rate: Input should be greater than 0"),
+        ("--crop-size", "-5", "crop_size: Input should be greater than or equal to 0"),
+        ("--precision", "7-bit", "precision: Input should be '32-true', '16-mixed', 'bf16-mixed',"),
+        ("--encoder", "resnet9000", "unknown encoder 'resnet9000': give a timm model name (did you mean"),
+    ],
+)
+def test_train_detector_refuses_bad_numbers_in_one_line(
+    tmp_path, change_benchmarks, capsys, option, value, message
+):
+    out = tmp_path / "run"
+    assert train_command(change_benchmarks["levir-cd"], out, option, value) == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and message in error
+    assert not out.exists()  # refused before anything was written
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "message"),
+    [
+        ("run.yaml", "precision: 7-bit\n", "run.yaml: precision: Input should be '32-true'"),
+        ("run.toml", "batch_size = 0\n", "run.toml: batch_size: Input should be greater than or equal to 1"),
+    ],
+)
+def test_train_detector_refuses_a_bad_config_file_in_one_line(
+    tmp_path, change_benchmarks, capsys, name, text, message
+):
+    (tmp_path / name).write_text(text)
+    assert (
+        train_command(change_benchmarks["levir-cd"], tmp_path / "run", "--config", str(tmp_path / name)) == 2
+    )
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and message in error
+
+
+def test_evaluate_change_refuses_a_truncated_detector_in_one_line(
+    tmp_path, change_benchmarks, generators, capsys
+):
+    weights = generators("corrupt").truncate_file(save_detector(ChangeDetector(SMALL), tmp_path / "run"))
+    args = ["evaluate", "change", "--dataset", "levir-cd", "--root", str(change_benchmarks["levir-cd"]),
+            "--checkpoint", str(tmp_path / "run"), "--out", str(tmp_path / "results.nc")]  # fmt: skip
+    with pytest.raises(SystemExit) as exit_info:
+        main(args)
+    error = capsys.readouterr().err
+    assert exit_info.value.code == 2 and error.count("\n") == 1
+    assert f"{weights} is damaged or truncated" in error

@@ -1,0 +1,53 @@
+import json
+
+import pytest
+import torch
+
+from terrasynth.core.errors import ConfigError, WeightsError
+from terrasynth.workflows.run_folder import RunCheckpointIO, start_run
+
+RECORD = {"settings": {"max_epochs": 2, "learning_rate": 0.001}, "data": "corpus.zarr"}
+
+
+def start(out_dir, record=RECORD, module=None, **options):
+    module = module or torch.nn.Linear(2, 1)
+    return start_run(out_dir, record, module, out_dir / "last.ckpt", epochs="settings.max_epochs", **options)
+
+
+def checkpoint_of(module: torch.nn.Module) -> dict:
+    return {"epoch": 0, "state_dict": module.state_dict()}
+
+
+def test_a_rerun_may_add_epochs_but_not_take_them_away(tmp_path):
+    start(tmp_path)
+    more = {**RECORD, "settings": {**RECORD["settings"], "max_epochs": 5}}
+    start(tmp_path, more)
+    assert json.loads((tmp_path / "training.json").read_text())["settings"]["max_epochs"] == 5
+    with pytest.raises(ConfigError, match=r"settings\.max_epochs 5 -> 2; only the epochs may grow"):
+        start(tmp_path)
+
+
+def test_a_damaged_run_record_is_refused_in_one_line(tmp_path):
+    (tmp_path / "training.json").write_text('{"settings": {"max_')
+    with pytest.raises(ConfigError, match=r"training\.json is not a run record .*--overwrite"):
+        start(tmp_path)
+
+
+def test_overwrite_removes_the_run_and_nothing_else(tmp_path):
+    module = torch.nn.Linear(2, 1)
+    RunCheckpointIO().save_checkpoint(checkpoint_of(torch.nn.Linear(3, 1)), tmp_path / "last.ckpt")
+    (tmp_path / "logs").mkdir()
+    (tmp_path / "notes.txt").write_text("mine")
+    with pytest.raises(WeightsError, match="holds another model"):
+        start(tmp_path, module=module)
+    assert start(tmp_path, module=module, overwrite=True) is None
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["notes.txt", "training.json"]
+
+
+def test_a_checkpoint_is_written_whole_under_its_name_and_leftovers_are_removed(tmp_path):
+    module = torch.nn.Linear(2, 1)
+    RunCheckpointIO().save_checkpoint(checkpoint_of(module), tmp_path / "last.ckpt")
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["last.ckpt"]
+    (tmp_path / ".last.ckpt.partial").write_bytes(b"half a checkpoint")  # what a kill leaves
+    assert start(tmp_path, module=module) == tmp_path / "last.ckpt"
+    assert not (tmp_path / ".last.ckpt.partial").exists()

@@ -1,0 +1,178 @@
+"""A training run's folder: its record, Lightning checkpoints that survive a kill, and resuming
+from them.
+
+A rerun with the same folder resumes from its last checkpoint. It is refused in one line when its
+settings or data differ from the record's (more epochs extend the run), or when the checkpoint is
+damaged or holds another model; ``overwrite`` (``--overwrite``) starts the run over.
+
+A checkpoint is written under a temporary name beside its final one (``.last.ckpt.partial``),
+flushed to disk and renamed over it, so a kill at any moment leaves the previous checkpoint or the
+new one, never half of one; a rerun first removes what a kill left behind. Ctrl-C stops training
+with the last checkpoint intact and raises ``KeyboardInterrupt`` (the CLI's exit status 130).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+from pathlib import Path
+
+import lightning as L
+import torch
+from lightning.fabric.plugins import TorchCheckpointIO
+from lightning.fabric.utilities.rank_zero import rank_zero_only
+
+from terrasynth.core.errors import ConfigError, WeightsError
+
+RUN_FILES = (
+    "training.json", "checkpoints", "last.ckpt", "logs", "samples", "model", "model.partial",
+    "detector.safetensors", "detector.json",
+)  # fmt: skip
+"""What the trainers write in a run folder (and all that ``overwrite`` removes: the folder may hold more)."""
+START_OVER = "rerun with --overwrite to start the run over"
+
+
+def partial_path(path: Path) -> Path:
+    """Where ``path`` is written before it is renamed into place (hidden, removed by a rerun)."""
+    return path.with_name(f".{path.name}.partial")
+
+
+def remove_partials(out_dir: Path) -> None:
+    """Remove the temporary files a killed run left in ``out_dir`` or its subfolders (one level)."""
+    for leftover in [*out_dir.glob(".*.partial"), *out_dir.glob("*/.*.partial")]:
+        if leftover.is_file():
+            leftover.unlink()
+
+
+def start_run(
+    out_dir: Path,
+    record: dict,
+    module: torch.nn.Module,
+    checkpoint: Path,
+    *,
+    epochs: str,
+    overwrite: bool = False,
+) -> Path | None:
+    """Create the run folder with ``training.json`` (``record``: settings and data), or check a
+    rerun against it; returns the ``checkpoint`` to resume ``module`` from (None: start afresh).
+
+    Every setting of a rerun must be the same but the number of epochs (the key ``epochs`` of the
+    flattened record, e.g. ``settings.max_epochs``), which may grow to extend the run; the
+    checkpoint must be whole and hold ``module``'s weights. ``overwrite`` first removes a run there.
+    Only the first process writes (Lightning starts the other DDP processes once it has).
+    """
+    first = rank_zero_only.rank == 0
+    if overwrite and first:
+        for name in RUN_FILES:
+            path = out_dir / name
+            shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
+    record_path = out_dir / "training.json"
+    if record_path.exists():
+        _check_rerun(record_path, record, epochs)
+    resume = _resumable(checkpoint, module) if checkpoint.is_file() else None
+    if first:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        remove_partials(out_dir)
+        partial = partial_path(record_path)
+        partial.write_text(json.dumps(record, indent=2))
+        os.replace(partial, record_path)
+    return resume
+
+
+def _check_rerun(record_path: Path, record: dict, epochs: str) -> None:
+    """Refuse ``record`` unless it equals the one in ``record_path`` but for more ``epochs``."""
+    try:
+        old = _flatten(json.loads(record_path.read_text()))
+    except ValueError:
+        raise ConfigError(f"{record_path} is not a run record (JSON): {START_OVER}") from None
+    new = _flatten(json.loads(json.dumps(record)))
+    changed = {
+        key: (old.get(key), new.get(key)) for key in old.keys() | new.keys() if old.get(key) != new.get(key)
+    }
+    before, after = changed.get(epochs, (None, None))
+    if isinstance(before, int) and isinstance(after, int) and after > before:
+        del changed[epochs]  # more epochs: Lightning continues the run to the new count
+    if changed:
+        differences = "; ".join(
+            f"{key} {_shown(a)} -> {_shown(b)}" for key, (a, b) in sorted(changed.items())
+        )
+        raise ConfigError(
+            f"{record_path.parent} holds a run with other settings or data ({differences}; only the epochs "
+            f"may grow): use another folder, or {START_OVER}"
+        )
+
+
+def _flatten(record: dict, prefix: str = "") -> dict:
+    """``{"a": {"b": 1}}`` -> ``{"a.b": 1}``."""
+    flat = {}
+    for key, value in record.items():
+        if isinstance(value, dict):
+            flat |= _flatten(value, f"{prefix}{key}.")
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def _shown(value) -> str:
+    """A recorded value in a message, cut to 60 characters."""
+    text = json.dumps(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _resumable(checkpoint: Path, module: torch.nn.Module) -> Path:
+    """``checkpoint`` if it holds a state of ``module``'s weights; a damaged one or one of another
+    model is refused. Reads the file as a memory map (cheap)."""
+    try:
+        state = torch.load(checkpoint, map_location="cpu", weights_only=True, mmap=True)["state_dict"]
+    except OSError:
+        raise
+    except Exception as error:  # damaged bytes fail in many ways: zip, pickle, end of file, keys
+        raise WeightsError(
+            f"{checkpoint} is damaged ({type(error).__name__}; a kill or a full disk?): {START_OVER}"
+        ) from None
+    expected = module.state_dict()
+    differ = sorted(
+        name
+        for name in expected.keys() | state.keys()
+        if name not in state or name not in expected or state[name].shape != expected[name].shape
+    )
+    if differ:
+        raise WeightsError(
+            f"{checkpoint} holds another model ({len(differ)} weights differ, first {differ[0]}): "
+            f"use another folder, or {START_OVER}"
+        )
+    return checkpoint
+
+
+class RunCheckpointIO(TorchCheckpointIO):
+    """Lightning's checkpoint reader and writer for a run folder: writes are atomic (see the module)."""
+
+    def save_checkpoint(self, checkpoint: dict, path, storage_options=None) -> None:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = partial_path(path)
+        with open(partial, "wb") as file:
+            torch.save(checkpoint, file)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(partial, path)
+
+
+def fit_run(trainer: L.Trainer, module: L.LightningModule, resume: Path | None, **data) -> None:
+    """``trainer.fit(module, **data)``, resuming from the checkpoint ``resume`` (see
+    :func:`start_run`) unless it is None.
+
+    The checkpoint is read with torch's safe unpickler (tensors and plain containers only).
+    Raises ``KeyboardInterrupt`` when training was interrupted (Lightning shuts down and exits
+    with status 1 instead).
+    """
+    on_interrupt = signal.getsignal(signal.SIGINT)
+    try:
+        trainer.fit(module, **data, ckpt_path=resume, weights_only=True)
+    except SystemExit:
+        if not trainer.interrupted:
+            raise
+        signal.signal(signal.SIGINT, on_interrupt)  # Lightning ignores Ctrl-C from its shutdown on
+        raise KeyboardInterrupt from None
