@@ -21,6 +21,7 @@ _EXPORTS = {
     "errors": [
         "AOIError", "ConfigError", "CorpusError", "GridError", "SourceError", "TerrasynthError", "WeightsError",
     ],
+    "outputs": ["atomic_path", "check_free_space", "check_output", "format_bytes"],
     "grid": ["Bounds", "GridSpec", "aligned_grids", "snap_window"],
     "landcover": ["DYNAMIC_WORLD", "WORLDCOVER", "WORLDCOVER_TO_DYNAMIC_WORLD", "ClassTable", "remap"],
     "stac": ["write_stac_collection"],
