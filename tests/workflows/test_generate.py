@@ -252,3 +252,15 @@ def test_ctrl_c_stops_a_large_canvas_at_once_and_leaves_nothing(stages, tmp_path
     assert process.returncode == 130 and stderr.count("\n") == 1 and "interrupted" in stderr
     assert time.monotonic() - interrupted < 10  # about a second on an idle machine
     assert not list(tmp_path.iterdir())
+
+
+def test_generate_estimates_the_time_left_from_its_first_windows(monkeypatch):
+    from terrasynth.workflows import generate as workflow
+
+    clock = iter([0.0, 2.0, 6.0, 9.0])
+    monkeypatch.setattr(workflow.time, "perf_counter", lambda: next(clock))
+    said = []
+    pace = workflow._Pace(10_000, said.append)
+    for _ in range(3):
+        pace.advance(10)  # 10 windows at 2 s, 20 at 6 s (stated then), 30 at 9 s
+    assert said == ["Estimated time left: 50 min at the pace of the first 6 s (Ctrl-C stops)."]
