@@ -147,7 +147,10 @@ def test_generate_on_a_full_disk_leaves_no_canvas_and_keeps_the_old_one(
                  "--steps", "1", "--out", str(tmp_path / "canvas.tif"), "--overwrite")  # fmt: skip
     assert "No space left on device" in error
     assert (tmp_path / "canvas.tif").read_bytes() == b"the last canvas"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["canvas.tif", "coarse.tif"]  # no partial, no scratch
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "canvas.tif",
+        "coarse.tif",
+    ]  # no partial, no scratch
 
 
 def _float_geotiff(coarse_geotiff, path, hole=None, nodata=None):
@@ -203,7 +206,9 @@ def test_generate_on_cuda_without_a_gpu_says_to_use_the_cpu(stages, tmp_path, ca
     assert error == "terrasynth: error: no CUDA device: use --device cpu\n"
 
 
-def test_generate_refuses_a_canvas_larger_than_the_disk_before_starting(stages, tmp_path, capsys, monkeypatch):
+def test_generate_refuses_a_canvas_larger_than_the_disk_before_starting(
+    stages, tmp_path, capsys, monkeypatch
+):
     from terrasynth.workflows import generate as workflow
 
     monkeypatch.setattr(workflow, "_Pace", lambda *_: pytest.fail("the generation started"))
