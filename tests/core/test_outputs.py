@@ -13,7 +13,7 @@ from terrasynth.core.outputs import atomic_path, check_free_space, check_output,
 
 def test_writing_over_an_existing_file_needs_overwrite(tmp_path):
     (tmp_path / "canvas.tif").write_text("mine")
-    with pytest.raises(ConfigError, match="canvas.tif exists: pass --overwrite"):
+    with pytest.raises(ConfigError, match=r"canvas\.tif exists: pass --overwrite"):
         check_output(tmp_path / "canvas.tif")
     assert check_output(tmp_path / "canvas.tif", overwrite=True) == tmp_path / "canvas.tif"
     assert (tmp_path / "canvas.tif").read_text() == "mine"  # checked, not touched
@@ -25,7 +25,7 @@ def test_a_folder_given_for_a_file_and_a_file_for_a_folder_are_refused(tmp_path)
         check_output(tmp_path, overwrite=True)
     with pytest.raises(ConfigError, match="file is a file: give a folder"):
         check_output(tmp_path / "file", folder=True)
-    with pytest.raises(ConfigError, match="file is a file, so .*x.tif cannot be written under it"):
+    with pytest.raises(ConfigError, match=r"file is a file, so .*x\.tif cannot be written under it"):
         check_output(tmp_path / "file" / "sub" / "x.tif")
 
 
@@ -52,10 +52,9 @@ def test_an_output_larger_than_the_free_space_is_refused(tmp_path, monkeypatch):
 def test_a_file_that_fails_to_write_leaves_nothing_and_keeps_the_old_one(tmp_path):
     path = tmp_path / "results.nc"
     path.write_text("old")
-    with pytest.raises(OSError, match="No space"):
-        with atomic_path(path) as partial:
-            partial.write_text("half")
-            raise OSError(errno.ENOSPC, "No space left on device", str(partial))
+    with pytest.raises(OSError, match="No space"), atomic_path(path) as partial:
+        partial.write_text("half")
+        raise OSError(errno.ENOSPC, "No space left on device", str(partial))
     assert path.read_text() == "old" and [p.name for p in tmp_path.iterdir()] == ["results.nc"]
     with atomic_path(path) as partial:
         partial.write_text("new")

@@ -1,4 +1,5 @@
 import errno
+import itertools
 import shutil
 import signal
 import subprocess
@@ -234,7 +235,7 @@ def test_generate_states_the_size_and_writes_whole_rows_of_tiles(stages, tmp_pat
     # bands of window rows come a few rows at a time; the file gets whole rows of 16-pixel tiles
     assert len(writes) > 1 and writes[0][0] == 0 and writes[-1][1] == 40 and summary.shape == (3, 40, 24)
     assert all(start % 16 == 0 and (stop % 16 == 0 or stop == 40) for start, stop in writes)
-    assert all(a[1] == b[0] for a, b in zip(writes, writes[1:]))
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(writes))
     with rasterio.open(tmp_path / "canvas.tif") as canvas:
         assert canvas.block_shapes == [(16, 16)] * 3 and canvas.read().std() > 0
 
