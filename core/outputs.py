@@ -25,17 +25,19 @@ def check_output(path: str | Path, *, overwrite: bool = False, folder: bool = Fa
     Args:
         path: a file to write, or with ``folder`` a folder to fill.
         overwrite: an existing file may be replaced (``--overwrite``); without it, it is refused.
-            Folders are not checked for content here (each command says what it accepts).
-        folder: ``path`` is a folder.
+        folder: ``path`` is a folder to fill; it must not exist yet, or be empty.
 
     Raises:
-        ConfigError: the file exists (without ``overwrite``), a folder is where a file is expected
-            or the reverse, a file is in the way of a parent folder, or the nearest existing
-            folder cannot be written to (read-only, no permission, a system folder like /proc).
+        ConfigError: the file exists (without ``overwrite``), the folder holds files, a folder
+            is where a file is expected or the reverse, a file is in the way of a parent folder,
+            or the nearest existing folder cannot be written to (read-only, no permission, a
+            system folder like /proc).
     """
     path = Path(path)
     if folder and path.exists() and not path.is_dir():
         raise ConfigError(f"{path} is a file: give a folder for the outputs")
+    if folder and path.is_dir() and any(path.iterdir()):
+        raise ConfigError(f"{path} is not empty: give a new folder (or an empty one) for the outputs")
     if not folder and path.is_dir():
         raise ConfigError(f"{path} is a folder: give the path of a file to write (in it, or elsewhere)")
     if not folder and path.exists() and not overwrite:

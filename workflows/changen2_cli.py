@@ -10,6 +10,8 @@ from typing import Annotated
 
 import typer
 
+from terrasynth.workflows.devices import DEVICE_HELP
+
 
 def train(
     corpus: Annotated[
@@ -117,9 +119,7 @@ def synthesize(
         ),
     ] = "any",
     batch_size: Annotated[int, typer.Option("--batch-size", help="Series drawn together.")] = 4,
-    device: Annotated[
-        str | None, typer.Option("--device", help="cpu or cuda (default: a GPU when there is one).")
-    ] = None,
+    device: Annotated[str | None, typer.Option("--device", help=DEVICE_HELP)] = None,
 ) -> None:
     """Synthesize change pairs or series from single-date images with a Changen2 model (GPCM)."""
     from rich.console import Console

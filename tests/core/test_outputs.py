@@ -29,6 +29,14 @@ def test_a_folder_given_for_a_file_and_a_file_for_a_folder_are_refused(tmp_path)
         check_output(tmp_path / "file" / "sub" / "x.tif")
 
 
+def test_filling_a_folder_that_holds_files_is_refused(tmp_path):
+    (tmp_path / "out").mkdir()
+    assert check_output(tmp_path / "out", folder=True) == tmp_path / "out"
+    (tmp_path / "out" / "kept.txt").write_text("mine")
+    with pytest.raises(ConfigError, match="out is not empty: give a new folder"):
+        check_output(tmp_path / "out", folder=True)
+
+
 def test_a_new_path_in_new_folders_is_accepted_and_nothing_is_created(tmp_path):
     assert check_output(tmp_path / "a" / "b" / "x.nc") == tmp_path / "a" / "b" / "x.nc"
     assert check_output(tmp_path / "out", folder=True) == tmp_path / "out"
