@@ -54,14 +54,15 @@ def check_output(path: str | Path, *, overwrite: bool = False, folder: bool = Fa
     return path
 
 
-def check_free_space(path: str | Path, size_bytes: int) -> None:
-    """Refuse an output of about ``size_bytes`` that the disk holding ``path`` has no room for."""
+def check_free_space(path: str | Path, size_bytes: int, what: str = "") -> None:
+    """Refuse an output of about ``size_bytes`` that the disk holding ``path`` has no room for;
+    ``what`` describes the output in the message (e.g. its size in pixels)."""
     base = _nearest_existing(Path(path))
     free = shutil.disk_usage(base if base.is_dir() else base.parent).free
     if size_bytes > free:
         raise ConfigError(
-            f"{path} needs up to {format_bytes(size_bytes)} but {base} has {format_bytes(free)} free: "
-            "ask for less, free some space or write elsewhere"
+            f"{path}{f' ({what})' if what else ''} needs up to {format_bytes(size_bytes)} but {base} has "
+            f"{format_bytes(free)} free: ask for less, free some space or write elsewhere"
         )
 
 

@@ -157,7 +157,8 @@ def generate(
         if missing:
             scratch_bytes += 4 * math.prod(condition.shape)
         output_bytes = 2 * channels * math.prod(final.shape)
-        check_free_space(out, output_bytes + scratch_bytes)
+        rows, cols = final.shape
+        check_free_space(out, output_bytes + scratch_bytes, f"{cols} x {rows} px, {channels} bands")
         windows = sum(plan.windows for plan in plans)
 
         partial = stack.enter_context(atomic_path(out))
@@ -193,7 +194,6 @@ def generate(
             disable=not show_progress,
         ) as progress:  # fmt: skip
             if show_progress:
-                rows, cols = final.shape
                 progress.console.print(
                     f"Generating {cols} x {rows} px ({rows * cols / 1e6:,.1f} MP, {channels} bands at {final.gsd:g} m) "
                     f"in {len(plans)} stage(s), {windows:,} windows of {steps} steps: up to "

@@ -215,7 +215,7 @@ def test_generate_refuses_a_canvas_larger_than_the_disk_before_starting(
     monkeypatch.setattr(workflow, "_Pace", lambda *_: pytest.fail("the generation started"))
     error = fail(capsys, "generate", "--checkpoint", str(stages / "first"), "--size", "1000000x1000000",
                  "--out", str(tmp_path / "canvas.tif"))  # fmt: skip
-    assert "canvas.tif needs up to 6.0 TB but" in error
+    assert "canvas.tif (1000000 x 1000000 px, 3 bands) needs up to 6.0 TB but" in error
     assert not list(tmp_path.iterdir())
 
 
