@@ -2,9 +2,10 @@
 
 From noise (``--size``), or from a low-resolution GeoTIFF (``--from``): the output covers the
 input's footprint, in its CRS, at the finest stage's resolution. Every stage writes its canvas
-to a GeoTIFF as rows finish and the next stage reads its condition back window by window, so
-memory stays bounded whatever the size. The output is written under a temporary name and only
-renamed once complete.
+to a GeoTIFF in whole rows of tiles as they finish (:mod:`~terrasynth.workflows.canvas_rasters`)
+and the next stage reads its condition back window by window, so memory stays bounded whatever
+the size. The output is checked before anything runs (writable, room on its disk) and written
+under a temporary name, renamed once complete; a failure or Ctrl-C leaves nothing.
 """
 
 from __future__ import annotations
