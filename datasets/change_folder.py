@@ -34,7 +34,7 @@ _NAMED = 3  # missing files named in a message, before "and N more"
 
 
 class ChangeFolder(NonGeoDataset):
-    """Bitemporal PNG pairs in one of the :class:`~terrasynth.core.change_data.ChangeLayout` layouts.
+    """Bitemporal image pairs in one of the :class:`~terrasynth.core.change_data.ChangeLayout` layouts.
 
     Subclasses name the ``layout`` and turn a pair's label maps into sample entries
     (:meth:`_labels`).
@@ -176,6 +176,8 @@ def binary_change(label: np.ndarray, where: str) -> np.ndarray:
     values = np.unique(label)
     unknown = values[~np.isin(values, (0, 1, 255, 65535))]
     if unknown.size:
-        raise CorpusError(f"{where}: change labels must be 0 and 255 (or 0 and 1), found {int(unknown[0])}")
+        raise CorpusError(
+            f"{where}: change labels must be 0 and 255 (or 0 and 1, or 16-bit 0 and 65535), found {int(unknown[0])}"
+        )
     mask = label > 0
     return (mask.any(axis=-1) if mask.ndim == 3 else mask).astype(np.int64)
