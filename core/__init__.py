@@ -9,8 +9,8 @@ from terrasynth.core.lazy import lazy_exports
 _EXPORTS = {
     "aoi": ["AreaOfInterest", "Region", "utm_zone"],
     "change_data": [
-        "LEVIR_CD", "S2LOOKING", "SECOND", "SECOND_CLASSES", "SECOND_PALETTE", "ChangeLayout", "change_series",
-        "read_png", "second_from_rgb", "second_to_rgb", "write_png",
+        "IMAGE_SUFFIXES", "LEVIR_CD", "S2LOOKING", "SECOND", "SECOND_CLASSES", "SECOND_PALETTE", "ChangeLayout",
+        "change_series", "image_size", "read_image", "read_png", "second_from_rgb", "second_to_rgb", "write_png",
     ],
     "config": ["Config", "load_config", "read_config_file", "validate_config"],
     "corpus": [
@@ -22,6 +22,7 @@ _EXPORTS = {
     "errors": [
         "AOIError", "ConfigError", "CorpusError", "GridError", "SourceError", "TerrasynthError", "WeightsError",
     ],
+    "outputs": ["atomic_path", "check_free_space", "check_output", "format_bytes"],
     "grid": ["Bounds", "GridSpec", "aligned_grids", "snap_window"],
     "landcover": [
         "BUILDING", "DYNAMIC_WORLD", "WORLDCOVER", "WORLDCOVER_TO_DYNAMIC_WORLD", "ClassTable", "has_buildings",

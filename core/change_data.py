@@ -1,7 +1,8 @@
 """Change data on disk: the LEVIR-CD, S2Looking and SECOND folder layouts, the SECOND colour
 palette, and the Zarr layout of generated change time series.
 
-Folder layouts (PNG files with the same name in every folder of a split)::
+Folder layouts (PNG files with the same name in every folder of a split; JPEG and TIFF files are
+read too, matched by name without extension)::
 
     LEVIR-CD   {train,val,test}/{A,B,label}/*.png           label 0/255 = no change / change
     S2Looking  {train,val,test}/{Image1,Image2,label,label1,label2}/*.png
@@ -17,7 +18,9 @@ Time series (a Zarr store of one ``xarray.Dataset``)::
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -83,10 +86,54 @@ def write_png(path: str | Path, array: np.ndarray) -> None:
     os.replace(partial, path)
 
 
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff")
+"""The image files of change pair folders: PNG (as published), JPEG and TIFF."""
+_SIXTEEN_BIT = ("I;16", "I;16B", "I;16L", "I")  # Pillow's modes of 16-bit grey images
+
+
 def read_png(path: str | Path, *, rgb: bool = False) -> np.ndarray:
-    """A PNG as a uint8 array: (H, W, 3) with ``rgb``, else as stored (grey (H, W) or colour)."""
-    with Image.open(path) as image:
+    """A PNG (or JPEG, TIFF) as an array: uint8 (H, W, 3) with ``rgb``, else as stored (grey
+    (H, W) or colour; 16-bit grey as uint16). An unreadable file is a :class:`CorpusError`."""
+    with _opened(path) as image:
         return np.asarray(image.convert("RGB") if rgb else image)
+
+
+def read_image(path: str | Path) -> np.ndarray:
+    """An image of a change pair as float32 (H, W, 3) in [0, 1]: 8-bit values / 255, 16-bit ones
+    / 65535 (grey repeated in every channel; Pillow reads 16-bit colour as 8-bit). Floating-point
+    images are refused, as is an unreadable file (:class:`CorpusError` naming it)."""
+    with _opened(path) as image:
+        if image.mode in _SIXTEEN_BIT:
+            values = np.asarray(image)
+            if values.size and (values.min() < 0 or values.max() > 65535):
+                raise CorpusError(
+                    f"{path} holds values beyond 16 bits: change pair images must be 8- or 16-bit"
+                )
+            return np.repeat((values.astype(np.float32) / 65535)[..., None], 3, axis=-1)
+        if image.mode == "F":
+            raise CorpusError(f"{path} holds floating-point values: change pair images must be 8- or 16-bit")
+        return np.asarray(image.convert("RGB"), dtype=np.float32) / 255
+
+
+def image_size(path: str | Path) -> tuple[int, int]:
+    """(rows, columns) of an image, from its header."""
+    with _opened(path) as image:
+        return image.height, image.width
+
+
+@contextlib.contextmanager
+def _opened(path: str | Path) -> Iterator[Image.Image]:
+    """The image at ``path``; a file that is not one, or is cut short, is a :class:`CorpusError`."""
+    try:
+        with Image.open(path) as image:
+            yield image
+    except (FileNotFoundError, PermissionError):
+        raise
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
+        reason = " ".join(str(error).split()) or type(error).__name__
+        raise CorpusError(
+            f"{path} cannot be read as an image ({reason}): it is truncated or damaged; replace it"
+        ) from None
 
 
 def change_series(image: np.ndarray, semantic: np.ndarray, change: np.ndarray, **attrs) -> xr.Dataset:

@@ -1,14 +1,16 @@
-"""The shared reader of bitemporal change data sets stored as PNG folders (LEVIR-CD, S2Looking, SECOND).
+"""The shared reader of bitemporal change data sets stored as image folders (LEVIR-CD, S2Looking, SECOND).
 
 A split holds one folder per image date and per label map (``terrasynth.core.change_data``
-layouts), with the same file names in each. The folders are checked when the data set is built
-(every folder present, the same names in each); image and label sizes are checked as each pair is
-read. Images may be cut into square crops (e.g. 1024 x 1024 into 16 crops of 256), numbered
-row-major within each image.
+layouts), with the same file names in each: PNG as published, or JPEG or TIFF, matched by name
+without extension. The folders are checked when the data set is built (every folder present, a
+file of each pair in each, the missing ones named); image and label sizes are checked, and a
+damaged file is named, as each pair is read. Images may be cut into square crops (e.g. 1024 x
+1024 into 16 crops of 256), numbered row-major within each image.
 
 A sample (the change pair convention shared with evaluation and models):
 
-- ``image``: float32 (2, C, H, W) in [0, 1], the two dates stacked (8-bit values / 255);
+- ``image``: float32 (2, C, H, W) in [0, 1], the two dates stacked (8-bit values / 255, 16-bit
+  values / 65535);
 - ``mask``: int64 (H, W), 1 where the scene changed, else 0;
 - ``name``: str, the file stem, with ``_r<row>_c<col>`` (pixel offsets) for crops;
 - SECOND only: ``semantic`` int64 (2, H, W), the class values 0-6 at each date.
@@ -23,15 +25,16 @@ from typing import Any
 
 import numpy as np
 import torch
-from PIL import Image
 from torchgeo.datasets import NonGeoDataset
 
-from terrasynth.core.change_data import ChangeLayout, read_png
+from terrasynth.core.change_data import IMAGE_SUFFIXES, ChangeLayout, image_size, read_image, read_png
 from terrasynth.core.errors import ConfigError, CorpusError
+
+_NAMED = 3  # missing files named in a message, before "and N more"
 
 
 class ChangeFolder(NonGeoDataset):
-    """Bitemporal PNG pairs in one of the :class:`~terrasynth.core.change_data.ChangeLayout` layouts.
+    """Bitemporal image pairs in one of the :class:`~terrasynth.core.change_data.ChangeLayout` layouts.
 
     Subclasses name the ``layout`` and turn a pair's label maps into sample entries
     (:meth:`_labels`).
@@ -65,8 +68,9 @@ class ChangeFolder(NonGeoDataset):
         self.split = split
         self.directory = self.root / split if split else self.root
         self.folders = (*self.layout.images, *self.layout.labels)
-        self.names = self._pair_names()
-        self.size = _png_size(self.directory / self.layout.images[0] / self.names[0])
+        self.files = self._pair_files()
+        self.names = sorted(self.files[self.folders[0]].values())
+        self.size = image_size(self.directory / self.layout.images[0] / self.names[0])
         self.crop_size = crop_size
         rows, cols = self.size
         if crop_size is not None and (crop_size < 1 or rows % crop_size or cols % crop_size):
@@ -80,32 +84,39 @@ class ChangeFolder(NonGeoDataset):
     def __getstate__(self) -> dict:
         return {**self.__dict__, "_cache": None}  # workers start without the last pair's pixels
 
-    def _pair_names(self) -> list[str]:
+    def _pair_files(self) -> dict[str, dict[str, str]]:
+        """Each folder's image files by name without extension, checked to hold every pair."""
         where = self.directory
+        layout = (
+            f"a {self.layout.name} split holds the folders {{{'/'.join(self.folders)}}} with one image "
+            f"per pair in each, under the same name ({', '.join(IMAGE_SUFFIXES)})"
+        )
         if not where.is_dir():
-            expected = "/".join(self.folders)
-            raise CorpusError(
-                f"{where} does not exist: a {self.layout.name} split holds the folders {{{expected}}} of PNG files"
-            )
-        listing = {}
+            raise CorpusError(f"{where} does not exist: {layout}")
+        files = {}
         for folder in self.folders:
             if not (where / folder).is_dir():
-                raise CorpusError(
-                    f"{where / folder} is missing: {self.layout.name} needs {list(self.folders)}"
-                )
-            listing[folder] = sorted(p.name for p in (where / folder).glob("*.png"))
-        counts = {folder: len(names) for folder, names in listing.items()}
+                raise CorpusError(f"{where / folder} is missing: {layout}")
+            listing = sorted(p.name for p in (where / folder).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+            files[folder] = {Path(name).stem: name for name in listing}
         first = self.folders[0]
-        if not counts[first]:
-            raise CorpusError(f"{where / first} holds no PNG files")
-        if len(set(counts.values())) > 1:
-            listed = ", ".join(f"{folder} {count}" for folder, count in counts.items())
-            raise CorpusError(f"{where}: the folders hold different numbers of PNG files ({listed})")
-        for folder in self.folders[1:]:
-            missing = sorted(set(listing[first]) - set(listing[folder]))
+        if not files[first]:
+            others = sorted({p.suffix or p.name for p in (where / first).iterdir()})
+            found = f"; it holds only {', '.join(others)} files" if others else ""
+            raise CorpusError(f"{where / first} holds no images{found}: {layout}")
+        pairs = set().union(*(names.keys() for names in files.values()))
+        lacking = []
+        for folder, names in files.items():
+            missing = sorted(pairs - names.keys())
             if missing:
-                raise CorpusError(f"{where}: {missing[0]} is in {first} but not in {folder}")
-        return listing[first]
+                shown = ", ".join(next(f[m] for f in files.values() if m in f) for m in missing[:_NAMED])
+                more = f" and {len(missing) - _NAMED} more" if len(missing) > _NAMED else ""
+                lacking.append(f"{folder} lacks {shown}{more}")
+        if lacking:
+            raise CorpusError(
+                f"{where}: every pair needs an image in each of {', '.join(self.folders)}: {'; '.join(lacking)}"
+            )
+        return files
 
     def __len__(self) -> int:
         return len(self.names) * self.crops[0] * self.crops[1]
@@ -133,16 +144,20 @@ class ChangeFolder(NonGeoDataset):
         """The whole pair as arrays (the last one is kept, as its crops are usually read in a row)."""
         if self._cache is not None and self._cache[0] == name:
             return self._cache[1]
-        dates = [self._read_png(folder, name, rgb=True) for folder in self.layout.images]
-        image = np.stack([d.transpose(2, 0, 1) for d in dates]).astype(np.float32) / 255.0
-        labels = {folder: self._read_png(folder, name, rgb=self.rgb_labels) for folder in self.layout.labels}
+        dates = [self._read(read_image, folder, name) for folder in self.layout.images]
+        image = np.stack([d.transpose(2, 0, 1) for d in dates])
+        labels = {
+            folder: self._read(lambda path: read_png(path, rgb=self.rgb_labels), folder, name)
+            for folder in self.layout.labels
+        }
         arrays = {"image": image, **self._labels(labels, name)}
         self._cache = (name, arrays)
         return arrays
 
-    def _read_png(self, folder: str, name: str, *, rgb: bool = False) -> np.ndarray:
-        path = self.directory / folder / name
-        array = read_png(path, rgb=rgb)
+    def _read(self, reader: Callable[[Path], np.ndarray], folder: str, name: str) -> np.ndarray:
+        """``reader`` of the file of pair ``name`` in ``folder``, checked for size."""
+        path = self.directory / folder / self.files[folder][Path(name).stem]
+        array = reader(path)
         if array.shape[:2] != self.size:
             rows, cols = array.shape[:2]
             raise CorpusError(
@@ -157,16 +172,12 @@ class ChangeFolder(NonGeoDataset):
 
 
 def binary_change(label: np.ndarray, where: str) -> np.ndarray:
-    """A 0/255 (or 0/1) change label map, grey or colour, as an int64 0/1 mask."""
+    """A 0/255 (or 0/1, or 16-bit 0/65535) change label map, grey or colour, as an int64 0/1 mask."""
     values = np.unique(label)
-    unknown = values[~np.isin(values, (0, 1, 255))]
+    unknown = values[~np.isin(values, (0, 1, 255, 65535))]
     if unknown.size:
-        raise CorpusError(f"{where}: change labels must be 0 and 255 (or 0 and 1), found {int(unknown[0])}")
+        raise CorpusError(
+            f"{where}: change labels must be 0 and 255 (or 0 and 1, or 16-bit 0 and 65535), found {int(unknown[0])}"
+        )
     mask = label > 0
     return (mask.any(axis=-1) if mask.ndim == 3 else mask).astype(np.int64)
-
-
-def _png_size(path: Path) -> tuple[int, int]:
-    """(rows, columns) of a PNG, from its header."""
-    with Image.open(path) as image:
-        return image.height, image.width

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 import xarray as xr
 
+from terrasynth.core.errors import ConfigError
 from terrasynth.evaluation.feature_distance import as_encoder, feature_distances
 from terrasynth.evaluation.image_sets import ALL, Canvas, iter_tiles
 from terrasynth.evaluation.seams import AXES, SEAM_METRICS, seam_scores
@@ -45,6 +46,16 @@ class _TileFeatures:
 def tile_count(canvases: Iterable[Canvas], tile_size: int) -> int:
     """The most tiles :func:`compare_image_sets` takes from the canvases (before invalid ones are dropped)."""
     return sum((c.shape[0] // tile_size) * (c.shape[1] // tile_size) for c in canvases)
+
+
+def check_tiling(tile_size: int, window_stride: int | None = None) -> None:
+    """Refuse a tile edge below 16 pixels or a window stride below 2 (None or 0: no seam scores)."""
+    if tile_size < 16:
+        raise ConfigError(f"the tile size (--tile-size) must be at least 16 pixels, got {tile_size}")
+    if window_stride not in (None, 0) and window_stride < 2:
+        raise ConfigError(
+            f"the window stride (--window-stride) must be at least 2 pixels, got {window_stride}"
+        )
 
 
 def compare_image_sets(
@@ -86,6 +97,7 @@ def compare_image_sets(
         landcover, scale)`` (per pyramid scale, pixels), ``tiles (model, set, level, landcover)``
         and, with a window stride, ``seam (model, level, axis, seam_metric)``.
     """
+    check_tiling(tile_size, window_stride)
     generator = torch.Generator().manual_seed(seed)
     module = as_encoder(encoder).to(device).eval() if encoder is not None else None
 
@@ -94,7 +106,7 @@ def compare_image_sets(
             canvases, module, tile_size, batch_size, patches_per_tile, generator, device, on_tiles
         )
         if not len(found.levels):
-            raise ValueError(f"the {label} set holds no whole {tile_size} px tile")
+            raise ConfigError(f"the {label} set holds no whole {tile_size} px tile: give a smaller tile size")
         return found
 
     reference = collect("real", real)

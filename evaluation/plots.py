@@ -3,12 +3,13 @@ unbounded canvases with their window cuts."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import xarray as xr
+
+from terrasynth.core.outputs import atomic_path
 
 # Colours of the example panels: true negative, false positive, false negative, true positive.
 OUTCOME_COLOURS = np.array([[0, 0, 0], [230, 60, 60], [60, 120, 230], [255, 255, 255]], dtype=np.uint8)
@@ -22,12 +23,9 @@ def _figure(rows: int = 1, cols: int = 1, size: tuple[float, float] = (5, 4)):
 
 
 def _save(figure, path: str | Path) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.partial")
-    figure.savefig(partial, format="png", dpi=100, bbox_inches="tight")
-    os.replace(partial, path)
-    return path
+    with atomic_path(path) as partial:
+        figure.savefig(partial, format="png", dpi=100, bbox_inches="tight")
+    return Path(path)
 
 
 def _runs(results: xr.Dataset):

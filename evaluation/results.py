@@ -8,7 +8,6 @@ coordinate: :func:`load_results` merges any number of files into one Dataset.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -16,6 +15,7 @@ import numpy as np
 import xarray as xr
 
 from terrasynth.core.errors import CorpusError
+from terrasynth.core.outputs import atomic_path
 
 
 def save_results(results: xr.Dataset | Mapping[str, xr.Dataset], path: str | Path) -> Path:
@@ -26,14 +26,12 @@ def save_results(results: xr.Dataset | Mapping[str, xr.Dataset], path: str | Pat
     None) are stored as JSON text.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.partial")
-    if isinstance(results, xr.Dataset):
-        _storable(results).to_netcdf(partial, engine="h5netcdf")
-    else:
-        tree = xr.DataTree.from_dict({f"/{name}": _storable(ds) for name, ds in results.items()})
-        tree.to_netcdf(partial, engine="h5netcdf")
-    os.replace(partial, path)
+    with atomic_path(path) as partial:
+        if isinstance(results, xr.Dataset):
+            _storable(results).to_netcdf(partial, engine="h5netcdf")
+        else:
+            tree = xr.DataTree.from_dict({f"/{name}": _storable(ds) for name, ds in results.items()})
+            tree.to_netcdf(partial, engine="h5netcdf")
     return path
 
 

@@ -7,8 +7,9 @@ with a STAC collection (``collection.json``) beside the data.
 - :class:`ChangeSeriesWriter`: time series in the Zarr store ``<out>/series.zarr``.
 
 Everything is written into ``.<out>.partial`` beside ``<out>``, which is renamed to ``<out>`` by
-:meth:`close` (also on leaving a ``with`` block without an error): an interrupted run never leaves
-a folder that looks complete, and a rerun starts its partial folder over.
+:meth:`close` (also on leaving a ``with`` block without an error; leaving it with an error removes
+it): an interrupted run never leaves a folder that looks complete, and a rerun starts its partial
+folder over.
 """
 
 from __future__ import annotations
@@ -76,6 +77,8 @@ class _StagedWriter(abc.ABC):
     def __exit__(self, error_type, *_):
         if error_type is None:
             self.close()
+        else:
+            shutil.rmtree(self.stage, ignore_errors=True)
 
     def close(self) -> Path:
         """Describe the data with STAC and move it to its final name; returns that path."""

@@ -10,6 +10,8 @@ from typing import Annotated
 
 import typer
 
+from terrasynth.workflows.devices import DEVICE_HELP
+
 
 def train(
     corpus: Annotated[
@@ -133,9 +135,7 @@ def synthesize(
         ),
     ] = "any",
     batch_size: Annotated[int, typer.Option("--batch-size", help="Series drawn together.")] = 4,
-    device: Annotated[
-        str | None, typer.Option("--device", help="cpu or cuda (default: a GPU when there is one).")
-    ] = None,
+    device: Annotated[str | None, typer.Option("--device", help=DEVICE_HELP)] = None,
     gsd: Annotated[
         float | None,
         typer.Option("--gsd", min=0.01, help="Metres per pixel of the sources (default: the model's)."),

@@ -128,14 +128,16 @@ def run_demo(
         progress: show the progress bars of ingest, generation, synthesis and detector training.
     """
     from terrasynth.core.errors import ConfigError
+    from terrasynth.core.outputs import check_output
+    from terrasynth.evaluation.inception import check_inception_weights
 
     if isinstance(scale, str):
         if scale not in SCALES:
             raise ConfigError(f"--scale {scale!r} is unknown: use one of {', '.join(SCALES)}")
         scale = SCALES[scale]
-    out = Path(out)
-    if out.exists() and any(out.iterdir()):
-        raise ConfigError(f"{out} is not empty: give a new folder for the demo's outputs")
+    out = check_output(out, folder=True)  # a new or empty folder it can write, before step 1
+    if inception_weights is not None:
+        inception_weights = check_inception_weights(inception_weights)  # not only at step 9
     run = DemoRun(out, scale, seed, inception_weights, progress)
     for name, step in STEPS:
         if on_step:

@@ -15,6 +15,8 @@ from typing import Annotated
 
 from typer import Option
 
+from terrasynth.workflows.devices import DEVICE_HELP
+
 
 def evaluate_change(
     dataset,
@@ -27,8 +29,9 @@ def evaluate_change(
     overlap: float = 0.25,
     threshold: float = 0.5,
     thresholds: int = 101,
-    device: str = "cpu",
+    device: str | None = None,
     out: str | Path | None = None,
+    overwrite: bool = False,
     examples: int = 4,
     on_image: Callable[[], None] | None = None,
 ):
@@ -40,12 +43,13 @@ def evaluate_change(
         checkpoint: a detector checkpoint (``.safetensors`` + ``.json``, or their folder).
         dataset_name, split: the ``dataset`` and ``split`` coordinates of the result.
         model_name: the ``model`` coordinate (default: see :func:`checkpoint_name`).
-        window, overlap: sliding-window size in pixels and overlap fraction.
+        window, overlap: sliding-window size in pixels (at least 1) and overlap fraction, in [0, 1).
         threshold: change probability above which a pixel counts as changed.
         thresholds: points of the precision-recall sweep over [0, 1].
-        device: torch device for inference.
+        device: torch device for inference (default: a GPU when there is one).
         out: when given, the results are saved there (netCDF) with figures beside it
-            (see :func:`write_change_report`).
+            (see :func:`write_change_report`); checked before the evaluation starts.
+        overwrite: replace existing results and figures at ``out``.
         examples: image pairs (the first ones) shown in the example figure.
         on_image: called after every image (progress bars).
 
@@ -58,7 +62,7 @@ def evaluate_change(
         dataset,
         {model_name or checkpoint_name(checkpoint): checkpoint},
         dataset_name=dataset_name, split=split, window=window, overlap=overlap, threshold=threshold,
-        thresholds=thresholds, device=device, out=out, examples=examples, on_image=on_image,
+        thresholds=thresholds, device=device, out=out, overwrite=overwrite, examples=examples, on_image=on_image,
     )  # fmt: skip
 
 
@@ -66,7 +70,11 @@ def compare_checkpoints(
     dataset,
     checkpoints: Mapping[str, str | Path],
     *,
+    window: int = 512,
+    overlap: float = 0.25,
+    device: str | None = None,
     out: str | Path | None = None,
+    overwrite: bool = False,
     examples: int = 4,
     **options,
 ):
@@ -75,8 +83,22 @@ def compare_checkpoints(
     :func:`evaluate_change`."""
     import xarray as xr
 
+    from terrasynth.core.errors import ConfigError
+    from terrasynth.core.outputs import check_output
+    from terrasynth.workflows.devices import torch_device
+
+    if window < 1:
+        raise ConfigError(f"the window (--window) must be at least 1 pixel, got {window}")
+    if not 0 <= overlap < 1:
+        raise ConfigError(f"the overlap (--overlap) must be at least 0 and below 1, got {overlap}")
+    device = str(torch_device(device))
+    if out is not None:
+        for path in change_report_paths(out, [name for name in checkpoints if examples > 0]):
+            check_output(path, overwrite=overwrite)
     runs = {
-        name: _evaluate(dataset, path, name, examples=examples, **options)
+        name: _evaluate(
+            dataset, path, name, window=window, overlap=overlap, device=device, examples=examples, **options
+        )
         for name, path in checkpoints.items()
     }
     results = xr.concat(
@@ -150,20 +172,25 @@ def checkpoint_name(path: str | Path) -> str:
     return path.parent.name if path.stem == "detector" else path.stem
 
 
+def change_report_paths(out: str | Path, models: Sequence[str] = ()) -> list[Path]:
+    """The files :func:`write_change_report` writes: ``out`` (netCDF), then beside it
+    ``<stem>_pr.png``, ``<stem>_f1.png`` and ``<stem>_examples_<model>.png`` per model shown."""
+    out = Path(out)
+    figures = ["pr", "f1", *(f"examples_{name}" for name in models)]
+    return [out, *(out.with_name(f"{out.stem}_{figure}.png") for figure in figures)]
+
+
 def write_change_report(results, examples: Mapping[str, Sequence[dict]], out: str | Path) -> list[Path]:
-    """Save the results as ``out`` (netCDF) and the figures beside it: ``<stem>_pr.png``,
-    ``<stem>_f1.png`` and ``<stem>_examples_<model>.png``."""
+    """Save the figures and the results (see :func:`change_report_paths`); the results file is
+    written last, so that it is there only when the whole report is."""
     from terrasynth.evaluation.plots import plot_examples, plot_f1_histogram, plot_precision_recall
     from terrasynth.evaluation.results import save_results
 
-    out = Path(out)
-    written = [save_results(results, out)]
-    written.append(plot_precision_recall(results, out.with_name(f"{out.stem}_pr.png")))
-    written.append(plot_f1_histogram(results, out.with_name(f"{out.stem}_f1.png")))
-    for name, kept in examples.items():
-        if kept:
-            written.append(plot_examples(kept, out.with_name(f"{out.stem}_examples_{name}.png")))
-    return written
+    shown = {name: kept for name, kept in examples.items() if kept}
+    out, pr, f1, *example_paths = change_report_paths(out, list(shown))
+    written = [plot_precision_recall(results, pr), plot_f1_histogram(results, f1)]
+    written += [plot_examples(kept, path) for kept, path in zip(shown.values(), example_paths, strict=True)]
+    return [save_results(results, out), *written]
 
 
 def cli(
@@ -178,11 +205,20 @@ def cli(
         list[str] | None, Option("--name", help="A name per checkpoint (default: file or folder name).")
     ] = None,
     split: Annotated[str, Option("--split", help="Split to evaluate.")] = "test",
-    window: Annotated[int, Option("--window", help="Sliding-window edge in pixels.")] = 512,
-    overlap: Annotated[float, Option("--overlap", help="Overlap of neighbouring windows, in [0, 1).")] = 0.25,
-    threshold: Annotated[float, Option("--threshold", help="Change probability counted as change.")] = 0.5,
-    device: Annotated[str, Option("--device", help="Torch device, e.g. cpu or cuda.")] = "cpu",
-    examples: Annotated[int, Option("--examples", help="Image pairs shown in the example figure.")] = 4,
+    window: Annotated[int, Option("--window", min=1, help="Sliding-window edge in pixels.")] = 512,
+    overlap: Annotated[
+        float, Option("--overlap", min=0.0, help="Overlap of neighbouring windows, in [0, 1).")
+    ] = 0.25,
+    threshold: Annotated[
+        float, Option("--threshold", min=0.0, max=1.0, help="Change probability counted as change.")
+    ] = 0.5,
+    device: Annotated[str | None, Option("--device", help=DEVICE_HELP)] = None,
+    examples: Annotated[
+        int, Option("--examples", min=0, help="Image pairs shown in the example figure.")
+    ] = 4,
+    overwrite: Annotated[
+        bool, Option("--overwrite", help="Replace existing results and figures at --out.")
+    ] = False,
 ) -> None:
     """Evaluate change detectors on LEVIR-CD, S2Looking, SECOND or a LEVIR-layout folder."""
     from rich.console import Console
@@ -200,7 +236,7 @@ def cli(
         task = progress.add_task("evaluating", total=len(data) * len(checkpoint))
         results = compare_checkpoints(
             data, dict(zip(names, checkpoint, strict=True)), dataset_name=dataset, split=split,
-            window=window, overlap=overlap, threshold=threshold, device=device, out=out,
+            window=window, overlap=overlap, threshold=threshold, device=device, out=out, overwrite=overwrite,
             examples=examples, on_image=lambda: progress.advance(task),
         )  # fmt: skip
     print_results(results, gap=len(names) == 2)

@@ -2,16 +2,16 @@
 
 From noise (``--size``), or from a low-resolution GeoTIFF (``--from``): the output covers the
 input's footprint, in its CRS, at the finest stage's resolution. Every stage writes its canvas
-to a GeoTIFF as rows finish and the next stage reads its condition back window by window, so
-memory stays bounded whatever the size. The output is written under a temporary name and only
-renamed once complete.
+to a GeoTIFF in whole rows of tiles as they finish (:mod:`~terrasynth.workflows.canvas_rasters`)
+and the next stage reads its condition back window by window, so memory stays bounded whatever
+the size. The output is checked before anything runs (writable, room on its disk) and written
+under a temporary name, renamed once complete; a failure or Ctrl-C leaves nothing.
 """
 
 from __future__ import annotations
 
 import contextlib
 import math
-import shutil
 import tempfile
 import time
 from collections.abc import Sequence
@@ -21,7 +21,7 @@ from typing import Annotated
 
 import typer
 
-_TILE = 256  # GeoTIFF block side in pixels
+from terrasynth.workflows.devices import DEVICE_HELP
 
 
 @dataclass(frozen=True)
@@ -38,40 +38,6 @@ class GenerationSummary:
     @property
     def megapixels_per_second(self) -> float:
         return self.shape[1] * self.shape[2] / 1e6 / self.seconds
-
-
-class RasterArray:
-    """A rasterio dataset seen as a (bands, rows, columns) array of reflectance.
-
-    Slicing reads (``array[..., r0:r1, c0:c1]``) and assignment writes (``array[:, r0:r1, :] = x``)
-    one window; integer rasters hold reflectance / ``scale``.
-    """
-
-    def __init__(self, dataset, scale: float = 1.0):
-        self.dataset, self.scale = dataset, scale
-        self.shape = (dataset.count, dataset.height, dataset.width)
-
-    def _window(self, key):
-        from rasterio.windows import Window
-
-        rows, cols = key[-2:]
-        r0, r1, _ = rows.indices(self.shape[1])
-        c0, c1, _ = cols.indices(self.shape[2])
-        return Window(c0, r0, c1 - c0, r1 - r0)
-
-    def __getitem__(self, key):
-        import numpy as np
-
-        return self.dataset.read(window=self._window(key)).astype(np.float32) * np.float32(self.scale)
-
-    def __setitem__(self, key, value):
-        import numpy as np
-
-        values = np.asarray(value, dtype=np.float64) / self.scale
-        if np.issubdtype(np.dtype(self.dataset.dtypes[0]), np.integer):
-            info = np.iinfo(self.dataset.dtypes[0])
-            values = np.clip(np.round(values), info.min, info.max)
-        self.dataset.write(values.astype(self.dataset.dtypes[0]), window=self._window(key))
 
 
 def load_stages(checkpoints: Sequence[str | Path]):
@@ -113,22 +79,29 @@ def generate(
     window: int | None = None,
     batch_size: int = 8,
     device: str | None = None,
+    overwrite: bool = False,
     show_progress: bool = True,
 ) -> GenerationSummary:
     """Runs a cascade and writes the finest canvas to a GeoTIFF (uint16 reflectance x 1e4).
+
+    Before any window runs, the output is checked (writable, not an existing file unless
+    ``overwrite``, room on its disk for the canvas and the coarser stages' scratch files) and, with
+    ``show_progress``, the size is stated; the estimated time follows once the first windows are done.
 
     Args:
         checkpoints: the stages, coarse to fine (one for a single stage).
         out: the GeoTIFF to write.
         size: the output (rows, columns); default with ``from_path``: its footprint.
         from_path: a low-resolution GeoTIFF of reflectance to start from; it feeds the first stage
-            that refines an image, and the output is georeferenced like it.
+            that refines an image, and the output is georeferenced like it. Its missing pixels (NaN,
+            nodata) take their nearest valid neighbour's value; more than 1 % missing is refused.
         from_gsd: its metres per pixel (default: from its transform; needs a projected CRS).
         from_scale: stored value x this = reflectance (default: the file's scale if it has one,
             else 1e-4 for integer rasters, 1 for floating point ones).
         seed, noise, steps, eta, strength, window, batch_size: see
             :class:`~terrasynth.models.metaearth.UnboundedGenerator`.
         device: ``"cpu"``, ``"cuda"``... (default: a GPU when there is one; then bf16 autocast).
+        overwrite: replace an existing ``out``.
     """
     import rasterio
     import torch
@@ -137,10 +110,13 @@ def generate(
 
     from terrasynth.core.corpus import REFLECTANCE_SCALE
     from terrasynth.core.errors import ConfigError
+    from terrasynth.core.outputs import atomic_path, check_free_space, check_output, format_bytes
     from terrasynth.models.metaearth import Cascade, UnboundedGenerator
+    from terrasynth.workflows import canvas_rasters as rasters
+    from terrasynth.workflows.devices import torch_device
 
-    out = Path(out)
-    device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    out = check_output(out, overwrite=overwrite)
+    device = torch_device(device)
     cascade = Cascade([stage.to(device) for stage in load_stages(checkpoints)])
     options = {
         "window": window, "steps": steps, "eta": eta, "strength": strength, "noise": noise, "batch_size": batch_size,
@@ -150,89 +126,140 @@ def generate(
     for stage in cascade.stages:
         UnboundedGenerator(stage, **options)  # checks the options before any file is touched
 
-    out.parent.mkdir(parents=True, exist_ok=True)
-    partial = out.with_name(out.name + ".partial")
-    try:
-        with contextlib.ExitStack() as stack:
-            stack.enter_context(rasterio.Env())
-            scratch = Path(
-                stack.enter_context(tempfile.TemporaryDirectory(prefix=".terrasynth-", dir=out.parent))
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(rasterio.Env())
+        condition, crs, origin_m, start, missing = None, None, (0.0, 0.0), 0, 0
+        if from_path is not None:
+            source = stack.enter_context(rasters.open_raster(from_path))
+            condition = rasters.RasterArray(source, _reflectance_scale(source, from_scale, REFLECTANCE_SCALE))
+            from_gsd = from_gsd or _pixel_size(source)
+            crs, origin_m = source.crs, (source.transform.c, source.transform.f)
+            conditioned = [i for i, stage in enumerate(cascade.stages) if stage.conditioned]
+            if not conditioned:
+                raise ConfigError(
+                    "--from needs a stage that refines an image; these stages only generate from noise"
+                )
+            start = conditioned[0]
+            missing = rasters.check_missing(source)
+        elif cascade.stages[0].conditioned:
+            raise ConfigError("the first stage refines a low-resolution image: give one with --from")
+        plans = cascade.plan(
+            size,
+            start=start,
+            condition_shape=None if condition is None else condition.shape,
+            condition_gsd=from_gsd,
+            origin_m=origin_m,
+            **options,
+        )
+        final, channels = plans[-1], cascade.stages[-1].config.channels
+        scratch_bytes = sum(
+            4 * cascade.stages[p.index].config.channels * math.prod(p.shape) for p in plans[:-1]
+        )
+        if missing:
+            scratch_bytes += 4 * math.prod(condition.shape)
+        output_bytes = 2 * channels * math.prod(final.shape)
+        rows, cols = final.shape
+        check_free_space(out, output_bytes + scratch_bytes, f"{cols} x {rows} px, {channels} bands")
+        windows = sum(plan.windows for plan in plans)
+
+        partial = stack.enter_context(atomic_path(out))
+        scratch = Path(
+            stack.enter_context(tempfile.TemporaryDirectory(prefix=".terrasynth-", dir=out.parent))
+        )
+        if missing:
+            condition = rasters.filled_copy(condition, scratch / "condition.tif", stack)
+
+        def store(plan, channels):
+            """The final stage goes to the output (uint16 x 1e4), the others to scratch files (float32),
+            each in whole rows of tiles."""
+            last = plan.index == final.index
+            profile = {
+                "driver": "GTiff", "width": plan.shape[1], "height": plan.shape[0], "count": channels,
+                "crs": crs, "transform": Affine(plan.gsd, 0, origin_m[0], 0, -plan.gsd, origin_m[1]),
+                "tiled": True, "blockxsize": rasters.TILE, "blockysize": rasters.TILE, "BIGTIFF": "IF_SAFER",
+                "dtype": "uint16" if last else "float32",
+                **({"compress": "deflate", "predictor": 2} if last else {}),
+            }  # fmt: skip
+            dataset = stack.enter_context(
+                rasterio.open(partial if last else scratch / f"stage{plan.index}.tif", "w+", **profile)
             )
-            condition, crs, origin_m, start = None, None, (0.0, 0.0), 0
-            if from_path is not None:
-                source = stack.enter_context(rasterio.open(from_path))
-                condition = RasterArray(source, _reflectance_scale(source, from_scale, REFLECTANCE_SCALE))
-                from_gsd = from_gsd or _pixel_size(source)
-                crs, origin_m = source.crs, (source.transform.c, source.transform.f)
-                conditioned = [i for i, stage in enumerate(cascade.stages) if stage.conditioned]
-                if not conditioned:
-                    raise ConfigError(
-                        "--from needs a stage that refines an image; these stages only generate from noise"
-                    )
-                start = conditioned[0]
-            elif cascade.stages[0].conditioned:
-                raise ConfigError("the first stage refines a low-resolution image: give one with --from")
-            plans = cascade.plan(
+            if last:
+                dataset.scales = [REFLECTANCE_SCALE] * channels
+            return rasters.TileRows(
+                rasters.RasterArray(dataset, REFLECTANCE_SCALE if last else 1.0), rasters.TILE
+            )
+
+        began = time.perf_counter()
+        with Progress(
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+            disable=not show_progress,
+        ) as progress:  # fmt: skip
+            if show_progress:
+                progress.console.print(
+                    f"Generating {cols} x {rows} px ({rows * cols / 1e6:,.1f} MP, {channels} bands at {final.gsd:g} m) "
+                    f"in {len(plans)} stage(s), {windows:,} windows of {steps} steps: up to "
+                    f"{format_bytes(output_bytes)} in {out}"
+                    + (f" and {format_bytes(scratch_bytes)} of scratch files" if scratch_bytes else "")
+                )
+            tasks = {
+                plan.index: progress.add_task(
+                    f"stage {plan.index}: {plan.shape[1]} x {plan.shape[0]} px at {plan.gsd:g} m, windows",
+                    total=plan.windows,
+                )
+                for plan in plans
+            }
+            pace = _Pace(windows, progress.console.print if show_progress else None)
+
+            def advance(plan, n):
+                progress.advance(tasks[plan.index], n)
+                pace.advance(n)
+
+            cascade.generate(
                 size,
                 start=start,
-                condition_shape=None if condition is None else condition.shape,
+                condition=condition,
                 condition_gsd=from_gsd,
                 origin_m=origin_m,
+                seed=seed,
+                store=store,
+                progress=advance,
                 **options,
             )
-
-            def store(plan, channels):
-                """The final stage goes to the output (uint16 x 1e4), the others to scratch files (float32)."""
-                last = plan.index == plans[-1].index
-                profile = {
-                    "driver": "GTiff", "width": plan.shape[1], "height": plan.shape[0], "count": channels,
-                    "crs": crs, "transform": Affine(plan.gsd, 0, origin_m[0], 0, -plan.gsd, origin_m[1]),
-                    "tiled": True, "blockxsize": _TILE, "blockysize": _TILE, "BIGTIFF": "IF_SAFER",
-                    "dtype": "uint16" if last else "float32",
-                    **({"compress": "deflate", "predictor": 2} if last else {}),
-                }  # fmt: skip
-                dataset = stack.enter_context(
-                    rasterio.open(partial if last else scratch / f"stage{plan.index}.tif", "w+", **profile)
-                )
-                if last:
-                    dataset.scales = [REFLECTANCE_SCALE] * channels
-                return RasterArray(dataset, REFLECTANCE_SCALE if last else 1.0)
-
-            began = time.perf_counter()
-            with Progress(
-                TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                disable=not show_progress,
-            ) as progress:  # fmt: skip
-                tasks = {
-                    plan.index: progress.add_task(
-                        f"stage {plan.index}: {plan.shape[1]} x {plan.shape[0]} px at {plan.gsd:g} m, windows",
-                        total=plan.windows,
-                    )
-                    for plan in plans
-                }
-                cascade.generate(
-                    size,
-                    start=start,
-                    condition=condition,
-                    condition_gsd=from_gsd,
-                    origin_m=origin_m,
-                    seed=seed,
-                    store=store,
-                    progress=lambda plan, n: progress.advance(tasks[plan.index], n),
-                    **options,
-                )
-        shutil.move(partial, out)  # complete: every file is closed
-    finally:
-        partial.unlink(missing_ok=True)
-    final = plans[-1]
     return GenerationSummary(
         out,
-        (cascade.stages[-1].config.channels, *final.shape),
+        (channels, *final.shape),
         final.gsd,
         None if crs is None else crs.to_string(),
         [plan.index for plan in plans],
         time.perf_counter() - began,
     )
+
+
+class _Pace:
+    """States, once, the time a run of ``windows`` windows will take at the pace of its first ones
+    (measured over at least ``after`` seconds, or the whole run when it is shorter)."""
+
+    def __init__(self, windows: int, say, after: float = 5.0):
+        self.windows, self.say, self.after = windows, say, after
+        self.done, self.began = 0.0, time.perf_counter()
+
+    def advance(self, windows: float) -> None:
+        self.done += windows
+        elapsed = time.perf_counter() - self.began
+        if self.say is not None and elapsed >= self.after and self.done < self.windows:
+            left = elapsed * (self.windows / self.done - 1)
+            self.say(
+                f"Estimated time left: {_duration(left)} at the pace of the first {elapsed:.0f} s (Ctrl-C stops)."
+            )
+            self.say = None
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:,.0f} h"
 
 
 def _pixel_size(dataset) -> float:
@@ -321,9 +348,8 @@ def cli(
         int | None, typer.Option("--window", help="Window side in pixels (default: the training tile).")
     ] = None,
     batch_size: Annotated[int, typer.Option("--batch-size", help="Windows per denoiser call.")] = 8,
-    device: Annotated[
-        str | None, typer.Option("--device", help="cpu or cuda (default: a GPU when there is one).")
-    ] = None,
+    device: Annotated[str | None, typer.Option("--device", help=DEVICE_HELP)] = None,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing --out file.")] = False,
 ) -> None:
     """Generate a seamless canvas of any size with a MetaEarth cascade."""
     from rich.console import Console
@@ -331,7 +357,7 @@ def cli(
     summary = generate(
         checkpoint, out, size=_parse_size(size), from_path=from_path, from_gsd=from_gsd, from_scale=from_scale,
         seed=seed, noise=noise, steps=steps, eta=eta, strength=strength, window=window, batch_size=batch_size,
-        device=device,
+        device=device, overwrite=overwrite,
     )  # fmt: skip
     bands, rows, cols = summary.shape
     Console().print(

@@ -35,14 +35,17 @@ def cli(
         None, "--colours", help="Write a smaller palette PNG with at most this many colours (2-256)."
     ),
     out: str = typer.Option("preview.png", "--out", help="PNG file to write."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing --out file."),
 ) -> None:
     """Draw the synthetic world: the image at two dates, land cover and the change between them."""
     from rich.console import Console
     from rich.progress import Progress
 
     from terrasynth.core.errors import ConfigError
+    from terrasynth.core.outputs import check_output
     from terrasynth.ingest.synthetic import preview_grid, render_preview
 
+    check_output(out, overwrite=overwrite)
     if not 0.0 <= clouds <= 1.0:
         raise ConfigError(f"--clouds must be a fraction between 0 and 1, got {clouds}")
     if bbox is not None:

@@ -45,6 +45,7 @@ from terrasynth.core.display import from_display, to_display
 from terrasynth.core.errors import ConfigError, CorpusError
 from terrasynth.core.landcover import BUILDING
 from terrasynth.core.levels import Level
+from terrasynth.core.outputs import check_free_space, check_output
 from terrasynth.ingest.synthetic.change_benchmark import second_classes
 from terrasynth.models.changen2 import (
     GPCM,
@@ -57,6 +58,7 @@ from terrasynth.models.changen2 import (
 from terrasynth.models.metaearth import key_seed, keyed_normal
 from terrasynth.workflows.change_writers import ChangeSeriesWriter, LevirCDWriter, SecondWriter
 from terrasynth.workflows.corpus_samples import MaskedSamples, corpus_tiles
+from terrasynth.workflows.devices import torch_device
 
 LAYOUTS = ("levir-cd", "second", "series")
 PAIRINGS = ("consecutive", "first-last")
@@ -112,11 +114,8 @@ class ImageFolderTiles(Dataset):
 
     def __init__(self, folder: str | Path, size: int, model: Changen2Model, seed: int = 0):
         self.folder, self.size, self.model, self.seed = Path(folder), size, model, seed
-        files = sorted(
-            p for p in self.folder.iterdir() if p.suffix.lower() in RASTER_SUFFIXES + PICTURE_SUFFIXES
-        )
         self.tiles = []
-        for path in files:
+        for path in image_files(self.folder):
             if path.suffix.lower() in RASTER_SUFFIXES:
                 with rasterio.open(path) as dataset:
                     height, width, bands = dataset.height, dataset.width, dataset.count
@@ -155,6 +154,11 @@ class ImageFolderTiles(Dataset):
         image = np.zeros((self.model.channels, size, size), np.float32)
         image[list(self.model.rgb_bands)] = from_display(rgb.transpose(2, 0, 1))
         return image
+
+
+def image_files(folder: Path) -> list[Path]:
+    """The PNG, JPEG and GeoTIFF files of ``folder``, sorted."""
+    return sorted(p for p in folder.iterdir() if p.suffix.lower() in RASTER_SUFFIXES + PICTURE_SUFFIXES)
 
 
 def _corpus_tiles(
@@ -215,7 +219,8 @@ def synthesize(
     Args:
         checkpoint: the model folder (or its training run folder).
         source: a corpus (Zarr store) or a folder of images (see the module docstring).
-        out: the folder to write; it must not exist, or be empty.
+        out: the folder to write; it must not exist, or be empty (checked before anything runs,
+            with the room on its disk).
         pairs: pairs to write; series of ``length`` dates are drawn until there are enough
             (the ``series`` layout writes whole series).
         length: dates per series (at least 2; the first is the source image).
@@ -238,6 +243,9 @@ def synthesize(
             previous one's (default :class:`~terrasynth.models.changen2.DateAppearance`;
             ``DateAppearance.none()`` carries unchanged areas over exactly).
         show_progress: show a rich progress bar.
+
+    The data is written into a hidden folder beside ``out`` and renamed to ``out`` once complete;
+    a failure removes it.
     """
     for name, value, allowed in (("layout", layout, LAYOUTS), ("pairing", pairing, PAIRINGS), ("change", change, CHANGES)):  # fmt: skip
         if value not in allowed:
@@ -246,7 +254,15 @@ def synthesize(
         raise ConfigError(
             f"need length >= 2 dates, pairs >= 1 and batch_size >= 1 (got {length}, {pairs}, {batch_size})"
         )
-    device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    out = check_output(out, folder=True)
+    device = torch_device(device)
+    source = Path(source)
+    corpus = (source / "zarr.json").is_file() or (source / ".zgroup").is_file()
+    if not corpus and source.is_dir() and not image_files(source):
+        raise CorpusError(
+            f"{source} holds no PNG, JPEG or GeoTIFF image and is not a corpus: give a corpus (Zarr store) "
+            "or a folder of images"
+        )
     model = load_model(checkpoint).to(device)
     kind = model.encoding.kind
     if kind == "pseudo" and (layout == "second" or change == "buildings"):
@@ -260,8 +276,7 @@ def synthesize(
         raise ConfigError(
             f"{checkpoint} does not record its resolution: give the images' metres per pixel (--gsd)"
         )
-    source = Path(source)
-    if (source / "zarr.json").is_file() or (source / ".zgroup").is_file():
+    if corpus:
         tiles = _corpus_tiles(source, level, size, model, seed, min_valid_fraction)
     elif source.is_dir():
         if kind != "pseudo":
@@ -275,6 +290,7 @@ def synthesize(
 
     per_series = 1 if layout != "series" and pairing == "first-last" else length - 1
     n_series = math.ceil(pairs / per_series)
+    check_free_space(out, _output_bytes(layout, pairs, n_series * length, model.channels, size))
     order = torch.randperm(
         len(tiles), generator=torch.Generator().manual_seed(key_seed(seed, "order"))
     ).tolist()
@@ -294,7 +310,7 @@ def synthesize(
     )
     written, totals = 0, {"unchanged": [0.0, 0], "changed": [0.0, 0]}  # sum of differences, pixels
     began = time.perf_counter()
-    with Progress(
+    with writer, Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
         disable=not show_progress,
     ) as progress:  # fmt: skip
@@ -324,7 +340,6 @@ def synthesize(
                         total[0] += measured[key] * pixels
                         total[1] += pixels
                 written += _write(writer, layout, n, drawn, sequence, model, pairing, change, pairs - written)
-    writer.close()
     seconds = time.perf_counter() - began
     figures = {key: total / pixels if pixels else float("nan") for key, (total, pixels) in totals.items()}
     figures["ratio"] = figures["unchanged"] / figures["changed"] if figures["changed"] else float("nan")
@@ -339,6 +354,14 @@ def _vary_dates(series: torch.Tensor, appearance: DateAppearance, seed: int, num
         generator = torch.Generator().manual_seed(key_seed(seed, "appearance", n))
         varied[row, 1:] = appearance(series[row, 1:], generator)
     return varied
+
+
+def _output_bytes(layout: str, pairs: int, images: int, channels: int, size: int) -> int:
+    """Bytes of the data written, uncompressed (an upper bound for the PNG layouts)."""
+    if layout == "series":
+        return images * (2 * channels + 2) * size * size  # uint16 reflectance, classes, change
+    per_pair = 2 * 3 + (1 if layout == "levir-cd" else 2 * 3)  # RGB images and their label maps
+    return pairs * per_pair * size * size
 
 
 def _write(writer, layout, number, series, sequence, model, pairing, change, left) -> int:

@@ -8,7 +8,6 @@ magenta over a grey version of the second image).
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +21,7 @@ from terrasynth.core.aoi import AreaOfInterest, utm_zone
 from terrasynth.core.errors import ConfigError
 from terrasynth.core.grid import GridSpec
 from terrasynth.core.landcover import WORLDCOVER
+from terrasynth.core.outputs import atomic_path
 from terrasynth.ingest.synthetic.render import true_colour
 from terrasynth.ingest.synthetic.timeline import DateLike, parse_date
 from terrasynth.ingest.synthetic.world import SyntheticWorld
@@ -131,10 +131,8 @@ def render_preview(
     if colours is not None:
         canvas = canvas.quantize(colors=colours, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.partial")
-    canvas.save(partial, format="PNG", optimize=True)
-    os.replace(partial, path)
+    with atomic_path(path) as partial:
+        canvas.save(partial, format="PNG", optimize=True)
     step(f"wrote {path}")
     codes, counts = np.unique(after.landcover, return_counts=True)
     fractions = {

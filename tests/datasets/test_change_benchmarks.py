@@ -3,6 +3,7 @@ import shutil
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 
 from terrasynth.core import ConfigError, CorpusError, read_png, write_png
 from terrasynth.datasets import LEVIRCDFolder, S2LookingFolder, SECONDFolder, from_to_classes, from_to_values
@@ -100,19 +101,84 @@ def test_missing_split_or_folder(levircd):
         LEVIRCDFolder(levircd, "test")
 
 
-def test_counts_differ(s2looking):
-    (s2looking / "train" / "label2" / "2.png").unlink()
-    with pytest.raises(
-        CorpusError,
-        match=r"different numbers of PNG files \(Image1 2, Image2 2, label 2, label1 2, label2 1\)",
-    ):
-        S2LookingFolder(s2looking, "train")
+def test_a_missing_label_among_many_is_named(generators, tmp_path):
+    root = generators("levircd").write_levircd(tmp_path / "LEVIR-CD", pairs={"train": 8})
+    for name in ("train_2.png", "train_4.png", "train_5.png", "train_6.png"):
+        (root / "train" / "label" / name).unlink()
+    (root / "train" / "B" / "train_8.png").unlink()
+    with pytest.raises(CorpusError) as error:
+        LEVIRCDFolder(root, "train")
+    assert str(error.value).endswith(
+        "train: every pair needs an image in each of A, B, label: "
+        "B lacks train_8.png; label lacks train_2.png, train_4.png, train_5.png and 1 more"
+    )
 
 
 def test_names_differ(levircd):
     (levircd / "train" / "B" / "train_2.png").rename(levircd / "train" / "B" / "other.png")
-    with pytest.raises(CorpusError, match=r"train_2\.png is in A but not in B"):
+    with pytest.raises(
+        CorpusError, match=r"A lacks other\.png; B lacks train_2\.png; label lacks other\.png"
+    ):
         LEVIRCDFolder(levircd, "train")
+
+
+def test_a_split_without_images_says_so_and_names_the_layout(levircd):
+    for path in (levircd / "test" / "A").iterdir():
+        path.rename(path.with_suffix(".bmp"))
+    with pytest.raises(
+        CorpusError, match=r"test/A holds no images; it holds only \.bmp files: a levir-cd split"
+    ):
+        LEVIRCDFolder(levircd, "test")
+    for path in (levircd / "test" / "A").iterdir():
+        path.unlink()
+    with pytest.raises(
+        CorpusError, match=r"test/A holds no images: a levir-cd split holds the folders \{A/B/label\}"
+    ):
+        LEVIRCDFolder(levircd, "test")
+
+
+def test_jpeg_and_tiff_pairs_are_read_like_png(levircd):
+    png = LEVIRCDFolder(levircd, "train")[0]
+    for folder, suffix, options in (
+        ("A", ".jpg", {"quality": 100, "subsampling": 0}),
+        ("B", ".tif", {}),
+        ("label", ".tif", {}),
+    ):
+        for path in (levircd / "train" / folder).iterdir():
+            with Image.open(path) as image:
+                image.save(path.with_suffix(suffix), **options)
+            path.unlink()
+    pairs = LEVIRCDFolder(levircd, "train")
+    assert pairs.names == ["train_1.jpg", "train_2.jpg"]
+    sample = pairs[0]
+    assert sample["name"] == "train_1" and torch.equal(sample["mask"], png["mask"])
+    assert torch.equal(sample["image"][1], png["image"][1])  # TIFF: lossless
+    assert (sample["image"][0] - png["image"][0]).abs().mean() < 0.02  # JPEG: close
+
+
+def test_16_bit_pairs_are_scaled_not_clipped(levircd):
+    rng = np.random.default_rng(0)
+    grey = rng.integers(0, 65536, (64, 64), dtype=np.uint16)
+    for folder in ("A", "B"):
+        Image.fromarray(grey).save(levircd / "test" / folder / "test_1.png")
+    Image.fromarray(np.where(grey > 32768, 65535, 0).astype(np.uint16)).save(
+        levircd / "test" / "label" / "test_1.png"
+    )
+    sample = LEVIRCDFolder(levircd, "test")[0]
+    expected = torch.from_numpy(grey.astype(np.float32) / 65535)
+    assert torch.equal(sample["image"][0, 0], expected) and torch.equal(sample["image"][1, 2], expected)
+    assert 0.45 < float(sample["image"].mean()) < 0.55  # not clipped to white
+    assert torch.equal(sample["mask"], torch.from_numpy((grey > 32768).astype(np.int64)))
+
+
+def test_a_truncated_png_is_named(generators, levircd):
+    generators("corrupt").truncate_file(levircd / "train" / "B" / "train_2.png")
+    pairs = LEVIRCDFolder(levircd, "train")
+    pairs[0]
+    with pytest.raises(
+        CorpusError, match=r"B/train_2\.png cannot be read as an image \(image file is truncated"
+    ):
+        pairs[1]
 
 
 def test_sizes_differ(levircd):

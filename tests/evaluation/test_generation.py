@@ -4,6 +4,7 @@ import warnings
 import pytest
 import torch
 
+from terrasynth.core.errors import ConfigError
 from terrasynth.evaluation.generation import compare_image_sets, tile_count
 from terrasynth.evaluation.image_sets import open_image_set
 
@@ -80,5 +81,5 @@ def test_a_canvas_too_small_for_a_window_cut_leaves_the_seam_scores_of_the_other
 
 def test_an_empty_set_is_refused(image_sets):
     real = open_image_set(image_sets["real"])
-    with pytest.raises(ValueError, match="no whole 64 px tile"):
+    with pytest.raises(ConfigError, match="no whole 64 px tile"):
         compare_image_sets(real, {"g": real}, tile_size=64)

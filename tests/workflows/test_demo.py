@@ -77,3 +77,28 @@ def test_command_refuses_a_used_folder_and_an_unknown_scale(tmp_path, capsys, ex
     assert exit_info.value.code == 2
     assert message in capsys.readouterr().err
     assert [path.name for path in tmp_path.iterdir()] == ["kept.txt"]
+
+
+@pytest.mark.parametrize(
+    ("make", "extra", "message"),
+    [
+        (lambda tmp: (tmp / "weights.pth").write_bytes(b"fake"), ["--inception", "weights.pth"],
+         "weights.pth is not pt_inception-2015-12-05-6726825d.pth"),
+        (lambda tmp: None, ["--inception", "missing.pth"], "missing.pth not found"),
+        (lambda tmp: (tmp / "file").write_text(""), ["--out", "file"], "file is a file: give a folder"),
+    ],
+)  # fmt: skip
+def test_demo_refuses_fake_inception_weights_and_an_unusable_folder_before_step_one(
+    tmp_path, capsys, monkeypatch, make, extra, message
+):
+    from terrasynth.workflows import demo
+
+    monkeypatch.setattr(demo, "STEPS", [("a step", lambda run: pytest.fail("the demo started"))])
+    make(tmp_path)
+    args = ["demo", "--out", str(tmp_path / "out"), *extra]
+    args = [str(tmp_path / a) if a in ("weights.pth", "missing.pth", "file") else a for a in args]
+    with pytest.raises(SystemExit) as exit_info:
+        main(args)
+    error = capsys.readouterr().err
+    assert exit_info.value.code == 2 and error.count("\n") == 1 and message in error
+    assert not (tmp_path / "out").exists()

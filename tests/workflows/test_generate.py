@@ -1,3 +1,11 @@
+import errno
+import itertools
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+
 import numpy as np
 import pytest
 import rasterio
@@ -45,7 +53,7 @@ def test_cli_writes_a_georeferenced_geotiff_from_a_coarse_geotiff(stages, coarse
         first = canvas.read()
     assert first.std() > 0
     assert sorted(p.name for p in out.parent.iterdir()) == ["canvas.tif"]  # no partial or scratch files left
-    assert CliRunner().invoke(app, args).exit_code == 0
+    assert CliRunner().invoke(app, [*args, "--overwrite"]).exit_code == 0
     with rasterio.open(out) as again:
         assert np.array_equal(again.read(), first)  # the same seed, the same canvas
 
@@ -82,3 +90,183 @@ def test_missing_weights_are_a_weights_error(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["generate", "--checkpoint", str(tmp_path), "--out", str(tmp_path / "x.tif"), "--size", "16x16"])
     assert "holds no MetaEarth model" in capsys.readouterr().err
+
+
+def fail(capsys, *args) -> str:
+    """Run the command, expect exit status 2, and return its one-line error."""
+    with pytest.raises(SystemExit) as exit_info:
+        main(list(args))
+    assert exit_info.value.code == 2
+    error = capsys.readouterr().err
+    assert error.startswith("terrasynth: error: ") and error.count("\n") == 1, error
+    return error
+
+
+def test_generate_refuses_to_overwrite_an_existing_canvas(stages, coarse_geotiff, tmp_path, capsys):
+    coarse_geotiff.write_coarse_geotiff(tmp_path / "coarse.tif")
+    (tmp_path / "canvas.tif").write_bytes(b"mine")
+    args = ["generate", "--checkpoint", str(stages / "upscaler"), "--from", str(tmp_path / "coarse.tif"),
+            "--steps", "1", "--out"]  # fmt: skip
+    assert "canvas.tif exists: pass --overwrite" in fail(capsys, *args, str(tmp_path / "canvas.tif"))
+    assert (tmp_path / "canvas.tif").read_bytes() == b"mine"
+    # a folder where the canvas file is expected is refused, not filled with DIR/DIR.partial
+    (tmp_path / "folder").mkdir()
+    assert "folder is a folder: give the path of a file" in fail(capsys, *args, str(tmp_path / "folder"))
+    assert not list((tmp_path / "folder").iterdir())
+
+
+@pytest.mark.parametrize(
+    ("out", "message"),
+    [("coarse.tif/canvas.tif", "coarse.tif is a file, so"), ("/proc/canvas.tif", "cannot write in /proc")],
+)
+def test_generate_refuses_an_output_it_cannot_write_before_loading_anything(
+    stages, coarse_geotiff, tmp_path, capsys, monkeypatch, out, message
+):
+    from terrasynth.workflows import generate as workflow
+
+    if out.startswith("/proc") and not Path("/proc/self").is_dir():
+        pytest.skip("needs /proc")
+    monkeypatch.setattr(workflow, "load_stages", lambda _: pytest.fail("the stages were loaded"))
+    coarse_geotiff.write_coarse_geotiff(tmp_path / "coarse.tif")
+    args = ["generate", "--checkpoint", str(stages / "upscaler"), "--from", str(tmp_path / "coarse.tif")]
+    assert message in fail(capsys, *args, "--out", out if out.startswith("/") else str(tmp_path / out))
+
+
+def test_generate_on_a_full_disk_leaves_no_canvas_and_keeps_the_old_one(
+    stages, coarse_geotiff, tmp_path, capsys, monkeypatch
+):
+    from terrasynth.workflows import canvas_rasters
+
+    coarse_geotiff.write_coarse_geotiff(tmp_path / "coarse.tif", rows=24, cols=24)
+    (tmp_path / "canvas.tif").write_bytes(b"the last canvas")
+
+    def full(self, key, value):
+        raise OSError(errno.ENOSPC, "No space left on device", self.dataset.name)
+
+    monkeypatch.setattr(canvas_rasters.RasterArray, "__setitem__", full)
+    error = fail(capsys, "generate", "--checkpoint", str(stages / "upscaler"), "--from", str(tmp_path / "coarse.tif"),
+                 "--steps", "1", "--out", str(tmp_path / "canvas.tif"), "--overwrite")  # fmt: skip
+    assert "No space left on device" in error
+    assert (tmp_path / "canvas.tif").read_bytes() == b"the last canvas"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "canvas.tif",
+        "coarse.tif",
+    ]  # no partial, no scratch
+
+
+def _float_geotiff(coarse_geotiff, path, hole=None, nodata=None):
+    """The 24 x 24 coarse GeoTIFF as float32 reflectance, with NaN (or ``nodata``) in ``hole``."""
+    coarse_geotiff.write_coarse_geotiff(path, rows=24, cols=24)
+    with rasterio.open(path) as source:
+        values, profile = source.read().astype(np.float32) * 1e-4, source.profile
+    if hole is not None:
+        values[:, hole[0], hole[1]] = np.nan if nodata is None else nodata
+    with rasterio.open(path, "w", **(profile | {"dtype": "float32", "nodata": nodata})) as target:
+        target.write(values)
+    return path
+
+
+@pytest.mark.parametrize("nodata", [None, -1.0])
+def test_generate_from_a_geotiff_with_missing_pixels_in_a_corner_keeps_the_rest_of_the_canvas(
+    stages, coarse_geotiff, tmp_path, nodata
+):
+    corner = (slice(0, 2), slice(0, 2))  # 4 of 576 pixels: NaN, or the raster's nodata value
+    canvases = {}
+    for name, hole in (("whole", None), ("holed", corner)):
+        start = _float_geotiff(coarse_geotiff, tmp_path / f"{name}.tif", hole, nodata)
+        generate([stages / "upscaler"], tmp_path / f"{name}-canvas.tif", from_path=start, steps=2, seed=1,
+                 show_progress=False)  # fmt: skip
+        with rasterio.open(tmp_path / f"{name}-canvas.tif") as canvas:
+            canvases[name] = canvas.read().astype(np.int64)
+    whole, holed = canvases["whole"], canvases["holed"]
+    assert holed.shape == (3, 96, 96) and holed.std() > 0
+    # the hole is 8 x 8 canvas pixels; windows reach its filled values up to a window and margin away
+    np.testing.assert_allclose(holed[:, 40:, :], whole[:, 40:, :], atol=1)
+    np.testing.assert_allclose(holed[:, :, 40:], whole[:, :, 40:], atol=1)
+
+
+def test_generate_refuses_a_geotiff_with_too_many_missing_pixels(stages, coarse_geotiff, tmp_path, capsys):
+    start = _float_geotiff(coarse_geotiff, tmp_path / "holed.tif", (slice(0, 4), slice(0, 4)))
+    error = fail(capsys, "generate", "--checkpoint", str(stages / "upscaler"), "--from", str(start), "--out",
+                 str(tmp_path / "canvas.tif"))  # fmt: skip
+    assert "holed.tif: 16 of its 576 pixels (2.8%) are NaN or nodata" in error
+    assert not (tmp_path / "canvas.tif").exists()
+
+
+def test_generate_from_a_file_that_is_not_a_geotiff_names_it(stages, tmp_path, capsys):
+    (tmp_path / "notes.tif").write_text("not an image")
+    error = fail(capsys, "generate", "--checkpoint", str(stages / "upscaler"), "--from", str(tmp_path / "notes.tif"),
+                 "--out", str(tmp_path / "canvas.tif"))  # fmt: skip
+    assert f"{tmp_path / 'notes.tif'} is not a GeoTIFF that can be read" in error
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without a GPU")
+def test_generate_on_cuda_without_a_gpu_says_to_use_the_cpu(stages, tmp_path, capsys):
+    error = fail(capsys, "generate", "--checkpoint", str(stages / "first"), "--size", "16x16", "--device", "cuda",
+                 "--out", str(tmp_path / "canvas.tif"))  # fmt: skip
+    assert error == "terrasynth: error: no CUDA device: use --device cpu\n"
+
+
+def test_generate_refuses_a_canvas_larger_than_the_disk_before_starting(
+    stages, tmp_path, capsys, monkeypatch
+):
+    from terrasynth.workflows import generate as workflow
+
+    monkeypatch.setattr(workflow, "_Pace", lambda *_: pytest.fail("the generation started"))
+    error = fail(capsys, "generate", "--checkpoint", str(stages / "first"), "--size", "1000000x1000000",
+                 "--out", str(tmp_path / "canvas.tif"))  # fmt: skip
+    assert "canvas.tif (1000000 x 1000000 px, 3 bands) needs up to 6.0 TB but" in error
+    assert not list(tmp_path.iterdir())
+
+
+def test_generate_states_the_size_and_writes_whole_rows_of_tiles(stages, tmp_path, capsys, monkeypatch):
+    from terrasynth.workflows import canvas_rasters
+
+    writes, write = [], canvas_rasters.RasterArray.__setitem__
+
+    def record(self, key, value):
+        writes.append((key[1].start, key[1].stop))
+        write(self, key, value)
+
+    monkeypatch.setattr(canvas_rasters, "TILE", 16)
+    monkeypatch.setattr(canvas_rasters.RasterArray, "__setitem__", record)
+    summary = generate([stages / "first"], tmp_path / "canvas.tif", size=(40, 24), steps=1)
+    assert "Generating 24 x 40 px" in capsys.readouterr().out
+    # bands of window rows come a few rows at a time; the file gets whole rows of 16-pixel tiles
+    assert len(writes) > 1 and writes[0][0] == 0 and writes[-1][1] == 40 and summary.shape == (3, 40, 24)
+    assert all(start % 16 == 0 and (stop % 16 == 0 or stop == 40) for start, stop in writes)
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(writes))
+    with rasterio.open(tmp_path / "canvas.tif") as canvas:
+        assert canvas.block_shapes == [(16, 16)] * 3 and canvas.read().std() > 0
+
+
+def test_ctrl_c_stops_a_large_canvas_at_once_and_leaves_nothing(stages, tmp_path):
+    script = shutil.which("terrasynth")
+    process = subprocess.Popen(
+        [script, "generate", "--checkpoint", str(stages / "first"), "--size", "4096x4096", "--steps", "50",
+         "--out", str(tmp_path / "canvas.tif")],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 120
+    while not (tmp_path / ".canvas.tif.partial").exists() and process.poll() is None:
+        assert time.monotonic() < deadline, "the generation did not start"
+        time.sleep(0.1)
+    time.sleep(1.0)  # windows are running
+    process.send_signal(signal.SIGINT)
+    interrupted = time.monotonic()
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130 and stderr.count("\n") == 1 and "interrupted" in stderr
+    assert time.monotonic() - interrupted < 10  # about a second on an idle machine
+    assert not list(tmp_path.iterdir())
+
+
+def test_generate_estimates_the_time_left_from_its_first_windows(monkeypatch):
+    from terrasynth.workflows import generate as workflow
+
+    clock = iter([0.0, 2.0, 6.0, 9.0])
+    monkeypatch.setattr(workflow.time, "perf_counter", lambda: next(clock))
+    said = []
+    pace = workflow._Pace(10_000, said.append)
+    for _ in range(3):
+        pace.advance(10)  # 10 windows at 2 s, 20 at 6 s (stated then), 30 at 9 s
+    assert said == ["Estimated time left: 50 min at the pace of the first 6 s (Ctrl-C stops)."]

@@ -1,5 +1,8 @@
 """``terrasynth preview``: options, output and one-line errors."""
 
+import errno
+from pathlib import Path
+
 import pytest
 from PIL import Image
 
@@ -47,3 +50,27 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, args, message):
     assert code == 2
     assert stderr.startswith(f"terrasynth: error: {message}") and stderr.count("\n") == 1
     assert not (tmp_path / "x.png").exists()
+
+
+def test_preview_refuses_to_overwrite_an_existing_png(tmp_path, capsys):
+    out = tmp_path / "preview.png"
+    out.write_bytes(b"mine")
+    args = ("preview", "--size", "120", "--resolution", "60", "--out", str(out))
+    code, _, stderr = run(capsys, *args)
+    assert code == 2 and stderr.count("\n") == 1 and "preview.png exists: pass --overwrite" in stderr
+    assert out.read_bytes() == b"mine"
+    code, _, _ = run(capsys, *args, "--overwrite")
+    assert code == 0 and Image.open(out).width > 0
+
+
+def test_preview_on_a_full_disk_leaves_no_png(tmp_path, capsys, monkeypatch):
+    def full(self, fp, *args, **kwargs):
+        Path(fp).write_bytes(b"\x89PNG half")
+        raise OSError(errno.ENOSPC, "No space left on device", str(fp))
+
+    monkeypatch.setattr(Image.Image, "save", full)
+    code, _, stderr = run(
+        capsys, "preview", "--size", "120", "--resolution", "60", "--out", str(tmp_path / "p.png")
+    )
+    assert code == 2 and stderr.count("\n") == 1 and "No space left on device" in stderr
+    assert not list(tmp_path.iterdir())

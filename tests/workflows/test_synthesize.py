@@ -1,6 +1,7 @@
 """``terrasynth train changen2`` and ``terrasynth synthesize`` end to end on a synthetic-world corpus,
 and synthesis from a folder of unlabelled images."""
 
+import errno
 import json
 
 import numpy as np
@@ -10,6 +11,7 @@ import torch
 from PIL import Image
 from typer.testing import CliRunner
 
+from terrasynth.core import write_png
 from terrasynth.datasets import LEVIRCDFolder, SECONDFolder, open_change_set
 from terrasynth.models.changen2 import Changen2Model
 from terrasynth.workflows.cli import app, main
@@ -196,6 +198,7 @@ def test_bad_requests_fail_with_one_line(trained, corpus, tmp_path, capsys, extr
 
 def test_a_folder_needs_a_pseudo_mask_model(trained, tmp_path, capsys):
     (tmp_path / "images").mkdir()
+    Image.new("RGB", (64, 64)).save(tmp_path / "images" / "a.png")
     with pytest.raises(SystemExit):
         main(
             [
@@ -240,3 +243,56 @@ def test_later_dates_get_their_own_illumination_noise_and_registration(trained, 
         grown = torch.nn.functional.max_pool2d(first["mask"][None].float(), 3, 1, 1)[0].bool()
         unchanged = (first["image"][1] - first["image"][0]).abs().mean(0)[~grown]
         assert 0.002 < unchanged.mean() < 0.1  # display units: a few grey levels, not another scene
+
+
+def _fail(capsys, *args) -> str:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["synthesize", *map(str, args)])
+    assert exit_info.value.code == 2
+    error = capsys.readouterr().err
+    assert error.startswith("terrasynth: error: ") and error.count("\n") == 1, error
+    return error
+
+
+def test_synthesize_from_a_folder_without_images_says_no_images_were_found(trained, tmp_path, capsys):
+    (tmp_path / "images").mkdir()
+    (tmp_path / "images" / "notes.txt").write_text("")
+    error = _fail(capsys, "--checkpoint", trained, "--from", tmp_path / "images", "--out", tmp_path / "o")
+    assert "images holds no PNG, JPEG or GeoTIFF image and is not a corpus" in error
+
+
+@pytest.mark.parametrize(
+    ("kind", "message"), [("used", "is not empty: give a new folder"), ("file", "is a file")]
+)
+def test_synthesize_into_a_used_folder_or_a_file_is_refused_before_loading_the_model(
+    tmp_path, capsys, monkeypatch, kind, message
+):
+    from terrasynth.workflows import synthesize as workflow
+
+    monkeypatch.setattr(workflow, "load_model", lambda _: pytest.fail("the model was loaded"))
+    out = tmp_path / "out"
+    if kind == "used":
+        out.mkdir()
+        (out / "kept.txt").write_text("mine")
+    else:
+        out.write_text("mine")
+    error = _fail(capsys, "--checkpoint", tmp_path, "--from", tmp_path, "--out", out)
+    assert message in error
+
+
+def test_synthesize_on_a_full_disk_leaves_no_output_folder(trained, corpus, tmp_path, capsys, monkeypatch):
+    from terrasynth.workflows import change_writers
+
+    written = []
+
+    def fill_up(path, array):
+        if len(written) == 4:
+            raise OSError(errno.ENOSPC, "No space left on device", str(path))
+        written.append(path)
+        write_png(path, array)
+
+    monkeypatch.setattr(change_writers, "write_png", fill_up)
+    error = _fail(capsys, "--checkpoint", trained, "--from", corpus, "--out", tmp_path / "pairs", "--pairs", "3",
+                  "--steps", "1")  # fmt: skip
+    assert "No space left on device" in error and len(written) == 4  # the first pair and part of the second
+    assert not list(tmp_path.iterdir())  # neither the folder nor its hidden partial copy

@@ -1,3 +1,5 @@
+import errno
+
 import numpy as np
 import pytest
 import torch
@@ -8,7 +10,7 @@ from terrasynth.core.errors import WeightsError
 from terrasynth.evaluation.binary_change import binary_scores
 from terrasynth.evaluation.results import open_results
 from terrasynth.models.detector import ChangeDetector, DetectorConfig, save_detector
-from terrasynth.workflows.cli import app
+from terrasynth.workflows.cli import app, main
 from terrasynth.workflows.evaluate_change import (
     checkpoint_name,
     cli,
@@ -86,3 +88,78 @@ def test_command_refuses_unknown_layouts_and_missing_checkpoints(change_benchmar
     with pytest.raises(WeightsError, match="is missing"):
         cli(dataset="levir-cd", root=change_benchmarks["levir-cd"], checkpoint=[tmp_path / "none"],
             out=tmp_path / "r.nc")  # fmt: skip
+
+
+def _evaluate(capsys, checkpoint, root, out, *extra) -> tuple[int, str]:
+    """``terrasynth evaluate change`` on LEVIR-CD with one checkpoint: (exit status, stderr)."""
+    args = ["evaluate", "change", "--dataset", "levir-cd", "--root", str(root), "--checkpoint", str(checkpoint),
+            "--out", str(out), "--window", "64", *extra]  # fmt: skip
+    with pytest.raises(SystemExit) as exit_info:
+        main(args)
+    return exit_info.value.code, capsys.readouterr().err
+
+
+@pytest.mark.parametrize("existing", ["levir.nc", "levir_pr.png", "levir_examples_zero-shot.png"])
+def test_evaluate_change_refuses_to_overwrite_results_or_figures_before_evaluating(
+    checkpoints, change_benchmarks, tmp_path, capsys, monkeypatch, existing
+):
+    from terrasynth.workflows import evaluate_change as workflow
+
+    (tmp_path / existing).write_text("mine")
+    evaluate = workflow._evaluate
+    monkeypatch.setattr(workflow, "_evaluate", lambda *a, **k: pytest.fail("evaluated"))
+    code, error = _evaluate(
+        capsys, checkpoints["zero-shot"], change_benchmarks["levir-cd"], tmp_path / "levir.nc"
+    )
+    assert code == 2 and error.count("\n") == 1 and f"{existing} exists: pass --overwrite" in error
+    assert [p.name for p in tmp_path.iterdir()] == [existing] and (tmp_path / existing).read_text() == "mine"
+    monkeypatch.setattr(workflow, "_evaluate", evaluate)
+    code, _ = _evaluate(capsys, checkpoints["zero-shot"], change_benchmarks["levir-cd"], tmp_path / "levir.nc",
+                        "--overwrite")  # fmt: skip
+    assert code == 0 and open_results(tmp_path / "levir.nc")["model"].values.tolist() == ["zero-shot"]
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("--window", "0", "Invalid value for '--window'"),
+        ("--overlap", "1", "the overlap (--overlap) must be"),
+    ],
+)
+def test_evaluate_change_refuses_a_window_or_overlap_out_of_range(
+    checkpoints, change_benchmarks, tmp_path, capsys, option, value, message
+):
+    code, error = _evaluate(capsys, checkpoints["zero-shot"], change_benchmarks["levir-cd"], tmp_path / "r.nc",
+                            option, value)  # fmt: skip
+    assert code == 2 and error.count("\n") == 1 and message in error
+    assert not list(tmp_path.iterdir())
+
+
+def test_evaluate_change_into_an_unwritable_place_fails_before_evaluating(
+    checkpoints, change_benchmarks, tmp_path, capsys, monkeypatch
+):
+    from terrasynth.workflows import evaluate_change as workflow
+
+    monkeypatch.setattr(workflow, "_evaluate", lambda *a, **k: pytest.fail("evaluated"))
+    (tmp_path / "file").write_text("")
+    code, error = _evaluate(
+        capsys, checkpoints["zero-shot"], change_benchmarks["levir-cd"], tmp_path / "file" / "r.nc"
+    )
+    assert code == 2 and "file is a file, so" in error
+
+
+def test_evaluate_change_on_a_full_disk_leaves_no_results_file(
+    checkpoints, change_benchmarks, tmp_path, capsys, monkeypatch
+):
+    from terrasynth.evaluation import plots
+
+    def full(*_, **__):
+        raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "levir_f1.png"))
+
+    monkeypatch.setattr(plots, "plot_f1_histogram", full)
+    code, error = _evaluate(
+        capsys, checkpoints["zero-shot"], change_benchmarks["levir-cd"], tmp_path / "levir.nc"
+    )
+    assert code == 2 and error.count("\n") == 1 and "No space left on device" in error
+    assert not (tmp_path / "levir.nc").exists()  # the results file comes last: no report looks complete
+    assert not list(tmp_path.glob(".*partial"))

@@ -3,9 +3,11 @@ import shutil
 import subprocess
 
 import numpy as np
+import pytest
 
 from terrasynth.evaluation.inception import INCEPTION_FILE
 from terrasynth.evaluation.results import open_results
+from terrasynth.workflows.cli import main
 from terrasynth.workflows.evaluate_generation import evaluate_generation
 
 
@@ -43,3 +45,46 @@ def test_command_with_a_missing_inception_file_fails_in_one_line(image_sets, tmp
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and INCEPTION_FILE in result.stderr
     assert not (tmp_path / "x.nc").exists()
+
+
+def _evaluate(capsys, image_sets, out, *extra) -> tuple[int, str]:
+    args = ["evaluate", "generation", "--real", str(image_sets["real"]), "--generated",
+            str(image_sets["generated"]), "--out", str(out), *extra]  # fmt: skip
+    with pytest.raises(SystemExit) as exit_info:
+        main(args)
+    return exit_info.value.code, capsys.readouterr().err
+
+
+def test_evaluate_generation_refuses_to_overwrite_results(image_sets, tmp_path, capsys):
+    (tmp_path / "generation.nc").write_text("mine")
+    code, error = _evaluate(capsys, image_sets, tmp_path / "generation.nc", "--tile-size", "32")
+    assert code == 2 and error.count("\n") == 1 and "generation.nc exists: pass --overwrite" in error
+    assert (tmp_path / "generation.nc").read_text() == "mine"
+    code, _ = _evaluate(capsys, image_sets, tmp_path / "generation.nc", "--tile-size", "32", "--overwrite")
+    assert code == 0 and open_results(tmp_path / "generation.nc")["model"].values.tolist() == ["generated"]
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (
+            ["--tile-size", "0"],
+            "Invalid value for '--tile-size': Input should be greater than or equal to 16",
+        ),
+        (
+            ["--tile-size", "4096"],
+            "holds no whole 4096 px tile: its images are at most 32 px on their short side",
+        ),
+        (["--window-stride", "-5"], "Invalid value for '--window-stride'"),
+        (
+            ["--tile-size", "32", "--window-stride", "1"],
+            "the window stride (--window-stride) must be at least 2",
+        ),
+    ],
+)
+def test_evaluate_generation_refuses_tile_sizes_and_strides_out_of_range(
+    image_sets, tmp_path, capsys, extra, message
+):
+    code, error = _evaluate(capsys, image_sets, tmp_path / "generation.nc", *extra)
+    assert code == 2 and error.count("\n") == 1 and message in error
+    assert not list(tmp_path.iterdir())
