@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> None:
     if not debug:
         warnings.filterwarnings("ignore")
         warnings.filterwarnings("default", module=r"terrasynth\.")
-    interrupted = "interrupted: finished work is kept; rerun the same command to resume"
+    interrupted = "interrupted: nothing unfinished is left looking finished; rerun the same command (ingest and training resume where they stopped)"
     try:
         code = app(args=argv, prog_name="terrasynth", standalone_mode=False)
     except KeyboardInterrupt:

@@ -119,7 +119,7 @@ def test_an_unreachable_scheduler_is_one_line(tmp_path, monkeypatch):
 
 
 BOX = "9.0,45.0,9.03,45.02"  # 115 tiles of 16 pixels at 60 and 16 m: many more than a machine has cores
-INTERRUPTED = "terrasynth: error: interrupted: finished work is kept; rerun the same command to resume"
+INTERRUPTED = "terrasynth: error: interrupted: nothing unfinished is left looking finished; rerun the same command (ingest and training resume where they stopped)"
 PROGRESS_BAR = re.compile(r"^\s*\d+m\s.*\d+/\d+")
 
 

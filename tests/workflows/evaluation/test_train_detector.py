@@ -161,7 +161,10 @@ def test_ctrl_c_during_train_detector_exits_130_with_one_line(
               "--accelerator", "cpu", "--devices", "1"])  # fmt: skip
     assert exit_info.value.code == 130
     last = capsys.readouterr().err.strip().splitlines()[-1]
-    assert last == "terrasynth: error: interrupted: finished work is kept; rerun the same command to resume"
+    assert (
+        last
+        == "terrasynth: error: interrupted: nothing unfinished is left looking finished; rerun the same command (ingest and training resume where they stopped)"
+    )
 
 
 def train_command(root, out, *extra):
