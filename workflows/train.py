@@ -17,7 +17,13 @@ train_app.command("changen2")(changen2_cli.train)
 @train_app.command("metaearth")
 def metaearth(
     corpus: Annotated[Path, typer.Option("--corpus", help="Corpus store written by `terrasynth ingest`.")],
-    level: Annotated[str, typer.Option("--level", help="Level the stage generates, e.g. 16m.")],
+    level: Annotated[
+        str,
+        typer.Option(
+            "--level",
+            help="Level the stage generates, e.g. 16m; or 'all' / '16m,4m': one model for every stage.",
+        ),
+    ],
     out: Annotated[Path, typer.Option("--out", help="Run folder (rerun the same command to resume).")],
     preset: Annotated[str, typer.Option("--preset", help="Model size: tiny (CPU), base or paper.")] = "tiny",
     condition: Annotated[
@@ -40,22 +46,35 @@ def metaearth(
         Path | None, typer.Option("--config", help="YAML/TOML file of MetaEarthTraining settings.")
     ] = None,
 ) -> None:
-    """Train one stage of the MetaEarth cascade on a corpus."""
+    """Train one stage of the MetaEarth cascade on a corpus, or one model for every stage (--level all)."""
     from rich.console import Console
 
     from terrasynth.core.config import load_config
-    from terrasynth.workflows.train_metaearth import MetaEarthTraining, corpus_stage, train_metaearth
+    from terrasynth.workflows.train_metaearth import (
+        MetaEarthTraining,
+        corpus_cascade,
+        corpus_stage,
+        train_metaearth,
+    )
 
     if condition not in ("coarser", "degraded"):
         raise typer.BadParameter("use 'coarser' or 'degraded'", param_hint="--condition")
-    dataset, is_first = corpus_stage(
-        corpus,
-        level,
-        first_stage=first_stage,
-        condition=condition,
-        condition_level=condition_level,
-        chip=chip,
-    )
+    if level == "all" or "," in level:
+        if first_stage or condition_level:
+            raise typer.BadParameter(
+                "one model of several stages refines each level from the next coarser one",
+                param_hint="--level",
+            )
+        dataset, is_first = corpus_cascade(corpus, level, condition=condition, chip=chip), False
+    else:
+        dataset, is_first = corpus_stage(
+            corpus,
+            level,
+            first_stage=first_stage,
+            condition=condition,
+            condition_level=condition_level,
+            chip=chip,
+        )
     settings = load_config(
         MetaEarthTraining, config, preset=preset, first_stage=is_first, max_epochs=epochs,
         batch_size=batch_size, seed=seed,
