@@ -11,7 +11,10 @@ demo's 4 m canvas through 16 m from the corpus' real 60 m image, and records for
   input's pixels against them, in reflectance and over the input's standard deviation, for the
   generated and the bicubic canvas (``*_bicubic``); ``stage_condition_*``: the 4 m canvas against
   its own condition, the generated 16 m canvas;
-- ``seam_energy_ratio`` and ``seam_spectral_peak`` (mean of x and y) of the generated canvas;
+- ``seam_energy_ratio`` and ``seam_spectral_peak`` (mean of x and y) of the generated canvas, and
+  of the bicubic one and of the real image of the same footprint (``*_bicubic``, ``*_real``): on
+  a canvas of a few window strides the peak is noisy, and the window stride is a multiple of
+  the condition's pixel (16 px at 4 m are 4 px at 16 m), whose grid bicubic upsampling imprints;
 - ``train_seconds`` and ``generate_seconds`` (wall clock), and the CPU time of both (all threads:
   on a shared machine the CPU time is the steadier figure).
 
@@ -124,6 +127,8 @@ def measure(corpus: Path, folder: Path, start: Path, window: int, seed: int = 0,
     import rasterio
 
     from terrasynth.evaluation.condition import condition_error
+    from terrasynth.evaluation.image_sets import open_image_set
+    from terrasynth.evaluation.seams import AXES, SEAM_METRICS, seam_scores
     from terrasynth.workflows.evaluate_generation import evaluate_generation
 
     results = evaluate_generation(
@@ -131,10 +136,15 @@ def measure(corpus: Path, folder: Path, start: Path, window: int, seed: int = 0,
         window_offset=window // 4, seed=seed, condition=start, rgb_bands=DEMO["rgb_bands"],
     )  # fmt: skip
     swd = results["distance"].sel(landcover="all", metric="swd")
-    seams = results["seam"].sel(model="cascade").mean("axis")
+    seams = results["seam"].mean("axis")
     error = results["condition_error"]
+    real = {canvas.level: canvas for canvas in open_image_set(corpus, rgb_bands=DEMO["rgb_bands"])}
     figures = {}
     for level in DEMO["levels"]:
+        with rasterio.open(folder / f"{level}.tif") as canvas:
+            rows, cols = canvas.shape
+        reference = seam_scores(real[level].read(slice(0, rows), slice(0, cols))[0], stride=window // 2,
+                                offset=window // 4)  # fmt: skip
         figures[level] = {
             "swd_generated": float(swd.sel(model="cascade", level=level)),
             "swd_bicubic": float(swd.sel(model="bicubic", level=level)),
@@ -145,8 +155,15 @@ def measure(corpus: Path, folder: Path, start: Path, window: int, seed: int = 0,
                 for metric in error["condition_metric"].values
                 for model, suffix in (("cascade", ""), ("bicubic", "_bicubic"))
             },
-            "seam_energy_ratio": float(seams.sel(level=level, seam_metric="energy_ratio")),
-            "seam_spectral_peak": float(seams.sel(level=level, seam_metric="spectral_peak")),
+            **{
+                f"seam_{metric}{suffix}": float(seams.sel(model=model, level=level, seam_metric=metric))
+                for metric in SEAM_METRICS
+                for model, suffix in (("cascade", ""), ("bicubic", "_bicubic"))
+            },
+            **{
+                f"seam_{metric}_real": float(np.mean([reference[(axis, metric)] for axis in AXES]))
+                for metric in SEAM_METRICS
+            },
         }
     with rasterio.open(folder / "4m.tif") as fine, rasterio.open(folder / "16m.tif") as coarse:
         stage = condition_error(fine.read() * 1e-4, 4.0, coarse.read() * 1e-4, 16.0)
@@ -234,8 +251,13 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--keep", help="keep the corpus, models and canvases in this folder")
     parser.add_argument("--corpus", help="the demo's corpus, built before")
+    parser.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
     parser.add_argument("--out", help="write the figures to this JSON file")
     args = parser.parse_args()
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
     overrides = {key: json.loads(value) for key, value in (item.split("=", 1) for item in args.set)}
     results = run(
         args.quick, recipe=args.recipe, overrides=overrides, checkpoints=args.checkpoint, seed=args.seed,

@@ -173,7 +173,7 @@ def degrade_condition(
     *,
     generator: torch.Generator,
     degradation: SecondOrderDegradation | None = None,
-) -> torch.Tensor:
+) -> list[torch.Tensor]:
     """The low-resolution conditions of a batch of images in model space, degraded Real-ESRGAN style.
 
     Args:
@@ -186,8 +186,8 @@ def degrade_condition(
         degradation: default Real-ESRGAN's settings.
 
     Returns:
-        (B, C, h, w) in [-1, 1]; samples with other resolutions than the first are degraded
-        apart, and must come out the same size.
+        Each sample's condition, (C, h, w) in [-1, 1] (samples of several level pairs make
+        conditions of several sizes; each pair is degraded as a batch of its own).
     """
     degradation = degradation or SecondOrderDegradation()
     pairs = torch.stack([gsd, condition_gsd], dim=1).float().cpu()
@@ -199,7 +199,7 @@ def degrade_condition(
         degraded, _ = degradation((images[members] + 1) / 2, scale, generator=generator, out_size=size)
         for index, image in zip(members.tolist(), degraded * 2 - 1, strict=True):
             out[index] = image
-    return torch.stack(out)
+    return out
 
 
 class _Draws:

@@ -96,15 +96,15 @@ class MetaEarthModule(KeyedRandomness, L.LightningModule):
         scaling, model = self.denoiser.scaling, self.denoiser
         conditions = {"gsd": batch["gsd"]}
         if model.conditioned:
-            if "condition" in batch:
-                condition = scaling.to_model(batch["condition"])
-            else:
-                condition = degrade_condition(
-                    scaling.to_model(batch["image"]), batch["gsd"], batch["condition_gsd"], generator=degrade
+            given = {key: batch[key] for key in ("condition", "condition_box") if key in batch}
+            if not given:
+                images = scaling.to_model(batch["image"])
+                given = _stack_conditions(
+                    degrade_condition(images, batch["gsd"], batch["condition_gsd"], generator=degrade)
                 )
-            conditions |= {"condition": condition, "condition_gsd": batch["condition_gsd"]}
-            if "condition_box" in batch:
-                conditions["condition_box"] = batch["condition_box"]
+            else:
+                given["condition"] = scaling.to_model(given["condition"])
+            conditions |= given | {"condition_gsd": batch["condition_gsd"]}
         if model.uses_landcover:
             landcover = batch["landcover"]
             if generator is not None:
@@ -153,24 +153,25 @@ class MetaEarthModule(KeyedRandomness, L.LightningModule):
 
 
 def _collate(samples: Sequence[dict]) -> dict:
-    """Stacks samples; conditions of different sizes (samples of several level pairs) are padded
-    at the bottom and right with their edge values, and ``condition_box`` says where each image
+    batch = stack_keys(samples, ("image", "gsd", "condition_gsd", "landcover", "valid"))
+    if "condition" in samples[0]:
+        batch |= _stack_conditions([torch.as_tensor(s["condition"]) for s in samples])
+    return batch
+
+
+def _stack_conditions(conditions: Sequence[torch.Tensor]) -> dict:
+    """``condition`` stacked; conditions of several sizes (samples of several level pairs) padded
+    at the bottom and right with their edge values, with ``condition_box``: where each image
     lies on its padded condition (condition pixels)."""
-    keys = ("image", "gsd", "condition_gsd", "landcover", "valid")
-    batch = stack_keys(samples, keys)
-    if "condition" not in samples[0]:
-        return batch
-    conditions = [torch.as_tensor(s["condition"]) for s in samples]
     height, width = (max(c.shape[i] for c in conditions) for i in (-2, -1))
-    if any(c.shape[-2:] != (height, width) for c in conditions):
-        pad = [(0, width - c.shape[-1], 0, height - c.shape[-2]) for c in conditions]
-        conditions = [F.pad(c[None], p, mode="replicate")[0] for c, p in zip(conditions, pad, strict=True)]
-        boxes = [
-            [0.0, 0.0, float(c.shape[-2] - p[3]), float(c.shape[-1] - p[1])]
-            for c, p in zip(conditions, pad, strict=True)
-        ]
-        batch["condition_box"] = torch.tensor(boxes)
-    return batch | {"condition": torch.stack(conditions)}
+    if all(c.shape[-2:] == (height, width) for c in conditions):
+        return {"condition": torch.stack(list(conditions))}
+    padded = [
+        F.pad(c[None], (0, width - c.shape[-1], 0, height - c.shape[-2]), mode="replicate")[0]
+        for c in conditions
+    ]
+    boxes = [[0.0, 0.0, float(c.shape[-2]), float(c.shape[-1])] for c in conditions]
+    return {"condition": torch.stack(padded), "condition_box": torch.tensor(boxes, device=padded[0].device)}
 
 
 def train_metaearth(

@@ -63,12 +63,20 @@ def test_conditions_are_degraded_in_model_space_where_images_fill_the_range():
     model_space = (reflectance - 0.02) / 0.13 * 2 - 1
     clean = torch.nn.functional.avg_pool2d(model_space, 4)
     gsd = torch.tensor([4.0, 4.0, 16.0])
-    conditions = degrade_condition(model_space, gsd, gsd * 4, generator=torch.Generator().manual_seed(0))
+
+    def degrade(seed, condition_gsd=gsd * 4):
+        return degrade_condition(
+            model_space, gsd, condition_gsd, generator=torch.Generator().manual_seed(seed)
+        )
+
+    conditions = torch.stack(degrade(0))
     assert conditions.shape == (3, 4, 16, 16) and conditions.min() >= -1 and conditions.max() <= 1
     assert torch.corrcoef(torch.stack([conditions.flatten(), clean.flatten()]))[0, 1] > 0.6
-    again = degrade_condition(model_space, gsd, gsd * 4, generator=torch.Generator().manual_seed(0))
-    other = degrade_condition(model_space, gsd, gsd * 4, generator=torch.Generator().manual_seed(1))
-    assert torch.equal(conditions, again) and not torch.equal(conditions, other)
+    assert torch.equal(conditions, torch.stack(degrade(0))) and not torch.equal(
+        conditions, torch.stack(degrade(1))
+    )
+    mixed = degrade(0, torch.tensor([16.0, 16.0, 60.0]))  # 64 px of 16 m are 17.07 px of 60 m
+    assert [tuple(c.shape) for c in mixed] == [(4, 16, 16), (4, 16, 16), (4, 17, 17)]
 
 
 def test_kernels():

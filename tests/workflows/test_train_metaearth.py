@@ -159,10 +159,12 @@ def test_degraded_conditions_are_drawn_anew_at_every_step_and_again_on_a_rerun(c
 
             module.denoiser.encoder.register_forward_pre_hook(record)
 
-    one_tile = AtResolution(torch.utils.data.Subset(cascade_samples(), [0]), 4.0, 16.0, degraded=True)
-    settings = SETTINGS.model_copy(update={"max_epochs": 2, "steps_per_epoch": 1, "batch_size": 1})
+    one_tile = torch.utils.data.Subset(cascade_samples(), [0])
+    pairs = CascadeLevels([AtResolution(one_tile, 16.0, 48.0, True), AtResolution(one_tile, 4.0, 16.0, True)])
+    settings = SETTINGS.model_copy(update={"max_epochs": 2, "steps_per_epoch": 1, "batch_size": 2})
     for run in ("first", "again"):
-        train_metaearth(one_tile, tmp_path / run, settings, callbacks=[Record()])
+        train_metaearth(pairs, tmp_path / run, settings, callbacks=[Record()])
     first_epoch, second_epoch, rerun_first, rerun_second = seen
-    assert first_epoch.shape == (1, 3, 4, 4) and not torch.equal(first_epoch, second_epoch)
+    assert first_epoch.shape == (2, 3, 5, 5)  # 16 px of 16 m on 5 px of 48 m; 4 px of 16 m, padded
+    assert not torch.equal(first_epoch, second_epoch)
     assert torch.equal(first_epoch, rerun_first) and torch.equal(second_epoch, rerun_second)
