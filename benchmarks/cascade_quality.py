@@ -57,9 +57,10 @@ RECIPES["residual"] = RECIPES["demo"] | {
     "p2_gamma": 0.0,
 }
 RECIPES["residual-unified"] = RECIPES["residual"] | {"unified": True, "steps_per_epoch": 80}
-"""Training (``terrasynth.workflows.train_metaearth.MetaEarthTraining`` fields, plus ``chip``, and
-``unified``: one model of both level pairs, trained for the steps of both stages together) and
-sampling settings (``steps``, ``noise``, ``strength``, ``eta``) by name."""
+"""Training (``terrasynth.workflows.train_metaearth.MetaEarthTraining`` fields, plus ``chip``,
+``condition``: ``coarser`` or ``degraded``, and ``unified``: one model of both level pairs,
+trained for the steps of both stages together) and sampling settings (``steps``, ``noise``,
+``strength``, ``eta``) by name."""
 _SAMPLING = ("steps", "noise", "strength", "eta")
 
 
@@ -82,14 +83,15 @@ def train_stages(corpus: Path, out: Path, recipe: dict, seed: int = 0) -> list[P
     model of both level pairs); returns the model folder of each stage."""
     from terrasynth.workflows.train_metaearth import corpus_cascade, corpus_stage, train_metaearth
 
-    settings = {k: v for k, v in recipe.items() if k not in (*_SAMPLING, "chip", "unified")}
+    settings = {k: v for k, v in recipe.items() if k not in (*_SAMPLING, "chip", "unified", "condition")}
     options = {"seed": seed, "sample_every_n_epochs": settings.get("max_epochs", 30), **settings}
+    data = {"chip": recipe["chip"], "condition": recipe.get("condition", "coarser")}
     if recipe.get("unified"):
-        dataset = corpus_cascade(corpus, ",".join(DEMO["levels"]), chip=recipe["chip"])
+        dataset = corpus_cascade(corpus, ",".join(DEMO["levels"]), **data)
         return [train_metaearth(dataset, out / "metaearth-unified", **options)] * len(DEMO["levels"])
     models = []
     for level in DEMO["levels"]:
-        dataset, _ = corpus_stage(corpus, level, first_stage=False, chip=recipe["chip"])
+        dataset, _ = corpus_stage(corpus, level, first_stage=False, **data)
         models.append(train_metaearth(dataset, out / f"metaearth-{level}", **options))
     return models
 

@@ -34,10 +34,10 @@ CHIP = 32
 
 TRAINING = {
     "preset": "tiny", "prediction": "sample", "residual": True, "snr_gamma": 5.0, "p2_gamma": 0.0,
-    "max_epochs": 30, "steps_per_epoch": 250, "batch_size": 16, "learning_rate": 1e-3, "seed": 0,
-    "sample_every_n_epochs": 10,
+    "max_epochs": 16, "steps_per_epoch": 250, "batch_size": 16, "learning_rate": 1e-3, "seed": 0,
+    "sample_every_n_epochs": 8,
 }  # fmt: skip
-"""The :class:`~terrasynth.workflows.train_metaearth.MetaEarthTraining` settings: 7500 steps of 16 tiles."""
+"""The :class:`~terrasynth.workflows.train_metaearth.MetaEarthTraining` settings: 4000 steps of 16 tiles."""
 
 
 def training_world(path: Path, progress: bool = False) -> Path:

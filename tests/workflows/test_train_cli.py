@@ -46,3 +46,18 @@ def test_train_metaearth_command(corpus, tmp_path):
     config = json.loads((out / "model" / "config.json").read_text())
     assert config["gsd"] == 16.0 and config["condition_gsd"] == pytest.approx(60.0, abs=5)
     assert (out / "checkpoints" / "last.ckpt").exists()
+
+
+def test_one_model_for_every_stage_reads_every_level_pair(corpus, capsys):
+    from terrasynth.workflows.cli import main
+    from terrasynth.workflows.train_metaearth import corpus_cascade
+
+    pairs = corpus_cascade(corpus, "all", chip=32, min_valid_fraction=0.0)
+    assert [float(stage[0]["gsd"]) for stage in pairs.stages] == [16.0, 4.0]
+    assert len(pairs) == 2 * max(len(stage) for stage in pairs.stages)
+    assert [float(pairs[i]["gsd"]) for i in range(4)] == [16.0, 4.0, 16.0, 4.0]
+    assert [float(s[0]["gsd"]) for s in corpus_cascade(corpus, "4m,16m", chip=32).stages] == [16.0, 4.0]
+    with pytest.raises(SystemExit) as exit_info:
+        main(["train", "metaearth", "--corpus", corpus, "--level", "all", "--first-stage", "--out", "x"])
+    error = capsys.readouterr().err.strip()
+    assert exit_info.value.code == 2 and "next coarser" in error and "\n" not in error
