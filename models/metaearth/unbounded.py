@@ -157,7 +157,7 @@ class UnboundedGenerator:
         """
         grid = self.grid(height, width)
         rows = _check_rows(rows, height)
-        if self.noise == "shared" and condition is None and landcover is None:
+        if self.noise == "shared" and not self.denoiser.conditioned and landcover is None:
             raise ConfigError(
                 "shared noise with nothing else to tell windows apart (no condition, no land cover) "
                 "repeats one window across the canvas: give land cover, or use field or independent noise"
