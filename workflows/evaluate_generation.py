@@ -142,13 +142,14 @@ def _finer_canvases(condition: str | Path, folder: str | Path):
                 continue
             t = canvas.transform
             corner = ((transform.f - t.f) / transform.a, (t.c - transform.c) / transform.a)
-            yield path, canvas.profile, corner
+            yield path, canvas.profile | {"descriptions": canvas.descriptions}, corner
 
 
 def bicubic_baseline(condition: str | Path, generated: Sequence[str | Path], out: str | Path) -> Path:
     """Write into ``out`` the bicubic upsampling of ``condition`` (a GeoTIFF of reflectance) onto the
-    grid of every GeoTIFF in the ``generated`` folders that is finer than it and in its CRS: the
-    same file names, profiles and band descriptions, as uint16 reflectance x 1e4. Returns ``out``."""
+    grid of every GeoTIFF in the ``generated`` folders that is finer than it and in its CRS, with
+    that file's name, profile and band descriptions (so both are read alike), as uint16
+    reflectance x 1e4. Returns ``out``."""
     import numpy as np
     import rasterio
 
@@ -158,7 +159,7 @@ def bicubic_baseline(condition: str | Path, generated: Sequence[str | Path], out
 
     out = Path(out)
     with rasterio.open(condition) as source:
-        low, gsd, descriptions = _read_reflectance(source), source.res[0], source.descriptions
+        low, gsd = _read_reflectance(source), source.res[0]
     written = 0
     for folder in generated:
         for path, profile, corner in _finer_canvases(condition, folder):
@@ -167,6 +168,7 @@ def bicubic_baseline(condition: str | Path, generated: Sequence[str | Path], out
             target = out / path.relative_to(folder)
             target.parent.mkdir(parents=True, exist_ok=True)
             partial = target.with_name(f".{target.name}.partial")
+            descriptions = profile.pop("descriptions")
             profile = {**profile, "dtype": "uint16", "count": len(image), "driver": "GTiff"}
             with rasterio.open(partial, "w", **profile) as dst:
                 dst.write(np.clip(np.round(image / REFLECTANCE_SCALE), 0, 65535).astype(np.uint16))
