@@ -8,7 +8,8 @@ metres of the region's UTM CRS):
 
 - :class:`CorpusDataset`: one level of one region.
 - :class:`CascadePairs`: a level's tiles with their low-resolution condition (from the next coarser
-  level, or made by :class:`SecondOrderDegradation`).
+  level, or left to the training loop to degrade with :func:`degrade_condition`);
+  :class:`CascadeLevels`: several level pairs as one dataset, for one model of every stage.
 - :class:`CorpusRegions` + :class:`RegionSampler`: every region, each in its own CRS, sampled in
   proportion to valid area.
 - :class:`SampledDataset`: a map-style view over the queries of one sampler (for trainers that
@@ -25,13 +26,16 @@ Change data (``NonGeoDataset``s of bitemporal pairs): :class:`LEVIRCDFolder`,
 from terrasynth.core.lazy import lazy_exports
 
 _EXPORTS = {
-    "cascade": ["CascadePairs", "condition_shape", "resample_footprint"],
+    "cascade": ["CascadeLevels", "CascadePairs", "condition_shape", "resample_footprint"],
     "change_benchmarks": ["CHANGE_DATASETS", "open_change_dataset"],
     "change_folder": ["ChangeFolder"],
     "change_series": ["ChangeSeriesPairs", "open_change_set"],
     "corpus": ["CorpusDataset"],
     "corpus_regions": ["CorpusRegions"],
-    "degradation": ["BlurSettings", "DegradationSettings", "NoiseSettings", "ResizeSettings", "SecondOrderDegradation"],
+    "degradation": [
+        "BlurSettings", "DegradationSettings", "NoiseSettings", "ResizeSettings", "SecondOrderDegradation",
+        "degrade_condition",
+    ],
     "level_reader": ["LevelReader"],
     "levircd": ["LEVIRCDFolder"],
     "s2looking": ["S2LookingFolder"],

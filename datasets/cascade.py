@@ -16,14 +16,14 @@ size, so this interpolates rather than averages.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from rasterio.windows import Window
+from torch.utils.data import Dataset
 
 from terrasynth.core.corpus import corpus_levels, open_corpus
 from terrasynth.core.errors import CorpusError
@@ -31,7 +31,6 @@ from terrasynth.core.grid import snap_window
 from terrasynth.core.levels import Level
 from terrasynth.datasets.chunk_cache import ChunkCache
 from terrasynth.datasets.corpus import CorpusDataset
-from terrasynth.datasets.degradation import SecondOrderDegradation
 from terrasynth.datasets.level_reader import LevelReader
 
 
@@ -65,7 +64,10 @@ class CascadePairs(CorpusDataset):
 
     - ``image``: float32 (C, H, W), HR surface reflectance (unitless);
     - ``condition``: float32 (C', h, w), LR surface reflectance over the same footprint, read from
-      the coarser level (C' its bands) or degraded from ``image`` (values in [0, 1], 1/255 steps);
+      the coarser level (C' its bands); absent with ``condition="degraded"``, where the training loop
+      degrades ``image`` onto ``condition_gsd`` anew at every step (Real-ESRGAN's practice, in the
+      model's space where images fill [-1, 1]: see
+      :func:`terrasynth.datasets.degradation.degrade_condition`);
     - ``gsd``: float32 scalar, HR metres per pixel;
     - ``condition_gsd``: float32 scalar, LR metres per pixel across (footprint width / w);
     - ``landcover``: int64 (H, W), WorldCover codes, 0 = no data; ``valid``: bool (H, W);
@@ -80,8 +82,6 @@ class CascadePairs(CorpusDataset):
         *,
         condition: Literal["coarser", "degraded"] = "coarser",
         condition_level: str | float | Level | None = None,
-        degradation: SecondOrderDegradation | None = None,
-        seed: int = 0,
         tile_size: int | None = None,
         min_valid_fraction: float = 0.5,
         transforms: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
@@ -94,12 +94,9 @@ class CascadePairs(CorpusDataset):
             path, level, region, tile_size, min_valid_fraction, transforms, tree, cache: as for
                 :class:`CorpusDataset` (``level`` is the HR level; the cache serves both levels).
             condition: ``"coarser"`` reads the condition from a coarser level of the corpus;
-                ``"degraded"`` makes it from the HR tile with ``degradation``.
+                ``"degraded"`` leaves it to be degraded from the HR tile by the training loop.
             condition_level: the LR resolution; default the next coarser level of the corpus. In
                 ``"degraded"`` mode any resolution (metres), e.g. 240 for the first stage above 60 m.
-            degradation: the degradation for ``"degraded"`` (default Real-ESRGAN's settings).
-            seed: with the tile's pixel offsets, seeds each tile's degradation, so a tile's
-                condition is the same in every epoch and process; change it to draw anew.
         """
         tree = tree if tree is not None else open_corpus(path)
         super().__init__(
@@ -133,8 +130,6 @@ class CascadePairs(CorpusDataset):
             self.condition_reader = LevelReader(
                 path, self.condition_level, self.region, tree=tree, cache=cache
             )
-        self.degradation = degradation or SecondOrderDegradation()
-        self.seed = seed
 
     def _read(self, query, window: Window) -> dict[str, Any]:
         sample = super()._read(query, window)
@@ -143,8 +138,6 @@ class CascadePairs(CorpusDataset):
         )
         if self.condition == "coarser":
             sample["condition"] = self._read_condition(window, shape)
-        else:
-            sample["condition"] = self._degrade(sample["image"], window, shape)
         sample["condition_gsd"] = torch.tensor(window.width * self.level.gsd / shape[1], dtype=torch.float32)
         return sample
 
@@ -166,15 +159,29 @@ class CascadePairs(CorpusDataset):
         )
         return resample_footprint(image, relative, shape)
 
-    def _degrade(self, image: torch.Tensor, window: Window, shape: tuple[int, int]) -> torch.Tensor:
-        offsets = [
-            int(window.row_off) % 2**32,
-            int(window.col_off) % 2**32,
-            int(window.height),
-            int(window.width),
-        ]
-        seed = np.random.SeedSequence([self.seed, *offsets]).generate_state(1)[0]
-        generator = torch.Generator().manual_seed(int(seed))
-        scale = self.condition_level.gsd / self.level.gsd
-        degraded, _ = self.degradation(image[None], scale, generator=generator, out_size=shape)
-        return degraded[0]
+
+class CascadeLevels(Dataset):
+    """Several stages' training samples (one dataset per level pair) as one dataset, for one model
+    that runs every stage (MetaEarth's self-cascade).
+
+    The pairs are interleaved, sample ``i`` from pair ``i % n``, and the smaller ones repeated, so
+    that every pair is drawn as often as the largest: a pair with few tiles (a coarse level) is
+    not drowned by one with many.
+
+    Args:
+        stages: a map-style dataset of cascade samples per level pair, coarse to fine.
+    """
+
+    def __init__(self, stages: Sequence[Dataset]):
+        if not stages or any(len(stage) == 0 for stage in stages):
+            raise CorpusError("every level pair needs at least one training sample")
+        self.stages = list(stages)
+
+    def __len__(self) -> int:
+        return len(self.stages) * max(len(stage) for stage in self.stages)
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        if not 0 <= index < len(self):
+            raise IndexError(index)
+        stage = self.stages[index % len(self.stages)]
+        return stage[(index // len(self.stages)) % len(stage)]

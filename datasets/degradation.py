@@ -8,6 +8,11 @@ drawn parameters come back with the images, for provenance. Kernels, noise and J
 drawn per image; resize scales, resize modes and the order of the final steps once per batch (the
 images of a batch must keep one size), as in Real-ESRGAN.
 
+Real-ESRGAN's noise and JPEG levels assume images that fill [0, 1], and it degrades every batch
+anew at every training iteration: :func:`degrade_condition` does both for a batch in a model's
+space ([-1, 1], where surface reflectance is stretched per band), for the training loop to call
+with a generator keyed by the step.
+
 kornia does the filtering (:func:`kornia.filters.filter2d`) and the JPEG round trip
 (:func:`kornia.enhance.jpeg_codec_differentiable`); the kernels are built here because kornia has
 no rotated, generalised-Gaussian, plateau or circular-sinc kernels.
@@ -93,7 +98,7 @@ class DegradationSettings:
 
 
 class SecondOrderDegradation:
-    """Degrades a batch of images in [0, 1] to a lower resolution, Real-ESRGAN style.
+    """Degrades a batch of images that fill [0, 1] to a lower resolution, Real-ESRGAN style.
 
     Example::
 
@@ -159,6 +164,42 @@ class SecondOrderDegradation:
             x = _jpeg(x, s.jpeg2, draw, params, "jpeg2")
         x = (x * 255.0).round().clamp(0, 255) / 255.0
         return x, params
+
+
+def degrade_condition(
+    images: torch.Tensor,
+    gsd: torch.Tensor,
+    condition_gsd: torch.Tensor,
+    *,
+    generator: torch.Generator,
+    degradation: SecondOrderDegradation | None = None,
+) -> list[torch.Tensor]:
+    """The low-resolution conditions of a batch of images in model space, degraded Real-ESRGAN style.
+
+    Args:
+        images: float (B, C, H, W) in a model's space [-1, 1] (mapped onto [0, 1] for the
+            degradation, whose noise and JPEG levels assume images that fill it, and back).
+        gsd, condition_gsd: (B,) metres per pixel of the images and of their conditions; each
+            condition is ``round(H * gsd / condition_gsd)`` pixels high (likewise wide).
+        generator: the source of every draw (e.g. keyed by seed, epoch and step: a new
+            degradation at every step, the same on a resumed run).
+        degradation: default Real-ESRGAN's settings.
+
+    Returns:
+        Each sample's condition, (C, h, w) in [-1, 1] (samples of several level pairs make
+        conditions of several sizes; each pair is degraded as a batch of its own).
+    """
+    degradation = degradation or SecondOrderDegradation()
+    pairs = torch.stack([gsd, condition_gsd], dim=1).float().cpu()
+    out: list[torch.Tensor | None] = [None] * len(images)
+    for pair in torch.unique(pairs, dim=0):
+        members = (pairs == pair).all(dim=1).nonzero().flatten()
+        scale = float(pair[1] / pair[0])
+        size = tuple(max(1, round(n / scale)) for n in images.shape[-2:])
+        degraded, _ = degradation((images[members] + 1) / 2, scale, generator=generator, out_size=size)
+        for index, image in zip(members.tolist(), degraded * 2 - 1, strict=True):
+            out[index] = image
+    return out
 
 
 class _Draws:

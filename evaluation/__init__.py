@@ -8,6 +8,7 @@ from terrasynth.core.lazy import lazy_exports
 
 _EXPORTS = {
     "binary_change": ["BINARY_METRICS", "BinaryChangeMetrics", "binary_scores"],
+    "condition": ["CONDITION_METRICS", "area_average", "bicubic_upsample", "condition_error"],
     "feature_distance": ["as_encoder", "encode", "feature_distances"],
     "generation": ["DISTANCE_METRICS", "compare_image_sets", "tile_count"],
     "image_sets": ["Canvas", "Tile", "iter_tiles", "open_image_set", "select_rgb", "to_uint8"],

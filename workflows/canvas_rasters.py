@@ -27,26 +27,29 @@ _CHUNK = 1024  # pixels: side of the input chunks counted and filled in one read
 
 
 class RasterArray:
-    """A rasterio dataset seen as a (bands, rows, columns) array of reflectance.
+    """A rasterio dataset seen as a (bands, rows, columns) array of reflectance, or one ``band``
+    of it (1-based) as a (rows, columns) array.
 
     Slicing reads (``array[..., r0:r1, c0:c1]``) and assignment writes (``array[:, r0:r1, :] = x``)
     one window; integer rasters hold reflectance / ``scale``.
     """
 
-    def __init__(self, dataset, scale: float = 1.0):
-        self.dataset, self.scale = dataset, scale
-        self.shape = (dataset.count, dataset.height, dataset.width)
+    def __init__(self, dataset, scale: float = 1.0, band: int | None = None):
+        self.dataset, self.scale, self.band = dataset, scale, band
+        self.shape = (dataset.count, dataset.height, dataset.width)[1 if band else 0 :]
 
     def _window(self, key):
         from rasterio.windows import Window
 
         rows, cols = key[-2:]
-        r0, r1, _ = rows.indices(self.shape[1])
-        c0, c1, _ = cols.indices(self.shape[2])
+        r0, r1, _ = rows.indices(self.shape[-2])
+        c0, c1, _ = cols.indices(self.shape[-1])
         return Window(c0, r0, c1 - c0, r1 - r0)
 
     def __getitem__(self, key):
-        return self.dataset.read(window=self._window(key)).astype(np.float32) * np.float32(self.scale)
+        return self.dataset.read(self.band, window=self._window(key)).astype(np.float32) * np.float32(
+            self.scale
+        )
 
     def __setitem__(self, key, value):
         values = np.asarray(value, dtype=np.float64) / self.scale

@@ -1,8 +1,15 @@
 """Generated against real imagery: FID/KID (with the local Inception weights), sliced Wasserstein
-and seam scores, per level and land-cover class, saved as netCDF and printed as tables."""
+and seam scores, per level and land-cover class, saved as netCDF and printed as tables.
+
+Given the low-resolution image the canvases were generated from (``condition``), it also scores
+a ``bicubic`` model (that image upsampled bicubically onto every generated GeoTIFF's grid, the
+baseline a super-resolution cascade must beat) and how closely every canvas, averaged back down
+onto the condition's pixels, follows it (``condition_error``).
+"""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Annotated
@@ -10,6 +17,9 @@ from typing import Annotated
 from typer import Option
 
 from terrasynth.workflows.devices import DEVICE_HELP
+
+BICUBIC = "bicubic"
+"""The ``model`` name of the bicubic baseline."""
 
 
 def evaluate_generation(
@@ -27,6 +37,7 @@ def evaluate_generation(
     batch_size: int = 32,
     seed: int = 0,
     device: str | None = None,
+    condition: str | Path | None = None,
     on_tiles: Callable[[int], None] | None = None,
 ):
     """Score each generated set against the real one; returns one Dataset along ``model``.
@@ -47,8 +58,14 @@ def evaluate_generation(
             (pixels), for the seam scores.
         batch_size, seed, device: tiles per encoder batch, random seed, torch device (default: a
             GPU when there is one).
+        condition: the low-resolution GeoTIFF the canvases were generated from; adds the
+            ``bicubic`` model (see :func:`bicubic_baseline`) and ``condition_error (model, level,
+            condition_metric)``: each GeoTIFF canvas averaged onto the condition's pixels against
+            them (see :func:`terrasynth.evaluation.condition.condition_error`), averaged per level.
         on_tiles: progress callback, called with the number of tiles done.
     """
+    import tempfile
+
     from terrasynth.core.errors import ConfigError
     from terrasynth.evaluation.generation import check_tiling, compare_image_sets, tile_count
     from terrasynth.evaluation.image_sets import open_image_set
@@ -68,22 +85,150 @@ def evaluate_generation(
                 f"{path} holds no whole {tile_size} px tile: its images are at most {side} px on their "
                 f"short side; give a --tile-size of at most {side}"
             )
+    if condition is not None and BICUBIC in names:
+        raise ConfigError(
+            f"{BICUBIC!r} names the baseline of --condition: give the generated sets other names"
+        )
     if inception_weights is not None:
         if encoder is not None:
             raise ConfigError("give either the Inception weights or your own encoder, not both")
         encoder, encoder_name = inception_encoder(inception_weights), "inception-v3-fid"
-    results = compare_image_sets(
-        sets[real],
-        {name: sets[path] for name, path in zip(names, generated, strict=True)},
-        encoder=encoder, encoder_name=encoder_name, tile_size=tile_size, batch_size=batch_size,
-        window_stride=window_stride, window_offset=window_offset, seed=seed, device=device, on_tiles=on_tiles,
-    )  # fmt: skip
+
+    def score(paths, labels):
+        canvases = {p: sets[p] if p in sets else open_image_set(p, rgb_bands=rgb_bands) for p in paths}
+        return compare_image_sets(
+            sets[real],
+            {label: canvases[p] for label, p in zip(labels, paths, strict=True)},
+            encoder=encoder, encoder_name=encoder_name, tile_size=tile_size, batch_size=batch_size,
+            window_stride=window_stride, window_offset=window_offset, seed=seed, device=device, on_tiles=on_tiles,
+        )  # fmt: skip
+
+    if condition is None:
+        results = score(generated, names)
+    else:
+        with tempfile.TemporaryDirectory(prefix=".terrasynth-bicubic-") as scratch:
+            baseline = bicubic_baseline(condition, generated, scratch)
+            results = score([*generated, baseline], [*names, BICUBIC])
+            errors = [condition_errors(condition, folder) for folder in [*generated, baseline]]
+        results["condition_error"] = _per_level(errors, [*names, BICUBIC], list(results["level"].values))
+        results.attrs["condition"] = str(condition)
     results.attrs |= {
         "real": str(real),
         "generated": [str(p) for p in generated],
         "display": "terrasynth.core.display",
     }
     return results
+
+
+def _geotiffs(folder: str | Path) -> list[Path]:
+    return sorted(p for p in Path(folder).rglob("*") if p.suffix.lower() in {".tif", ".tiff"})
+
+
+def _read_reflectance(dataset):
+    """A rasterio dataset's bands as float32 reflectance: its scales, else x 1e-4 for integers."""
+    import numpy as np
+
+    data = dataset.read().astype(np.float32)
+    scale = dataset.scales[0] if dataset.scales[0] != 1.0 else None
+    if scale is None:
+        scale = 1e-4 if np.issubdtype(np.dtype(dataset.dtypes[0]), np.integer) else 1.0
+    return data * np.float32(scale)
+
+
+def _finer_canvases(condition: str | Path, folder: str | Path):
+    """(path, canvas grid, condition grid corner) of the GeoTIFFs in ``folder`` finer than ``condition``
+    and in its CRS: the canvases generated from it."""
+    import rasterio
+
+    with rasterio.open(condition) as source:
+        crs, transform = source.crs, source.transform
+    for path in _geotiffs(folder):
+        with rasterio.open(path) as canvas:
+            if canvas.crs != crs or canvas.res[0] >= transform.a - 1e-9:
+                continue
+            t = canvas.transform
+            corner = ((transform.f - t.f) / transform.a, (t.c - transform.c) / transform.a)
+            yield path, canvas.profile | {"descriptions": canvas.descriptions}, corner
+
+
+def bicubic_baseline(condition: str | Path, generated: Sequence[str | Path], out: str | Path) -> Path:
+    """Write into ``out`` the bicubic upsampling of ``condition`` (a GeoTIFF of reflectance) onto the
+    grid of every GeoTIFF in the ``generated`` folders that is finer than it and in its CRS, with
+    that file's name, profile and band descriptions (so both are read alike), as uint16
+    reflectance x 1e4. Returns ``out``."""
+    import numpy as np
+    import rasterio
+
+    from terrasynth.core.corpus import REFLECTANCE_SCALE
+    from terrasynth.core.errors import ConfigError
+    from terrasynth.evaluation.condition import bicubic_upsample
+
+    out = Path(out)
+    with rasterio.open(condition) as source:
+        low, gsd = _read_reflectance(source), source.res[0]
+    written = 0
+    for folder in generated:
+        for path, profile, corner in _finer_canvases(condition, folder):
+            shape = (profile["height"], profile["width"])
+            image = bicubic_upsample(low, gsd, profile["transform"].a, shape, corner)
+            target = out / path.relative_to(folder)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            partial = target.with_name(f".{target.name}.partial")
+            descriptions = profile.pop("descriptions")
+            profile = {**profile, "dtype": "uint16", "count": len(image), "driver": "GTiff"}
+            with rasterio.open(partial, "w", **profile) as dst:
+                dst.write(np.clip(np.round(image / REFLECTANCE_SCALE), 0, 65535).astype(np.uint16))
+                dst.scales = [REFLECTANCE_SCALE] * len(image)
+                dst.descriptions = descriptions
+            os.replace(partial, target)
+            written += 1
+    if not written:
+        raise ConfigError(
+            f"no generated GeoTIFF is finer than {condition} and in its CRS: no bicubic baseline"
+        )
+    return out
+
+
+def condition_errors(condition: str | Path, folder: str | Path) -> dict[str, dict[str, float]]:
+    """Per generated level (``"16m"``), the mean over the GeoTIFFs of ``folder`` finer than
+    ``condition`` of :func:`terrasynth.evaluation.condition.condition_error` against it."""
+    import numpy as np
+    import rasterio
+
+    from terrasynth.core.levels import Level
+    from terrasynth.evaluation.condition import condition_error
+
+    with rasterio.open(condition) as source:
+        low, gsd = _read_reflectance(source), source.res[0]
+    found: dict[str, list[dict]] = {}
+    for path, profile, corner in _finer_canvases(condition, folder):
+        with rasterio.open(path) as canvas:
+            image = _read_reflectance(canvas)
+        level = Level(round(profile["transform"].a, 6)).name
+        found.setdefault(level, []).append(condition_error(image, profile["transform"].a, low, gsd, corner))
+    return {
+        level: {k: float(np.mean([e[k] for e in errors])) for k in errors[0]}
+        for level, errors in found.items()
+    }
+
+
+def _per_level(errors: list[dict], names: list[str], levels: list[str]):
+    import numpy as np
+    import xarray as xr
+
+    from terrasynth.evaluation.condition import CONDITION_METRICS
+
+    table = np.full((len(names), len(levels), len(CONDITION_METRICS)), np.nan)
+    for i, per_level in enumerate(errors):
+        for j, level in enumerate(levels):
+            if level in per_level:
+                table[i, j] = [per_level[level][m] for m in CONDITION_METRICS]
+    return xr.DataArray(
+        table,
+        dims=("model", "level", "condition_metric"),
+        coords={"model": names, "level": levels, "condition_metric": list(CONDITION_METRICS)},
+        attrs={"long_name": "canvas averaged onto the condition's pixels against the condition"},
+    )
 
 
 def cli(
@@ -124,6 +269,16 @@ def cli(
     batch_size: Annotated[int, Option("--batch-size", min=1, help="Tiles per batch.")] = 32,
     seed: Annotated[int, Option("--seed", help="Random seed (patches, SWD directions, KID subsets).")] = 0,
     device: Annotated[str | None, Option("--device", help=DEVICE_HELP)] = None,
+    condition: Annotated[
+        Path | None,
+        Option(
+            "--condition",
+            exists=True,
+            dir_okay=False,
+            help="Low-resolution GeoTIFF the canvases came from: adds a 'bicubic' model and each canvas' "
+            "error against it, averaged back down onto its pixels.",
+        ),
+    ] = None,
 ) -> None:
     """Compare generated imagery with real imagery (FID, KID, SWD, seams; per level and class)."""
     from rich.console import Console
@@ -142,13 +297,14 @@ def cli(
     else:
         console.print("No --inception weights: FID and KID are skipped (SWD and seams need none).")
     bands = [b.strip() for b in rgb_bands.split(",")] if rgb_bands else None
-    total = sum(tile_count(open_image_set(p, rgb_bands=bands), tile_size) for p in [real, *generated])
+    sets = [real, *generated, *(generated if condition else [])]  # the bicubic baseline mirrors them
+    total = sum(tile_count(open_image_set(p, rgb_bands=bands), tile_size) for p in sets)
     with Progress(transient=True) as progress:
         task = progress.add_task("tiles", total=total)
         results = evaluate_generation(
             real, generated, names=name or None, inception_weights=inception, tile_size=tile_size,
             rgb_bands=bands, window_stride=window_stride or None,
-            window_offset=window_offset, batch_size=batch_size, seed=seed, device=device,
+            window_offset=window_offset, batch_size=batch_size, seed=seed, device=device, condition=condition,
             on_tiles=lambda n: progress.advance(task, n),
         )  # fmt: skip
     save_results(results, out)

@@ -71,6 +71,8 @@ def generate(
     from_path: str | Path | None = None,
     from_gsd: float | None = None,
     from_scale: float | None = None,
+    landcover: str | Path | None = None,
+    gsd: float | None = None,
     seed: int = 0,
     noise: str = "shared",
     steps: int = 50,
@@ -89,7 +91,7 @@ def generate(
     ``show_progress``, the size is stated; the estimated time follows once the first windows are done.
 
     Args:
-        checkpoints: the stages, coarse to fine (one for a single stage).
+        checkpoints: the stages, coarse to fine (one for a single stage, or one model of several).
         out: the GeoTIFF to write.
         size: the output (rows, columns); default with ``from_path``: its footprint.
         from_path: a low-resolution GeoTIFF of reflectance to start from; it feeds the first stage
@@ -98,6 +100,12 @@ def generate(
         from_gsd: its metres per pixel (default: from its transform; needs a projected CRS).
         from_scale: stored value x this = reflectance (default: the file's scale if it has one,
             else 1e-4 for integer rasters, 1 for floating point ones).
+        landcover: a GeoTIFF of land-cover class codes (WorldCover) for a first stage that takes
+            them; anchored at the canvas's top-left corner. Without ``from_path`` the output is
+            georeferenced like it and covers its footprint unless ``size`` says otherwise.
+        gsd: the resolution to stop at, metres per pixel (default: the finest stage's). The first
+            stage is the one that generates from noise, or with ``from_path`` the one trained on
+            the resolution nearest the file's.
         seed, noise, steps, eta, strength, window, batch_size: see
             :class:`~terrasynth.models.metaearth.UnboundedGenerator`.
         device: ``"cpu"``, ``"cuda"``... (default: a GPU when there is one; then bf16 autocast).
@@ -134,18 +142,28 @@ def generate(
             condition = rasters.RasterArray(source, _reflectance_scale(source, from_scale, REFLECTANCE_SCALE))
             from_gsd = from_gsd or _pixel_size(source)
             crs, origin_m = source.crs, (source.transform.c, source.transform.f)
-            conditioned = [i for i, stage in enumerate(cascade.stages) if stage.conditioned]
-            if not conditioned:
-                raise ConfigError(
-                    "--from needs a stage that refines an image; these stages only generate from noise"
-                )
-            start = conditioned[0]
+            start = cascade.start_for(from_gsd)  # the stage trained nearest its resolution
             missing = rasters.check_missing(source)
         elif cascade.stages[0].conditioned:
             raise ConfigError("the first stage refines a low-resolution image: give one with --from")
+        stop = None if gsd is None else cascade.stop_for(gsd)
+        landcover_gsd = None
+        if landcover is not None:
+            if not cascade.stages[start].uses_landcover:
+                raise ConfigError(f"stage {start} takes no land cover: leave out --landcover")
+            codes = stack.enter_context(rasters.open_raster(landcover))
+            landcover_gsd = _pixel_size(codes)
+            if from_path is None:
+                crs, origin_m = codes.crs, (codes.transform.c, codes.transform.f)
+                size = size or tuple(
+                    math.floor(n * landcover_gsd / cascade.gsds[-1 if stop is None else stop])
+                    for n in codes.shape
+                )
+            landcover = rasters.RasterArray(codes, band=1)
         plans = cascade.plan(
             size,
             start=start,
+            stop=stop,
             condition_shape=None if condition is None else condition.shape,
             condition_gsd=from_gsd,
             origin_m=origin_m,
@@ -217,8 +235,11 @@ def generate(
             cascade.generate(
                 size,
                 start=start,
+                stop=stop,
                 condition=condition,
                 condition_gsd=from_gsd,
+                landcover=landcover,
+                landcover_gsd=landcover_gsd,
                 origin_m=origin_m,
                 seed=seed,
                 store=store,
@@ -329,13 +350,28 @@ def cli(
             help="Stored value x this = reflectance (default: its scale, or 1e-4 for integers).",
         ),
     ] = None,
+    landcover: Annotated[
+        Path | None,
+        typer.Option(
+            "--landcover",
+            exists=True,
+            dir_okay=False,
+            help="GeoTIFF of land-cover codes for a first stage (georeferences the output without --from).",
+        ),
+    ] = None,
+    gsd: Annotated[
+        float | None,
+        typer.Option("--gsd", help="Resolution to stop at, metres per pixel (default: the finest stage's)."),
+    ] = None,
     seed: Annotated[
         int, typer.Option("--seed", help="Seed of all noise; the same seed gives the same canvas.")
     ] = 0,
     noise: Annotated[
         str,
         typer.Option(
-            "--noise", help="shared (MetaEarth), independent, field (keyed by ground position) or average."
+            "--noise",
+            help="shared (MetaEarth; needs --from or --landcover), independent, field (keyed by ground "
+            "position) or average.",
         ),
     ] = "shared",
     steps: Annotated[int, typer.Option("--steps", help="DDIM steps per stage.")] = 50,
@@ -356,8 +392,8 @@ def cli(
 
     summary = generate(
         checkpoint, out, size=_parse_size(size), from_path=from_path, from_gsd=from_gsd, from_scale=from_scale,
-        seed=seed, noise=noise, steps=steps, eta=eta, strength=strength, window=window, batch_size=batch_size,
-        device=device, overwrite=overwrite,
+        landcover=landcover, gsd=gsd, seed=seed, noise=noise, steps=steps, eta=eta, strength=strength, window=window,
+        batch_size=batch_size, device=device, overwrite=overwrite,
     )  # fmt: skip
     bands, rows, cols = summary.shape
     Console().print(

@@ -7,17 +7,24 @@ from typing import Annotated
 
 import typer
 
-from terrasynth.workflows import changen2_cli, train_detector
+from terrasynth.workflows import cascade_checkpoint, changen2_cli, train_detector
 
 train_app = typer.Typer(help="Train MetaEarth cascade stages and the other models.", no_args_is_help=True)
 train_app.command("detector")(train_detector.cli)
 train_app.command("changen2")(changen2_cli.train)
+train_app.command("metaearth-checkpoint")(cascade_checkpoint.cli)
 
 
 @train_app.command("metaearth")
 def metaearth(
     corpus: Annotated[Path, typer.Option("--corpus", help="Corpus store written by `terrasynth ingest`.")],
-    level: Annotated[str, typer.Option("--level", help="Level the stage generates, e.g. 16m.")],
+    level: Annotated[
+        str,
+        typer.Option(
+            "--level",
+            help="Level the stage generates, e.g. 16m; or 'all' / '16m,4m': one model for every stage.",
+        ),
+    ],
     out: Annotated[Path, typer.Option("--out", help="Run folder (rerun the same command to resume).")],
     preset: Annotated[str, typer.Option("--preset", help="Model size: tiny (CPU), base or paper.")] = "tiny",
     condition: Annotated[
@@ -45,28 +52,41 @@ def metaearth(
         bool, typer.Option("--overwrite", help="Start over, removing a run in --out (else it is resumed).")
     ] = False,
 ) -> None:
-    """Train one stage of the MetaEarth cascade on a corpus."""
+    """Train one stage of the MetaEarth cascade on a corpus, or one model for every stage (--level all)."""
     from rich.console import Console
 
     from terrasynth.core.config import load_config
     from terrasynth.core.errors import ConfigError
     from terrasynth.datasets.corpus import NoValidTilesError
-    from terrasynth.workflows.train_metaearth import MetaEarthTraining, corpus_stage, train_metaearth
+    from terrasynth.workflows.train_metaearth import (
+        MetaEarthTraining,
+        corpus_cascade,
+        corpus_stage,
+        train_metaearth,
+    )
 
     if condition not in ("coarser", "degraded"):
         raise typer.BadParameter("use 'coarser' or 'degraded'", param_hint="--condition")
+    several = level == "all" or "," in level
+    if several and (first_stage or condition_level):
+        raise typer.BadParameter(
+            "one model of several stages refines each level from the next coarser one", param_hint="--level"
+        )
     settings = load_config(
         MetaEarthTraining, config, preset=preset, max_epochs=epochs, batch_size=batch_size, seed=seed
     )
     try:
-        dataset, is_first = corpus_stage(
-            corpus,
-            level,
-            first_stage=first_stage,
-            condition=condition,
-            condition_level=condition_level,
-            chip=chip,
-        )
+        if several:
+            dataset, is_first = corpus_cascade(corpus, level, condition=condition, chip=chip), False
+        else:
+            dataset, is_first = corpus_stage(
+                corpus,
+                level,
+                first_stage=first_stage,
+                condition=condition,
+                condition_level=condition_level,
+                chip=chip,
+            )
     except NoValidTilesError:
         raise ConfigError(
             f"{corpus}: no {chip}-pixel tile of {level} is at least half valid (the level may be smaller than "

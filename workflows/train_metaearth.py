@@ -4,6 +4,9 @@ A cascade sample is a dict (the contract with ``terrasynth.datasets``): ``image`
 (C, H, W) high-resolution reflectance, ``condition`` float32 (C, h, w) low-resolution reflectance
 of the same footprint, ``gsd`` and ``condition_gsd`` float32 scalars (metres per pixel),
 ``landcover`` int64 (H, W) WorldCover codes, ``valid`` bool (H, W); other keys are ignored.
+Samples without ``condition`` have it degraded from ``image`` at every step, Real-ESRGAN style
+(:func:`terrasynth.datasets.degradation.degrade_condition`, drawn anew per seed, epoch and step).
+Samples of several level pairs may be mixed (one model for every stage: MetaEarth's self-cascade).
 
 An output folder holds everything about one run::
 
@@ -22,16 +25,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import lightning as L
 import torch
+import torch.nn.functional as F
 from pydantic import Field
 from torch.utils.data import Dataset
 
 from terrasynth.core.errors import ConfigError
 from terrasynth.core.landcover import WORLDCOVER
-from terrasynth.models.diffusion import DiffusionSampler, NoiseSchedule, epsilon_loss
+from terrasynth.datasets.degradation import degrade_condition
+from terrasynth.models.diffusion import DiffusionSampler, NoiseSchedule, diffusion_loss
 from terrasynth.models.metaearth import PRESETS, MetaEarthDenoiser, build_denoiser
 from terrasynth.workflows.run_folder import start_run
 from terrasynth.workflows.training import (
@@ -46,6 +51,9 @@ from terrasynth.workflows.training import (
     save_quicklook,
     stack_keys,
 )
+
+if TYPE_CHECKING:
+    from terrasynth.datasets.cascade import CascadeLevels
 
 
 class MetaEarthTraining(TrainingSettings):
@@ -62,6 +70,18 @@ class MetaEarthTraining(TrainingSettings):
         0.1, ge=0, le=1, description="share of samples trained without land cover"
     )
     learning_rate: float = Field(1e-4, gt=0, description="AdamW; MetaEarth used 2e-6 for its 600M model")
+    prediction: Literal["epsilon", "sample", "v_prediction"] = Field(
+        "epsilon",
+        description="what the model predicts: the noise (MetaEarth), the clean image or the velocity",
+    )
+    residual: bool = Field(
+        False,
+        description="predict the image minus the bicubic upsampling of its condition (later stages; "
+        "not in the paper: a model that outputs zero reproduces bicubic upsampling)",
+    )
+    snr_gamma: float | None = Field(
+        None, gt=0, description="Min-SNR-gamma loss weighting (e.g. 5) instead of P2; None: P2"
+    )
 
 
 class MetaEarthModule(KeyedRandomness, L.LightningModule):
@@ -71,34 +91,42 @@ class MetaEarthModule(KeyedRandomness, L.LightningModule):
         super().__init__()
         self.denoiser, self.settings, self.out_dir = denoiser, settings, out_dir
 
-    def _conditions(self, batch: dict, landcover_dropout: torch.Generator | None = None) -> dict:
-        """The denoiser's conditions; land cover is dropped from random samples when given a generator."""
+    def _conditions(self, batch: dict, generator: torch.Generator | None, degrade: torch.Generator) -> dict:
+        """The denoiser's conditions; land cover is dropped from random samples when given a
+        ``generator``, and a batch without conditions has them degraded from its images (``degrade``)."""
         scaling, model = self.denoiser.scaling, self.denoiser
         conditions = {"gsd": batch["gsd"]}
         if model.conditioned:
-            conditions |= {
-                "condition": scaling.to_model(batch["condition"]),
-                "condition_gsd": batch["condition_gsd"],
-            }
+            given = {key: batch[key] for key in ("condition", "condition_box") if key in batch}
+            if not given:
+                images = scaling.to_model(batch["image"])
+                given = _stack_conditions(
+                    degrade_condition(images, batch["gsd"], batch["condition_gsd"], generator=degrade)
+                )
+            else:
+                given["condition"] = scaling.to_model(given["condition"])
+            conditions |= given | {"condition_gsd": batch["condition_gsd"]}
         if model.uses_landcover:
             landcover = batch["landcover"]
-            if landcover_dropout is not None:
-                keep = torch.rand(landcover.shape[0], device=landcover.device, generator=landcover_dropout)
+            if generator is not None:
+                keep = torch.rand(landcover.shape[0], device=landcover.device, generator=generator)
                 landcover = landcover * (keep >= self.settings.landcover_dropout).view(-1, 1, 1)
             conditions["landcover"] = landcover
         return conditions
 
     def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
         generator = self.keyed_generator("train", self.current_epoch, batch_idx)
-        loss = epsilon_loss(
+        degrade = self.keyed_generator("degrade", self.current_epoch, batch_idx)
+        loss = diffusion_loss(
             self.denoiser,
             self.denoiser.scaling.to_model(batch["image"]),
             self.denoiser.schedule,
             valid=batch.get("valid"),
             p2_k=self.settings.p2_k,
             p2_gamma=self.settings.p2_gamma,
+            snr_gamma=self.settings.snr_gamma,
             generator=generator,
-            **self._conditions(batch, generator),
+            **self._conditions(batch, generator, degrade),
         )
         self.log("train/loss", loss, prog_bar=True)
         return loss
@@ -107,13 +135,14 @@ class MetaEarthModule(KeyedRandomness, L.LightningModule):
         """Samples drawn with the EMA weights (the averaging callback swaps them in for validation)."""
         generator = self.keyed_generator("samples", batch_idx)
         image = batch["image"]
-        conditions = self._conditions(batch)
+        conditions = self._conditions(batch, None, self.keyed_generator("samples-degrade", batch_idx))
         sampler = DiffusionSampler.for_model(self.denoiser, self.settings.sample_steps)
         noise = torch.randn(image.shape, device=image.device, generator=generator)
-        samples = self.denoiser.scaling.to_reflectance(
+        scaling = self.denoiser.scaling
+        samples = scaling.to_reflectance(
             sampler.sample(self.denoiser, noise, generator=generator, **conditions)
         )
-        columns = [batch["condition"]] if self.denoiser.conditioned else []
+        columns = [scaling.to_reflectance(conditions["condition"])] if self.denoiser.conditioned else []
         save_quicklook(self, quicklook([*columns, samples, image], self.settings.rgb_bands), batch_idx)
 
     def configure_optimizers(self):
@@ -125,7 +154,25 @@ class MetaEarthModule(KeyedRandomness, L.LightningModule):
 
 
 def _collate(samples: Sequence[dict]) -> dict:
-    return stack_keys(samples, ("image", "condition", "gsd", "condition_gsd", "landcover", "valid"))
+    batch = stack_keys(samples, ("image", "gsd", "condition_gsd", "landcover", "valid"))
+    if "condition" in samples[0]:
+        batch |= _stack_conditions([torch.as_tensor(s["condition"]) for s in samples])
+    return batch
+
+
+def _stack_conditions(conditions: Sequence[torch.Tensor]) -> dict:
+    """``condition`` stacked; conditions of several sizes (samples of several level pairs) padded
+    at the bottom and right with their edge values, with ``condition_box``: where each image
+    lies on its padded condition (condition pixels)."""
+    height, width = (max(c.shape[i] for c in conditions) for i in (-2, -1))
+    if all(c.shape[-2:] == (height, width) for c in conditions):
+        return {"condition": torch.stack(list(conditions))}
+    padded = [
+        F.pad(c[None], (0, width - c.shape[-1], 0, height - c.shape[-2]), mode="replicate")[0]
+        for c in conditions
+    ]
+    boxes = [[0.0, 0.0, float(c.shape[-2]), float(c.shape[-1])] for c in conditions]
+    return {"condition": torch.stack(padded), "condition_box": torch.tensor(boxes, device=padded[0].device)}
 
 
 def train_metaearth(
@@ -214,18 +261,49 @@ def corpus_stage(
     return SampledDataset(regions, tiles), first_stage
 
 
+def corpus_cascade(
+    corpus: str | Path,
+    levels: str = "all",
+    *,
+    condition: Literal["coarser", "degraded"] = "coarser",
+    chip: int = 64,
+    min_valid_fraction: float = 0.5,
+) -> CascadeLevels:
+    """The training tiles of one model for several stages (MetaEarth's self-cascade): those of
+    :func:`corpus_stage` for each of ``levels``, with its condition from the next coarser level,
+    interleaved so that each level pair is drawn equally often (:class:`CascadeLevels`).
+
+    Args:
+        levels: ``"all"`` (every level of the corpus but the coarsest) or names, ``"16m,4m"``.
+    """
+    from terrasynth.core import Level, corpus_levels, open_corpus
+    from terrasynth.datasets import CascadeLevels
+
+    available = corpus_levels(open_corpus(corpus))
+    names = [str(level) for level in available[1:]] if levels == "all" else levels.split(",")
+    ordered = sorted((Level.parse(name.strip()) for name in names), key=lambda level: -level.gsd)
+    if not ordered:
+        raise ConfigError(f"{corpus} has a single level: a cascade needs a coarser one to refine")
+    options = {"condition": condition, "chip": chip, "min_valid_fraction": min_valid_fraction}
+    return CascadeLevels(
+        [corpus_stage(corpus, str(level), first_stage=False, **options)[0] for level in ordered]
+    )
+
+
 def _describe_stage(dataset: Dataset, settings: MetaEarthTraining) -> dict:
-    """The stage's arguments of :class:`MetaEarthDenoiser`, read from the first sample."""
+    """The model's arguments of :class:`MetaEarthDenoiser`, read from the first sample (of each
+    level pair, for :class:`CascadeLevels`)."""
     if len(dataset) == 0:
         raise ConfigError("the training dataset is empty")
-    sample = dataset[0]
-    missing = {"image", "gsd"} - set(sample) | (
-        {"condition", "condition_gsd"} - set(sample) if not settings.first_stage else set()
-    )
+    stages = getattr(dataset, "stages", [dataset])  # one dataset per level pair in a CascadeLevels
+    samples = sorted((stage[0] for stage in stages), key=lambda sample: -float(sample["gsd"]))
+    required = {"image", "gsd"} | (set() if settings.first_stage else {"condition_gsd"})
+    missing = {key for sample in samples for key in required - set(sample)}
     if missing:
         raise ConfigError(
             f"cascade samples need {', '.join(sorted(missing))}: see terrasynth.workflows.train_metaearth"
         )
+    sample = samples[-1]
     image = torch.as_tensor(sample["image"])
     landcover = settings.first_stage if settings.landcover is None else settings.landcover
     if landcover and "landcover" not in sample:
@@ -239,8 +317,12 @@ def _describe_stage(dataset: Dataset, settings: MetaEarthTraining) -> dict:
         "channels": int(image.shape[0]),
         "gsd": float(sample["gsd"]),
         "condition_gsd": None if settings.first_stage else float(sample["condition_gsd"]),
+        "pairs": [
+            [float(s["gsd"]), None if settings.first_stage else float(s["condition_gsd"])] for s in samples
+        ],
         "landcover_codes": WORLDCOVER.codes if landcover else None,
         "window": int(image.shape[-1]),
-        "schedule": NoiseSchedule(settings.schedule).to_dict(),
+        "residual": settings.residual and not settings.first_stage,
+        "schedule": NoiseSchedule(settings.schedule, prediction_type=settings.prediction).to_dict(),
         "scaling": model_scaling(settings, dataset).to_dict(),
     }

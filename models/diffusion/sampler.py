@@ -17,7 +17,8 @@ from terrasynth.models.diffusion.schedule import NoiseSchedule
 
 
 class Denoiser(Protocol):
-    """Any callable that predicts the noise in ``x_t``.
+    """Any callable that predicts, from ``x_t``, what its schedule's ``prediction_type`` names (the
+    noise, the clean image or the velocity).
 
     Args:
         x_t: noisy images in model space, (B, C, H, W).
@@ -25,7 +26,7 @@ class Denoiser(Protocol):
         conditions: keyword tensors the model understands (an LR image, a resolution, a mask, ...).
 
     Returns:
-        The predicted noise, shaped like ``x_t``.
+        The prediction, shaped like ``x_t``.
     """
 
     def __call__(self, x_t: torch.Tensor, t: torch.Tensor, **conditions) -> torch.Tensor: ...
@@ -113,7 +114,7 @@ class DiffusionSampler:
 
     def step(
         self,
-        eps: torch.Tensor,
+        prediction: torch.Tensor,
         t: int,
         x_t: torch.Tensor,
         *,
@@ -123,7 +124,8 @@ class DiffusionSampler:
         """One reverse step from training timestep ``t`` (one of :attr:`timesteps`) to the next.
 
         Args:
-            eps: predicted noise, shaped like ``x_t`` (cast to ``x_t``'s dtype).
+            prediction: the model's prediction (noise, clean image or velocity, as the schedule
+                says), shaped like ``x_t`` (cast to ``x_t``'s dtype).
             t: the current timestep, shared by the whole batch.
             x_t: the current images.
             noise: the Gaussian noise of this step when ``eta > 0`` (shaped like ``x_t``); drawn
@@ -138,7 +140,7 @@ class DiffusionSampler:
         elif noise is not None:
             generator = None
         return self.scheduler.step(
-            eps.to(x_t.dtype), t, x_t, eta=self.eta, generator=generator, variance_noise=noise
+            prediction.to(x_t.dtype), t, x_t, eta=self.eta, generator=generator, variance_noise=noise
         ).prev_sample
 
     def sample(
@@ -154,7 +156,7 @@ class DiffusionSampler:
         """The whole reverse chain from ``x_T`` (pure noise) to a clean image, in model space.
 
         Args:
-            denoiser: ``(x_t, t, **conditions) -> eps``.
+            denoiser: ``(x_t, t, **conditions) -> prediction``.
             x_T: the initial noise, (B, C, H, W).
             generator: source of the noise of each step (when ``eta > 0``).
             step_noise: instead of ``generator``, a function of the step index (0 = first step)
@@ -165,9 +167,9 @@ class DiffusionSampler:
         x = x_T
         for index, t in enumerate(self.timesteps):
             timesteps = torch.full((x.shape[0],), t, device=x.device, dtype=torch.long)
-            eps = denoiser(x, timesteps, **conditions)
+            prediction = denoiser(x, timesteps, **conditions)
             noise = step_noise(index) if step_noise is not None and self.stochastic else None
-            x = self.step(eps, t, x, noise=noise, generator=generator)
+            x = self.step(prediction, t, x, noise=noise, generator=generator)
             if on_step is not None:
                 on_step(index)
         return x

@@ -11,6 +11,9 @@ from diffusers import DDIMScheduler, DDPMScheduler
 from terrasynth.core.errors import ConfigError
 
 SCHEDULE_KINDS = ("linear", "scaled_linear")
+PREDICTION_TYPES = ("epsilon", "sample", "v_prediction")
+"""What a model predicts from ``x_t`` (diffusers' names): the noise, the clean image ``x0``, or the
+velocity ``v = sqrt(a_t) noise - sqrt(1 - a_t) x0`` (Salimans & Ho, 2022)."""
 
 
 @dataclass(frozen=True)
@@ -23,13 +26,16 @@ class NoiseSchedule:
       This is what latent diffusion and MetaEarth call "linear" (MetaEarth: 0.0015 to 0.0155, T = 1000).
     - ``"linear"``: ``beta = linspace(beta_start, beta_end, T)``.
 
-    A model records the schedule it was trained with (:meth:`to_dict`) and samples with the same one.
+    ``prediction_type`` (:data:`PREDICTION_TYPES`) says what the model predicts, as in diffusers'
+    scheduler configs. A model records the schedule it was trained with (:meth:`to_dict`) and
+    samples with the same one.
     """
 
     kind: str = "scaled_linear"
     beta_start: float = 0.0015
     beta_end: float = 0.0155
     num_train_timesteps: int = 1000
+    prediction_type: str = "epsilon"
 
     def __post_init__(self):
         if self.kind not in SCHEDULE_KINDS:
@@ -42,6 +48,10 @@ class NoiseSchedule:
             )
         if self.num_train_timesteps < 2:
             raise ConfigError(f"noise schedule needs at least 2 steps, got {self.num_train_timesteps}")
+        if self.prediction_type not in PREDICTION_TYPES:
+            raise ConfigError(
+                f"prediction type {self.prediction_type!r} is unknown: use one of {', '.join(PREDICTION_TYPES)}"
+            )
 
     def _scheduler_config(self) -> dict:
         return {
@@ -49,12 +59,12 @@ class NoiseSchedule:
             "beta_start": self.beta_start,
             "beta_end": self.beta_end,
             "beta_schedule": self.kind,
-            "prediction_type": "epsilon",
+            "prediction_type": self.prediction_type,
             "clip_sample": False,
         }
 
     def ddpm_scheduler(self) -> DDPMScheduler:
-        """diffusers' DDPM scheduler for this schedule (epsilon prediction, no clipping)."""
+        """diffusers' DDPM scheduler for this schedule (no clipping)."""
         return DDPMScheduler(**self._scheduler_config())
 
     def ddim_scheduler(self, clip: float | None = None) -> DDIMScheduler:
@@ -86,6 +96,14 @@ class NoiseSchedule:
     def add_noise(self, x0: torch.Tensor, noise: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         """``x_t = sqrt(a_t) x0 + sqrt(1 - a_t) noise`` for a batch with one timestep per sample."""
         return self._training_scheduler.add_noise(x0, noise, t)
+
+    def target(self, x0: torch.Tensor, noise: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        """What the model should predict for ``x_t = add_noise(x0, noise, t)``: the noise, ``x0`` or ``v``."""
+        if self.prediction_type == "epsilon":
+            return noise
+        if self.prediction_type == "sample":
+            return x0
+        return self._training_scheduler.get_velocity(x0, noise, t)
 
     def to_dict(self) -> dict:
         """JSON-ready settings, to store beside a model's weights."""

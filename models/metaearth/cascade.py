@@ -1,8 +1,10 @@
-"""The self-cascade: stages from coarse to fine, each a separate model about 4x finer than the last.
+"""The self-cascade: stages from coarse to fine, each about 4x finer than the last.
 
-The first stage may generate from noise (optionally guided by land cover); each later stage
-refines the previous stage's canvas. Generation can start at any stage, from a user's own
-low-resolution image (any array of reflectance with its resolution).
+A stage is a model and the resolutions it runs at: a model trained on one level pair is one
+stage, a model trained across several (MetaEarth's single resolution-guided model) is one stage
+per pair. The first stage may generate from noise (optionally guided by land cover); each later
+stage refines the previous stage's canvas. Generation can start at any stage, from a user's own
+low-resolution image (any array of reflectance with its resolution), and stop at any stage.
 """
 
 from __future__ import annotations
@@ -54,31 +56,54 @@ class Cascade:
     """Stages of MetaEarth, coarse to fine.
 
     Args:
-        stages: denoisers ordered from coarse to fine; every stage after the first refines a
+        models: denoisers ordered from coarse to fine; each runs every level pair it was trained
+            on (:attr:`MetaEarthDenoiser.pairs`); every stage after the first refines a
             low-resolution image.
+
+    Attributes:
+        stages: the denoiser of each stage (a model of several pairs appears once per pair).
+        pairs: (gsd, condition_gsd) of each stage, metres per pixel.
     """
 
-    def __init__(self, stages: Sequence[MetaEarthDenoiser]):
-        if not stages:
+    def __init__(self, models: Sequence[MetaEarthDenoiser]):
+        if not models:
             raise ConfigError("a cascade needs at least one stage")
-        for stage in stages[1:]:
-            if not stage.conditioned:
-                raise ConfigError("only the first stage of a cascade may generate from noise")
-        gsds = [stage.config.gsd for stage in stages]
+        self.stages = [model for model in models for _ in model.pairs]
+        self.pairs = [pair for model in models for pair in model.pairs]
+        if any(condition_gsd is None for _, condition_gsd in self.pairs[1:]):
+            raise ConfigError("only the first stage of a cascade may generate from noise")
+        gsds = self.gsds
         if any(fine >= coarse for coarse, fine in itertools.pairwise(gsds)):
             raise ConfigError(f"stages must go from coarse to fine resolution, got {gsds} m")
-        self.stages = list(stages)
 
     @property
     def gsds(self) -> list[float]:
         """Metres per pixel of each stage's output."""
-        return [stage.config.gsd for stage in self.stages]
+        return [gsd for gsd, _ in self.pairs]
+
+    def start_for(self, condition_gsd: float) -> int:
+        """The stage to refine an image of ``condition_gsd`` metres: of the stages that refine one,
+        the one trained on the nearest resolution (by ratio)."""
+        refining = [i for i, (_, c) in enumerate(self.pairs) if c is not None]
+        if not refining:
+            raise ConfigError("these stages only generate from noise: none refines a low-resolution image")
+        return min(refining, key=lambda i: abs(math.log(self.pairs[i][1] / condition_gsd)))
+
+    def stop_for(self, gsd: float) -> int:
+        """The stage that generates ``gsd`` metres per pixel (within 1 %)."""
+        for index, stage_gsd in enumerate(self.gsds):
+            if math.isclose(stage_gsd, gsd, rel_tol=0.01):
+                return index
+        raise ConfigError(
+            f"no stage generates {gsd:g} m: these stages generate {', '.join(f'{g:g}' for g in self.gsds)} m"
+        )
 
     def plan(
         self,
         size: tuple[int, int] | None = None,
         *,
         start: int = 0,
+        stop: int | None = None,
         condition_shape: tuple[int, ...] | None = None,
         condition_gsd: float | None = None,
         origin_m: tuple[float, float] = (0.0, 0.0),
@@ -92,18 +117,20 @@ class Cascade:
         Args:
             size: the final canvas (rows, columns); default: the footprint of the condition.
             start: the first stage to run.
+            stop: the last stage to run (default: the finest); its canvas is the final one.
             condition_shape, condition_gsd: the low-resolution input of a conditioned first stage.
             origin_m: ground coordinates (x, y), CRS units, of the top-left corner.
             generator_options: as :class:`UnboundedGenerator` (the window sets the window count).
         """
-        if not 0 <= start < len(self.stages):
-            raise ConfigError(f"start stage {start} is not in this {len(self.stages)}-stage cascade")
-        first = self.stages[start]
-        final_gsd = self.gsds[-1]
-        if first.conditioned:
+        stop = len(self.stages) - 1 if stop is None else stop
+        if not 0 <= start <= stop < len(self.stages):
+            raise ConfigError(f"stages {start} to {stop} are not in this {len(self.stages)}-stage cascade")
+        conditioned = self.pairs[start][1] is not None
+        final_gsd = self.gsds[stop]
+        if conditioned:
             if condition_shape is None:
                 raise ConfigError(f"stage {start} refines a low-resolution image: give one to start from")
-            condition_gsd = float(condition_gsd or first.config.condition_gsd)
+            condition_gsd = float(condition_gsd or self.pairs[start][1])
             if size is None:
                 size = tuple(math.floor(n * condition_gsd / final_gsd) for n in condition_shape[-2:])
         elif size is None:
@@ -111,14 +138,12 @@ class Cascade:
         if min(size) < 1:
             raise ConfigError(f"canvas size must be at least 1 x 1 pixels, got {size}")
         plans = []
-        for index in range(start, len(self.stages)):
+        for index in range(start, stop + 1):
             gsd = self.gsds[index]
             shape = tuple(math.ceil(n * final_gsd / gsd - 1e-9) for n in size)
             origin = (round(-origin_m[1] / gsd), round(origin_m[0] / gsd))
             windows = UnboundedGenerator(self.stages[index], **generator_options).windows_needed(*shape)
-            cond_gsd = (
-                (condition_gsd if first.conditioned else None) if index == start else self.gsds[index - 1]
-            )
+            cond_gsd = (condition_gsd if conditioned else None) if index == start else self.gsds[index - 1]
             plans.append(StagePlan(index, gsd, cond_gsd, shape, origin, windows))
         return plans
 
@@ -127,6 +152,7 @@ class Cascade:
         size: tuple[int, int] | None = None,
         *,
         start: int = 0,
+        stop: int | None = None,
         condition: ArrayLike | None = None,
         condition_gsd: float | None = None,
         landcover: ArrayLike | None = None,
@@ -137,11 +163,12 @@ class Cascade:
         progress: Callable[[StagePlan, float], None] | None = None,
         **generator_options,
     ) -> ArrayLike:
-        """Runs the stages from ``start`` to the finest and returns the final canvas (reflectance).
+        """Runs the stages from ``start`` to ``stop`` and returns the final canvas (reflectance).
 
         Args:
             size: the final canvas (rows, columns); default: the condition's footprint.
             start: the first stage to run; a conditioned one starts from ``condition``.
+            stop: the last stage to run (default: the finest).
             condition: low-resolution reflectance (C, h, w) for a conditioned first stage.
             condition_gsd: its metres per pixel (default: what that stage was trained on).
             landcover, landcover_gsd: class codes (h, w) and their resolution (default: the
@@ -153,13 +180,14 @@ class Cascade:
             generator_options: ``window``, ``steps``, ``eta``, ``noise``, ``batch_size``,
                 ``autocast_dtype`` of :class:`UnboundedGenerator`.
         """
-        if condition is not None and not self.stages[start].conditioned:
+        if condition is not None and self.pairs[start][1] is None:
             raise ConfigError(
                 f"stage {start} generates from noise: start from a later stage to refine an image"
             )
         plans = self.plan(
             size,
             start=start,
+            stop=stop,
             condition_shape=None if condition is None else tuple(condition.shape),
             condition_gsd=condition_gsd,
             origin_m=origin_m,

@@ -10,9 +10,21 @@ Resolution guidance: the output resolution (metres per pixel) is embedded like t
 (sinusoidal + MLP, diffusers' ``class_embed_type="timestep"``) and added to the time embedding;
 the condition's resolution is embedded the same way and scales and shifts the condition
 features (FiLM), so the model knows both ends of each ~4x step, even a non-integer one (60 -> 16 m).
+One model trained across several level pairs (``pairs``) is MetaEarth's self-cascade: it runs
+every stage of a cascade, told each stage's resolutions.
+
+Residual prediction (``residual=True``, a departure from the paper for small, briefly trained
+models, after SRDiff, Li et al. 2022): the network sees and predicts the image minus its condition
+upsampled bicubically onto it, so a network that outputs zero predicts the bicubic upsampling
+(with ``sample`` prediction) and all it learns is detail on top. The model still takes and returns
+x_t and its prediction in image terms (``x_t - sqrt(a_t) * up`` is the residual's x_t, the noise
+is the same, ``x0 = residual + up``, ``v = v_residual - sqrt(1 - a_t) * up``), so samplers and
+canvases need not know.
 """
 
 from __future__ import annotations
+
+import itertools
 
 import torch
 import torch.nn.functional as F
@@ -28,13 +40,18 @@ _NODATA = 0
 
 
 class MetaEarthDenoiser(ModelMixin, ConfigMixin):
-    """Predicts the noise in x_t for one stage of the cascade; saved as safetensors + ``config.json``.
+    """Predicts the noise, clean image or velocity of x_t (as its ``schedule`` says) for a stage of
+    the cascade, or for every stage; saved as safetensors + ``config.json``.
 
     Args:
         channels: bands of the images (and of the low-resolution condition).
-        gsd: metres per pixel of the images this stage was trained to generate.
+        gsd: metres per pixel of the images this stage was trained to generate (its finest pair's).
         condition_gsd: metres per pixel of the low-resolution condition it was trained with;
             ``None`` for a first stage, which generates from noise alone.
+        pairs: every ``[gsd, condition_gsd]`` it was trained on, coarse to fine, for a model of
+            several stages (the last one is ``gsd``, ``condition_gsd``); default: that one pair.
+        residual: predict the image minus the bicubic upsampling of the condition (see the module
+            docstring); conditioned models only.
         landcover_codes: land-cover class codes it takes as input (0, no data, is implied);
             ``None`` for no land-cover input.
         block_out_channels, layers_per_block, attention_levels, attention_head_dim,
@@ -51,6 +68,8 @@ class MetaEarthDenoiser(ModelMixin, ConfigMixin):
         channels: int = 4,
         gsd: float = 4.0,
         condition_gsd: float | None = 16.0,
+        pairs: list[list[float]] | None = None,
+        residual: bool = False,
         landcover_codes: list[int] | None = None,
         block_out_channels: tuple[int, ...] = (32, 64, 128),
         layers_per_block: int = 1,
@@ -69,11 +88,25 @@ class MetaEarthDenoiser(ModelMixin, ConfigMixin):
             raise ConfigError(
                 f"attention_levels has {len(attention_levels)} entries for {len(block_out_channels)} U-Net levels"
             )
+        if residual and condition_gsd is None:
+            raise ConfigError("a residual model predicts detail over its condition: a first stage has none")
+        pairs = [[float(g), None if c is None else float(c)] for g, c in (pairs or [[gsd, condition_gsd]])]
+        if pairs[-1] != [float(gsd), None if condition_gsd is None else float(condition_gsd)]:
+            raise ConfigError(
+                f"the last of pairs {pairs} must be gsd {gsd} and condition_gsd {condition_gsd}"
+            )
+        if any(fine >= coarse for (coarse, _), (fine, _) in itertools.pairwise(pairs)):
+            raise ConfigError(f"pairs must go from coarse to fine resolution, got {pairs}")
+        if len({c is None for _, c in pairs}) > 1:
+            raise ConfigError(f"pairs {pairs} mix conditioned and unconditioned stages")
         # record the resolved defaults, so a saved model names its schedule and scaling explicitly
+        schedule = NoiseSchedule.from_dict(schedule or {})
         self.register_to_config(
-            schedule=NoiseSchedule.from_dict(schedule or {}).to_dict(),
+            pairs=pairs,
+            schedule=schedule.to_dict(),
             scaling=ReflectanceScaling.from_dict(scaling or {}).to_dict(),
         )
+        self.register_buffer("alphas_cumprod", schedule.alphas_cumprod.clone(), persistent=False)
         in_channels = channels
         self.encoder = None
         if condition_gsd is not None:
@@ -119,6 +152,11 @@ class MetaEarthDenoiser(ModelMixin, ConfigMixin):
         return 1.0
 
     @property
+    def pairs(self) -> list[tuple[float, float | None]]:
+        """(gsd, condition_gsd) of every stage it runs, coarse to fine."""
+        return [(g, c) for g, c in self.config.pairs]
+
+    @property
     def conditioned(self) -> bool:
         """Whether it takes a low-resolution image (a later stage) or not (a first stage)."""
         return self.encoder is not None
@@ -143,7 +181,7 @@ class MetaEarthDenoiser(ModelMixin, ConfigMixin):
         condition_box: torch.Tensor | None = None,
         landcover: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """The predicted noise.
+        """The prediction (noise, clean image or velocity, as :attr:`schedule` says).
 
         Args:
             x_t: noisy images in model space, (B, C, H, W); H and W multiples of :attr:`size_multiple`.
@@ -157,6 +195,10 @@ class MetaEarthDenoiser(ModelMixin, ConfigMixin):
         """
         batch = x_t.shape[0]
         inputs = [x_t]
+        if self.config.residual and condition is not None:
+            upsampled = resample_onto(condition.to(x_t.dtype), condition_box, x_t.shape[-2:], mode="bicubic")
+            a = self.alphas_cumprod.to(x_t.device)[t].view(-1, 1, 1, 1).to(x_t.dtype)
+            inputs = [x_t - a.sqrt() * upsampled]
         if self.encoder is not None:
             if condition is None or condition_gsd is None:
                 raise ConfigError(
@@ -173,7 +215,15 @@ class MetaEarthDenoiser(ModelMixin, ConfigMixin):
         if self.landcover_lut is not None:
             inputs.append(self._one_hot(landcover, x_t))
         class_labels = _per_sample(gsd, batch, x_t)
-        return self.unet(torch.cat(inputs, dim=1), t, class_labels=class_labels).sample
+        prediction = self.unet(torch.cat(inputs, dim=1), t, class_labels=class_labels).sample
+        if not self.config.residual:
+            return prediction
+        kind = self.config.schedule["prediction_type"]
+        if kind == "sample":
+            return prediction + upsampled
+        if kind == "v_prediction":
+            return prediction - (1 - a).sqrt() * upsampled
+        return prediction
 
     def _one_hot(self, landcover: torch.Tensor | None, x_t: torch.Tensor) -> torch.Tensor:
         classes = len(set(self.config.landcover_codes) - {_NODATA}) + 1
@@ -186,12 +236,15 @@ class MetaEarthDenoiser(ModelMixin, ConfigMixin):
         return F.one_hot(index, classes).permute(0, 3, 1, 2).to(x_t.dtype)
 
 
-def resample_onto(features: torch.Tensor, box: torch.Tensor | None, size: tuple[int, int]) -> torch.Tensor:
-    """Bilinear samples of ``features`` at the pixel centres of an (H, W) grid laid over ``box``.
+def resample_onto(
+    features: torch.Tensor, box: torch.Tensor | None, size: tuple[int, int], mode: str = "bilinear"
+) -> torch.Tensor:
+    """Bilinear (or ``mode``: ``"bicubic"``) samples of ``features`` at the pixel centres of an
+    (H, W) grid laid over ``box``; beyond the outermost pixel centres the edge values are repeated.
 
     ``box`` is (B, 4) as (top, left, bottom, right) in ``features`` pixels; ``None`` means the whole
-    map, which equals ``F.interpolate(..., mode="bilinear", align_corners=False)``. Sampling at
-    absolute positions keeps neighbouring windows of a canvas consistent at any scale ratio.
+    map, which equals ``F.interpolate(..., mode=mode, align_corners=False)`` inside the edges.
+    Sampling at absolute positions keeps neighbouring windows of a canvas consistent at any scale ratio.
     """
     batch, _, h, w = features.shape
     height, width = size
@@ -211,7 +264,7 @@ def resample_onto(features: torch.Tensor, box: torch.Tensor | None, size: tuple[
         dim=-1,
     )
     return F.grid_sample(
-        features, grid.to(features.dtype), mode="bilinear", padding_mode="border", align_corners=False
+        features, grid.to(features.dtype), mode=mode, padding_mode="border", align_corners=False
     )
 
 

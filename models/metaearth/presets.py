@@ -3,6 +3,11 @@
 ``tiny`` runs on a CPU (under 5M parameters), ``base`` is a single-GPU model, and ``paper`` has
 about 600M parameters, the size of MetaEarth's denoiser. A preset fixes the architecture only;
 the stage (resolutions, channels, land-cover input) is given separately.
+
+Self-attention sits only where feature maps are 32 x 32 pixels or smaller for the 256-pixel
+windows ``base`` and ``paper`` train on (ADM and latent diffusion stop it at 32 x 32 too): at 128 x
+128 pixels one attention layer costs as much as all the convolutions of its level. ``paper``
+reaches 32 and 16 pixels with five levels; the U-Net's middle block attends at the smallest.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ PRESETS: dict[str, dict] = {
     "base": {
         "block_out_channels": (128, 256, 384, 512),
         "layers_per_block": 2,
-        "attention_levels": (False, False, True, True),
+        "attention_levels": (False, False, False, True),
         "attention_head_dim": 64,
         "norm_num_groups": 32,
         "encoder_features": 64,
@@ -32,9 +37,9 @@ PRESETS: dict[str, dict] = {
         "encoder_growth": 32,
     },
     "paper": {
-        "block_out_channels": (256, 512, 1024, 1024),
+        "block_out_channels": (256, 512, 768, 768, 1024),
         "layers_per_block": 3,
-        "attention_levels": (False, True, True, True),
+        "attention_levels": (False, False, False, True, True),
         "attention_head_dim": 64,
         "norm_num_groups": 32,
         "encoder_features": 64,

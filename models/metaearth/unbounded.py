@@ -70,11 +70,12 @@ class UnboundedGenerator:
         steps: DDIM steps (50, as in MetaEarth).
         eta: DDIM noise scale; 0 (deterministic) is MetaEarth's choice.
         noise: ``shared`` (MetaEarth), ``independent``, ``field`` or ``average`` (see
-            :mod:`~terrasynth.models.metaearth.noise`).
+            :mod:`~terrasynth.models.metaearth.noise`). ``shared`` needs a spatial input (the
+            condition or land cover): without one every window would be the same.
         seed: any int or tuple of ints.
         batch_size: windows per denoiser call.
-        strength: 1 (MetaEarth) starts every window from pure noise; below 1, from its upsampled
-            condition noised to the level of the last ``steps * strength`` steps, which run
+        strength: 1 (MetaEarth) starts every window from pure noise; below 1, from its condition
+            upsampled bicubically and noised to the level of the last ``steps * strength`` steps, which run
             (see :class:`~terrasynth.models.diffusion.DiffusionSampler`; later stages only). With
             ``average`` each half-window strip of the canvas starts from its condition so.
         autocast_dtype: e.g. ``torch.bfloat16`` to run the denoiser under autocast (GPUs).
@@ -156,6 +157,11 @@ class UnboundedGenerator:
         """
         grid = self.grid(height, width)
         rows = _check_rows(rows, height)
+        if self.noise == "shared" and not self.denoiser.conditioned and landcover is None:
+            raise ConfigError(
+                "shared noise with nothing else to tell windows apart (no condition, no land cover) "
+                "repeats one window across the canvas: give land cover, or use field or independent noise"
+            )
         inputs = _WindowInputs(
             self.denoiser, self.window, gsd, condition, condition_gsd, landcover, landcover_gsd
         )
@@ -196,7 +202,10 @@ class UnboundedGenerator:
                     self._start(
                         noise(keys).to(device),
                         lambda conditions=conditions: resample_onto(
-                            conditions["condition"], conditions["condition_box"], (grid.window,) * 2
+                            conditions["condition"],
+                            conditions["condition_box"],
+                            (grid.window,) * 2,
+                            "bicubic",
                         ),
                     ),
                     step_noise=lambda step, keys=keys: noise(keys, step).to(device),
@@ -336,11 +345,11 @@ class _WindowInputs:
         return conditions
 
     def upsampled_condition(self, top: int, left: int, height: int, width: int) -> torch.Tensor:
-        """The condition in model space, bilinear on the canvas pixels ``[top, top + height)`` x
+        """The condition in model space, bicubic on the canvas pixels ``[top, top + height)`` x
         ``[left, left + width)``: (1, C, height, width), equal to a window's upsampled condition
         where they overlap."""
         crop, box = self._condition_crop(top, left, height, width)
-        return resample_onto(crop, torch.tensor([box], device=self.device), (height, width))
+        return resample_onto(crop, torch.tensor([box], device=self.device), (height, width), "bicubic")
 
     def _condition_crop(self, top: int, left: int, height: int, width: int) -> tuple[torch.Tensor, tuple]:
         """The condition (model space, (1, C, h, w)) around a canvas box, with the box in its pixels."""

@@ -4,7 +4,7 @@ import torch
 from rasterio.windows import Window
 
 from terrasynth.core import CorpusError
-from terrasynth.datasets import CascadePairs, condition_shape, grid_sampler, resample_footprint
+from terrasynth.datasets import CascadeLevels, CascadePairs, condition_shape, grid_sampler, resample_footprint
 
 KEYS = {"image", "condition", "gsd", "condition_gsd", "landcover", "valid", "crs", "bounds"}
 
@@ -61,23 +61,25 @@ def test_condition_footprint_matches_the_tile_to_the_pixel(
     assert checked >= 6
 
 
-def test_degraded_condition_is_repeatable_per_tile(corpus):
-    ds = CascadePairs(corpus, "16m", condition="degraded", min_valid_fraction=0.0, seed=3)
-    first, second = list(grid_sampler(ds, 32))[:2]
-    a, again, b = ds[first], ds[first], ds[second]
-    assert a["condition"].shape == (4, 9, 9) and float(a["condition_gsd"]) == pytest.approx(512 / 9)
-    assert torch.equal(a["condition"], again["condition"])
-    assert not torch.equal(a["condition"], b["condition"])
-    ds.seed = 4
-    assert not torch.equal(ds[first]["condition"], a["condition"])
-
-
-def test_degraded_condition_above_the_coarsest_level(corpus):
-    ds = CascadePairs(
+def test_degraded_mode_leaves_the_condition_to_the_training_loop(corpus):
+    ds = CascadePairs(corpus, "16m", condition="degraded", min_valid_fraction=0.0)
+    sample = ds[next(iter(grid_sampler(ds, 32)))]
+    assert "condition" not in sample and float(sample["condition_gsd"]) == pytest.approx(512 / 9)
+    above = CascadePairs(
         corpus, "60m", condition="degraded", condition_level=240, min_valid_fraction=0.0, tile_size=16
     )
-    sample = ds[next(iter(grid_sampler(ds, 16)))]
-    assert sample["condition"].shape == (4, 4, 4) and float(sample["condition_gsd"]) == 240.0
+    assert float(above[next(iter(grid_sampler(above, 16)))]["condition_gsd"]) == 240.0
+
+
+def test_level_pairs_are_interleaved_and_the_smaller_repeated():
+    coarse, fine = [{"pair": "16m", "i": i} for i in range(2)], [{"pair": "4m", "i": i} for i in range(5)]
+    levels = CascadeLevels([coarse, fine])
+    assert len(levels) == 10
+    assert [(s["pair"], s["i"]) for s in levels] == [
+        ("16m", 0), ("4m", 0), ("16m", 1), ("4m", 1), ("16m", 0), ("4m", 2), ("16m", 1), ("4m", 3), ("16m", 0), ("4m", 4),
+    ]  # fmt: skip
+    with pytest.raises(CorpusError, match="at least one"):
+        CascadeLevels([coarse, []])
 
 
 def test_bad_condition_levels_are_refused(corpus):

@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 
-from terrasynth.datasets import BlurSettings, DegradationSettings, SecondOrderDegradation
+from terrasynth.datasets import BlurSettings, DegradationSettings, SecondOrderDegradation, degrade_condition
 from terrasynth.datasets.degradation import KERNEL_TYPES, RESIZE_MODES, mixed_kernels, sinc_kernels
 
 
@@ -54,6 +54,29 @@ def test_settings_switch_steps_off():
     settings = DegradationSettings(blur1=no_blur, blur2=no_blur)
     _, params = SecondOrderDegradation(settings)(_images(), 2.0, generator=torch.Generator().manual_seed(0))
     assert not params["blur1_applied"].any() and not params["blur2_applied"].any()
+
+
+def test_conditions_are_degraded_in_model_space_where_images_fill_the_range():
+    # dark reflectance (0.02-0.15) stretched onto [-1, 1], as a model sees it; Real-ESRGAN's noise
+    # and JPEG levels then mean what they mean on [0, 1] images and the content survives them
+    reflectance = 0.02 + 0.13 * _images(size=64)
+    model_space = (reflectance - 0.02) / 0.13 * 2 - 1
+    clean = torch.nn.functional.avg_pool2d(model_space, 4)
+    gsd = torch.tensor([4.0, 4.0, 16.0])
+
+    def degrade(seed, condition_gsd=gsd * 4):
+        return degrade_condition(
+            model_space, gsd, condition_gsd, generator=torch.Generator().manual_seed(seed)
+        )
+
+    conditions = torch.stack(degrade(0))
+    assert conditions.shape == (3, 4, 16, 16) and conditions.min() >= -1 and conditions.max() <= 1
+    assert torch.corrcoef(torch.stack([conditions.flatten(), clean.flatten()]))[0, 1] > 0.6
+    assert torch.equal(conditions, torch.stack(degrade(0))) and not torch.equal(
+        conditions, torch.stack(degrade(1))
+    )
+    mixed = degrade(0, torch.tensor([16.0, 16.0, 60.0]))  # 64 px of 16 m are 17.07 px of 60 m
+    assert [tuple(c.shape) for c in mixed] == [(4, 16, 16), (4, 16, 16), (4, 17, 17)]
 
 
 def test_kernels():

@@ -135,3 +135,18 @@ def test_train_metaearth_refuses_a_damaged_checkpoint_in_one_line_and_overwrite_
     assert error.count("\n") == 1 and f"{last} is damaged" in error and "--overwrite" in error
     assert command(*args, "--overwrite") == 0
     assert torch.load(last, weights_only=True)["epoch"] == 0  # whole again
+
+
+def test_one_model_for_every_stage_reads_every_level_pair(corpus, capsys):
+    from terrasynth.workflows.cli import main
+    from terrasynth.workflows.train_metaearth import corpus_cascade
+
+    pairs = corpus_cascade(corpus, "all", chip=32, min_valid_fraction=0.0)
+    assert [float(stage[0]["gsd"]) for stage in pairs.stages] == [16.0, 4.0]
+    assert len(pairs) == 2 * max(len(stage) for stage in pairs.stages)
+    assert [float(pairs[i]["gsd"]) for i in range(4)] == [16.0, 4.0, 16.0, 4.0]
+    assert [float(s[0]["gsd"]) for s in corpus_cascade(corpus, "4m,16m", chip=32).stages] == [16.0, 4.0]
+    with pytest.raises(SystemExit) as exit_info:
+        main(["train", "metaearth", "--corpus", corpus, "--level", "all", "--first-stage", "--out", "x"])
+    error = capsys.readouterr().err.strip()
+    assert exit_info.value.code == 2 and "next coarser" in error and "\n" not in error

@@ -6,12 +6,14 @@ import shutil
 from pathlib import Path
 
 import lightning as L
+import numpy as np
 import pytest
 import torch
 from safetensors.torch import load_file
 
 from terrasynth.core.errors import ConfigError, WeightsError
-from terrasynth.models.metaearth import MetaEarthDenoiser
+from terrasynth.datasets import CascadeLevels
+from terrasynth.models.metaearth import Cascade, MetaEarthDenoiser
 from terrasynth.workflows.train_metaearth import MetaEarthTraining, train_metaearth
 
 torch.set_num_threads(1)  # tiny models on a shared CI machine
@@ -170,3 +172,63 @@ def test_a_checkpoint_of_another_model_is_refused(cascade_samples, finished_run,
     shutil.copy(tmp_path / "other" / "checkpoints" / "last.ckpt", tmp_path / "run" / "checkpoints")
     with pytest.raises(WeightsError, match=r"run/checkpoints/last\.ckpt holds another model"):
         train_metaearth(cascade_samples(), tmp_path / "run", SETTINGS)
+
+
+class AtResolution(torch.utils.data.Dataset):
+    """Cascade samples relabelled as another level pair (``gsd``, ``condition_gsd`` in metres)."""
+
+    def __init__(self, samples, gsd, condition_gsd, degraded=False):
+        self.samples, self.gsd, self.condition_gsd, self.degraded = samples, gsd, condition_gsd, degraded
+
+    def __len__(self):
+        return len(self.samples)
+
+    def __getitem__(self, index):
+        sample = self.samples[index] | {
+            "gsd": torch.tensor(self.gsd),
+            "condition_gsd": torch.tensor(self.condition_gsd),
+        }
+        return {k: v for k, v in sample.items() if not (self.degraded and k == "condition")}
+
+
+def test_one_model_trained_across_level_pairs_runs_every_stage(cascade_samples, tmp_path):
+    pairs = CascadeLevels(
+        [
+            AtResolution(cascade_samples(count=3, ratio=4), 16.0, 64.0),
+            AtResolution(cascade_samples(ratio=2), 4.0, 8.0),
+        ]
+    )  # conditions of 4 and 8 pixels: batches mix both
+    settings = SETTINGS.model_copy(update={"max_epochs": 1, "residual": True, "prediction": "sample"})
+    model = MetaEarthDenoiser.from_pretrained(
+        train_metaearth(pairs, tmp_path, settings), use_safetensors=True
+    )
+    assert model.pairs == [(16.0, 64.0), (4.0, 8.0)] and model.config.residual
+    assert model.schedule.prediction_type == "sample"
+    low = np.random.default_rng(0).random((3, 2, 2)).astype(np.float32) * 0.3
+    assert Cascade([model]).generate(condition=low, condition_gsd=64.0, steps=1, noise="field").shape == (
+        3,
+        32,
+        32,
+    )
+
+
+def test_degraded_conditions_are_drawn_anew_at_every_step_and_again_on_a_rerun(cascade_samples, tmp_path):
+    seen = []
+
+    class Record(L.Callback):  # the conditions the denoiser's encoder gets at training steps
+        def on_fit_start(self, trainer, module):
+            def record(_, args):
+                if torch.is_grad_enabled():
+                    seen.append(args[0].detach().clone())
+
+            module.denoiser.encoder.register_forward_pre_hook(record)
+
+    one_tile = torch.utils.data.Subset(cascade_samples(), [0])
+    pairs = CascadeLevels([AtResolution(one_tile, 16.0, 48.0, True), AtResolution(one_tile, 4.0, 16.0, True)])
+    settings = SETTINGS.model_copy(update={"max_epochs": 2, "steps_per_epoch": 1, "batch_size": 2})
+    for run in ("first", "again"):
+        train_metaearth(pairs, tmp_path / run, settings, callbacks=[Record()])
+    first_epoch, second_epoch, rerun_first, rerun_second = seen
+    assert first_epoch.shape == (2, 3, 5, 5)  # 16 px of 16 m on 5 px of 48 m; 4 px of 16 m, padded
+    assert not torch.equal(first_epoch, second_epoch)
+    assert torch.equal(first_epoch, rerun_first) and torch.equal(second_epoch, rerun_second)

@@ -47,3 +47,8 @@ def test_schedule_round_trips_and_rejects_nonsense():
         NoiseSchedule("cosine")
     with pytest.raises(ConfigError, match="beta_start < beta_end"):
         NoiseSchedule(beta_start=0.02, beta_end=0.01)
+    with pytest.raises(ConfigError, match="prediction type 'x0'"):
+        NoiseSchedule(prediction_type="x0")
+    velocity = NoiseSchedule(prediction_type="v_prediction")
+    assert NoiseSchedule.from_dict(velocity.to_dict()) == velocity
+    assert velocity.ddim_scheduler().config.prediction_type == "v_prediction"

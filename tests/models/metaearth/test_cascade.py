@@ -50,3 +50,20 @@ def test_invalid_cascades_are_config_errors(first_stage, cascade):
         cascade.generate(steps=1)
     with pytest.raises(ConfigError, match="start from a later stage"):
         cascade.generate(condition=np.zeros((3, 4, 4), np.float32), steps=1)
+
+
+def test_one_model_of_two_level_pairs_runs_both_stages():
+    model = micro_stage(gsd=4.0, condition_gsd=16.0, pairs=[[16, 64], [4, 16]])
+    cascade = Cascade([model])
+    assert cascade.pairs == [(16.0, 64.0), (4.0, 16.0)] and cascade.stages == [model, model]
+    assert cascade.start_for(60.0) == 0 and cascade.start_for(10.0) == 1 and cascade.stop_for(16.0) == 0
+    real = np.random.default_rng(2).random((3, 4, 5)).astype(np.float32) * 0.3  # a 64 m image
+    plans = cascade.plan(condition_shape=real.shape, condition_gsd=64.0, steps=1)
+    assert [(p.gsd, p.condition_gsd, p.shape) for p in plans] == [
+        (16.0, 64.0, (16, 20)),
+        (4.0, 16.0, (64, 80)),
+    ]
+    only_16m = cascade.generate(condition=real, condition_gsd=64.0, stop=0, steps=1, noise="field")
+    assert only_16m.shape == (3, 16, 20)
+    with pytest.raises(ConfigError, match="no stage generates 8 m"):
+        cascade.stop_for(8.0)

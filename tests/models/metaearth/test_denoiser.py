@@ -3,7 +3,10 @@ import torch
 import torch.nn.functional as F
 
 from terrasynth.core.errors import ConfigError
+from terrasynth.models.diffusion import DiffusionSampler
 from terrasynth.models.metaearth import MetaEarthDenoiser, build_denoiser, resample_onto
+
+from .conftest import micro_stage
 
 
 def inputs(seed=0, batch=2, size=16, low=6):
@@ -69,6 +72,30 @@ def test_preset_sizes_counted_on_the_meta_device():
     assert 570e6 < counts["paper"] < 630e6  # MetaEarth's denoiser: about 600M
 
 
+def test_gpu_presets_attend_only_at_32_pixels_or_less_of_their_256_pixel_windows():
+    from diffusers.models.attention_processor import Attention
+
+    for preset in ("base", "paper"):
+        with torch.device("meta"):
+            model = build_denoiser(preset, channels=4, gsd=4.0, condition_gsd=16.0, window=256)
+        sizes = []
+
+        def record(_, args, sizes=sizes):
+            sizes.append(tuple(args[0].shape[-2:]))
+
+        hooks = [
+            module.register_forward_pre_hook(record)
+            for module in model.modules()
+            if isinstance(module, Attention)
+        ]
+        x = torch.empty(1, 4, 256, 256, device="meta")
+        low = torch.empty(1, 4, 64, 64, device="meta")
+        model(x, torch.zeros(1, dtype=torch.long, device="meta"), gsd=4.0, condition=low, condition_gsd=16.0)
+        for hook in hooks:
+            hook.remove()
+        assert sizes and max(max(size) for size in sizes) <= 32, (preset, sorted(set(sizes)))
+
+
 def test_saved_as_safetensors_with_a_config_naming_schedule_and_scaling(upscaler, tmp_path):
     upscaler.save_pretrained(tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == [
@@ -78,8 +105,41 @@ def test_saved_as_safetensors_with_a_config_naming_schedule_and_scaling(upscaler
     loaded = MetaEarthDenoiser.from_pretrained(tmp_path, use_safetensors=True)
     assert loaded.config.schedule == {
         "kind": "scaled_linear", "beta_start": 0.0015, "beta_end": 0.0155, "num_train_timesteps": 1000,
+        "prediction_type": "epsilon",
     }  # fmt: skip
     assert loaded.schedule == upscaler.schedule and loaded.scaling == upscaler.scaling
     assert loaded.config.condition_gsd == 16.0 and loaded.config.window == 16
     for a, b in zip(upscaler.state_dict().values(), loaded.state_dict().values(), strict=True):
         assert torch.equal(a, b)
+
+
+@torch.no_grad()
+@pytest.mark.parametrize("prediction_type", ["sample", "v_prediction", "epsilon"])
+def test_a_residual_model_that_outputs_zero_samples_the_bicubic_upsampling(prediction_type):
+    schedule = {"prediction_type": prediction_type}
+    model = micro_stage(gsd=4.0, condition_gsd=16.0, residual=True, schedule=schedule)
+    torch.nn.init.zeros_(model.unet.conv_out.weight)
+    torch.nn.init.zeros_(model.unet.conv_out.bias)
+    x_T, t, low = inputs()
+    upsampled = resample_onto(low, None, x_T.shape[-2:], mode="bicubic")
+    sampler = DiffusionSampler.for_model(model, steps=5)
+    result = sampler.sample(model, x_T, gsd=4.0, condition=low, condition_gsd=16.0)
+    if prediction_type == "sample":  # x0 = 0 + upsampled at every step: DDIM lands on it
+        torch.testing.assert_close(result, upsampled.clamp(-1, 1))
+    else:  # the network still sees x_t minus the upsampled image, in residual terms
+        a = model.schedule.alphas_cumprod[t].view(-1, 1, 1, 1)
+        prediction = model(x_T, t, gsd=4.0, condition=low, condition_gsd=16.0)
+        expected = -(1 - a).sqrt() * upsampled if prediction_type == "v_prediction" else 0 * upsampled
+        torch.testing.assert_close(prediction, expected)
+
+
+def test_a_model_of_several_level_pairs_records_them_coarse_to_fine():
+    model = micro_stage(gsd=4.0, condition_gsd=16.0, pairs=[[16, 60], [4, 16]])
+    assert model.pairs == [(16.0, 60.0), (4.0, 16.0)]
+    assert micro_stage(gsd=4.0, condition_gsd=16.0).pairs == [(4.0, 16.0)]
+    with pytest.raises(ConfigError, match=r"must be gsd 4\.0"):
+        micro_stage(gsd=4.0, condition_gsd=16.0, pairs=[[4, 16], [16, 60]])
+    with pytest.raises(ConfigError, match="coarse to fine"):
+        micro_stage(gsd=4.0, condition_gsd=16.0, pairs=[[4, 8], [4, 16]])
+    with pytest.raises(ConfigError, match="first stage has none"):
+        micro_stage(gsd=16.0, condition_gsd=None, residual=True)

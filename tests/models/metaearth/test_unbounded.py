@@ -96,9 +96,22 @@ def test_strength_below_one_starts_from_the_noised_upsampled_condition(upscaler,
     canvas(UnboundedGenerator(upscaler, steps=10, strength=0.3), condition=LOW)
     noise = WindowNoise("shared", 0, 3, upscaler.config.window)([(0, 0)])
     for x_T, conditions in starts:
-        upsampled = resample_onto(conditions["condition"], conditions["condition_box"], x_T.shape[-2:])
+        upsampled = resample_onto(
+            conditions["condition"], conditions["condition_box"], x_T.shape[-2:], "bicubic"
+        )
         t = torch.full((len(x_T),), 299)
         torch.testing.assert_close(x_T, upscaler.schedule.add_noise(upsampled, noise.expand_as(x_T), t))
+
+
+def test_shared_noise_from_noise_alone_is_refused_because_every_window_would_be_the_same(first_stage):
+    generator = UnboundedGenerator(first_stage, steps=1, noise="shared")
+    with pytest.raises(ConfigError, match="repeats one window"):
+        canvas(generator)
+    # land cover tells the windows apart: MetaEarth's shared noise then draws each its own content
+    landcover = np.random.default_rng(0).choice([10, 30, 50, 80], (10, 11))
+    result = canvas(generator, landcover=landcover, landcover_gsd=64.0)
+    stride = generator.grid(40, 44).stride
+    assert not np.allclose(result[:, :, 4 : 4 + stride], result[:, :, 4 + stride : 4 + 2 * stride])
 
 
 def test_strength_below_one_needs_a_condition(upscaler, first_stage):
@@ -118,13 +131,13 @@ def test_averaged_strips_start_from_the_noised_condition_and_any_part_is_exact(u
     generator = UnboundedGenerator(upscaler, steps=10, strength=0.3, noise="average", batch_size=5)
     whole = canvas(generator, 56, 20, condition=LOW)
     # strip i holds canvas rows [8 i, 8 i + 8) over the padded width: the whole condition, in model
-    # space, sampled bilinearly on them (the condition is 16 m, the canvas 4 m: 1/4 pixel each)
+    # space, sampled bicubically on them (the condition is 16 m, the canvas 4 m: 1/4 pixel each)
     stride, width = generator.grid(56, 20).stride, generator.grid(56, 20).padded_shape[1]
     model_space = torch.from_numpy(upscaler.scaling.to_model(LOW))[None]
     assert len(starts) == generator.grid(56, 20).rows + 1
     for i, image in enumerate(starts):
         box = torch.tensor([[i * stride / 4, 0, (i + 1) * stride / 4, width / 4]])
-        torch.testing.assert_close(image, resample_onto(model_space, box, (stride, width)))
+        torch.testing.assert_close(image, resample_onto(model_space, box, (stride, width), "bicubic"))
     assert not np.allclose(
         whole, canvas(UnboundedGenerator(upscaler, steps=10, noise="average"), 56, 20, condition=LOW)
     )

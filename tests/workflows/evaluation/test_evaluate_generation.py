@@ -88,3 +88,38 @@ def test_evaluate_generation_refuses_tile_sizes_and_strides_out_of_range(
     code, error = _evaluate(capsys, image_sets, tmp_path / "generation.nc", *extra)
     assert code == 2 and error.count("\n") == 1 and message in error
     assert not list(tmp_path.iterdir())
+
+
+def test_a_bicubic_baseline_and_the_error_against_the_condition_sit_beside_the_generated_sets(
+    generators, tmp_path
+):
+    import rasterio
+
+    from terrasynth.workflows.evaluate_generation import bicubic_baseline
+
+    generators("coarse_geotiff").write_coarse_geotiff(tmp_path / "input-16m.tif", rows=16, cols=16, gsd=16.0)
+    with rasterio.open(tmp_path / "input-16m.tif") as source:
+        low, profile = source.read(), source.profile
+    transform = profile["transform"] @ rasterio.Affine.scale(0.25)
+    for name, extra in (("generated", 0), ("real", 1)):  # every 16 m pixel copied onto 4 x 4 at 4 m
+        image = np.kron(low, np.ones((1, 4, 4), np.uint16))
+        image[:, ::2, ::3] += extra * 400  # the real one has some texture
+        (tmp_path / name).mkdir()
+        with rasterio.open(
+            tmp_path / name / "4m.tif", "w", **profile | {"width": 64, "height": 64, "transform": transform}
+        ) as dst:
+            dst.write(image)
+    results = evaluate_generation(
+        tmp_path / "real", [tmp_path / "generated"], tile_size=32, condition=tmp_path / "input-16m.tif"
+    )
+    assert results["model"].values.tolist() == ["generated", "bicubic"]
+    assert results["tiles"].sel(model="bicubic", set="generated", level="4m", landcover="all") == 4
+    error = results["condition_error"].sel(level="4m")
+    assert error.sel(model="generated", condition_metric="rmse") == 0  # averaged back, it is the input
+    assert 0 < error.sel(model="bicubic", condition_metric="relative_rmse") < 0.1
+    out = bicubic_baseline(tmp_path / "input-16m.tif", [tmp_path / "generated"], tmp_path / "baseline")
+    with (
+        rasterio.open(out / "4m.tif") as baseline,
+        rasterio.open(tmp_path / "generated" / "4m.tif") as generated,
+    ):
+        assert baseline.transform == generated.transform and baseline.shape == generated.shape

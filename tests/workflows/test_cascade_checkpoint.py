@@ -1,0 +1,25 @@
+import json
+
+import torch
+
+from terrasynth.models.metaearth import MetaEarthDenoiser
+from terrasynth.workflows import cascade_checkpoint
+
+
+def test_one_command_trains_the_bundled_checkpoint_from_scratch(monkeypatch, tmp_path):
+    # the recipe at a toy size: a 700 m world and two optimizer steps
+    monkeypatch.setitem(cascade_checkpoint.WORLD, "area", 700.0)
+    monkeypatch.setattr(cascade_checkpoint, "CHIP", 16)
+    small = {"max_epochs": 1, "steps_per_epoch": 2, "batch_size": 2, "sample_every_n_epochs": 1}
+    monkeypatch.setattr(cascade_checkpoint, "TRAINING", cascade_checkpoint.TRAINING | small)
+    out = cascade_checkpoint.train_checkpoint(tmp_path / "metaearth", work=tmp_path / "work")
+    assert sorted(p.name for p in out.iterdir()) == [
+        "config.json", "diffusion_pytorch_model.safetensors", "training.json",
+    ]  # fmt: skip
+    model = MetaEarthDenoiser.from_pretrained(out, use_safetensors=True)
+    assert [gsd for gsd, _ in model.pairs] == [16.0, 4.0] and model.config.residual
+    assert model.schedule.prediction_type == "sample" and model.config.window == 16
+    record = json.loads((out / "training.json").read_text())
+    assert record["optimizer_steps"] == 2 and record["world"]["seed"] == 1000 and record["seconds"] >= 0
+    assert record["command"] == "terrasynth train metaearth-checkpoint"
+    assert not (tmp_path / "metaearth.partial").exists() and next(model.parameters()).dtype == torch.float32
