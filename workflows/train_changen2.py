@@ -6,14 +6,15 @@ reflectance, ``landcover`` int64 (H, W) WorldCover codes, ``valid`` bool (H, W).
 model learns to draw from is made of it by the mask kind
 (:func:`~terrasynth.workflows.corpus_samples.sample_mask`):
 
-- ``landcover``: the WorldCover codes, one channel per class;
-- ``buildings``: WorldCover built-up (50) as buildings (1) on background (0);
+- ``landcover``: the WorldCover codes and building footprints, one channel per class;
+- ``buildings``: building footprints (1) on background (0);
 - ``pseudo``: k-means pseudo-classes of the image itself (for models meant for unlabelled images).
 
 Each mask is encoded one-hot with a class-boundary channel
 (:class:`~terrasynth.models.changen2.MaskEncoding`). The objective is the shared diffusion core's
-epsilon loss (plain by default, ``p2_gamma = 0``, as Changen2's DiT); models predict the noise
-only (no learned variance), since synthesis samples with DDIM.
+loss of its prediction (the noise by default, as Changen2's DiT, or the clean image or the velocity:
+``prediction``), plain by default (``p2_gamma = 0``) or Min-SNR-weighted (``snr_gamma``); models
+learn no variance, since synthesis samples with DDIM.
 
 The run folder is laid out as every training run's (:mod:`terrasynth.workflows.training`);
 ``model/`` holds a :class:`~terrasynth.models.changen2.Changen2Model` (``Changen2Model.load``).
@@ -34,7 +35,7 @@ from torch.utils.data import Dataset
 
 from terrasynth.core.errors import ConfigError, WeightsError
 from terrasynth.models.changen2 import Changen2Model, MaskEncoding, build_changen2
-from terrasynth.models.diffusion import DiffusionSampler, NoiseSchedule, epsilon_loss
+from terrasynth.models.diffusion import DiffusionSampler, NoiseSchedule, diffusion_loss
 from terrasynth.workflows.corpus_samples import MaskedSamples, corpus_tiles
 from terrasynth.workflows.run_folder import start_run
 from terrasynth.workflows.training import (
@@ -87,13 +88,14 @@ class Changen2Module(KeyedRandomness, L.LightningModule):
 
     def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
         x0, condition, valid = self._inputs(batch)
-        loss = epsilon_loss(
+        loss = diffusion_loss(
             self.model,
             x0,
             self.model.schedule,
             valid=valid,
             p2_k=self.settings.p2_k,
             p2_gamma=self.settings.p2_gamma,
+            snr_gamma=self.settings.snr_gamma,
             generator=self.keyed_generator("train", self.current_epoch, batch_idx),
             mask=condition,
         )
@@ -164,7 +166,7 @@ def train_changen2(
         encoding,
         data["channels"],
         autoencoder=autoencoder,
-        schedule=NoiseSchedule(settings.schedule),
+        schedule=NoiseSchedule(settings.schedule, prediction_type=settings.prediction),
         scaling=model_scaling(settings, dataset),
         bands=bands,
         rgb_bands=settings.rgb_bands,

@@ -70,17 +70,10 @@ class MetaEarthTraining(TrainingSettings):
         0.1, ge=0, le=1, description="share of samples trained without land cover"
     )
     learning_rate: float = Field(1e-4, gt=0, description="AdamW; MetaEarth used 2e-6 for its 600M model")
-    prediction: Literal["epsilon", "sample", "v_prediction"] = Field(
-        "epsilon",
-        description="what the model predicts: the noise (MetaEarth), the clean image or the velocity",
-    )
     residual: bool = Field(
         False,
         description="predict the image minus the bicubic upsampling of its condition (later stages; "
         "not in the paper: a model that outputs zero reproduces bicubic upsampling)",
-    )
-    snr_gamma: float | None = Field(
-        None, gt=0, description="Min-SNR-gamma loss weighting (e.g. 5) instead of P2; None: P2"
     )
 
 

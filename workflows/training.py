@@ -53,8 +53,15 @@ class TrainingSettings(Config):
     accumulate: int = Field(1, ge=1, description="batches per optimizer step")
     learning_rate: float = Field(1e-4, gt=0, description="AdamW")
     weight_decay: float = Field(0.01, ge=0)
+    prediction: Literal["epsilon", "sample", "v_prediction"] = Field(
+        "epsilon",
+        description="what the model predicts: the noise (MetaEarth, Changen2), the clean image or the velocity",
+    )
     p2_k: float = Field(1.0, gt=0)
     p2_gamma: float = Field(1.0, ge=0)
+    snr_gamma: float | None = Field(
+        None, gt=0, description="Min-SNR-gamma loss weighting (e.g. 5) instead of P2; None: P2"
+    )
     ema_decay: float = Field(0.999, gt=0, lt=1)
     seed: int = 0
     sample_every_n_epochs: int = Field(1, ge=1)
