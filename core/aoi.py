@@ -85,7 +85,7 @@ class AreaOfInterest:
                 "the area of interest is empty: give a bbox 'west,south,east,north', GeoJSON or WKT"
             )
         path = Path(value)
-        if path.suffix.lower() in {".geojson", ".json", ".wkt"} or (len(value) < 4096 and path.is_file()):
+        if path.suffix.lower() in {".geojson", ".json", ".wkt"} or _is_file(path):
             if not path.is_file():
                 raise AOIError(f"area-of-interest file {value} does not exist")
             return cls.parse_text(path.read_text(), origin=str(path))
@@ -184,6 +184,15 @@ class AreaOfInterest:
             crs = f"EPSG:{32600 + zone if north else 32700 + zone}"
             regions.append(Region(f"r{index:02d}_utm{zone:02d}{'n' if north else 's'}", piece, crs))
         return regions
+
+
+def _is_file(path: Path) -> bool:
+    """Whether ``path`` names a file; False for text no file system takes as a name (GeoJSON with
+    components longer than a file name may be)."""
+    try:
+        return path.is_file()
+    except OSError:
+        return False
 
 
 def utm_zone(lon: float, lat: float) -> tuple[int, bool]:

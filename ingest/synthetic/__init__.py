@@ -13,5 +13,6 @@ _EXPORTS = {
     "change_benchmark": ["build_change_benchmark", "second_classes"],
     "preview": ["Preview", "preview_grid", "render_preview"],
     "render": ["true_colour"],
+    "places": ["town_edges"],
 }
 __getattr__, __dir__, __all__ = lazy_exports(__name__, _EXPORTS)

@@ -138,3 +138,12 @@ def test_inside_marks_pixels_of_the_region():
     assert inside[grid.height // 2, grid.width // 2]
     # the grid is snapped outward, so its corners are outside, and most pixels are inside
     assert not inside[0, 0] and 0.7 < np.mean(inside) < 1.0
+
+
+def test_long_geojson_text_is_read_as_text_not_as_a_file_name():
+    ring = [[9.0 + i * 1e-4, 45.0 + (i % 2) * 1e-3] for i in range(40)] + [[9.0, 45.0]]
+    text = json.dumps(
+        {"type": "Polygon", "coordinates": [[[9.0, 45.0], *ring[1:-1], [9.0, 45.002], [9.0, 45.0]]]}
+    )
+    assert len(text) > 255  # longer than any file name
+    assert AreaOfInterest.parse(text).regions()
