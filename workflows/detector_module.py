@@ -5,6 +5,8 @@ Imported by :mod:`.train_detector` when training starts (Lightning is heavy to i
 
 from __future__ import annotations
 
+import math
+
 import lightning as L
 import torch
 from torch.utils.data import default_collate
@@ -26,6 +28,9 @@ class DetectorModule(L.LightningModule):
     Args:
         model: the detector.
         learning_rate, weight_decay: AdamW's.
+        schedule: ``constant``, or ``cosine``: the learning rate falls from ``learning_rate`` to 0
+            over the run's optimizer steps, so that the final weights do not hang on the last few
+            batches.
         dice_weight: weight of the Dice term next to binary cross-entropy.
         semantic_weight: weight of the semantic cross-entropy (models with semantic heads).
     """
@@ -38,10 +43,11 @@ class DetectorModule(L.LightningModule):
         weight_decay: float,
         dice_weight: float,
         semantic_weight: float,
+        schedule: str = "constant",
     ):
         super().__init__()
         self.model = model
-        self.learning_rate, self.weight_decay = learning_rate, weight_decay
+        self.learning_rate, self.weight_decay, self.schedule = learning_rate, weight_decay, schedule
         self.dice_weight, self.semantic_weight = dice_weight, semantic_weight
 
     def _loss(self, batch: dict, stage: str) -> torch.Tensor:
@@ -62,7 +68,19 @@ class DetectorModule(L.LightningModule):
         self._loss(batch, "val")
 
     def configure_optimizers(self):
-        return torch.optim.AdamW(self.parameters(), lr=self.learning_rate, weight_decay=self.weight_decay)
+        optimizer = torch.optim.AdamW(
+            self.parameters(), lr=self.learning_rate, weight_decay=self.weight_decay
+        )
+        if self.schedule == "constant":
+            return optimizer
+        # read the run's length at every step: a run extended with more epochs stretches its schedule
+        cosine = torch.optim.lr_scheduler.LambdaLR(
+            optimizer,
+            lambda step: (
+                0.5 * (1 + math.cos(math.pi * min(1.0, step / self.trainer.estimated_stepping_batches)))
+            ),
+        )
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": cosine, "interval": "step"}}
 
 
 def collate_change_pairs(samples: list[dict], crop_size: int = 0, augment: bool = False) -> dict:

@@ -34,6 +34,9 @@ class TrainSettings(Config):
     )
     batch_size: int = Field(8, ge=1, description="samples per step (per device)")
     learning_rate: float = Field(1e-4, gt=0, description="AdamW")
+    schedule: Literal["constant", "cosine"] = Field(
+        "constant", description="learning rate: constant, or cosine decay to 0 over the run"
+    )
     weight_decay: float = Field(1e-4, ge=0, description="AdamW")
     crop_size: int = Field(
         512,
@@ -111,6 +114,7 @@ def train_detector(
         weight_decay=settings.weight_decay,
         dice_weight=settings.dice_weight,
         semantic_weight=settings.semantic_weight,
+        schedule=settings.schedule,
     )
     resume = start_run(
         out_dir, record, module, out_dir / "last.ckpt", epochs="settings.epochs", overwrite=overwrite

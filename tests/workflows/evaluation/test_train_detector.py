@@ -1,6 +1,7 @@
 import csv
 import dataclasses
 import json
+import math
 import signal
 
 import pytest
@@ -268,3 +269,22 @@ def test_evaluate_change_refuses_a_truncated_detector_in_one_line(
     error = capsys.readouterr().err
     assert exit_info.value.code == 2 and error.count("\n") == 1
     assert f"{weights} is damaged or truncated" in error
+
+
+def test_a_cosine_schedule_takes_the_learning_rate_to_zero_over_the_run(tmp_path, change_pairs):
+    import lightning as L
+
+    rates = []
+
+    class Record(L.Callback):
+        def on_train_batch_start(self, trainer, module, batch, batch_index):
+            rates.append(trainer.optimizers[0].param_groups[0]["lr"])
+
+    cosine = settings(2).model_copy(update={"schedule": "cosine"})
+    train_detector(
+        change_pairs(count=4, size=32), tmp_path / "run", config=SMALL, settings=cosine, progress=False,
+        callbacks=[Record()],
+    )  # fmt: skip
+    # 2 epochs of 2 batches: steps 0..3 of 4 at 1e-3 * (1 + cos(pi * step / 4)) / 2
+    expected = [1e-3 * (1 + math.cos(math.pi * step / 4)) / 2 for step in range(4)]
+    assert rates == pytest.approx(expected, rel=1e-6)
