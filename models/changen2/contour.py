@@ -31,12 +31,19 @@ def class_boundaries(mask: np.ndarray) -> np.ndarray:
 def next_time_contour(before: np.ndarray, after: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The change mask from ``before`` to ``after`` and the boundaries of ``after``.
 
-    The boundaries are those of ``before`` with the changed areas, dilated by a 3 x 3 square, cut
-    out: where nothing changed, the later date keeps the earlier date's contours exactly.
+    Outside the changed areas, dilated by a 3 x 3 square, the boundaries are those of ``before``:
+    where nothing changed, the later date keeps the earlier date's contours exactly. Inside, they
+    are those of ``after`` (where it changed; ``before`` elsewhere), so that a new object is drawn with its outline, as every object was in
+    training. (Changen2 cuts the changed areas out of the earlier contours and leaves them empty,
+    which asks a model trained on whole boundaries to draw new objects from conditions it never saw:
+    ours drew them as shapeless blobs.)
 
     Returns:
         (change, boundary), both (H, W) bool.
     """
     change = change_mask(before, after)
-    boundary = class_boundaries(before) & ~ndimage.binary_dilation(change, SQUARE)
+    kept = np.where(change, after, before)  # slivers the opening dropped keep their earlier class
+    boundary = np.where(
+        ndimage.binary_dilation(change, SQUARE), class_boundaries(kept), class_boundaries(before)
+    )
     return change, boundary

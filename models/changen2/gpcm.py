@@ -7,8 +7,8 @@ consistency mechanism:
 
 1. **Only the changed area is drawn.** The change since the previous date, dilated by ``margin``
    pixels, is the region drawn; outside it the previous date's image is carried over exactly. The
-   default margin, 1 pixel, is the 3 x 3 square by which the next-time contours cut the class
-   boundaries around a change: the outlines of new objects are drawn with them.
+   default margin, 1 pixel, is the 3 x 3 square around a change in which the next-time contours
+   are the later date's: the outlines of new objects are drawn with them.
 2. **RePaint-style blending** (Lugmayr et al., CVPR 2022). After every DDIM step, the model's
    variable outside the drawn region is replaced by the previous date noised to the step's
    timestep, so the model sees the true surroundings at the right noise level at every step and

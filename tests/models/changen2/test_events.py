@@ -180,6 +180,17 @@ def test_next_time_contour():
     assert boundary[10, 14] and boundary[10, 15]
 
 
+def test_a_new_object_is_drawn_with_its_outline():
+    before = np.zeros((40, 40), np.uint8)
+    before[5:15, 5:15] = 1
+    after = before.copy()
+    after[22:32, 22:32] = 1  # built
+    change, boundary = next_time_contour(before, after)
+    assert change.sum() == 100
+    assert np.array_equal(boundary, class_boundaries(after))  # the new building's outline included
+    assert boundary[22, 25] and boundary[21, 25] and not boundary[26, 26]
+
+
 def test_change_at_the_image_edge_is_kept():
     before = np.zeros((20, 20), np.uint8)
     after = before.copy()
