@@ -7,12 +7,13 @@ from typing import Annotated
 
 import typer
 
-from terrasynth.workflows import cascade_checkpoint, changen2_cli, train_detector
+from terrasynth.workflows import cascade_checkpoint, changen2_checkpoint, changen2_cli, train_detector
 
 train_app = typer.Typer(help="Train MetaEarth cascade stages and the other models.", no_args_is_help=True)
 train_app.command("detector")(train_detector.cli)
 train_app.command("changen2")(changen2_cli.train)
 train_app.command("metaearth-checkpoint")(cascade_checkpoint.cli)
+train_app.command("changen2-checkpoint")(changen2_checkpoint.cli)
 
 
 @train_app.command("metaearth")
