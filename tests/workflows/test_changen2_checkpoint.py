@@ -1,0 +1,23 @@
+import json
+
+from terrasynth.models.changen2 import Changen2Model
+from terrasynth.workflows import changen2_checkpoint
+
+
+def test_one_command_trains_the_bundled_changen2_checkpoint_from_scratch(monkeypatch, tmp_path):
+    # the recipe at a toy size: one 96 m town edge at 4 m and two optimizer steps
+    monkeypatch.setattr(
+        changen2_checkpoint, "WORLD", changen2_checkpoint.WORLD | {"towns": 1, "side": 96.0, "level": "4m"}
+    )
+    monkeypatch.setattr(changen2_checkpoint, "TILE", 16)
+    small = {"max_epochs": 1, "steps_per_epoch": 2, "batch_size": 2, "sample_every_n_epochs": 1}
+    monkeypatch.setattr(changen2_checkpoint, "TRAINING", changen2_checkpoint.TRAINING | small)
+    out = changen2_checkpoint.train_checkpoint(tmp_path / "changen2", work=tmp_path / "work")
+    assert sorted(p.name for p in out.iterdir()) == ["config.json", "rsdit.safetensors", "training.json"]
+    model = Changen2Model.load(out)
+    assert model.gsd == 4.0 and model.tile_size == 16 and model.schedule.prediction_type == "sample"
+    assert 250 in model.encoding.classes  # building footprints are a class of their own
+    record = json.loads((out / "training.json").read_text())
+    assert record["optimizer_steps"] == 2 and record["world"]["seed"] == 1000 and record["seconds"] >= 0
+    assert record["command"] == "terrasynth train changen2-checkpoint"
+    assert not (tmp_path / "changen2.partial").exists()
