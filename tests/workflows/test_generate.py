@@ -277,7 +277,7 @@ def test_generate_states_the_size_and_writes_whole_rows_of_tiles(stages, tmp_pat
 
     monkeypatch.setattr(canvas_rasters, "TILE", 16)
     monkeypatch.setattr(canvas_rasters.RasterArray, "__setitem__", record)
-    summary = generate([stages / "first"], tmp_path / "canvas.tif", size=(40, 24), steps=1)
+    summary = generate([stages / "first"], tmp_path / "canvas.tif", size=(40, 24), steps=1, noise="field")
     assert "Generating 24 x 40 px" in capsys.readouterr().out
     # bands of window rows come a few rows at a time; the file gets whole rows of 16-pixel tiles
     assert len(writes) > 1 and writes[0][0] == 0 and writes[-1][1] == 40 and summary.shape == (3, 40, 24)
@@ -291,7 +291,7 @@ def test_ctrl_c_stops_a_large_canvas_at_once_and_leaves_nothing(stages, tmp_path
     script = shutil.which("terrasynth")
     process = subprocess.Popen(
         [script, "generate", "--checkpoint", str(stages / "first"), "--size", "4096x4096", "--steps", "50",
-         "--out", str(tmp_path / "canvas.tif")],
+         "--noise", "field", "--out", str(tmp_path / "canvas.tif")],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     deadline = time.monotonic() + 120
