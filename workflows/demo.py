@@ -3,10 +3,12 @@
 One call runs, in order (each step's outputs in a folder of ``out``)::
 
     corpus/      ingest a small area of the synthetic world at 60, 16 and 4 m
-    models/      train a two-stage MetaEarth cascade (60 -> 16 m, 16 -> 4 m) and a Changen2 RS-DiT
+    change/      ingest a square on a town's edge at 1 m, with building footprints
+    models/      with ``from_scratch``: train one MetaEarth model of both stages (60 -> 16 m,
+                 16 -> 4 m) and a Changen2 RS-DiT; else use the bundled checkpoints
     canvas/      generate an unbounded 4 m canvas from the corpus' real 60 m image
-    change/      synthesize change pairs from the corpus; build a held-out change benchmark from
-                 another synthetic world
+    change/      synthesize change pairs from the 1 m tiles; build a held-out change benchmark
+                 from another synthetic world
     models/      train a detector on the synthesized pairs (zero-shot) and one on the benchmark's
                  own training split (supervised)
     report/      results.nc (groups ``generation`` and ``change``), report.md and its figures
@@ -59,16 +61,26 @@ class DemoSettings(Config):
         description="cascade windows start from their condition noised this far (1: pure noise)",
     )
     generation_batch: int = Field(32, ge=1, description="windows per denoiser call")
+    change_gsd: float = Field(
+        1.0,
+        gt=0,
+        description="metres per pixel of the change data: buildings are objects at 1 m, specks at 4 m",
+    )
+    change_area: float = Field(
+        640.0, gt=0, description="side in metres of the change corpus, a square on a town's edge"
+    )
     changen2_preset: str = "tiny"
     changen2_chip: int = Field(64, ge=16)
     changen2_epochs: int = Field(3, ge=1)
     changen2_steps: int = Field(80, ge=1, description="optimizer steps per epoch")
     synthetic_pairs: int = Field(64, ge=2)
-    pair_size: int = Field(64, ge=16, description="edge of synthesized and benchmark pairs, pixels")
-    benchmark_pairs: dict[str, int] = Field(default_factory=lambda: {"train": 64, "val": 4, "test": 16})
+    synthesis_steps: int = Field(20, ge=1, description="DDIM steps of every synthesized date")
+    pair_size: int = Field(128, ge=16, description="edge of synthesized and benchmark pairs, pixels")
+    benchmark_pairs: dict[str, int] = Field(default_factory=lambda: {"train": 64, "val": 0, "test": 32})
     detector_encoder: str = "resnet18"
     detector_epochs: int = Field(30, ge=1)
     detector_batch: int = Field(8, ge=1)
+    detector_schedule: Literal["constant", "cosine"] = "constant"
 
 
 SCALES: dict[str, DemoSettings] = {
@@ -82,6 +94,11 @@ SCALES: dict[str, DemoSettings] = {
 """``small``: about ten minutes on two CPU cores. ``medium``: for a GPU."""
 
 
+BUNDLED = Path(__file__).resolve().parents[1] / "checkpoints"
+"""The checkpoints bundled with terrasynth (``metaearth/``, ``changen2/``), each with the
+``training.json`` of the command that trained it."""
+
+
 @dataclass
 class DemoRun:
     """What a demo wrote, and how long each step took (seconds)."""
@@ -92,12 +109,32 @@ class DemoRun:
     inception_weights: Path | None = None
     progress: bool = False
     """Show each step's progress bar (training steps always show theirs)."""
+    checkpoints: Path | None = BUNDLED
+    """The pretrained generative models used (``metaearth/``, ``changen2/``); None: trained in the run."""
     steps: dict[str, float] = field(default_factory=dict)
     results: dict = field(default_factory=dict)
     """Result Datasets by part (``generation``, ``change``), gathered into ``results.nc``."""
 
     def path(self, *parts: str) -> Path:
         return self.out.joinpath(*parts)
+
+    @property
+    def change_corpus(self) -> Path:
+        return self.path("change", "corpus.zarr")
+
+    @property
+    def metaearth(self) -> Path:
+        """The MetaEarth model folder (bundled, or trained by the run): one model of both stages."""
+        if self.checkpoints is not None:
+            return self.checkpoints / "metaearth"
+        return self.path("models", "metaearth", "model")
+
+    @property
+    def changen2(self) -> Path:
+        """The Changen2 model folder (bundled, or trained by the run)."""
+        if self.checkpoints is not None:
+            return self.checkpoints / "changen2"
+        return self.path("models", "changen2", "model")
 
     @property
     def report(self) -> Path:
@@ -114,7 +151,8 @@ def run_demo(
     seed: int = 0,
     scale: str | DemoSettings = "small",
     inception_weights: str | Path | None = None,
-    on_step: Callable[[str], None] | None = None,
+    from_scratch: bool = False,
+    on_step: Callable[[str, int, int], None] | None = None,
     progress: bool = False,
 ) -> DemoRun:
     """Run the demo into ``out`` and return what it wrote (see the module docstring).
@@ -124,7 +162,10 @@ def run_demo(
         scale: ``"small"``, ``"medium"`` or explicit :class:`DemoSettings`.
         inception_weights: the local ``pt_inception-2015-12-05-6726825d.pth``; FID and KID are
             added to the generative metrics when given.
-        on_step: called with each step's name as it starts (for progress display).
+        from_scratch: train the generative models in the run instead of using the bundled
+            checkpoints (:data:`BUNDLED`); detectors are trained in every run.
+        on_step: called with each step's name, number (from 1) and the number of steps as it
+            starts (for progress display).
         progress: show the progress bars of ingest, generation, synthesis and detector training.
     """
     from terrasynth.core.errors import ConfigError
@@ -138,14 +179,29 @@ def run_demo(
     out = check_output(out, folder=True)  # a new or empty folder it can write, before step 1
     if inception_weights is not None:
         inception_weights = check_inception_weights(inception_weights)  # not only at step 9
-    run = DemoRun(out, scale, seed, inception_weights, progress)
-    for name, step in STEPS:
+    checkpoints = None if from_scratch else check_checkpoints(BUNDLED)
+    run = DemoRun(out, scale, seed, inception_weights, progress, checkpoints)
+    chosen = steps(run)
+    for number, (name, step) in enumerate(chosen, start=1):
         if on_step:
-            on_step(name)
+            on_step(name, number, len(chosen))
         started = time.perf_counter()
         step(run)
         run.steps[name] = round(time.perf_counter() - started, 1)
     return run
+
+
+def check_checkpoints(folder: Path) -> Path:
+    """``folder`` if it holds both bundled models, else a one-line error saying how to make them."""
+    from terrasynth.core.errors import WeightsError
+
+    for name in ("metaearth", "changen2"):
+        if not (folder / name / "config.json").is_file():
+            raise WeightsError(
+                f"{folder / name} holds no bundled checkpoint: run `terrasynth train {name}-checkpoint "
+                f"--out {folder / name}`, or `terrasynth demo --from-scratch`"
+            )
+    return folder
 
 
 def _ingest(run: DemoRun) -> None:
@@ -163,17 +219,17 @@ def _ingest(run: DemoRun) -> None:
 
 
 def _train_cascade(run: DemoRun) -> None:
-    from terrasynth.workflows.train_metaearth import corpus_stage, train_metaearth
+    from terrasynth.workflows.cascade_checkpoint import TRAINING
+    from terrasynth.workflows.train_metaearth import corpus_cascade, train_metaearth
 
     s = run.settings
-    for level in ("16m", "4m"):
-        dataset, first = corpus_stage(run.path("corpus.zarr"), level, first_stage=False, chip=s.chip)
-        train_metaearth(
-            dataset, run.path("models", f"metaearth-{level}"), preset=s.preset, first_stage=first,
-            max_epochs=s.cascade_epochs, steps_per_epoch=s.cascade_steps, batch_size=s.cascade_batch, learning_rate=1e-3,
-            seed=run.seed,
-            sample_every_n_epochs=s.cascade_epochs,
-        )  # fmt: skip
+    if run.checkpoints is not None:
+        return  # the bundled model, read by the generation
+    # the bundled checkpoint's recipe (one model for 60 -> 16 and 16 -> 4 m), at the run's size
+    recipe = {**TRAINING, "preset": s.preset, "max_epochs": s.cascade_epochs, "steps_per_epoch": s.cascade_steps,
+              "batch_size": s.cascade_batch, "seed": run.seed, "sample_every_n_epochs": s.cascade_epochs}  # fmt: skip
+    train_metaearth(corpus_cascade(run.path("corpus.zarr"), "all", chip=s.chip), run.path("models", "metaearth"),
+                    **recipe)  # fmt: skip
 
 
 def _generate(run: DemoRun) -> None:
@@ -186,26 +242,41 @@ def _generate(run: DemoRun) -> None:
     start = run.path("canvas", "input-60m.tif")
     start.parent.mkdir(parents=True)
     reflectance(coarse["image"]).rio.write_crs(coarse.rio.crs).rio.to_raster(start)
-    # 60 -> 16 m over the canvas' footprint (from the input's corner), then 16 -> 4 m over it
+    # 60 -> 16 m over the canvas' footprint (from the input's corner), then 16 -> 4 m over it,
+    # by the one model of both level pairs
     options = {
         "seed": run.seed, "steps": s.steps, "noise": s.noise, "strength": s.strength,
         "batch_size": s.generation_batch, "show_progress": run.progress,
     }  # fmt: skip
     coarse_size = -(-s.canvas // 4)
-    stage16 = generate([run.path("models", "metaearth-16m", "model")], run.path("canvas", "16m.tif"),
-                       from_path=start, size=(coarse_size, coarse_size), **options)  # fmt: skip
-    generate([run.path("models", "metaearth-4m", "model")], run.path("canvas", "4m.tif"), from_path=stage16.path,
+    stage16 = generate([run.metaearth], run.path("canvas", "16m.tif"), from_path=start, gsd=16.0,
+                       size=(coarse_size, coarse_size), **options)  # fmt: skip
+    generate([run.metaearth], run.path("canvas", "4m.tif"), from_path=stage16.path, gsd=4.0,
              size=(s.canvas, s.canvas), **options)  # fmt: skip
 
 
-def _train_changen2(run: DemoRun) -> None:
+def _ingest_change(run: DemoRun) -> None:
+    from terrasynth.ingest.synthetic import SyntheticSource, town_edges
+    from terrasynth.workflows.ingest import run_ingest
+
+    s = run.settings
+    area = town_edges(run.seed, s.centre, side=s.change_area, date=s.date)  # where buildings stand
+    source = SyntheticSource(seed=run.seed, date=s.date)
+    run_ingest(source, area, run.change_corpus, levels=f"{s.change_gsd:g}", tile_size=128,
+               scheduler="threads", progress=run.progress)  # fmt: skip
+
+
+def _changen2(run: DemoRun) -> None:
     from terrasynth.workflows.train_changen2 import train_on_corpus
 
     s = run.settings
+    if run.checkpoints is not None:
+        return  # the bundled model, read by the synthesis
     train_on_corpus(
-        run.path("corpus.zarr"), "4m", run.path("models", "changen2"), tile_size=s.changen2_chip,
-        preset=s.changen2_preset, mask="landcover", max_epochs=s.changen2_epochs, steps_per_epoch=s.changen2_steps,
-        batch_size=s.cascade_batch, learning_rate=1e-3, seed=run.seed, sample_every_n_epochs=s.changen2_epochs,
+        run.change_corpus, f"{s.change_gsd:g}m", run.path("models", "changen2"), tile_size=s.changen2_chip,
+        preset=s.changen2_preset, mask="landcover", prediction="sample", max_epochs=s.changen2_epochs,
+        steps_per_epoch=s.changen2_steps, batch_size=s.cascade_batch, learning_rate=1e-3, seed=run.seed,
+        sample_every_n_epochs=s.changen2_epochs,
     )  # fmt: skip
 
 
@@ -214,9 +285,9 @@ def _synthesize(run: DemoRun) -> None:
 
     s = run.settings
     # building changes only, as the benchmark labels them (LEVIR-CD style)
-    synthesize(run.path("models", "changen2"), run.path("corpus.zarr"), run.path("change", "synthetic"),
-               pairs=s.synthetic_pairs, length=2, size=s.pair_size, seed=run.seed, steps=s.steps,
-               change="buildings", batch_size=s.cascade_batch, show_progress=run.progress)  # fmt: skip
+    synthesize(run.changen2, run.change_corpus, run.path("change", "synthetic"), pairs=s.synthetic_pairs,
+               length=2, size=s.pair_size, seed=run.seed, steps=s.synthesis_steps, change="buildings",
+               batch_size=s.cascade_batch, show_progress=run.progress)  # fmt: skip
 
 
 def _benchmark(run: DemoRun) -> None:
@@ -225,7 +296,7 @@ def _benchmark(run: DemoRun) -> None:
     s = run.settings
     # another world (seed + 1): nothing of it was seen by the generative models
     build_change_benchmark(run.path("change", "benchmark"), "levir-cd", seed=run.seed + 1,
-                           pairs_per_split=s.benchmark_pairs, size=s.pair_size)  # fmt: skip
+                           pairs_per_split=s.benchmark_pairs, size=s.pair_size, gsd=s.change_gsd)  # fmt: skip
 
 
 def _train_detectors(run: DemoRun) -> None:
@@ -235,7 +306,7 @@ def _train_detectors(run: DemoRun) -> None:
 
     s = run.settings
     settings = TrainSettings(epochs=s.detector_epochs, batch_size=s.detector_batch, crop_size=0,
-                             learning_rate=1e-3, seed=run.seed)  # fmt: skip
+                             learning_rate=1e-3, schedule=s.detector_schedule, seed=run.seed)  # fmt: skip
     config = DetectorConfig(encoder=s.detector_encoder, decoder_channels=64)
     training_sets = {
         "zero-shot": open_change_dataset("folder", run.path("change", "synthetic"), "train"),
@@ -270,7 +341,7 @@ def _evaluate_generation(run: DemoRun) -> None:
     run.results["generation"] = evaluate_generation(
         run.path("corpus.zarr"), [run.path("canvas")], names=["cascade"], inception_weights=run.inception_weights,
         tile_size=min(64, run.settings.chip * 2), window_stride=window // 2, window_offset=window // 4,
-        seed=run.seed,
+        seed=run.seed, condition=run.path("canvas", "input-60m.tif"),
     )  # fmt: skip
 
 
@@ -296,8 +367,9 @@ def _markdown(run: DemoRun, figures: dict[str, Path]) -> str:
     scores = change["scores"].squeeze(["dataset", "split"], drop=True)
     f1 = scores.sel(metric="f1")
     steps = "\n".join(f"| {name} | {seconds:.0f} |" for name, seconds in run.steps.items())
-    distances = generation["distance"].squeeze("model", drop=True)
-    seams = generation["seam"].sel(level=["16m", "4m"]).squeeze("model", drop=True)
+    distances = generation["distance"]
+    seams = generation["seam"].sel(level=["16m", "4m"])
+    condition_errors = generation["condition_error"].sel(level=["16m", "4m"])
     features = (
         "FID and KID (Inception v3)" if "fid" in generation["metric"] else "SWD only: FID needs --inception"
     )
@@ -315,9 +387,8 @@ Everything below was computed by this run, on the synthetic world, from nothing 
 ## 1. Corpus and cascade
 
 A {s.area / 1000:g} km square of the synthetic world (seed {run.seed}, {s.date}) was ingested at 60, 16
-and 4 m into `corpus.zarr`. Two `{s.preset}` MetaEarth stages were trained on {s.chip}-pixel tiles:
-60 m -> 16 m and 16 m -> 4 m (`models/metaearth-16m`, `models/metaearth-4m`). Starting from the
-corpus' real 60 m image, they generated a {s.canvas} x {s.canvas} pixel canvas at 4 m
+and 4 m into `corpus.zarr`. {_metaearth_words(run)} Starting from the corpus' real 60 m image
+(`canvas/input-60m.tif`), the model generated a {s.canvas} x {s.canvas} pixel canvas at 4 m
 (`canvas/4m.tif`, georeferenced) through a 16 m one, in sliding windows of {s.chip} pixels overlapping
 by half ({NOISE_WORDS[s.noise]}), with {s.steps} DDIM steps at strength {s.strength:g}:
 {_strength_words(s)}.
@@ -326,10 +397,10 @@ by half ({NOISE_WORDS[s.noise]}), with {s.steps} DDIM steps at strength {s.stren
 
 ![The 4 m canvas with the lines where windows were cut and merged]({figures["canvas"].name})
 
-Each stage trained for {s.cascade_epochs * s.cascade_steps} optimizer steps of {s.cascade_batch} tiles. That
-is minutes on a CPU where the paper trains for days on GPUs: at the small scale the canvases are
-still mostly noise, and the distances and seam scores below measure how far they are from the real
-images. `--scale medium` on a GPU trains longer and larger.
+The paper trains for days on GPUs. The `bicubic` rows below are the baseline every stage must
+beat: the 60 m input upsampled bicubically to each level, which has the layout right and no
+detail. The condition error says how far each canvas, averaged back onto the 60 m pixels, is from
+its input (reflectance; 0 = it kept the layout exactly).
 
 Seam scores of the canvases (energy ratio: gradient energy across window cuts over that inside
 windows, 1 = no seam; spectral peak: strength of the window stride in the gradient spectrum):
@@ -340,24 +411,29 @@ Distance of generated to real tiles by level and land cover ({features}):
 
 {results_markdown(distances, columns="metric")}
 
+Condition error of the canvases (their 60 m average against the input, reflectance):
+
+{results_markdown(condition_errors, columns="condition_metric")}
+
 ## 2. Change data
 
-A `{s.changen2_preset}` Changen2 RS-DiT was trained on 4 m tiles of the corpus with their land cover
-(`models/changen2`). It turned {s.synthetic_pairs} single-date corpus tiles into pairs of dates:
-simulated building events on the land cover (built-up built and demolished, as for LEVIR-CD),
-then an image of the second date conditioned on the new map, with unchanged areas carried over
-(`change/synthetic`, LEVIR-CD layout, building changes labelled).
+A {s.change_area:g} m square on the edge of a town of the same world was ingested at {s.change_gsd:g} m
+(`change/corpus.zarr`), with the buildings' footprints in its land cover: at this resolution a
+house is an object of tens to hundreds of pixels, as in LEVIR-CD, where at 4 m it is a speck.
+{_changen2_words(run)} It turned {s.synthetic_pairs} single-date tiles of {s.pair_size} pixels into pairs
+of dates (`change/synthetic`, LEVIR-CD layout): buildings built on open ground and demolished to
+bare ground on the land cover, nothing else (as in Changen2's LEVIR-CD data, nothing changes
+without a label); the second date drawn where the scene changed, with {s.synthesis_steps} DDIM steps;
+and, everywhere, the second date seen with its own illumination, sensor noise and sub-pixel
+registration, as a second acquisition is, so that no detector can learn "the pixels that differ
+are the change".
 
 ![Synthesized pairs: date 1, date 2 and the change between them]({figures["pairs"].name})
-
-Unchanged areas are carried over from date 1 exactly; changed areas are drawn by a model trained
-for {s.changen2_epochs * s.changen2_steps} steps, which at the small scale is still far from the
-real texture of the new class.
 
 ## 3. Zero-shot change detection
 
 A held-out benchmark was built from another synthetic world (seed {run.seed + 1}; {bench} pairs of
-{s.pair_size} pixels at 4 m, LEVIR-CD layout, `change/benchmark`). Two `{s.detector_encoder}` ChangeStar
+{s.pair_size} pixels at {s.change_gsd:g} m, LEVIR-CD layout, `change/benchmark`). Two `{s.detector_encoder}` ChangeStar
 detectors were trained for {s.detector_epochs} epochs: **zero-shot** on the synthesized pairs only, and
 **supervised** on the benchmark's own training split. Both were evaluated on its test split (one
 confusion matrix over the split):
@@ -390,6 +466,43 @@ for days; this run trains tiny models for minutes on a CPU.
 - On a GPU: `terrasynth demo --scale medium`, or train `base` and `paper` presets with
   `terrasynth train metaearth --preset base` (bf16, several GPUs with DDP).
 """
+
+
+def _metaearth_words(run: DemoRun) -> str:
+    """Which MetaEarth model generated the canvas, and how it was trained."""
+    s = run.settings
+    if run.checkpoints is None:
+        return (
+            f"One `{s.preset}` MetaEarth model of both stages (60 -> 16 m and 16 -> 4 m, told their "
+            f"resolutions) was trained in this run on {s.chip}-pixel tiles of it for "
+            f"{s.cascade_epochs * s.cascade_steps} steps of {s.cascade_batch} tiles (`models/metaearth`)."
+        )
+    return f"The bundled MetaEarth checkpoint, one model of both stages ({_checkpoint_words(run.metaearth)})."
+
+
+def _changen2_words(run: DemoRun) -> str:
+    """Which Changen2 model drew the pairs, and how it was trained."""
+    s = run.settings
+    if run.checkpoints is None:
+        return (
+            f"A `{s.changen2_preset}` Changen2 RS-DiT was trained in this run on its tiles and land cover "
+            f"for {s.changen2_epochs * s.changen2_steps} steps (`models/changen2`)."
+        )
+    return f"The bundled Changen2 checkpoint ({_checkpoint_words(run.changen2)})."
+
+
+def _checkpoint_words(folder: Path) -> str:
+    """How a bundled checkpoint was trained, from its ``training.json``."""
+    import json
+
+    record = json.loads((folder / "training.json").read_text())
+    world = record["world"]
+    return (
+        f"`{folder.parent.name}/{folder.name}`, trained from scratch by `{record['command']}`: "
+        f"{record['optimizer_steps']} optimizer steps of {record['settings']['batch_size']} tiles of world "
+        f"{world['seed']}, {record['seconds'] / 60:.0f} minutes on {record['threads']} CPU threads, "
+        f"terrasynth {record['software_version']}"
+    )
 
 
 NOISE_WORDS = {
@@ -474,19 +587,25 @@ def _picture(image: np.ndarray) -> np.ndarray:
     return to_display(np.stack([image[2], image[1], image[0]], axis=-1) * 1e-4)
 
 
-STEPS = [
-    ("ingest the synthetic world", _ingest),
-    ("train the MetaEarth cascade", _train_cascade),
-    ("generate an unbounded canvas", _generate),
-    ("train Changen2", _train_changen2),
-    ("synthesize change pairs", _synthesize),
-    ("build a held-out change benchmark", _benchmark),
-    ("train the change detectors", _train_detectors),
-    ("evaluate change detection", _evaluate_change),
-    ("evaluate generation", _evaluate_generation),
-    ("write the report", _report),
-]
-"""The demo's steps in order: (name, function of the run)."""
+def steps(run: DemoRun) -> list[tuple[str, Callable[[DemoRun], None]]]:
+    """The demo's steps in order: (name, function of the run)."""
+    bundled = run.checkpoints is not None
+    return [
+        ("ingest the synthetic world", _ingest),
+        (f"ingest a town's edge at {run.settings.change_gsd:g} m", _ingest_change),
+        (
+            "load the bundled MetaEarth checkpoint" if bundled else "train the MetaEarth cascade",
+            _train_cascade,
+        ),
+        ("generate an unbounded canvas", _generate),
+        ("load the bundled Changen2 checkpoint" if bundled else "train Changen2", _changen2),
+        ("synthesize change pairs", _synthesize),
+        ("build a held-out change benchmark", _benchmark),
+        ("train the change detectors", _train_detectors),
+        ("evaluate change detection", _evaluate_change),
+        ("evaluate generation", _evaluate_generation),
+        ("write the report", _report),
+    ]
 
 
 @contextlib.contextmanager
@@ -520,20 +639,27 @@ def cli(
         Path | None,
         typer.Option("--inception", help="Local pt_inception-2015-12-05-6726825d.pth, for FID/KID."),
     ] = None,
+    from_scratch: Annotated[
+        bool,
+        typer.Option(
+            "--from-scratch",
+            help="Train the MetaEarth and Changen2 models in the run instead of using the bundled checkpoints.",
+        ),
+    ] = False,
 ) -> None:
     """Run the whole system on the synthetic world and write a report (no network, no credentials)."""
     from rich.console import Console
 
     console = Console()
-    names = [name for name, _ in STEPS]
 
-    def on_step(name: str) -> None:
-        console.rule(f"[bold]{names.index(name) + 1}/{len(names)} {name}")
+    def on_step(name: str, number: int, total: int) -> None:
+        console.rule(f"[bold]{number}/{total} {name}")
 
     with _quiet_lightning():
         run = run_demo(
-            out, seed=seed, scale=scale, inception_weights=inception, on_step=on_step, progress=True
-        )
+            out, seed=seed, scale=scale, inception_weights=inception, from_scratch=from_scratch,
+            on_step=on_step, progress=True,
+        )  # fmt: skip
     f1 = run.results["change"]["scores"].sel(metric="f1").squeeze(drop=True)
     console.print(
         f"demo finished in {sum(run.steps.values()):.0f} s: zero-shot F1 {float(f1.sel(model='zero-shot')):.3f}, "

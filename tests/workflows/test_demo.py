@@ -8,26 +8,31 @@ import xarray as xr
 from PIL import Image
 
 from terrasynth.workflows.cli import main
-from terrasynth.workflows.demo import STEPS, DemoSettings, run_demo
+from terrasynth.workflows.demo import DemoSettings, run_demo, steps
 
 TINY = DemoSettings(
     area=1000.0, tile_size=32, chip=16, cascade_epochs=1, cascade_steps=2, cascade_batch=4, canvas=64,
-    steps=2, changen2_chip=32, changen2_epochs=1, changen2_steps=2, synthetic_pairs=4, pair_size=32,
+    steps=2, change_gsd=2.0, change_area=128.0, changen2_chip=32, changen2_epochs=1, changen2_steps=2,
+    synthetic_pairs=4, synthesis_steps=2, pair_size=32,
     benchmark_pairs={"train": 4, "val": 1, "test": 2}, detector_epochs=1, detector_batch=2,
 )  # fmt: skip
 
 
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory):
+@pytest.fixture(scope="module", params=["from scratch", "bundled"])
+def demo(request, tmp_path_factory):
     started = []
-    run = run_demo(tmp_path_factory.mktemp("demo") / "out", seed=3, scale=TINY, on_step=started.append)
+    run = run_demo(
+        tmp_path_factory.mktemp("demo") / "out", seed=3, scale=TINY, from_scratch=request.param == "from scratch",
+        on_step=lambda name, number, total: started.append((name, number, total)),
+    )  # fmt: skip
     return run, started
 
 
 def test_every_step_runs_in_order(demo):
     run, started = demo
-    assert started == [name for name, _ in STEPS]
-    assert list(run.steps) == started
+    names = [name for name, _ in steps(run)]
+    assert started == [(name, number, len(names)) for number, name in enumerate(names, start=1)]
+    assert list(run.steps) == names
     assert all(seconds >= 0 for seconds in run.steps.values())
 
 
@@ -39,7 +44,9 @@ def test_results_hold_generation_and_change_metrics(demo):
     f1 = change["scores"].sel(metric="f1")
     assert np.all((f1 >= 0) & (f1 <= 1))
     assert {"16m", "4m"} <= set(generation["level"].values)
+    assert set(generation["model"].values) == {"cascade", "bicubic"}  # the baseline of every level
     assert np.isfinite(generation["seam"].sel(level="4m")).all()
+    assert np.isfinite(generation["condition_error"].sel(level=["16m", "4m"])).all()
     assert not run.path("report", "change.nc").exists()  # folded into results.nc
 
 
@@ -54,6 +61,31 @@ def test_report_numbers_come_from_the_results(demo):
     for figure in re.findall(r"\]\(([^)]+\.png)\)", report):
         with Image.open(run.path("report", figure)) as image:
             assert min(image.size) > 50, figure
+
+
+def test_the_report_says_which_models_were_used_and_how_they_were_trained(demo):
+    run, _ = demo
+    report = run.report.read_text()
+    if run.checkpoints is None:
+        assert "was trained in this run" in report and "bundled" not in report
+        assert (
+            run.path("models", "metaearth", "model").is_dir()
+            and run.path("models", "changen2", "model").is_dir()
+        )
+    else:
+        for name in ("metaearth", "changen2"):
+            assert f"trained from scratch by `terrasynth train {name}-checkpoint`" in report
+        assert not run.path("models", "metaearth").exists() and not run.path("models", "changen2").exists()
+
+
+def test_missing_bundled_checkpoints_are_refused_saying_how_to_make_them(tmp_path):
+    from terrasynth.core.errors import WeightsError
+    from terrasynth.workflows.demo import check_checkpoints
+
+    (tmp_path / "metaearth").mkdir()
+    (tmp_path / "metaearth" / "config.json").write_text("{}")
+    with pytest.raises(WeightsError, match=r"changen2-checkpoint .*or `terrasynth demo --from-scratch`"):
+        check_checkpoints(tmp_path)
 
 
 def test_generated_canvas_is_georeferenced_at_4m(demo):
@@ -93,7 +125,7 @@ def test_demo_refuses_fake_inception_weights_and_an_unusable_folder_before_step_
 ):
     from terrasynth.workflows import demo
 
-    monkeypatch.setattr(demo, "STEPS", [("a step", lambda run: pytest.fail("the demo started"))])
+    monkeypatch.setattr(demo, "steps", lambda run: [("a step", lambda run: pytest.fail("the demo started"))])
     make(tmp_path)
     args = ["demo", "--out", str(tmp_path / "out"), *extra]
     args = [str(tmp_path / a) if a in ("weights.pth", "missing.pth", "file") else a for a in args]
@@ -102,3 +134,25 @@ def test_demo_refuses_fake_inception_weights_and_an_unusable_folder_before_step_
     error = capsys.readouterr().err
     assert exit_info.value.code == 2 and error.count("\n") == 1 and message in error
     assert not (tmp_path / "out").exists()
+
+
+def test_the_science_benchmark_reads_its_figures_from_the_run(demo):
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "demo_science.py"
+    spec = importlib.util.spec_from_file_location("demo_science", path)
+    benchmark = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(benchmark)
+    run, _ = demo
+    figures = benchmark.figures(run)
+    f1 = run.results["change"]["scores"].sel(metric="f1").squeeze(drop=True)
+    assert figures["zero_shot_f1"] == pytest.approx(
+        float(f1.sel(model="zero-shot")), abs=1e-4
+    )  # rounded to 4
+    swd = run.results["generation"]["distance"].sel(metric="swd", landcover="all", level="4m")
+    assert figures["4m"]["swd_bicubic"] == pytest.approx(float(swd.sel(model="bicubic")), abs=0.01)
+    assert figures["4m"]["swd_ratio"] == pytest.approx(
+        float(swd.sel(model="cascade") / swd.sel(model="bicubic")), abs=1e-4
+    )
+    assert figures["seconds"]["total"] == pytest.approx(sum(run.steps.values()), abs=0.1)
