@@ -40,10 +40,10 @@ TILE = 64
 """Training tile edge, pixels."""
 
 TRAINING = {
-    "preset": "tiny", "mask": "landcover", "prediction": "sample", "max_epochs": 40, "steps_per_epoch": 500,
-    "batch_size": 16, "learning_rate": 1e-3, "seed": 0, "sample_every_n_epochs": 10,
+    "preset": "tiny", "mask": "landcover", "prediction": "sample", "max_epochs": 8, "steps_per_epoch": 500,
+    "batch_size": 16, "learning_rate": 1e-3, "seed": 0, "sample_every_n_epochs": 4,
 }  # fmt: skip
-"""The :class:`~terrasynth.workflows.train_changen2.Changen2Training` settings: 20 000 steps of 16 tiles."""
+"""The :class:`~terrasynth.workflows.train_changen2.Changen2Training` settings: 4000 steps of 16 tiles."""
 
 
 def training_world(path: Path, progress: bool = False) -> Path:
