@@ -39,6 +39,8 @@ TRAINING = {
 }  # fmt: skip
 """The :class:`~terrasynth.workflows.train_metaearth.MetaEarthTraining` settings: 4000 steps of 16 tiles."""
 
+WEIGHTS = "diffusion_pytorch_model.safetensors"
+
 
 def training_world(path: Path, progress: bool = False) -> Path:
     """Ingest (or resume) :data:`WORLD` into the corpus at ``path``."""
@@ -58,8 +60,8 @@ def training_world(path: Path, progress: bool = False) -> Path:
 
 def train_checkpoint(out: str | Path, *, work: str | Path | None = None, progress: bool = False) -> Path:
     """Train the bundled checkpoint from scratch and write it to ``out``: the model
-    (``config.json`` + safetensors, loadable by ``terrasynth generate``) and ``training.json``
-    (world, settings, steps, seconds).
+    (``config.json`` + safetensors in float16, loadable by ``terrasynth generate``) and
+    ``training.json`` (world, settings, steps, seconds).
 
     Args:
         out: the checkpoint folder; replaced once the new one is complete.
@@ -91,11 +93,23 @@ def train_checkpoint(out: str | Path, *, work: str | Path | None = None, progres
     }
     partial = out.with_name(out.name + ".partial")
     shutil.rmtree(partial, ignore_errors=True)
-    shutil.copytree(model, partial)
+    write_half(model, partial)
     (partial / "training.json").write_text(json.dumps(record, indent=2) + "\n")
     shutil.rmtree(out, ignore_errors=True)
     os.replace(partial, out)
     return out
+
+
+def write_half(model: Path, out: Path) -> None:
+    """Copy a model folder (``config.json`` + safetensors) into ``out`` with its weights in float16:
+    half the size, and ``from_pretrained`` loads them into the float32 model as before."""
+    import torch
+    from safetensors.torch import load_file, save_file
+
+    out.mkdir(parents=True)
+    shutil.copy2(model / "config.json", out / "config.json")
+    weights = load_file(model / WEIGHTS)
+    save_file({k: v.to(torch.float16) for k, v in weights.items()}, out / WEIGHTS, metadata={"format": "pt"})
 
 
 def _threads() -> int:

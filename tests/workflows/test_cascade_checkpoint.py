@@ -1,6 +1,7 @@
 import json
 
 import torch
+from safetensors.torch import load_file
 
 from terrasynth.models.metaearth import MetaEarthDenoiser
 from terrasynth.workflows import cascade_checkpoint
@@ -23,3 +24,6 @@ def test_one_command_trains_the_bundled_checkpoint_from_scratch(monkeypatch, tmp
     assert record["optimizer_steps"] == 2 and record["world"]["seed"] == 1000 and record["seconds"] >= 0
     assert record["command"] == "terrasynth train metaearth-checkpoint"
     assert not (tmp_path / "metaearth.partial").exists() and next(model.parameters()).dtype == torch.float32
+    stored = load_file(out / "diffusion_pytorch_model.safetensors")
+    trained = load_file(tmp_path / "work" / "run" / "model" / "diffusion_pytorch_model.safetensors")
+    assert {t.dtype for t in stored.values()} == {torch.float16} and stored.keys() == trained.keys()
