@@ -26,7 +26,7 @@ Change data (``NonGeoDataset``s of bitemporal pairs): :class:`LEVIRCDFolder`,
 from terrasynth.core.lazy import lazy_exports
 
 _EXPORTS = {
-    "cascade": ["CascadeLevels", "CascadePairs", "condition_shape", "resample_footprint"],
+    "cascade": ["CascadeLevels", "CascadePairs", "condition_shape"],
     "change_benchmarks": ["CHANGE_DATASETS", "open_change_dataset"],
     "change_folder": ["ChangeFolder"],
     "change_series": ["ChangeSeriesPairs", "open_change_set"],

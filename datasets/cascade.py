@@ -1,33 +1,32 @@
 """Cascade training samples: a level's tiles with their low-resolution condition.
 
-The condition covers exactly the footprint of the high-resolution (HR) tile. Its size in pixels is
-that footprint over the condition's resolution, rounded to whole pixels (:func:`condition_shape`),
-so its pixels are the coarse resolution stretched by at most half a pixel across the tile: a 256 x 256
-tile at 16 m (4096 m) gets a 68 x 68 condition of 60.235 m pixels from the 60 m level, because
-4096 m is 68.27 pixels of 60 m. ``condition_gsd`` reports that exact pixel size. Chips of 15 x k
-pixels at 16 m (240 m, the ladder's common pitch) keep the ratio exact: 240 x 240 -> 64 x 64.
+The condition is what the generator gives a window of the same footprint
+(:class:`terrasynth.models.metaearth.UnboundedGenerator`): the coarser level's own pixels over the
+high-resolution (HR) tile's footprint and ``margin`` more on every side (``ceil(footprint) + 2 *
+margin + 1`` pixels, edge pixels repeated beyond the grid), with ``condition_box`` saying where the
+tile lies on them, in fractions of a pixel where the footprint does not fall on whole pixels (a
+32-pixel tile at 16 m spans 8.53 pixels of 60 m). ``condition_gsd`` is the coarser level's
+resolution. A model so trained sees in training what it sees when generating: the same context
+around each window and the resolution it is told.
 
-Where the footprint falls on whole pixels of the coarser level (16 m -> 4 m tiles aligned to the
-16 m grid) the condition is read as stored. Otherwise (60 m -> 16 m) the whole-pixel window covering
-the footprint, plus one pixel of margin, is read and resampled bilinearly at the centres of the
-condition's pixels (:func:`resample_footprint`): the condition pixels are about the coarse level's
-size, so this interpolates rather than averages.
+In ``degraded`` mode the condition is left to the training loop, which degrades the HR tile onto
+:func:`condition_shape` pixels covering exactly its footprint (``condition_gsd`` is their size).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 import torch
-import torch.nn.functional as F
 from rasterio.windows import Window
 from torch.utils.data import Dataset
 
 from terrasynth.core.corpus import corpus_levels, open_corpus
 from terrasynth.core.errors import CorpusError
-from terrasynth.core.grid import snap_window
 from terrasynth.core.levels import Level
 from terrasynth.datasets.chunk_cache import ChunkCache
 from terrasynth.datasets.corpus import CorpusDataset
@@ -40,22 +39,6 @@ def condition_shape(shape: tuple[int, int], gsd: float, condition_gsd: float) ->
     return tuple(max(1, round(n * gsd / condition_gsd)) for n in shape)
 
 
-def resample_footprint(data: torch.Tensor, window: Window, shape: tuple[int, int]) -> torch.Tensor:
-    """Bilinear samples of ``data`` (C, rows, cols) on a ``shape`` grid spanning exactly ``window``.
-
-    ``window`` is fractional, in pixels of ``data`` (edges at whole numbers); output pixel (i, j)
-    is sampled at its centre, ``window.row_off + (i + 0.5) * window.height / rows`` and likewise
-    for columns. Beyond the data's outermost pixel centres the edge values are repeated.
-    """
-    rows, cols = shape
-    src_rows, src_cols = data.shape[-2:]
-    r = window.row_off + (torch.arange(rows, dtype=torch.float64) + 0.5) * window.height / rows
-    c = window.col_off + (torch.arange(cols, dtype=torch.float64) + 0.5) * window.width / cols
-    gy, gx = torch.meshgrid(2 * r / src_rows - 1, 2 * c / src_cols - 1, indexing="ij")
-    grid = torch.stack([gx, gy], dim=-1)[None].to(data.dtype)
-    return F.grid_sample(data[None], grid, mode="bilinear", padding_mode="border", align_corners=False)[0]
-
-
 class CascadePairs(CorpusDataset):
     """HR tiles of one level with their LR condition, for training one stage of the cascade.
 
@@ -63,13 +46,14 @@ class CascadePairs(CorpusDataset):
     condition. Sample keys:
 
     - ``image``: float32 (C, H, W), HR surface reflectance (unitless);
-    - ``condition``: float32 (C', h, w), LR surface reflectance over the same footprint, read from
-      the coarser level (C' its bands); absent with ``condition="degraded"``, where the training loop
+    - ``condition``: float32 (C', h, w), LR surface reflectance around the same footprint, read
+      from the coarser level (C' its bands); ``condition_box``: float32 (4,), where the tile lies
+      on it, (top, left, bottom, right) in its pixels (see the module docstring); both absent with ``condition="degraded"``, where the training loop
       degrades ``image`` onto ``condition_gsd`` anew at every step (Real-ESRGAN's practice, in the
       model's space where images fill [-1, 1]: see
       :func:`terrasynth.datasets.degradation.degrade_condition`);
     - ``gsd``: float32 scalar, HR metres per pixel;
-    - ``condition_gsd``: float32 scalar, LR metres per pixel across (footprint width / w);
+    - ``condition_gsd``: float32 scalar, LR metres per pixel;
     - ``landcover``: int64 (H, W), WorldCover codes, 0 = no data; ``valid``: bool (H, W);
     - ``crs``, ``bounds``: as torchgeo returns them.
     """
@@ -82,6 +66,7 @@ class CascadePairs(CorpusDataset):
         *,
         condition: Literal["coarser", "degraded"] = "coarser",
         condition_level: str | float | Level | None = None,
+        margin: int = 4,
         tile_size: int | None = None,
         min_valid_fraction: float = 0.5,
         transforms: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
@@ -97,6 +82,7 @@ class CascadePairs(CorpusDataset):
                 ``"degraded"`` leaves it to be degraded from the HR tile by the training loop.
             condition_level: the LR resolution; default the next coarser level of the corpus. In
                 ``"degraded"`` mode any resolution (metres), e.g. 240 for the first stage above 60 m.
+            margin: condition pixels read around the footprint; the generator reads 4.
         """
         tree = tree if tree is not None else open_corpus(path)
         super().__init__(
@@ -125,6 +111,7 @@ class CascadePairs(CorpusDataset):
             raise CorpusError(
                 f"condition level {self.condition_level.name} is not coarser than {self.level.name}"
             )
+        self.margin = margin
         self.condition_reader = None
         if condition == "coarser":
             self.condition_reader = LevelReader(
@@ -133,31 +120,34 @@ class CascadePairs(CorpusDataset):
 
     def _read(self, query, window: Window) -> dict[str, Any]:
         sample = super()._read(query, window)
-        shape = condition_shape(
-            (int(window.height), int(window.width)), self.level.gsd, self.condition_level.gsd
-        )
         if self.condition == "coarser":
-            sample["condition"] = self._read_condition(window, shape)
-        sample["condition_gsd"] = torch.tensor(window.width * self.level.gsd / shape[1], dtype=torch.float32)
+            sample["condition"], sample["condition_box"] = self._read_condition(window)
+            sample["condition_gsd"] = torch.tensor(self.condition_level.gsd, dtype=torch.float32)
+        else:
+            shape = condition_shape(
+                (int(window.height), int(window.width)), self.level.gsd, self.condition_level.gsd
+            )
+            sample["condition_gsd"] = torch.tensor(
+                window.width * self.level.gsd / shape[1], dtype=torch.float32
+            )
         return sample
 
-    def _read_condition(self, window: Window, shape: tuple[int, int]) -> torch.Tensor:
+    def _read_condition(self, window: Window) -> tuple[torch.Tensor, torch.Tensor]:
+        """The condition around a tile's footprint, edge pixels repeated beyond the grid, and the
+        footprint on it: (top, left, bottom, right) in its pixels."""
         reader = self.condition_reader
         footprint = self.grid.window_on(reader.grid, window)
-        if self.grid.is_aligned(reader.grid, window):
-            image = reader.read(snap_window(footprint), ("image",))["image"]
-            return torch.from_numpy(reader.reflectance(image))
-        cover = snap_window(footprint)
-        margin = Window(cover.col_off - 1, cover.row_off - 1, cover.width + 2, cover.height + 2)
-        read = reader.clipped(margin)
-        image = torch.from_numpy(reader.reflectance(reader.read(read, ("image",), pad=False)["image"]))
-        relative = Window(
-            footprint.col_off - read.col_off,
-            footprint.row_off - read.row_off,
-            footprint.width,
-            footprint.height,
-        )
-        return resample_footprint(image, relative, shape)
+        top, left = math.floor(footprint.row_off) - self.margin, math.floor(footprint.col_off) - self.margin
+        rows = math.ceil(footprint.height) + 2 * self.margin + 1
+        cols = math.ceil(footprint.width) + 2 * self.margin + 1
+        read = reader.clipped(Window(left, top, cols, rows))
+        image = reader.reflectance(reader.read(read, ("image",), pad=False)["image"])
+        before = (int(read.row_off) - top, int(read.col_off) - left)
+        after = (rows - before[0] - image.shape[-2], cols - before[1] - image.shape[-1])
+        image = np.pad(image, ((0, 0), (before[0], after[0]), (before[1], after[1])), mode="edge")
+        box = [footprint.row_off - top, footprint.col_off - left]
+        box += [box[0] + footprint.height, box[1] + footprint.width]
+        return torch.from_numpy(image), torch.tensor(box, dtype=torch.float32)
 
 
 class CascadeLevels(Dataset):

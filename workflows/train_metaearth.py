@@ -2,7 +2,8 @@
 
 A cascade sample is a dict (the contract with ``terrasynth.datasets``): ``image`` float32
 (C, H, W) high-resolution reflectance, ``condition`` float32 (C, h, w) low-resolution reflectance
-of the same footprint, ``gsd`` and ``condition_gsd`` float32 scalars (metres per pixel),
+of the same footprint (or, with ``condition_box`` (4,), around it: where the image lies on it in
+its pixels, as the generator gives it), ``gsd`` and ``condition_gsd`` float32 scalars (metres per pixel),
 ``landcover`` int64 (H, W) WorldCover codes, ``valid`` bool (H, W); other keys are ignored.
 Samples without ``condition`` have it degraded from ``image`` at every step, Real-ESRGAN style
 (:func:`terrasynth.datasets.degradation.degrade_condition`, drawn anew per seed, epoch and step).
@@ -149,23 +150,28 @@ class MetaEarthModule(KeyedRandomness, L.LightningModule):
 def _collate(samples: Sequence[dict]) -> dict:
     batch = stack_keys(samples, ("image", "gsd", "condition_gsd", "landcover", "valid"))
     if "condition" in samples[0]:
-        batch |= _stack_conditions([torch.as_tensor(s["condition"]) for s in samples])
+        boxes = [s["condition_box"] for s in samples] if "condition_box" in samples[0] else None
+        batch |= _stack_conditions([torch.as_tensor(s["condition"]) for s in samples], boxes)
     return batch
 
 
-def _stack_conditions(conditions: Sequence[torch.Tensor]) -> dict:
-    """``condition`` stacked; conditions of several sizes (samples of several level pairs) padded
-    at the bottom and right with their edge values, with ``condition_box``: where each image
-    lies on its padded condition (condition pixels)."""
+def _stack_conditions(conditions: Sequence[torch.Tensor], boxes: Sequence | None = None) -> dict:
+    """``condition`` stacked, those of several sizes (samples of several level pairs) padded at the
+    bottom and right with their edge values, and ``condition_box``: where each image lies on its
+    condition (condition pixels; default the whole of it)."""
     height, width = (max(c.shape[i] for c in conditions) for i in (-2, -1))
-    if all(c.shape[-2:] == (height, width) for c in conditions):
+    if boxes is None and all(c.shape[-2:] == (height, width) for c in conditions):
         return {"condition": torch.stack(list(conditions))}
     padded = [
         F.pad(c[None], (0, width - c.shape[-1], 0, height - c.shape[-2]), mode="replicate")[0]
         for c in conditions
     ]
-    boxes = [[0.0, 0.0, float(c.shape[-2]), float(c.shape[-1])] for c in conditions]
-    return {"condition": torch.stack(padded), "condition_box": torch.tensor(boxes, device=padded[0].device)}
+    if boxes is None:
+        boxes = [[0.0, 0.0, float(c.shape[-2]), float(c.shape[-1])] for c in conditions]
+    return {
+        "condition": torch.stack(padded),
+        "condition_box": torch.stack([torch.as_tensor(box, dtype=torch.float32) for box in boxes]),
+    }
 
 
 def train_metaearth(

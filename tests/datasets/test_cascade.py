@@ -1,12 +1,11 @@
 import numpy as np
 import pytest
-import torch
-from rasterio.windows import Window
 
 from terrasynth.core import CorpusError
-from terrasynth.datasets import CascadeLevels, CascadePairs, condition_shape, grid_sampler, resample_footprint
+from terrasynth.datasets import CascadeLevels, CascadePairs, condition_shape, grid_sampler
+from terrasynth.models.metaearth import resample_onto
 
-KEYS = {"image", "condition", "gsd", "condition_gsd", "landcover", "valid", "crs", "bounds"}
+KEYS = {"image", "condition", "condition_box", "gsd", "condition_gsd", "landcover", "valid", "crs", "bounds"}
 
 
 def _centres(query, shape):
@@ -25,18 +24,9 @@ def test_condition_shape():
     assert condition_shape((2, 2), 4.0, 60.0) == (1, 1)
 
 
-def test_resample_footprint_samples_pixel_centres():
-    data = torch.arange(6.0).repeat(1, 4, 1)  # value = column index + 0.5 at each centre, minus 0.5
-    out = resample_footprint(data, Window(1.25, 0.0, 3.0, 4.0), (1, 2))
-    # output centres at columns 1.25 + 0.75 and 1.25 + 2.25: values 2.0 - 0.5 and 3.5 - 0.5
-    np.testing.assert_allclose(out[0, 0].numpy(), [1.5, 3.0], atol=1e-6)
-
-
-@pytest.mark.parametrize(
-    ("level", "condition_gsd", "lr_shape"), [("16m", 512 / 9, (9, 9)), ("4m", 16.0, (8, 8))]
-)
-def test_condition_footprint_matches_the_tile_to_the_pixel(
-    corpus, corpus_data, level, condition_gsd, lr_shape
+@pytest.mark.parametrize(("level", "lr_shape"), [("16m", (18, 18)), ("4m", (17, 17))])
+def test_the_condition_and_its_box_place_the_tile_to_the_pixel_as_the_generator_does(
+    corpus, corpus_data, level, lr_shape
 ):
     ds = CascadePairs(corpus, level, min_valid_fraction=0.0, tile_size=32)
     left, bottom, right, top = ds.grid.bounds
@@ -45,20 +35,29 @@ def test_condition_footprint_matches_the_tile_to_the_pixel(
     for query in grid_sampler(ds, 32):
         sample = ds[query]
         assert set(sample) == KEYS
+        # the footprint (8.53 pixels of 60 m, 8 of 16 m) and 4 more pixels on every side
         assert sample["image"].shape == (4, 32, 32) and sample["condition"].shape == (4, *lr_shape)
-        assert sample["gsd"].dtype == sample["condition_gsd"].dtype == torch.float32
-        assert float(sample["gsd"]) == float(level[:-1])
-        assert float(sample["condition_gsd"]) == pytest.approx(condition_gsd)
-        if query[0].stop > right or query[1].start < bottom:
-            continue  # tiles reaching past the grid are padded
-        # the ramp bands at the condition's pixel centres, which must span the tile's footprint
-        expected = corpus_data.ramp_value(*_centres(query, lr_shape))
-        error_m = np.abs(sample["condition"][:2].numpy() - expected) / (corpus_data.RAMP_SCALE * 1e-4)
-        x0 = (query[0].start - left) / lr_gsd  # condition pixels within half a pixel of the grid
-        edge = x0 < 1 or (top - query[1].stop) / lr_gsd < 1  # are extrapolated, not interpolated
-        assert error_m.max() < (0.05 * lr_gsd if edge else 0.01), error_m.max()  # metres
+        box = sample["condition_box"]
+        assert box[2] - box[0] == pytest.approx(32 * float(level[:-1]) / lr_gsd) and 4 <= box[0] < 5
+        assert float(sample["gsd"]) == float(level[:-1]) and float(sample["condition_gsd"]) == lr_gsd
+        if query[0].stop > right or query[1].start < bottom or query[0].start - left < 5 * lr_gsd:
+            continue  # near the grid's edges the condition repeats its edge pixels
+        if top - query[1].stop < 5 * lr_gsd:
+            continue
+        # the ramp bands sampled from the condition at the tile's pixel centres through the box
+        # (bilinearly, exact for a ramp) are the ramp at those centres, as the tile's own are
+        on_tile = resample_onto(sample["condition"][None, :2], box[None], (32, 32))[0].numpy()
+        expected = corpus_data.ramp_value(*_centres(query, (32, 32)))
+        error_m = np.abs(on_tile - expected) / (corpus_data.RAMP_SCALE * 1e-4)
+        assert error_m.max() < 0.01 * lr_gsd, error_m.max()  # metres
         checked += 1
-    assert checked >= 6
+    assert checked >= 2
+
+
+def test_training_reads_the_context_the_generator_reads_around_a_window():
+    from terrasynth.models.metaearth import unbounded
+
+    assert CascadePairs.__init__.__kwdefaults__["margin"] == unbounded._CONDITION_MARGIN
 
 
 def test_degraded_mode_leaves_the_condition_to_the_training_loop(corpus):

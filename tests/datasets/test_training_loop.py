@@ -1,9 +1,9 @@
 import torch
-import torch.nn.functional as F
 from torch.utils.data import DataLoader
 from torchgeo.datasets import stack_samples
 
 from terrasynth.datasets import CascadePairs, random_sampler
+from terrasynth.models.metaearth import resample_onto
 
 
 def test_a_few_training_steps_through_workers_and_torchgeo_samplers(synthetic_corpus):
@@ -19,9 +19,9 @@ def test_a_few_training_steps_through_workers_and_torchgeo_samplers(synthetic_co
     optimizer = torch.optim.Adam(net.parameters(), lr=1e-2)
     losses = []
     for batch in loader:
-        assert batch["image"].shape == (4, 4, 32, 32) and batch["condition"].shape == (4, 4, 9, 9)
+        assert batch["image"].shape == (4, 4, 32, 32) and batch["condition"].shape == (4, 4, 18, 18)
         assert batch["condition_gsd"].shape == (4,) and len(batch["crs"]) == 4
-        upsampled = F.interpolate(batch["condition"], size=batch["image"].shape[-2:], mode="bilinear")
+        upsampled = resample_onto(batch["condition"], batch["condition_box"], batch["image"].shape[-2:])
         error = (net(upsampled) + upsampled - batch["image"]).abs().mean(dim=1)
         loss = error[batch["valid"]].mean()
         optimizer.zero_grad()
