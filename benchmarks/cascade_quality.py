@@ -18,8 +18,8 @@ demo's 4 m canvas through 16 m from the corpus' real 60 m image, and records for
 - ``train_seconds`` and ``generate_seconds`` (wall clock), and the CPU time of both (all threads:
   on a shared machine the CPU time is the steadier figure).
 
-    uv run python benchmarks/run.py --only cascade_quality                  # the default recipe
-    uv run python benchmarks/cascade_quality.py --recipe demo --out demo.json
+    uv run python benchmarks/run.py --only cascade_quality          # trains the default recipe
+    uv run python benchmarks/cascade_quality.py --recipe demo --out demo.json --draws 4
     uv run python benchmarks/cascade_quality.py --checkpoint checkpoints/metaearth --out bundled.json
 
 A recipe is a set of training and sampling settings (:data:`RECIPES`); ``--set key=value``
@@ -60,7 +60,9 @@ RECIPES["residual-unified"] = RECIPES["residual"] | {"unified": True, "steps_per
 """Training (``terrasynth.workflows.train_metaearth.MetaEarthTraining`` fields, plus ``chip``,
 ``condition``: ``coarser`` or ``degraded``, and ``unified``: one model of both level pairs,
 trained for the steps of both stages together) and sampling settings (``steps``, ``noise``,
-``strength``, ``eta``, ``window``) by name."""
+``strength``, ``eta``, ``window``) by name. ``demo`` is the demo's cascade as it was (two stages
+predicting the noise, P2 weighting); ``residual`` predicts the clean image over the bicubic
+upsampling with Min-SNR weighting; ``residual-unified`` does so with one model of both stages."""
 _SAMPLING = ("steps", "noise", "strength", "eta", "window")
 
 
@@ -174,7 +176,7 @@ def measure(corpus: Path, folder: Path, start: Path, window: int, seed: int = 0,
 def run(
     quick: bool = False,
     *,
-    recipe: str = "demo",
+    recipe: str = "residual-unified",
     overrides: dict | None = None,
     checkpoints: list[str] | None = None,
     seed: int = 0,
@@ -259,7 +261,7 @@ def _targets(figures: dict) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="one training epoch (smoke run)")
-    parser.add_argument("--recipe", default="demo", choices=sorted(RECIPES))
+    parser.add_argument("--recipe", default="residual-unified", choices=sorted(RECIPES))
     parser.add_argument("--set", action="append", default=[], metavar="KEY=JSON", help="override a setting")
     parser.add_argument("--checkpoint", action="append", help="a model folder instead of training (repeat)")
     parser.add_argument("--seed", type=int, default=0)
