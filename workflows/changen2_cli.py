@@ -148,6 +148,14 @@ def synthesize(
             "illumination, noise and sub-pixel registration, as real acquisitions do).",
         ),
     ] = False,
+    buildings_only: Annotated[
+        bool,
+        typer.Option(
+            "--buildings-only",
+            help="With --change buildings: nothing but buildings changes (default: the rest of the land "
+            "cover changes too, unlabelled, as between real acquisitions).",
+        ),
+    ] = False,
 ) -> None:
     """Synthesize change pairs or series from single-date images with a Changen2 model (GPCM)."""
     from rich.console import Console
@@ -158,7 +166,7 @@ def synthesize(
     summary = run(
         checkpoint, source, out, pairs=pairs, length=length, layout=layout, size=size, seed=seed, steps=steps,
         margin=margin, level=level, pairing=pairing, change=change, batch_size=batch_size, device=device,
-        gsd=gsd, appearance=DateAppearance.none() if exact_carry_over else None,
+        gsd=gsd, appearance=DateAppearance.none() if exact_carry_over else None, other_change=not buildings_only,
     )  # fmt: skip
     figures = summary.consistency
     Console().print(

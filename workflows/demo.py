@@ -422,11 +422,12 @@ A {s.change_area:g} m square on the edge of a town of the same world was ingeste
 house is an object of tens to hundreds of pixels, as in LEVIR-CD, where at 4 m it is a speck.
 {_changen2_words(run)} It turned {s.synthetic_pairs} single-date tiles of {s.pair_size} pixels into pairs
 of dates (`change/synthetic`, LEVIR-CD layout): buildings built on open ground and demolished to
-bare ground on the land cover, nothing else (as in Changen2's LEVIR-CD data, nothing changes
-without a label); the second date drawn where the scene changed, with {s.synthesis_steps} DDIM steps;
-and, everywhere, the second date seen with its own illumination, sensor noise and sub-pixel
-registration, as a second acquisition is, so that no detector can learn "the pixels that differ
-are the change".
+bare ground on the land cover, labelled; other classes changing too (crops, soil, vegetation),
+unlabelled, as between two real acquisitions; the second date drawn where the scene changed, with
+{s.synthesis_steps} DDIM steps; and, everywhere, the second date seen with its own illumination,
+sensor noise and sub-pixel registration, as a second acquisition is. Without the last two, a
+detector learns "the pixels that differ are the change"; the benchmark's unlabelled land-cover
+change then becomes its false positives.
 
 ![Synthesized pairs: date 1, date 2 and the change between them]({figures["pairs"].name})
 

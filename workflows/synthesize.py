@@ -12,9 +12,9 @@ Sources:
 Layouts (written by :mod:`terrasynth.workflows.change_writers`, each with a STAC collection):
 
 - ``levir-cd``: PNG pairs of consecutive dates (or the first and last, ``pairing="first-last"``)
-  with the change mask: any class change, or, with ``change="buildings"``, building change only,
-  where the simulated events are then only buildings built and demolished (as in Changen2's
-  LEVIR-CD data: nothing changes without a label);
+  with the change mask: any class change, or, with ``change="buildings"``, building change only
+  (buildings built and demolished, as LEVIR-CD labels them), while the rest of the land cover
+  still changes, unlabelled, as it does between two real acquisitions (``other_change``);
 - ``second``: PNG pairs with SECOND semantic labels (WorldCover mapped to SECOND's six classes,
   built-up as buildings) where the SECOND class changed;
 - ``series``: a Zarr time series of reflectance (uint16 x 1e4), class codes and change masks.
@@ -212,6 +212,7 @@ def synthesize(
     device: str | None = None,
     gsd: float | None = None,
     appearance: DateAppearance | None = None,
+    other_change: bool = True,
     show_progress: bool = True,
 ) -> SynthesisSummary:
     """Writes ``pairs`` change pairs (or the series holding them) drawn by a Changen2 model.
@@ -232,8 +233,12 @@ def synthesize(
             :class:`~terrasynth.models.changen2.GPCM`).
         level: the corpus level (default: the model's resolution).
         pairing: pairs of ``consecutive`` dates, or the ``first-last`` of each series.
-        change: LEVIR-CD labels of ``any`` class change, or of ``buildings`` only (then the
-            events are buildings built and demolished, no class transitions).
+        change: LEVIR-CD labels of ``any`` class change, or of ``buildings`` only (built and
+            demolished).
+        other_change: with ``change="buildings"``, the other land-cover classes still change
+            (the events' class transitions), unlabelled; False changes buildings only, as
+            Changen2's LEVIR-CD data does. Real pairs hold unlabelled change (crops, soil,
+            vegetation): a detector trained without it flags every such change as a building.
         batch_size: series drawn together.
         min_valid_fraction: corpus tiles with fewer valid pixels are skipped.
         device: ``cpu``, ``cuda``... (default: a GPU when there is one; then bf16 autocast).
@@ -299,11 +304,12 @@ def synthesize(
         model, steps=steps, margin=margin, autocast_dtype=torch.bfloat16 if device.type == "cuda" else None
     )
     events = model.encoding.change_events()
-    if layout == "levir-cd" and change == "buildings":
+    if layout == "levir-cd" and change == "buildings" and not other_change:
         events = replace(events, transition_p=0.0)
     provenance = {
         "checkpoint": str(checkpoint), "source": str(source), "seed": seed, "steps": steps, "margin": margin,
         "length": length, "size": size, "mask": kind, "pairing": pairing, "change_labels": change,
+        "unlabelled_change": layout == "levir-cd" and change == "buildings" and other_change,
     }  # fmt: skip
     writer = {"levir-cd": LevirCDWriter, "second": SecondWriter, "series": ChangeSeriesWriter}[layout](
         out, properties=provenance

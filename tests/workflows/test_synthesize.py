@@ -83,9 +83,19 @@ def test_levir_cd_pairs_of_consecutive_dates(trained, corpus, tmp_path):
     assert not list(tmp_path.glob(".*partial"))
 
 
-def test_building_pairs_change_only_where_buildings_change(trained, corpus, tmp_path):
+def test_building_only_pairs_change_only_where_buildings_change(trained, corpus, tmp_path):
     out = tmp_path / "buildings"
-    _synthesize(trained, corpus, out, "--pairs", "4", "--change", "buildings", "--exact-carry-over")
+    _synthesize(
+        trained,
+        corpus,
+        out,
+        "--pairs",
+        "4",
+        "--change",
+        "buildings",
+        "--buildings-only",
+        "--exact-carry-over",
+    )
     pairs = open_change_set(out, "train")
     assert len(pairs) == 4 and any(sample["mask"].any() for sample in pairs)
     for sample in pairs:
@@ -94,6 +104,20 @@ def test_building_pairs_change_only_where_buildings_change(trained, corpus, tmp_
         difference = (sample["image"][1] - sample["image"][0]).abs().sum(0)
         grown = torch.nn.functional.max_pool2d(sample["mask"][None].float(), 3, 1, 1)[0].bool()
         assert difference[~grown].max() == 0
+
+
+def test_building_pairs_hold_unlabelled_land_cover_change_as_real_pairs_do(trained, corpus, tmp_path):
+    out = tmp_path / "buildings"
+    _synthesize(trained, corpus, out, "--pairs", "4", "--change", "buildings", "--exact-carry-over")
+    pairs = open_change_set(out, "train")
+    outside = []
+    for sample in pairs:
+        difference = (sample["image"][1] - sample["image"][0]).abs().sum(0)
+        grown = torch.nn.functional.max_pool2d(sample["mask"][None].float(), 3, 1, 1)[0].bool()
+        outside.append(int((difference[~grown] > 0).sum()))
+    # other classes changed between the dates (redrawn, so they differ) without a label
+    assert sum(outside) > 0
+    assert json.loads((out / "collection.json").read_text())["terrasynth"]["unlabelled_change"] is True
 
 
 def test_second_pairs_with_semantic_labels(trained, corpus, tmp_path):
