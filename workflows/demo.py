@@ -44,6 +44,10 @@ class DemoSettings(Config):
     area: float = Field(2000.0, gt=0, description="side of the square area in metres")
     date: str = "2021-06-01"
     tile_size: int = Field(64, ge=16, description="corpus chunk edge in pixels")
+    bundled: bool = Field(
+        True,
+        description="use the bundled checkpoints (tiny models) unless from scratch; False trains this scale's",
+    )
     preset: Literal["tiny", "base", "paper"] = "tiny"
     chip: int = Field(32, ge=8, description="training tile of both cascade stages, pixels")
     cascade_epochs: int = Field(3, ge=1)
@@ -86,12 +90,13 @@ class DemoSettings(Config):
 SCALES: dict[str, DemoSettings] = {
     "small": DemoSettings(),
     "medium": DemoSettings(
-        area=9000.0, tile_size=256, preset="base", chip=64, cascade_epochs=30, canvas=2048, steps=50, noise="shared", strength=1.0,
+        area=9000.0, tile_size=256, bundled=False, preset="base", chip=64, cascade_epochs=30, canvas=2048, steps=50, noise="shared", strength=1.0,
         changen2_preset="S", changen2_chip=256, changen2_epochs=50, synthetic_pairs=512, pair_size=256,
         benchmark_pairs={"train": 512, "val": 64, "test": 128}, detector_epochs=50, detector_batch=16,
     ),
 }  # fmt: skip
-"""``small``: about ten minutes on two CPU cores. ``medium``: for a GPU."""
+"""``small``: about ten minutes on two CPU cores, with the bundled checkpoints. ``medium``: for a GPU,
+training its own larger models."""
 
 
 BUNDLED = Path(__file__).resolve().parents[1] / "checkpoints"
@@ -179,7 +184,7 @@ def run_demo(
     out = check_output(out, folder=True)  # a new or empty folder it can write, before step 1
     if inception_weights is not None:
         inception_weights = check_inception_weights(inception_weights)  # not only at step 9
-    checkpoints = None if from_scratch else check_checkpoints(BUNDLED)
+    checkpoints = None if from_scratch or not scale.bundled else check_checkpoints(BUNDLED)
     run = DemoRun(out, scale, seed, inception_weights, progress, checkpoints)
     chosen = steps(run)
     for number, (name, step) in enumerate(chosen, start=1):
