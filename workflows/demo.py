@@ -532,15 +532,19 @@ def _strength_words(s: DemoSettings) -> str:
 
 
 def _levels_figure(run: DemoRun) -> Path:
-    """Real (corpus) and generated images of the canvas' footprint at 60, 16 and 4 m."""
+    """Real (corpus) and generated images of the canvas' footprint at 60, 16 and 4 m, and the
+    bicubic upsampling of the 60 m input the canvas was generated from."""
     import rasterio
 
     from terrasynth.core import corpus_regions, open_corpus
+    from terrasynth.evaluation.condition import bicubic_upsample
     from terrasynth.evaluation.plots import plot_image_grid
 
     tree = open_corpus(run.path("corpus.zarr"))
     region = corpus_regions(tree)[0]
     footprint = run.settings.canvas * 4.0  # metres from the grid's top-left corner
+    with rasterio.open(run.path("canvas", "input-60m.tif")) as source:
+        low = source.read()  # reflectance; the canvases share its top-left corner
     rows, titles = [], []
     for level, gsd in (("60m", 60.0), ("16m", 16.0), ("4m", 4.0)):
         size = int(-(-footprint // gsd))
@@ -549,11 +553,15 @@ def _levels_figure(run: DemoRun) -> Path:
         canvas = run.path("canvas", f"{level}.tif")
         if canvas.exists():
             with rasterio.open(canvas) as source:
-                row.append(_picture(source.read()))
+                generated = source.read()
+            row += [
+                _picture(generated),
+                _picture(bicubic_upsample(low, 60.0, gsd, generated.shape[-2:]) * 1e4),
+            ]
         rows.append(row)
         titles.append(level)
     return plot_image_grid(rows, run.path("report", "levels.png"), row_titles=titles,
-                           column_titles=["real (corpus)", "generated"])  # fmt: skip
+                           column_titles=["real (corpus)", "generated", "bicubic from 60 m"])  # fmt: skip
 
 
 def _canvas_figure(run: DemoRun) -> Path:
