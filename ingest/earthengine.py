@@ -268,8 +268,9 @@ class EarthEngineSource(Source):
         for name in counts[regions[0].name]:
             if not any(found[name] for found in counts.values()):
                 what = f"levels {', '.join(needed[name])}" if name in needed else "the land cover"
+                named = _images_named(catalog.imagery(name)) if name in needed else f"{name} image"
                 raise SourceError(
-                    f"no {name} image over the area {dates}, so {what} would hold no data: choose other "
+                    f"no {named} over the area {dates}, so {what} would hold no data: choose other "
                     "--start/--end"
                     + (
                         " or drop --fine-imagery"
@@ -278,7 +279,8 @@ class EarthEngineSource(Source):
                     )
                 )
         return [
-            f"region {region}: no {name} image {dates}; its tiles will be written as no data"
+            f"region {region}: no {_images_named(catalog.imagery(name)) if name in needed else name + ' image'} "
+            f"{dates}; its tiles will be written as no data"
             for region, found in counts.items()
             for name, count in found.items()
             if not count
@@ -314,7 +316,7 @@ class EarthEngineSource(Source):
         attrs = dict(stats)
         if not pixels["images"].any():
             product = self.product(level)
-            attrs["no_data"] = f"no {product.name} image between {self.dates.start} and {self.dates.end}"
+            attrs["no_data"] = f"no {_images_named(product)} between {self.dates.start} and {self.dates.end}"
             reflectance[:], valid[:] = 0, False
         x, y = grid.coords()
         return xr.Dataset(
@@ -536,6 +538,11 @@ def _resampled(image: ee.Image, native_gsd: float, level: Level, *, continuous: 
     if level.gsd < native_gsd and continuous:
         return image.resample("bilinear")
     return image
+
+
+def _images_named(product: catalog.Imagery) -> str:
+    band = f" with a {product.required_band} band" if product.required_band else ""
+    return f"{product.name} image{band}"
 
 
 def _value_scale(product: catalog.Imagery) -> float:

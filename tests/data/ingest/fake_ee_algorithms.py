@@ -143,14 +143,13 @@ class Evaluator:
         return (_parse_date(start), _parse_date(end))
 
     def f_Projection(self, crs, transform=None):
-        if crs != self.crs:
-            raise ServerError(f"the fake Earth Engine computes in {self.crs} only, not {crs}")
         return Projection(crs, Grid(abs(transform[0]), transform[2], transform[5]) if transform else None)
 
     def f_GeometryConstructors_Rectangle(self, coordinates, crs=None, geodesic=None, evenOdd=None):
         west, south, east, north = coordinates
         if crs is not None and crs.crs != "EPSG:4326":
-            xs, ys = self.to_lonlat.transform([west, east, west, east], [south, south, north, north])
+            to_lonlat = Transformer.from_crs(crs.crs, "EPSG:4326", always_xy=True)
+            xs, ys = to_lonlat.transform([west, east, west, east], [south, south, north, north])
             west, south, east, north = min(xs), min(ys), max(xs), max(ys)
         return (west, south, east, north)
 
@@ -420,6 +419,10 @@ class Evaluator:
 
     def f_Image_setDefaultProjection(self, image, crs, crsTransform=None, scale=None):
         image = _required(image, "Image.setDefaultProjection", "image")
+        if crs.crs != self.crs:
+            raise ServerError(
+                f"the fake Earth Engine computes in the request's CRS {self.crs} only, not {crs.crs}"
+            )
         if crsTransform is not None:
             grid = Grid(abs(crsTransform[0]), crsTransform[2], crsTransform[5])
         elif scale is not None:
