@@ -2,9 +2,12 @@
 
 import functools
 import json
+import re
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import cloudpickle
+import fake_ee_catalogue
 import numpy as np
 import pytest
 import xarray as xr
@@ -262,3 +265,131 @@ def test_the_source_travels_to_workers_without_credentials(tmp_path):
     writer = CorpusWriter(tmp_path / "c.zarr", AreaOfInterest.parse(AOI), "60", source)
     for shipped in (cloudpickle.dumps(source), cloudpickle.dumps(writer)):
         assert b"SECRET-KEY-MATERIAL" not in shipped and b"client_email" not in shipped
+
+
+def test_setup_applies_its_settings_when_ee_is_already_initialised():
+    # fake_earth_engine initialises ee as a notebook's ee.Initialize() would, with project my-project.
+    source = EarthEngineSource("2023-06-01", "2023-09-01", project="mine", request_timeout=12.0, backoff=FAST)
+    with fake_earth_engine() as server:
+        assert earthengine.ee.data.is_initialized()
+        source.setup()
+        source.read(tile("60m", 16), Level(60.0))
+        state = earthengine.ee.data._get_state()
+        assert state.cloud_api_base_url == earthengine.ee.data.HIGH_VOLUME_API_BASE_URL
+        assert state.deadline_ms == 12000.0 and state.max_retries == 0
+    assert server.headers[-1]["X-Goog-User-Project"] == "mine"
+
+
+@pytest.mark.parametrize(
+    "options, cause",
+    [
+        (
+            {"faults": ["refresh"]},
+            r"Earth Engine credentials were refused while fetching the 60m tile at x=\d+ m",
+        ),
+        (
+            {"answer": lambda request: {"landcover": np.zeros(request.grid.shape, np.uint16)}},
+            r"Earth Engine answered the 60m tile at .* with bands \['landcover'\] \(16, 16\), expected \['blue'",
+        ),
+        (
+            {"compute_limit": 1},
+            r"Earth Engine still cannot compute the 60m tile at .* at 8 x 8 px \(HTTP 400: ",
+        ),
+    ],
+    ids=["refresh-error", "band-mismatch", "always-too-heavy"],
+)
+def test_earth_engine_failures_are_one_line_source_errors_naming_the_tile(tmp_path, options, cause):
+    source = EarthEngineSource("2023-06-01", "2023-09-01", backoff=FAST)
+    writer = CorpusWriter(tmp_path / "c.zarr", AreaOfInterest.parse(AOI), "60", source, tile_size=16)
+    with fake_earth_engine(**options):
+        source.setup()
+        with pytest.raises(SourceError) as raised, ThreadPoolExecutor(1) as executor:
+            write_tiles(writer, writer.open(), executor)
+    message = str(raised.value)
+    assert "\n" not in message and message.startswith("tile r00_utm32n/60m row 0 col 0: ")
+    assert re.search(cause, message), message
+
+
+def test_a_request_that_cannot_be_built_is_a_source_error(monkeypatch):
+    def uninitialised(*args, **kwargs):  # what the client raises in a process where ee is not initialised
+        raise earthengine.ee.EEException(
+            "Earth Engine client library not initialized. See http://goo.gle/ee-auth."
+        )
+
+    monkeypatch.setattr(earthengine.ee.Geometry, "Rectangle", uninitialised)
+    source = EarthEngineSource("2023-06-01", "2023-09-01", backoff=FAST)
+    with pytest.raises(SourceError) as raised:
+        source.read(tile("60m", 16), Level(60.0))
+    assert str(raised.value).startswith(
+        "cannot build the Earth Engine request of the 60m tile at x=499920 m, y=4984080 m (EPSG:32632) "
+        "(Earth Engine client library not initialized."
+    )
+
+
+def test_a_computation_timeout_succeeds_after_a_split():
+    source = EarthEngineSource("2023-06-01", "2023-09-01", backoff=FAST)
+    grid = tile("16m", 32)
+    with fake_earth_engine() as server:
+        source.setup()
+        whole = source.read(grid, Level(16.0))
+    with fake_earth_engine(compute_limit=16 * 16) as server:
+        source.setup()
+        split = source.read(grid, Level(16.0))
+    assert split.attrs == {"requests": 5, "retries": 0, "splits": 1}
+    assert [r.grid.shape for r in server.requests] == [(32, 32)] + [(16, 16)] * 4
+    xr.testing.assert_identical(split.drop_attrs(), whole.drop_attrs())
+
+
+def test_a_tile_that_never_answers_gives_up_at_its_time_limit():
+    patient = Backoff(initial=0.2, factor=1.0, max_delay=0.2, attempts=8)
+    source = EarthEngineSource("2023-06-01", "2023-09-01", backoff=patient, tile_time_limit=0.5)
+    started = time.monotonic()
+    with (
+        fake_earth_engine(faults=["timeout"] * 8) as server,
+        pytest.raises(
+            SourceError, match=r"did not answer the 60m tile .* in \d attempt\(s\) and 0 s \(TimeoutError"
+        ),
+    ):
+        source.setup()
+        source.read(tile("60m", 16), Level(60.0))
+    assert len(server.requests) < patient.attempts and time.monotonic() - started < 2.0
+
+
+def test_a_landsat_tile_registers_with_the_land_cover():
+    """Landsat Collection 2 pixel corners sit at 15 m mod 30: read on its own grid, the composite's
+    block edges fall where the land cover's do, to a tenth of a pixel (a 30 m grid on the CRS
+    origin would shift them by 15 m, a quarter of a 60 m pixel)."""
+    source = EarthEngineSource("2023-06-01", "2023-09-01", imagery="landsat", backoff=FAST)
+    grid = tile("60m", 32)
+    with fake_earth_engine():
+        source.setup()
+        ds = source.read(grid, Level(60.0))
+    x, y = grid.coords()
+    red, landcover = ds.image.sel(band="red").values.astype(float), ds.landcover.values
+    block, edges = fake_ee_catalogue.BLOCK_M, []
+    for row in np.flatnonzero(
+        (y % block > 60) & (y % block < 180)
+    ):  # rows clear of the blocks' top and bottom
+        for col in range(1, len(x) - 3):
+            left_edge = x[col] + 30.0  # the right edge of pixel col
+            if left_edge % block or landcover[row, col] == landcover[row, col + 1]:
+                continue
+            assert left_edge % block == 0  # the land cover's edges are the blocks'
+            a, b = red[row, col - 1], red[row, col + 2]  # pure pixels either side
+            if abs(b - a) < 100:
+                continue
+            fractions = np.clip((red[row, col - 1 : col + 3] - a) / (b - a), 0, 1)
+            edges.append(x[col - 1] - 30.0 + 60.0 * (4 - fractions.sum()) - left_edge)
+    assert len(edges) > 10
+    assert np.abs(edges).max() < 6.0, edges  # a tenth of a 60 m pixel
+
+
+def test_saturated_landsat_pixels_are_left_out():
+    source = EarthEngineSource("2023-06-01", "2023-09-01", imagery="landsat", backoff=FAST)
+    with fake_earth_engine():
+        source.setup()
+        ds = source.read(tile("60m", 32), Level(60.0))
+    built = ds.landcover.values == 50
+    assert built.any()
+    # Landsat 9 saturates its blue band over built-up blocks; QA_RADSAT leaves those pixels out.
+    assert ds.image.sel(band="blue").values[built].max() < 1500  # built-up blue reflectance is 0.12
