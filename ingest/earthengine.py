@@ -385,6 +385,11 @@ class EarthEngineSource(Source):
 
         where = _where(grid, level)
         started = time.monotonic()
+        if stats["requests"] and started >= deadline:
+            raise SourceError(
+                f"Earth Engine took more than the tile time limit of {self.tile_time_limit:g} s on {where} "
+                f"({stats['requests']} requests, {stats['splits']} splits); rerun later to resume"
+            )
         try:
             return self.backoff.call(attempt, _is_transient, on_retry=count_retry, deadline=deadline)
         except ee.EEException as error:

@@ -355,6 +355,19 @@ def test_a_tile_that_never_answers_gives_up_at_its_time_limit():
     assert len(server.requests) < patient.attempts and time.monotonic() - started < 2.0
 
 
+def test_splitting_stops_at_the_tile_time_limit():
+    source = EarthEngineSource("2023-06-01", "2023-09-01", backoff=FAST, tile_time_limit=0.0)
+    with (
+        fake_earth_engine(compute_limit=1) as server,
+        pytest.raises(
+            SourceError, match=r"^Earth Engine took more than the tile time limit of 0 s on the 60m tile"
+        ),
+    ):
+        source.setup()
+        source.read(tile("60m", 16), Level(60.0))
+    assert len(server.requests) == 1
+
+
 def test_a_landsat_tile_registers_with_the_land_cover():
     """Landsat Collection 2 pixel corners sit at 15 m mod 30: read on its own grid, the composite's
     block edges fall where the land cover's do, to a tenth of a pixel (a 30 m grid on the CRS

@@ -9,6 +9,7 @@ import pytest
 from fake_earthengine import fake_earth_engine
 
 from terrasynth.core import AreaOfInterest, Level, SourceError, open_corpus
+from terrasynth.core.levels import parse_levels
 from terrasynth.ingest import catalog
 from terrasynth.ingest.earthengine import EarthEngineSource
 from terrasynth.ingest.manifest import TileManifest
@@ -147,6 +148,23 @@ def test_older_rgb_only_naip_gives_no_data_not_a_band_error():
         ds = source.read(first_tile(IOWA, "4m"), Level(4.0))
     assert ds.attrs["no_data"] == "no naip image with a N band between 2005-01-01 and 2006-01-01"
     assert not ds.valid.values.any() and len(server.requests) == 1
+
+
+def test_a_region_without_images_is_a_warning():
+    # Maine's coast ends at 66.9 W: the second area, off the coast at 65.5 W, has no NAIP image.
+    area = (
+        "MULTIPOLYGON(((-67.5 44.8, -67.49 44.8, -67.49 44.81, -67.5 44.81, -67.5 44.8)),"
+        "((-65.5 44.8, -65.49 44.8, -65.49 44.81, -65.5 44.81, -65.5 44.8)))"
+    )
+    source = EarthEngineSource("2021-01-01", "2022-01-01", fine_imagery="naip")
+    with fake_earth_engine() as server:
+        source.setup()
+        warnings = source.check_coverage(AreaOfInterest.parse(area), parse_levels("16,4"))
+    assert warnings == [
+        "region r01_utm20n: no naip image with a N band between 2021-01-01 and 2022-01-01 (end excluded); "
+        "its tiles will be written as no data"
+    ]
+    assert len(server.values) == 2 and not server.requests  # one count request per region
 
 
 def test_dry_run_counts_images_and_refuses_a_range_with_none(capsys, tmp_path):

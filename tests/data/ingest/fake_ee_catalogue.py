@@ -208,7 +208,7 @@ CATALOGUE: dict[str, Product] = {
         ],
         Product(
             "USDA/NAIP/DOQQ",
-            (-125.0, 24.0, -66.0, 50.0),
+            (-124.8, 24.5, -66.9, 49.4),
             dt.date(2003, 7, 1),
             dt.date(2023, 7, 1),
             730,
