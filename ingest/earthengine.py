@@ -1,10 +1,13 @@
 """The Earth Engine source: cloud-masked median composites and land cover, tile by tile.
 
 The only module of terrasynth that imports ``ee``. Each tile is one image expression (reflectance
-bands, land cover and a validity band, all uint16) computed on exactly the tile's grid with
-``ee.data.computePixels``, split under the request limits; transient failures (HTTP 429, 5xx,
-timeouts) are retried with jittered exponential backoff, permanent ones (unknown asset or band,
-no permission) stop the ingest with a one-line :class:`SourceError`.
+bands, land cover, a validity band and the number of images behind the tile, all uint16), each
+product read on its own pixel grid and resampled once onto exactly the tile's grid with
+``ee.data.computePixels``, split under the request limits and into quarters while the server finds
+a request too heavy; transient failures (HTTP 429, 5xx, timeouts) are retried with jittered
+exponential backoff, permanent ones (unknown asset or band, no permission, refused credentials)
+stop the ingest with a one-line :class:`SourceError`. A tile over which the product has no image
+(outside its coverage or dates) comes back as no data, with the reason, so the corpus completes.
 
 Credentials are looked up in each process by :meth:`EarthEngineSource.setup` (a service-account
 key file or application-default credentials); the source object itself holds only settings, so
@@ -21,13 +24,13 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+import ee
 import numpy as np
 import xarray as xr
 from google.auth.exceptions import MalformedError, RefreshError, TransportError
 from pyproj import Transformer
 from rasterio.windows import Window
 
-import ee
 from terrasynth.core.aoi import AreaOfInterest
 from terrasynth.core.corpus import REFLECTANCE_ATTRS
 from terrasynth.core.errors import ConfigError, SourceError
@@ -52,6 +55,8 @@ MIN_SPLIT_SIDE = 8
 COMPUTE_LIMIT_MESSAGES = ("Computation timed out", "User memory limit exceeded")
 """Texts of the server's HTTP 400 for a computation over its limits."""
 _TRANSFER_BANDS = (*catalog.COMMON_BANDS, "landcover", "valid", "images")
+_EE_FAILURES = (ee.EEException, RefreshError, TransportError, OSError)
+"""What a call to Earth Engine raises when it fails: the client's error, credentials, the network."""
 _NO_CREDENTIALS = (
     "no Earth Engine credentials found: run `earthengine authenticate` (or `gcloud auth "
     "application-default login`), or pass --service-account-key FILE"
@@ -189,7 +194,7 @@ class EarthEngineSource(Source):
         sizes = ee.Dictionary({c: ee.ImageCollection(c).limit(1).size() for c in catalog.NICFI.collections})
         try:
             sizes.getInfo()
-        except ee.EEException as error:
+        except _EE_FAILURES as error:
             raise SourceError(
                 f"this Earth Engine account cannot read the NICFI basemaps ({_one_line(error)}): request access "
                 "at https://www.planet.com/nicfi/ with the account's email, or drop --fine-imagery nicfi"
@@ -240,17 +245,16 @@ class EarthEngineSource(Source):
             )
 
     def check_coverage(self, aoi: AreaOfInterest, levels: Sequence[Level]) -> list[str]:
-        """How many images each collection read has over each region in the date range: one
-        ``size()`` per collection and region, one request per region."""
-        needed = {}
+        """Count the images of every collection read over each region in the date range (one
+        ``size()`` per collection, one request per region); refuse a collection with none anywhere."""
+        levels_of: dict[str, list[str]] = {}
         for level in levels:
-            needed.setdefault(self.product(level).name, []).append(level.name)
-        regions = aoi.regions()
+            levels_of.setdefault(self.product(level).name, []).append(level.name)
         counts = {}
-        for region in regions:
+        for region in aoi.regions():
             grid = next(iter(region.grids(list(levels)).values()))
             footprint = ee.Geometry.Rectangle(list(grid.bounds), proj=grid.crs, geodesic=False)
-            sizes = {name: self._images(catalog.imagery(name), footprint).size() for name in needed}
+            sizes = {name: self._images(catalog.imagery(name), footprint).size() for name in levels_of}
             if self.landcover.temporal:
                 sizes[self.landcover.name] = (
                     ee.ImageCollection(self.landcover.collection)
@@ -260,27 +264,23 @@ class EarthEngineSource(Source):
                 )
             try:
                 counts[region.name] = ee.Dictionary(sizes).getInfo()
-            except (ee.EEException, RefreshError, TransportError, OSError) as error:
+            except _EE_FAILURES as error:
                 raise SourceError(
                     f"Earth Engine could not count the images over region {region.name} ({_one_line(error)})"
                 ) from None
         dates = f"between {self.dates.start} and {self.dates.end} (end excluded)"
-        for name in counts[regions[0].name]:
+        named = {name: _images_named(catalog.imagery(name)) for name in levels_of}
+        named[self.landcover.name] = f"{self.landcover.name} image"
+        for name in sizes:
             if not any(found[name] for found in counts.values()):
-                what = f"levels {', '.join(needed[name])}" if name in needed else "the land cover"
-                named = _images_named(catalog.imagery(name)) if name in needed else f"{name} image"
+                held = f"levels {', '.join(levels_of[name])}" if name in levels_of else "the land cover"
+                fine = self.fine_imagery is not None and name == self.fine_imagery.name
                 raise SourceError(
-                    f"no {named} over the area {dates}, so {what} would hold no data: choose other "
-                    "--start/--end"
-                    + (
-                        " or drop --fine-imagery"
-                        if self.fine_imagery and name == self.fine_imagery.name
-                        else ""
-                    )
+                    f"no {named[name]} over the area {dates}, so {held} would hold no data: choose other "
+                    f"--start/--end{' or drop --fine-imagery' if fine else ''}"
                 )
         return [
-            f"region {region}: no {_images_named(catalog.imagery(name)) if name in needed else name + ' image'} "
-            f"{dates}; its tiles will be written as no data"
+            f"region {region}: no {named[name]} {dates}; its tiles will be written as no data"
             for region, found in counts.items()
             for name, count in found.items()
             if not count
