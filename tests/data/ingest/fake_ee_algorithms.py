@@ -99,7 +99,6 @@ class Evaluator:
         self.result = graph["result"]
         self.crs, self.scale, self.latitude = crs, scale, latitude
         self.to_lonlat = Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
-        self.loaded_images = 0
         self._memo: dict[str, object] = {}
 
     def run(self):
@@ -126,9 +125,7 @@ class Evaluator:
         if "functionDefinitionValue" in node:
             definition = node["functionDefinitionValue"]
             names, body = definition["argumentNames"], definition["body"]
-            return lambda *args: self.node(
-                self.values[body], {**env, **dict(zip(names, args, strict=True)), "": 1}
-            )
+            return lambda *args: self.node(self.values[body], {**env, **dict(zip(names, args, strict=True))})
         invocation = node["functionInvocationValue"]
         name = invocation["functionName"]
         args = {key: self.node(value, env) for key, value in invocation["arguments"].items()}
@@ -247,7 +244,6 @@ class Evaluator:
         stored = product.bands[name]
 
         def fn(x, y):
-            self.loaded_images += 1
             values = stored(x, y, grid.scale, day)
             return values, self._inside(product.footprint, x, y)
 

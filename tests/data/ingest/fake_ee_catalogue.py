@@ -68,10 +68,11 @@ class Product:
         footprint: (west, south, east, north) degrees covered.
         first, last: the first and the last day an image is stamped.
         every: days between image stamps; a tuple gives the stamps themselves (NICFI's periods).
-        bands: band name -> the stored value of a pixel from (class-table lookup, centres, pixel size).
+        bands: band name -> the stored values of pixels from (centres x, centres y, pixel size, day).
         pixel: the product's pixel edge in metres; ``None``: NICFI's 4.77 m x cos(latitude).
         corner: where pixel corners sit, metres mod ``pixel`` (Landsat: 15).
-        properties: extra properties of every image; a callable gets the image's date.
+        properties: extra properties of the image stamped on a day.
+        band_names: the bands of the image stamped on a day, where not all of ``bands``.
     """
 
     id: str
@@ -127,8 +128,8 @@ def _nicfi_periods() -> tuple[dt.date, ...]:
 
 
 def _nicfi_end(day: dt.date) -> dict:
-    if day < dt.date(2020, 9, 1):
-        end = dt.date(day.year + (day.month == 12), 6 if day.month == 12 else 12, 1)
+    if day < dt.date(2020, 9, 1):  # the last biannual mosaic, June 2020, ends with August
+        end = min(dt.date(day.year + (day.month == 12), 6 if day.month == 12 else 12, 1), dt.date(2020, 9, 1))
     else:
         end = dt.date(day.year + day.month // 12, day.month % 12 + 1, 1)
     return {"system:time_end": _ms(end)}
