@@ -55,6 +55,7 @@ MIN_SPLIT_SIDE = 8
 COMPUTE_LIMIT_MESSAGES = ("Computation timed out", "User memory limit exceeded")
 """Texts of the server's HTTP 400 for a computation over its limits."""
 _TRANSFER_BANDS = (*catalog.COMMON_BANDS, "landcover", "valid", "images")
+_BUILDINGS = "open-buildings"
 _EE_FAILURES = (ee.EEException, RefreshError, TransportError, OSError)
 """What a call to Earth Engine raises when it fails: the client's error, credentials, the network."""
 _NO_CREDENTIALS = (
@@ -262,6 +263,8 @@ class EarthEngineSource(Source):
                     .filterDate(self.dates.start.isoformat(), self.dates.end.isoformat())
                     .size()
                 )
+            if self.buildings:
+                sizes[_BUILDINGS] = self._buildings(footprint).size()
             try:
                 counts[region.name] = ee.Dictionary(sizes).getInfo()
             except _EE_FAILURES as error:
@@ -269,18 +272,36 @@ class EarthEngineSource(Source):
                     f"Earth Engine could not count the images over region {region.name} ({_one_line(error)})"
                 ) from None
         dates = f"between {self.dates.start} and {self.dates.end} (end excluded)"
-        named = {name: _images_named(catalog.imagery(name)) for name in levels_of}
-        named[self.landcover.name] = f"{self.landcover.name} image"
+        # name -> (what is missing, what follows for the corpus / for a region, how to avoid it)
+        effects = {
+            name: (
+                _images_named(catalog.imagery(name)),
+                f"levels {', '.join(names)} would hold no data",
+                f"its {', '.join(names)} tiles will be written as no data",
+                " or drop --fine-imagery" if self.fine_imagery and name == self.fine_imagery.name else "",
+            )
+            for name, names in levels_of.items()
+        }
+        effects[self.landcover.name] = (
+            f"{self.landcover.name} image",
+            "the land cover would be empty",
+            "its land cover will be empty",
+            "",
+        )
+        effects[_BUILDINGS] = (
+            f"Open Buildings image of {self.buildings_year}",
+            "the land cover would hold no buildings",
+            "its land cover will hold no buildings",
+            " or drop --buildings",
+        )
         for name in sizes:
+            what, everywhere, _, remedy = effects[name]
             if not any(found[name] for found in counts.values()):
-                held = f"levels {', '.join(levels_of[name])}" if name in levels_of else "the land cover"
-                fine = self.fine_imagery is not None and name == self.fine_imagery.name
                 raise SourceError(
-                    f"no {named[name]} over the area {dates}, so {held} would hold no data: choose other "
-                    f"--start/--end{' or drop --fine-imagery' if fine else ''}"
+                    f"no {what} over the area {dates}, so {everywhere}: choose other --start/--end{remedy}"
                 )
         return [
-            f"region {region}: no {named[name]} {dates}; its tiles will be written as no data"
+            f"region {region}: no {effects[name][0]} {dates}; {effects[name][2]}"
             for region, found in counts.items()
             for name, count in found.items()
             if not count
@@ -492,13 +513,7 @@ class EarthEngineSource(Source):
         landcover = _resampled(landcover.setDefaultProjection(native), product.gsd, level, continuous=False)
         if not self.buildings:
             return landcover
-        year = self.buildings_year
-        buildings = (
-            ee.ImageCollection(catalog.OPEN_BUILDINGS)
-            .filterBounds(footprint)
-            .filterDate(f"{year}-01-01", f"{year + 1}-01-01")
-            .select([catalog.OPEN_BUILDINGS_BAND])
-        )
+        buildings = self._buildings(footprint)
         bands = (catalog.OPEN_BUILDINGS_BAND,)
         presence = _with_native_grid(buildings, bands, grid, catalog.OPEN_BUILDINGS_GSD, "mosaic")
         native = _native_projection(buildings, bands, grid, catalog.OPEN_BUILDINGS_GSD)
@@ -506,6 +521,16 @@ class EarthEngineSource(Source):
             presence.setDefaultProjection(native), catalog.OPEN_BUILDINGS_GSD, level, continuous=True
         )
         return landcover.where(presence.gte(0.5), catalog.BUILT_CODE[product.classes.scheme])
+
+    def _buildings(self, footprint: ee.Geometry) -> ee.ImageCollection:
+        """Open Buildings temporal's building presence over ``footprint`` in :attr:`buildings_year`."""
+        year = self.buildings_year
+        return (
+            ee.ImageCollection(catalog.OPEN_BUILDINGS)
+            .filterBounds(footprint)
+            .filterDate(f"{year}-01-01", f"{year + 1}-01-01")
+            .select([catalog.OPEN_BUILDINGS_BAND])
+        )
 
 
 def _placeholder(bands: tuple[str, ...], grid: GridSpec, gsd: float) -> ee.Image:

@@ -3,6 +3,7 @@ NICFI's mosaic periods, NAIP's units and its older RGB-only years. Real ``ee`` c
 fake server evaluating each expression against its catalogue (tests/data/ingest/fake_ee_*.py)."""
 
 import json
+import re
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -100,6 +101,24 @@ def test_sentinel2_before_2017_is_refused_before_any_tile(tmp_path):
     assert not server.requests
 
 
+def test_buildings_outside_open_buildings_are_refused_before_any_tile(tmp_path):
+    source = EarthEngineSource("2023-06-01", "2023-09-01", buildings=True, backoff=FAST)
+    with fake_earth_engine() as server, pytest.raises(SourceError) as raised:
+        run_ingest(
+            source,
+            "9.0,45.0,9.01,45.01",
+            tmp_path / "c.zarr",
+            levels="60",
+            scheduler="threads",
+            progress=False,
+        )
+    assert str(raised.value) == (
+        "no Open Buildings image of 2023 over the area between 2023-06-01 and 2023-09-01 (end excluded), so the "
+        "land cover would hold no buildings: choose other --start/--end or drop --buildings"
+    )
+    assert not server.requests
+
+
 def test_a_date_range_inside_a_nicfi_period_finds_its_mosaic():
     grid = first_tile("30.0,0.0,30.004,0.004", "4m")
     # July-August 2019 holds no period start: the mosaic of June-November 2019 covers it.
@@ -162,7 +181,7 @@ def test_a_region_without_images_is_a_warning():
         warnings = source.check_coverage(AreaOfInterest.parse(area), parse_levels("16,4"))
     assert warnings == [
         "region r01_utm20n: no naip image with a N band between 2021-01-01 and 2022-01-01 (end excluded); "
-        "its tiles will be written as no data"
+        "its 4m tiles will be written as no data"
     ]
     assert len(server.values) == 2 and not server.requests  # one count request per region
 
@@ -194,3 +213,19 @@ def test_dry_run_counts_images_and_refuses_a_range_with_none(capsys, tmp_path):
         and err.count("\n") == 1
     )
     assert not server.requests and not (tmp_path / "c.zarr").exists()
+
+
+def test_the_ingest_summary_counts_tiles_without_data(capsys, tmp_path):
+    from terrasynth.workflows.cli import main
+
+    args = ["ingest", "--source", "earthengine", "--aoi", ACROSS_NICFI_EDGE, "--start", "2023-06-01"]
+    args += ["--end", "2023-09-01", "--fine-imagery", "nicfi", "--levels", "16,4", "--tile-size", "32"]
+    with fake_earth_engine(), pytest.raises(SystemExit) as exit:
+        main([*args, "--out", str(tmp_path / "c.zarr"), "--scheduler", "threads"])
+    assert exit.value.code == 0
+    out = capsys.readouterr().out
+    empty = len(TileManifest(tmp_path / "c.zarr").no_data())
+    assert re.search(
+        rf"4m: {empty} of \d+ tiles hold no data \(no nicfi image between 2023-06-01 and 2023-09-01\)", out
+    )
+    assert "corpus complete" in out
