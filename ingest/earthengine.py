@@ -542,8 +542,11 @@ def _placeholder(bands: tuple[str, ...], grid: GridSpec, gsd: float) -> ee.Image
 def _with_native_grid(
     images: ee.ImageCollection, bands: tuple[str, ...], grid: GridSpec, gsd: float, reducer: str
 ) -> ee.Image:
-    """``images`` reduced per pixel (median, mode or mosaic), with ``bands`` even when there is no image."""
-    stack = images.merge(ee.ImageCollection([_placeholder(bands, grid, gsd)]))
+    """``images`` reduced per pixel (median, mode or mosaic), with ``bands`` even when there is no image.
+    Everything is cast to float first: a collection reducer wants one pixel type across images."""
+    stack = images.map(lambda im: im.toFloat()).merge(
+        ee.ImageCollection([_placeholder(bands, grid, gsd).toFloat()])
+    )
     if reducer == "median":
         return stack.median()
     if reducer == "mode":
@@ -554,7 +557,7 @@ def _with_native_grid(
 def _native_projection(images: ee.ImageCollection, bands: tuple[str, ...], grid: GridSpec, gsd: float):
     """The pixel grid of the product's first image (the placeholder's when there is none)."""
     stack = images.merge(ee.ImageCollection([_placeholder(bands, grid, gsd)]))
-    return ee.Image(stack.first()).projection()
+    return ee.Image(stack.first()).select(0).projection()
 
 
 def _resampled(image: ee.Image, native_gsd: float, level: Level, *, continuous: bool) -> ee.Image:
@@ -562,7 +565,8 @@ def _resampled(image: ee.Image, native_gsd: float, level: Level, *, continuous: 
     bilinearly onto a finer one; at its own resolution, or for classes on a finer level, it is
     sampled as it is (nearest neighbour, once)."""
     if level.gsd > native_gsd:
-        max_pixels = max(64, math.ceil(2 * (level.gsd / native_gsd) ** 2))
+        # 4 x the nominal count: a grid in degrees (WorldCover) has narrower pixels away from the equator.
+        max_pixels = max(64, math.ceil(4 * (level.gsd / native_gsd) ** 2))
         reducer = ee.Reducer.mean() if continuous else ee.Reducer.mode()
         return image.reduceResolution(reducer, False, max_pixels)
     if level.gsd < native_gsd and continuous:

@@ -303,6 +303,11 @@ class Evaluator:
 
         def reduced(name):
             inputs = [im.bands[name] for im in collection if name in im.bands]
+            if len({band.dtype for band in inputs}) > 1:
+                raise ServerError(
+                    "Expected a homogeneous image collection, but an image with an incompatible band was "
+                    f"encountered. Mismatched type for band '{name}'."
+                )
 
             def fn(x, y):
                 samples = [band.at(x, y) for band in inputs]
@@ -535,6 +540,9 @@ class Evaluator:
 
     def f_Image_toUint16(self, value):
         return self._unary(value, "Image.toUint16", lambda v: np.clip(np.trunc(v), 0, 65535), "uint16")
+
+    def f_Image_toFloat(self, value):
+        return self._unary(value, "Image.toFloat", lambda v: v, "float32")
 
     def f_Image_clamp(self, input, low, high):
         return self._unary(input, "Image.clamp", lambda v: np.clip(v, low, high))
