@@ -326,13 +326,18 @@ def test_a_request_that_cannot_be_built_is_a_source_error(monkeypatch):
     )
 
 
-def test_a_computation_timeout_succeeds_after_a_split():
+@pytest.mark.parametrize(
+    "too_heavy",
+    [{"compute_limit": 16 * 16}, {"faults": ["User memory limit exceeded."]}],
+    ids=["computation-timed-out", "memory-limit"],
+)
+def test_a_computation_timeout_succeeds_after_a_split(too_heavy):
     source = EarthEngineSource("2023-06-01", "2023-09-01", backoff=FAST)
     grid = tile("16m", 32)
     with fake_earth_engine() as server:
         source.setup()
         whole = source.read(grid, Level(16.0))
-    with fake_earth_engine(compute_limit=16 * 16) as server:
+    with fake_earth_engine(**too_heavy) as server:
         source.setup()
         split = source.read(grid, Level(16.0))
     assert split.attrs == {"requests": 5, "retries": 0, "splits": 1}

@@ -7,7 +7,7 @@ import re
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from fake_earthengine import fake_earth_engine
+from fake_earthengine import calls, constant, fake_earth_engine
 
 from terrasynth.core import AreaOfInterest, Level, SourceError, open_corpus
 from terrasynth.core.levels import parse_levels
@@ -124,11 +124,14 @@ def test_a_date_range_inside_a_nicfi_period_finds_its_mosaic():
     # July-August 2019 holds no period start: the mosaic of June-November 2019 covers it.
     for start, end in (("2019-07-01", "2019-09-01"), ("2021-03-10", "2021-03-20")):
         source = EarthEngineSource(start, end, fine_imagery="nicfi", backoff=FAST)
-        with fake_earth_engine():
+        with fake_earth_engine() as server:
             source.setup()
             ds = source.read(grid, Level(4.0))
         assert "no_data" not in ds.attrs and ds.valid.values.all()
         assert 200 < ds.image.values[3].mean() < 3500  # near-infrared reflectance x 1e4
+        # At the equator a NICFI pixel is 4.77 m on the ground: 4 m is finer, so interpolated.
+        (request,) = server.requests
+        assert {constant(a["mode"]) for a in calls(request.expression, "Image.resample")} == {"bilinear"}
 
 
 def test_nicfi_access_is_checked_in_setup():
