@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import threading
 from pathlib import Path
 
 from terrasynth.core.errors import CorpusError
@@ -41,7 +40,7 @@ class TileManifest:
         the source had nothing for it (the tile is written all not valid)."""
         marker = self._marker(region, level, row, col)
         marker.parent.mkdir(parents=True, exist_ok=True)
-        temporary = marker.with_name(f".{marker.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+        temporary = marker.with_name(f".{marker.name}.{os.getpid()}.tmp")
         temporary.write_text(no_data or "")
         os.replace(temporary, marker)
 

@@ -94,7 +94,7 @@ def run_ingest(
     area = aoi if isinstance(aoi, AreaOfInterest) else AreaOfInterest.parse(aoi)
     writer = CorpusWriter(out, area, levels, source, tile_size=tile_size, dates=dates)
     source.setup()  # fail early (no credentials, say) before anything is written
-    source.check_area(area)
+    source.check_area(area)  # the cheap refusal first (writer.open checks it again)
     coverage = source.check_coverage(area, writer.levels)  # refuses a level with no data at all
     pending = writer.open(overwrite=overwrite)
     totals = Counter(tile.level for tile in writer.tiles())
@@ -202,12 +202,14 @@ def print_plan(aoi, levels: str, tile_size: int, source) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    from terrasynth.core import AreaOfInterest
     from terrasynth.core.errors import SourceError
     from terrasynth.core.levels import parse_levels
     from terrasynth.ingest.plan import estimate_seconds, plan_corpus
     from terrasynth.ingest.source import Source
 
-    plans = plan_corpus(aoi, levels, tile_size, source)
+    area = aoi if isinstance(aoi, AreaOfInterest) else AreaOfInterest.parse(aoi)
+    plans = plan_corpus(area, levels, tile_size, source)
     table = Table(title=f"Corpus plan: {source.name} source, {tile_size} x {tile_size} px tiles")
     for column in ("region", "CRS", "level"):
         table.add_column(column, no_wrap=True)
@@ -246,7 +248,7 @@ def print_plan(aoi, levels: str, tile_size: int, source) -> None:
     except SourceError as error:
         console.print(f"Coverage not checked: {error}", soft_wrap=True)
         return
-    warnings = source.check_coverage(aoi, parse_levels(levels))
+    warnings = source.check_coverage(area, parse_levels(levels))
     for warning in warnings:
         console.print(f"warning: {warning}", soft_wrap=True)
     if not warnings:
