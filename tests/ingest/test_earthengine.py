@@ -1,5 +1,6 @@
 """The Earth Engine source on the real ee (and xee) code, answered by a fake at the HTTP boundary."""
 
+import dataclasses
 import functools
 import json
 import re
@@ -191,6 +192,19 @@ def test_a_permanent_error_stops_with_one_line_naming_the_tile(tmp_path):
     assert message.endswith("(HTTP 400: injected HTTP 400)")
     assert len(server.requests) == 1  # not retried
     assert open_corpus(tmp_path / "c.zarr", allow_incomplete=True).attrs["status"] == "incomplete"
+
+
+def test_an_unknown_band_is_the_servers_400_and_is_not_retried():
+    source = EarthEngineSource("2023-06-01", "2023-09-01", backoff=FAST)
+    source.imagery = dataclasses.replace(catalog.SENTINEL2, bands=("B2", "B3", "B4", "B99"))
+    with fake_earth_engine() as server, pytest.raises(SourceError) as raised:
+        source.setup()
+        source.read(tile("16m"), Level(16.0))
+    assert str(raised.value).startswith(
+        "Earth Engine refused the 16m tile at x=499920 m, y=4984080 m (EPSG:32632) "
+        "(HTTP 400: Image.select: Pattern 'B99' did not match any bands."
+    )
+    assert len(server.requests) == 1
 
 
 def test_a_quota_that_never_recovers_gives_up_after_the_last_attempt():
