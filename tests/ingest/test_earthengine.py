@@ -387,33 +387,35 @@ def test_splitting_stops_at_the_tile_time_limit():
     assert len(server.requests) == 1
 
 
-def test_a_landsat_tile_registers_with_the_land_cover():
+@pytest.mark.parametrize("level, reach", [("60m", 2), ("16m", 6)])
+def test_a_landsat_tile_registers_with_the_land_cover(level, reach):
     """Landsat Collection 2 pixel corners sit at 15 m mod 30: read on its own grid, the composite's
-    block edges fall where the land cover's do, to a tenth of a pixel (a 30 m grid on the CRS
-    origin would shift them by 15 m, a quarter of a 60 m pixel)."""
+    block edges fall where the land cover's do, to a tenth of a pixel, whether averaged (60 m) or
+    interpolated (16 m); a 30 m grid on the CRS origin would shift them by 15 m. ``reach``: pixels
+    either side of an edge that hold all of its transition."""
+    gsd = Level.parse(level).gsd
     source = EarthEngineSource("2023-06-01", "2023-09-01", imagery="landsat", backoff=FAST)
-    grid = tile("60m", 32)
+    grid = tile(level, 32)
     with fake_earth_engine():
         source.setup()
-        ds = source.read(grid, Level(60.0))
+        ds = source.read(grid, Level(gsd))
     x, y = grid.coords()
     red, landcover = ds.image.sel(band="red").values.astype(float), ds.landcover.values
-    block, edges = fake_ee_catalogue.BLOCK_M, []
-    for row in np.flatnonzero(
-        (y % block > 60) & (y % block < 180)
-    ):  # rows clear of the blocks' top and bottom
-        for col in range(1, len(x) - 3):
-            left_edge = x[col] + 30.0  # the right edge of pixel col
-            if left_edge % block or landcover[row, col] == landcover[row, col + 1]:
+    block, offsets = fake_ee_catalogue.BLOCK_M, []
+    for row in np.flatnonzero((y % block > 60) & (y % block < 180)):  # clear of the blocks' top and bottom
+        for col in range(reach - 1, len(x) - reach):
+            if landcover[row, col] == landcover[row, col + 1]:
                 continue
-            assert left_edge % block == 0  # the land cover's edges are the blocks'
-            a, b = red[row, col - 1], red[row, col + 2]  # pure pixels either side
+            boundary = x[col] + gsd / 2
+            assert boundary % block == 0  # the land cover changes where the blocks do
+            window = red[row, col - reach + 1 : col + reach + 1]
+            a, b = window[0], window[-1]  # pure pixels either side
             if abs(b - a) < 100:
                 continue
-            fractions = np.clip((red[row, col - 1 : col + 3] - a) / (b - a), 0, 1)
-            edges.append(x[col - 1] - 30.0 + 60.0 * (4 - fractions.sum()) - left_edge)
-    assert len(edges) > 10
-    assert np.abs(edges).max() < 6.0, edges  # a tenth of a 60 m pixel
+            # Where the composite puts the edge: the window's right end less the share of ``b`` in it.
+            offsets.append(gsd * (reach - np.clip((window - a) / (b - a), 0, 1).sum()))
+    assert len(offsets) > 10
+    assert np.abs(offsets).max() < gsd / 10, offsets
 
 
 def test_saturated_landsat_pixels_are_left_out():
