@@ -232,10 +232,13 @@ class FakeEarthEngine:
             return self._json(fault, _error(fault, f"injected HTTP {fault}"))
         if self.compute_limit is not None and pixels.grid.width * pixels.grid.height > self.compute_limit:
             return self._json(400, _error(400, COMPUTATION_TIMED_OUT))
-        if self.answer is not None:
-            return _Response(200, "application/octet-stream"), _npy(self.answer(pixels))
         try:
-            bands = compute(pixels.graph, pixels.grid, self.denied)
+            if self.answer is None:
+                bands = compute(pixels.graph, pixels.grid, self.denied)
+            else:  # the bands the expression names (evaluated, not computed), with the answer's pixels
+                answered = self.answer(pixels)
+                names = Evaluator(pixels.graph, pixels.grid.crs).run().bands
+                bands = {name: answered[name] for name in names if name in answered}
         except ServerError as error:
             return self._json(error.status, _error(error.status, str(error)))
         return _Response(200, "application/octet-stream"), _npy(bands)
