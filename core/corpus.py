@@ -44,6 +44,8 @@ FORMAT_VERSION = 2
 """2: every chunk of a finished tile is stored, and the root records the ladder (``levels``)."""
 REFLECTANCE_SCALE = 1e-4
 """Stored image value x this = surface reflectance (unitless)."""
+REFLECTANCE_ATTRS = {"long_name": "surface reflectance", "units": "1", "reflectance_scale": REFLECTANCE_SCALE}
+"""The attributes of an image of reflectance x 1e4 (every level unless its source says otherwise)."""
 STATUS_INCOMPLETE, STATUS_COMPLETE = "incomplete", "complete"
 VARIABLES = {"image": ("band", "y", "x"), "landcover": ("y", "x"), "valid": ("y", "x")}
 _SECRET_WORDS = re.compile(r"(secret|token|password|private_key|credential|key_file|api_key)", re.IGNORECASE)
@@ -58,6 +60,7 @@ def corpus_template(
     source: Mapping,
     tile_size: int = 256,
     classes: ClassTable = WORLDCOVER,
+    image_attrs: Mapping[str, Mapping] | None = None,
 ) -> xr.DataTree:
     """The whole corpus with lazy, uncomputed data, ready for ``to_zarr(compute=False)``.
 
@@ -69,6 +72,7 @@ def corpus_template(
         source: the source's name and parameters (collections, dates, masking); never credentials.
         tile_size: chunk and tile edge in pixels, the same at every level.
         classes: the land-cover legend.
+        image_attrs: per level name, what its image values are (default: reflectance x 1e4).
     """
     check_no_secrets(source)
     groups = {"/": xr.Dataset(attrs=_root_attrs(aoi, source, levels, tile_size))}
@@ -76,15 +80,21 @@ def corpus_template(
         for level, grid in region.grids(levels).items():
             level_bands = bands[level] if isinstance(bands, Mapping) else bands
             groups[f"/{region.name}/{level}"] = level_template(
-                grid, Level.parse(level), level_bands, tile_size, classes
+                grid, Level.parse(level), level_bands, tile_size, classes, (image_attrs or {}).get(level)
             )
     return xr.DataTree.from_dict(groups)
 
 
 def level_template(
-    grid: GridSpec, level: Level, bands: Sequence[str], tile_size: int, classes: ClassTable = WORLDCOVER
+    grid: GridSpec,
+    level: Level,
+    bands: Sequence[str],
+    tile_size: int,
+    classes: ClassTable = WORLDCOVER,
+    image_attrs: Mapping | None = None,
 ) -> xr.Dataset:
-    """One level's group: lazy zero arrays chunked ``tile_size`` pixels, with coordinates and CRS."""
+    """One level's group: lazy zero arrays chunked ``tile_size`` pixels, with coordinates and CRS;
+    ``image_attrs`` say what the image values are (default: :data:`REFLECTANCE_ATTRS`)."""
     x, y = grid.coords()
     rows, cols = grid.shape
     chunks_2d = (min(tile_size, rows), min(tile_size, cols))
@@ -101,7 +111,7 @@ def level_template(
             "image": (
                 VARIABLES["image"],
                 image,
-                {"long_name": "surface reflectance", "units": "1", "reflectance_scale": REFLECTANCE_SCALE},
+                dict(image_attrs or REFLECTANCE_ATTRS),
             ),
             "landcover": (
                 VARIABLES["landcover"],

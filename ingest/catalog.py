@@ -7,6 +7,7 @@ near-infrared, so every level of a corpus has the same bands whichever product f
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from terrasynth.core.errors import ConfigError
@@ -14,6 +15,7 @@ from terrasynth.core.landcover import DYNAMIC_WORLD, WORLDCOVER, ClassTable
 
 COMMON_BANDS = ("blue", "green", "red", "nir")
 """Band names of every corpus image written from Earth Engine."""
+REFLECTANCE_UNITS = "reflectance x 1e4"
 
 
 @dataclass(frozen=True)
@@ -27,6 +29,14 @@ class Imagery:
         gsd: native ground sampling distance in metres.
         scale, offset: reflectance = stored value x scale + offset.
         cloud_mask: ``"cloud-score-plus"``, ``"landsat-qa"`` or ``None`` (already cloud-free).
+        units: what the stored values are: :data:`REFLECTANCE_UNITS` (reflectance x 1e4) or, for
+            a product that is not calibrated, its own unit.
+        coverage: (west, south, east, north) degrees outside which the product has no image;
+            ``None`` for near-global products.
+        mercator: pixels are ``gsd`` metres in Web Mercator, so ``gsd x cos(latitude)`` on the ground.
+        periods: images are mosaics stamped at the start of their period (``system:time_start``)
+            and ending at ``system:time_end``; a date range selects every period it overlaps.
+        required_band: a band some images lack; those are left out (older RGB-only NAIP).
     """
 
     name: str
@@ -36,6 +46,15 @@ class Imagery:
     scale: float
     offset: float = 0.0
     cloud_mask: str | None = None
+    units: str = "reflectance x 1e4"
+    coverage: tuple[float, float, float, float] | None = None
+    mercator: bool = False
+    periods: bool = False
+    required_band: str | None = None
+
+    def ground_gsd(self, latitude: float) -> float:
+        """The native pixel size on the ground at ``latitude`` (degrees), metres."""
+        return self.gsd * math.cos(math.radians(latitude)) if self.mercator else self.gsd
 
 
 @dataclass(frozen=True)
@@ -87,17 +106,33 @@ NICFI = Imagery(
         "projects/planet-nicfi/assets/basemaps/americas",
     ),
     ("B", "G", "R", "N"),
-    4.77,
+    4.777314267823516,
     1e-4,
+    coverage=(-180.0, -30.0, 180.0, 30.0),
+    mercator=True,
+    periods=True,
 )
-NAIP = Imagery("naip", ("USDA/NAIP/DOQQ",), ("B", "G", "R", "N"), 1.0, 1.0 / 255.0)
-"""NAIP holds 8-bit digital numbers, not calibrated reflectance: DN / 255 stands in for it."""
+"""Planet NICFI basemaps of the tropics: biannual mosaics until August 2020, monthly after."""
+NAIP = Imagery(
+    "naip",
+    ("USDA/NAIP/DOQQ",),
+    ("B", "G", "R", "N"),
+    0.6,
+    1.0,
+    units="digital number (8-bit, 0-255; not reflectance)",
+    coverage=(-125.0, 24.0, -66.0, 50.0),
+    required_band="N",
+)
+"""NAIP over the contiguous US: 8-bit digital numbers, not calibrated reflectance, stored as they
+are; 0.6 m since 2018 (1 m before); older years are RGB only and left out."""
 
 CLOUD_SCORE_PLUS = "GOOGLE/CLOUD_SCORE_PLUS/V1/S2_HARMONIZED"
 CLOUD_SCORE_BAND = "cs_cdf"
 LANDSAT_QA_BAND = "QA_PIXEL"
 LANDSAT_QA_BITS = 0b11111
 """QA_PIXEL bits 0-4: fill, dilated cloud, cirrus, cloud, cloud shadow."""
+LANDSAT_SATURATION_BAND = "QA_RADSAT"
+"""Radiometric saturation per band; a pixel with any bit set is left out."""
 
 WORLDCOVER_PRODUCT = LandCover("worldcover", "ESA/WorldCover/v200", "Map", 10.0, WORLDCOVER)
 DYNAMIC_WORLD_PRODUCT = LandCover(

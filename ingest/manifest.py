@@ -1,6 +1,7 @@
 """The manifest of finished tiles: one marker file per tile, created only after its data is written.
 
 It lives beside the corpus (``corpus.zarr.manifest/``), so the Zarr store holds nothing foreign.
+A marker is empty, or holds the reason the source had no data for its tile.
 A marker appears atomically (written under a temporary name, then renamed), and only once a
 tile's chunks are all on disk: a kill at any moment leaves the manifest claiming exactly the
 tiles that are complete, so a rerun redoes only the tiles that were in flight. ``job.json``
@@ -34,12 +35,13 @@ class TileManifest:
     def _marker(self, region: str, level: str, row: int, col: int) -> Path:
         return self.root / region / level / f"{row}_{col}"
 
-    def mark(self, region: str, level: str, row: int, col: int) -> None:
-        """Record a tile as finished; call only after all its data is written."""
+    def mark(self, region: str, level: str, row: int, col: int, *, no_data: str | None = None) -> None:
+        """Record a tile as finished; call only after all its data is written. ``no_data`` says why
+        the source had nothing for it (the tile is written all not valid)."""
         marker = self._marker(region, level, row, col)
         marker.parent.mkdir(parents=True, exist_ok=True)
         temporary = marker.with_name(f".{marker.name}.{os.getpid()}.tmp")
-        temporary.touch()
+        temporary.write_text(no_data or "")
         os.replace(temporary, marker)
 
     def unmark(self, region: str, level: str, row: int, col: int) -> None:
@@ -57,6 +59,15 @@ class TileManifest:
             row, col = marker.name.split("_")
             tiles.add((marker.parent.parent.name, marker.parent.name, int(row), int(col)))
         return tiles
+
+    def no_data(self) -> dict[tuple[str, str, int, int], str]:
+        """The finished tiles the source had no data for, with the reason recorded for each."""
+        reasons = {}
+        for tile in self.finished():
+            reason = self._marker(*tile).read_text()
+            if reason:
+                reasons[tile] = reason
+        return reasons
 
     def job(self) -> dict | None:
         """The job recorded by :meth:`start`, or ``None`` if there is none."""

@@ -51,10 +51,13 @@ class Backoff:
         on_retry: Callable[[BaseException], None] | None = None,
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
+        deadline: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> T:
         """``fn()``, called again after a jittered wait while it raises an error ``transient`` accepts.
 
-        A permanent error, or a transient one on the last attempt, propagates unchanged.
+        A permanent error, or a transient one on the last attempt, propagates unchanged, as does a
+        transient one when the wait would end past ``deadline`` (a ``clock()`` time, in seconds).
         ``on_retry`` sees each error that is about to be retried (for counting).
         """
         rng = rng or random.Random()
@@ -66,6 +69,9 @@ class Backoff:
                 retries += 1
                 if retries >= self.attempts or not transient(error):
                     raise
+                wait = self.delay(retries, rng)
+                if deadline is not None and clock() + wait >= deadline:
+                    raise
                 if on_retry is not None:
                     on_retry(error)
-                sleep(self.delay(retries, rng))
+                sleep(wait)

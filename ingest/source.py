@@ -12,10 +12,12 @@ in each process.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 
 import xarray as xr
 
 from terrasynth.core.aoi import AreaOfInterest
+from terrasynth.core.corpus import REFLECTANCE_ATTRS
 from terrasynth.core.grid import GridSpec
 from terrasynth.core.landcover import WORLDCOVER, ClassTable
 from terrasynth.core.levels import Level
@@ -54,7 +56,8 @@ class Source(ABC):
         - ``valid (y, x)`` bool, False where the image is not observed (clouds, gaps, outside).
 
         Raises :class:`~terrasynth.core.errors.SourceError` for a permanent failure, naming the
-        tile and the cause.
+        tile and the cause. A tile the source has no data for (no image there in the date range)
+        is returned all not valid, with the reason in ``attrs["no_data"]``.
         """
 
     @abstractmethod
@@ -71,6 +74,17 @@ class Source(ABC):
     def check_area(self, aoi: AreaOfInterest) -> None:  # noqa: B027 (an optional hook)
         """Raise :class:`~terrasynth.core.errors.SourceError` for an area the source holds no data
         for (a local raster elsewhere, say); called before any work. The default accepts every area."""
+
+    def check_coverage(self, aoi: AreaOfInterest, levels: Sequence[Level]) -> list[str]:
+        """Ask the service whether it holds data for every level over each region of ``aoi``: raise
+        :class:`~terrasynth.core.errors.SourceError` when a level would hold none at all, return a
+        warning per region that would be left without. Called after :meth:`setup`, before any
+        work. The default (local data, checked by :meth:`check_area`) has nothing to add."""
+        return []
+
+    def image_attrs(self, level: Level) -> dict:
+        """The attributes of the ``image`` at ``level``: what its values are, with their units."""
+        return dict(REFLECTANCE_ATTRS)
 
     def requests(self, grid: GridSpec, level: Level) -> int:
         """How many service requests a :meth:`read` of ``grid`` costs (0 for local data)."""

@@ -57,6 +57,7 @@ class TileResult:
         retries: requests that were retries after a transient failure.
         bytes: uncompressed bytes written.
         seconds: wall time, reading and writing.
+        no_data: why the source had no data for the tile (written all not valid), or ``None``.
     """
 
     tile: Tile
@@ -64,6 +65,7 @@ class TileResult:
     retries: int
     bytes: int
     seconds: float
+    no_data: str | None = None
 
 
 class CorpusWriter:
@@ -178,6 +180,7 @@ class CorpusWriter:
             self.source.bands(level),
             self.tile_size,
             self.source.classes,
+            self.source.image_attrs(level),
         )
         template.to_zarr(
             self.path, group=f"{region}/{level.name}", mode="w", compute=False, consolidated=False
@@ -192,6 +195,7 @@ class CorpusWriter:
             source=self.source.describe(),
             tile_size=self.tile_size,
             classes=self.source.classes,
+            image_attrs={level.name: self.source.image_attrs(level) for level in self.levels},
         )
         partial = self.path.with_name(self.path.name + ".partial")
         shutil.rmtree(partial, ignore_errors=True)
@@ -240,7 +244,8 @@ class CorpusWriter:
             consolidated=False,
             write_empty_chunks=True,  # every chunk of a finished tile is on disk (see core.corpus)
         )
-        self.manifest.mark(*tile.key)
+        no_data = ds.attrs.get("no_data") or None
+        self.manifest.mark(*tile.key, no_data=no_data)
         nbytes = image.nbytes + landcover.nbytes + valid.nbytes
         return TileResult(
             tile,
@@ -248,7 +253,16 @@ class CorpusWriter:
             int(ds.attrs.get("retries", 0)),
             nbytes,
             time.perf_counter() - started,
+            no_data,
         )
+
+    def no_data(self) -> dict[str, dict[str, int]]:
+        """Per level name, how many finished tiles had no data, per reason (levels without any omitted)."""
+        counts: dict[str, dict[str, int]] = {}
+        for (_, level, _, _), reason in sorted(self.manifest.no_data().items()):
+            by_reason = counts.setdefault(level, {})
+            by_reason[reason] = by_reason.get(reason, 0) + 1
+        return counts
 
     def finish(self) -> Path:
         """Write the STAC collection and mark the corpus complete, once every tile is in.
@@ -268,13 +282,15 @@ class CorpusWriter:
             description=f"terrasynth corpus from the {self.source.name} source at {', '.join(map(str, self.levels))}.",
             bbox=(west, south, east, north),
             start=_datetime(self.dates.start) if self.dates else None,
-            end=_datetime(self.dates.end) if self.dates else None,
+            end=_datetime(self.dates.end) - dt.timedelta(seconds=1) if self.dates else None,  # end excluded
             assets={"corpus": (f"../{self.path.name}", "application/vnd+zarr", "corpus (Zarr DataTree)")},
             properties={
                 "levels": [level.name for level in self.levels],
                 "regions": sorted(self.regions),
                 "tile_size": self.tile_size,
                 "source": self.source.describe(),
+                "image": {level.name: self.source.image_attrs(level) for level in self.levels},
+                "no_data_tiles": self.no_data(),
             },
         )
         mark_complete(self.path)

@@ -28,6 +28,8 @@ class LevelSummary:
     requests: int = 0
     retries: int = 0
     bytes: int = 0
+    no_data: dict[str, int] = field(default_factory=dict)
+    """Tiles (this run's and earlier runs') the source had no data for, per reason."""
 
 
 @dataclass
@@ -40,6 +42,7 @@ class IngestSummary:
         levels: per level name, a :class:`LevelSummary`.
         seconds: wall time of the whole run.
         runner: where the tiles ran.
+        coverage: warnings of the source's coverage check (a region without images, say).
     """
 
     corpus: Path
@@ -47,6 +50,7 @@ class IngestSummary:
     levels: dict[str, LevelSummary] = field(default_factory=dict)
     seconds: float = 0.0
     runner: str = ""
+    coverage: list[str] = field(default_factory=list)
 
     @property
     def written(self) -> int:
@@ -90,10 +94,12 @@ def run_ingest(
     area = aoi if isinstance(aoi, AreaOfInterest) else AreaOfInterest.parse(aoi)
     writer = CorpusWriter(out, area, levels, source, tile_size=tile_size, dates=dates)
     source.setup()  # fail early (no credentials, say) before anything is written
+    source.check_area(area)  # the cheap refusal first (writer.open checks it again)
+    coverage = source.check_coverage(area, writer.levels)  # refuses a level with no data at all
     pending = writer.open(overwrite=overwrite)
     totals = Counter(tile.level for tile in writer.tiles())
     todo = Counter(tile.level for tile in pending)
-    summary = IngestSummary(writer.path, writer.stac_path)
+    summary = IngestSummary(writer.path, writer.stac_path, coverage=coverage)
     for level in writer.levels:
         n = totals[level.name]
         summary.levels[level.name] = LevelSummary(total=n, skipped=n - todo[level.name])
@@ -113,6 +119,8 @@ def run_ingest(
 
                 write_tiles(runner.writer, pending, runner.executor, limiter=runner.limiter, on_result=record)
     summary.stac = writer.finish()
+    for name, reasons in writer.no_data().items():
+        summary.levels[name].no_data = reasons
     summary.seconds = time.perf_counter() - started
     return summary
 
@@ -178,17 +186,30 @@ def print_summary(summary: IngestSummary) -> None:
         )
     console = Console()
     console.print(table)
+    for warning in summary.coverage:
+        console.print(f"warning: {warning}", soft_wrap=True)
+    for name, level in summary.levels.items():
+        for reason, count in level.no_data.items():
+            console.print(f"{name}: {count} of {level.total} tiles hold no data ({reason})", soft_wrap=True)
     console.print(f"corpus complete: {summary.corpus} (STAC: {summary.stac})", soft_wrap=True)
 
 
 def print_plan(aoi, levels: str, tile_size: int, source) -> None:
-    """The dry-run report: regions, grids, tiles, requests, bytes and the time at the source's quota."""
+    """The dry-run report: regions, grids, tiles, requests, bytes and the time at the source's quota,
+    then the source's coverage of the area and dates where it can be checked (credentials found).
+
+    Raises :class:`SourceError` when a level would hold no data at all."""
     from rich.console import Console
     from rich.table import Table
 
+    from terrasynth.core import AreaOfInterest
+    from terrasynth.core.errors import SourceError
+    from terrasynth.core.levels import parse_levels
     from terrasynth.ingest.plan import estimate_seconds, plan_corpus
+    from terrasynth.ingest.source import Source
 
-    plans = plan_corpus(aoi, levels, tile_size, source)
+    area = aoi if isinstance(aoi, AreaOfInterest) else AreaOfInterest.parse(aoi)
+    plans = plan_corpus(area, levels, tile_size, source)
     table = Table(title=f"Corpus plan: {source.name} source, {tile_size} x {tile_size} px tiles")
     for column in ("region", "CRS", "level"):
         table.add_column(column, no_wrap=True)
@@ -220,6 +241,18 @@ def print_plan(aoi, levels: str, tile_size: int, source) -> None:
             f"{source.max_concurrency} in flight; assumes a typical request latency).",
             soft_wrap=True,
         )
+    if type(source).check_coverage is Source.check_coverage:
+        return
+    try:
+        source.setup()
+    except SourceError as error:
+        console.print(f"Coverage not checked: {error}", soft_wrap=True)
+        return
+    warnings = source.check_coverage(area, parse_levels(levels))
+    for warning in warnings:
+        console.print(f"warning: {warning}", soft_wrap=True)
+    if not warnings:
+        console.print("Coverage checked: every collection has images over every region in the date range.")
 
 
 def _duration(seconds: float) -> str:

@@ -1,15 +1,19 @@
 """The Earth Engine source on the real ee (and xee) code, answered by a fake at the HTTP boundary."""
 
+import dataclasses
 import functools
 import json
+import re
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import cloudpickle
+import fake_ee_catalogue
 import numpy as np
 import pytest
 import xarray as xr
 from corpus_bytes import assert_same_corpus
-from fake_earthengine import calls, constant, fake_earth_engine, synthetic_answer
+from fake_earthengine import calls, compute, constant, fake_earth_engine
 
 from terrasynth.core import DEFAULT_LADDER, DYNAMIC_WORLD, AreaOfInterest, Level, SourceError, open_corpus
 from terrasynth.ingest import catalog, earthengine
@@ -73,11 +77,13 @@ def test_a_sentinel2_tile_request(tmp_path):
     assert reducers == {"Reducer.mean", "Reducer.mode"}
     assert not list(calls(tree, "Image.resample"))
 
-    expected = synthetic_answer(request)
+    expected = compute(request.graph, request.grid)
     np.testing.assert_array_equal(ds.image.values, np.stack([expected[b] for b in catalog.COMMON_BANDS]))
     np.testing.assert_array_equal(ds.landcover.values, expected["landcover"])
     np.testing.assert_array_equal(ds.valid.values, expected["valid"] > 0)
-    assert ds.attrs == {"requests": 1, "retries": 0}
+    assert set(np.unique(ds.landcover.values)) <= {10, 30, 40, 50, 80} and ds.valid.values.all()
+    assert 200 < ds.image.values[3].mean() < 3500  # near-infrared reflectance x 1e4 of the blocks
+    assert ds.attrs == {"requests": 1, "retries": 0, "splits": 0}
 
 
 def _reducers(node) -> set[str]:
@@ -116,8 +122,10 @@ def test_landsat_nicfi_dynamic_world_and_buildings():
     ]
     assert modes and "label" in json.dumps(modes)
     assert '"constantValue": 7' in json.dumps(list(calls(coarse, "Image.where")))  # built-up in Dynamic World
-    # 4 m is finer than NICFI's 4.77 m: reflectance interpolated bilinearly, no Landsat.
-    assert {constant(args["mode"]) for args in calls(fine, "Image.resample")} == {"bilinear"}
+    # NICFI's 4.77 m Web Mercator pixels are 3.4 m on the ground at 45 N: 4 m is coarser, so averaged.
+    assert not list(calls(fine, "Image.resample"))
+    reducers = set().union(*(_reducers(args["reducer"]) for args in calls(fine, "Image.reduceResolution")))
+    assert reducers == {"Reducer.mean"}  # land cover (10 m) is finer than 4 m: sampled as it is
 
 
 def _constant_image(node):
@@ -135,7 +143,7 @@ def test_a_tile_over_the_request_limit_is_split(monkeypatch):
     with fake_earth_engine() as server:
         source.setup()
         whole = source.read(grid, Level(16.0))
-        limit = earthengine.BYTES_PER_VALUE * 6 * 512  # 512 pixels a request
+        limit = earthengine.BYTES_PER_VALUE * len(earthengine._TRANSFER_BANDS) * 512  # 512 pixels a request
         monkeypatch.setattr(earthengine, "split_window", functools.partial(split_window, byte_limit=limit))
         split = source.read(grid, Level(16.0))
     assert split.attrs["requests"] == 8 and len(server.requests) == 9
@@ -186,11 +194,24 @@ def test_a_permanent_error_stops_with_one_line_naming_the_tile(tmp_path):
     assert open_corpus(tmp_path / "c.zarr", allow_incomplete=True).attrs["status"] == "incomplete"
 
 
+def test_an_unknown_band_is_the_servers_400_and_is_not_retried():
+    source = EarthEngineSource("2023-06-01", "2023-09-01", backoff=FAST)
+    source.imagery = dataclasses.replace(catalog.SENTINEL2, bands=("B2", "B3", "B4", "B99"))
+    with fake_earth_engine() as server, pytest.raises(SourceError) as raised:
+        source.setup()
+        source.read(tile("16m"), Level(16.0))
+    assert str(raised.value).startswith(
+        "Earth Engine refused the 16m tile at x=499920 m, y=4984080 m (EPSG:32632) "
+        "(HTTP 400: Image.select: Pattern 'B99' did not match any bands."
+    )
+    assert len(server.requests) == 1
+
+
 def test_a_quota_that_never_recovers_gives_up_after_the_last_attempt():
     source = EarthEngineSource("2023-06-01", "2023-09-01", backoff=FAST)
     with (
         fake_earth_engine(faults=[429] * 10) as server,
-        pytest.raises(SourceError, match=r"still refuses .* after 4 attempts \(HTTP 429"),
+        pytest.raises(SourceError, match=r"still refuses .* after 4 attempt\(s\) in \d+ s \(HTTP 429"),
     ):
         source.setup()
         source.read(tile("60m", 16), Level(60.0))
@@ -258,3 +279,151 @@ def test_the_source_travels_to_workers_without_credentials(tmp_path):
     writer = CorpusWriter(tmp_path / "c.zarr", AreaOfInterest.parse(AOI), "60", source)
     for shipped in (cloudpickle.dumps(source), cloudpickle.dumps(writer)):
         assert b"SECRET-KEY-MATERIAL" not in shipped and b"client_email" not in shipped
+
+
+def test_setup_applies_its_settings_when_ee_is_already_initialised():
+    # fake_earth_engine initialises ee as a notebook's ee.Initialize() would, with project my-project.
+    source = EarthEngineSource("2023-06-01", "2023-09-01", project="mine", request_timeout=12.0, backoff=FAST)
+    with fake_earth_engine() as server:
+        assert earthengine.ee.data.is_initialized()
+        source.setup()
+        source.read(tile("60m", 16), Level(60.0))
+        state = earthengine.ee.data._get_state()
+        assert state.cloud_api_base_url == earthengine.ee.data.HIGH_VOLUME_API_BASE_URL
+        assert state.deadline_ms == 12000.0 and state.max_retries == 0
+    assert server.headers[-1]["X-Goog-User-Project"] == "mine"
+
+
+@pytest.mark.parametrize(
+    "options, cause",
+    [
+        (
+            {"faults": ["refresh"]},
+            r"Earth Engine credentials were refused while fetching the 60m tile at x=\d+ m",
+        ),
+        (
+            {"answer": lambda request: {"landcover": np.zeros(request.grid.shape, np.uint16)}},
+            r"Earth Engine answered the 60m tile at .* with bands \['landcover'\] \(16, 16\), expected \['blue'",
+        ),
+        (
+            {"compute_limit": 1},
+            r"Earth Engine still cannot compute the 60m tile at .* at 8 x 8 px \(HTTP 400: ",
+        ),
+    ],
+    ids=["refresh-error", "band-mismatch", "always-too-heavy"],
+)
+def test_earth_engine_failures_are_one_line_source_errors_naming_the_tile(tmp_path, options, cause):
+    source = EarthEngineSource("2023-06-01", "2023-09-01", backoff=FAST)
+    writer = CorpusWriter(tmp_path / "c.zarr", AreaOfInterest.parse(AOI), "60", source, tile_size=16)
+    with fake_earth_engine(**options):
+        source.setup()
+        with pytest.raises(SourceError) as raised, ThreadPoolExecutor(1) as executor:
+            write_tiles(writer, writer.open(), executor)
+    message = str(raised.value)
+    assert "\n" not in message and message.startswith("tile r00_utm32n/60m row 0 col 0: ")
+    assert re.search(cause, message), message
+
+
+def test_a_request_that_cannot_be_built_is_a_source_error(monkeypatch):
+    def uninitialised(*args, **kwargs):  # what the client raises in a process where ee is not initialised
+        raise earthengine.ee.EEException(
+            "Earth Engine client library not initialized. See http://goo.gle/ee-auth."
+        )
+
+    monkeypatch.setattr(earthengine.ee.Geometry, "Rectangle", uninitialised)
+    source = EarthEngineSource("2023-06-01", "2023-09-01", backoff=FAST)
+    with pytest.raises(SourceError) as raised:
+        source.read(tile("60m", 16), Level(60.0))
+    assert str(raised.value).startswith(
+        "cannot build the Earth Engine request of the 60m tile at x=499920 m, y=4984080 m (EPSG:32632) "
+        "(Earth Engine client library not initialized."
+    )
+
+
+@pytest.mark.parametrize(
+    "too_heavy",
+    [{"compute_limit": 16 * 16}, {"faults": ["User memory limit exceeded."]}],
+    ids=["computation-timed-out", "memory-limit"],
+)
+def test_a_computation_timeout_succeeds_after_a_split(too_heavy):
+    source = EarthEngineSource("2023-06-01", "2023-09-01", backoff=FAST)
+    grid = tile("16m", 32)
+    with fake_earth_engine() as server:
+        source.setup()
+        whole = source.read(grid, Level(16.0))
+    with fake_earth_engine(**too_heavy) as server:
+        source.setup()
+        split = source.read(grid, Level(16.0))
+    assert split.attrs == {"requests": 5, "retries": 0, "splits": 1}
+    assert [r.grid.shape for r in server.requests] == [(32, 32)] + [(16, 16)] * 4
+    xr.testing.assert_identical(split.drop_attrs(), whole.drop_attrs())
+
+
+def test_a_tile_that_never_answers_gives_up_at_its_time_limit():
+    patient = Backoff(initial=0.1, factor=1.0, max_delay=0.1, attempts=99)  # 99 attempts: 5 s of waits
+    source = EarthEngineSource("2023-06-01", "2023-09-01", backoff=patient, tile_time_limit=0.5)
+    started = time.monotonic()
+    with (
+        fake_earth_engine(faults=["timeout"] * 99) as server,
+        pytest.raises(
+            SourceError, match=r"did not answer the 60m tile .* in \d+ attempt\(s\) and \d+ s \(TimeoutError"
+        ),
+    ):
+        source.setup()
+        source.read(tile("60m", 16), Level(60.0))
+    assert len(server.requests) < patient.attempts and time.monotonic() - started < 2.0
+
+
+def test_splitting_stops_at_the_tile_time_limit():
+    source = EarthEngineSource("2023-06-01", "2023-09-01", backoff=FAST, tile_time_limit=0.0)
+    with (
+        fake_earth_engine(compute_limit=1) as server,
+        pytest.raises(
+            SourceError, match=r"^Earth Engine took more than the tile time limit of 0 s on the 60m tile"
+        ),
+    ):
+        source.setup()
+        source.read(tile("60m", 16), Level(60.0))
+    assert len(server.requests) == 1
+
+
+@pytest.mark.parametrize("level, reach", [("60m", 2), ("16m", 6)])
+def test_a_landsat_tile_registers_with_the_land_cover(level, reach):
+    """Landsat Collection 2 pixel corners sit at 15 m mod 30: read on its own grid, the composite's
+    block edges fall where the land cover's do, to a tenth of a pixel, whether averaged (60 m) or
+    interpolated (16 m); a 30 m grid on the CRS origin would shift them by 15 m. ``reach``: pixels
+    either side of an edge that hold all of its transition."""
+    gsd = Level.parse(level).gsd
+    source = EarthEngineSource("2023-06-01", "2023-09-01", imagery="landsat", backoff=FAST)
+    grid = tile(level, 32)
+    with fake_earth_engine():
+        source.setup()
+        ds = source.read(grid, Level(gsd))
+    x, y = grid.coords()
+    red, landcover = ds.image.sel(band="red").values.astype(float), ds.landcover.values
+    block, offsets = fake_ee_catalogue.BLOCK_M, []
+    for row in np.flatnonzero((y % block > 60) & (y % block < 180)):  # clear of the blocks' top and bottom
+        for col in range(reach - 1, len(x) - reach):
+            if landcover[row, col] == landcover[row, col + 1]:
+                continue
+            boundary = x[col] + gsd / 2
+            assert boundary % block == 0  # the land cover changes where the blocks do
+            window = red[row, col - reach + 1 : col + reach + 1]
+            a, b = window[0], window[-1]  # pure pixels either side
+            if abs(b - a) < 100:
+                continue
+            # Where the composite puts the edge: the window's right end less the share of ``b`` in it.
+            offsets.append(gsd * (reach - np.clip((window - a) / (b - a), 0, 1).sum()))
+    assert len(offsets) > 10
+    assert np.abs(offsets).max() < gsd / 10, offsets
+
+
+def test_saturated_landsat_pixels_are_left_out():
+    source = EarthEngineSource("2023-06-01", "2023-09-01", imagery="landsat", backoff=FAST)
+    with fake_earth_engine():
+        source.setup()
+        ds = source.read(tile("60m", 32), Level(60.0))
+    built = ds.landcover.values == 50
+    assert built.any()
+    # Landsat 9 saturates its blue band over built-up blocks; QA_RADSAT leaves those pixels out.
+    assert ds.image.sel(band="blue").values[built].max() < 1500  # built-up blue reflectance is 0.12

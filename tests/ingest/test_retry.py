@@ -57,3 +57,16 @@ def test_the_last_transient_error_propagates():
 def test_nonsense_policies_are_refused():
     with pytest.raises(ConfigError, match="attempts >= 1"):
         Backoff(attempts=0)
+
+
+def test_no_retry_waits_past_the_deadline():
+    now = [0.0]
+
+    def sleep(seconds):
+        now[0] += seconds
+
+    flaky = Flaky(*[TimeoutError(str(i)) for i in range(10)])
+    policy = Backoff(initial=1.0, factor=1.0, max_delay=1.0, attempts=10)
+    with pytest.raises(TimeoutError):
+        policy.call(flaky, transient, sleep=sleep, rng=random.Random(0), deadline=3.0, clock=lambda: now[0])
+    assert now[0] < 3.0 and 2 <= flaky.calls < 10

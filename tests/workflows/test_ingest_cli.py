@@ -87,9 +87,10 @@ def test_earth_engine_ingest_end_to_end(capsys, tmp_path):
     tiles = sum(len(list(tree[f"r00_utm32n/{level}"].image.data.blocks.ravel())) for level in ("60m", "16m"))
     assert len(server.requests) == tiles + 2
     assert 1 < server.peak_in_flight <= 3
-    assert json.loads((tmp_path / "c.zarr.stac" / "collection.json").read_text())["extent"]["temporal"][
+    start, end = json.loads((tmp_path / "c.zarr.stac" / "collection.json").read_text())["extent"]["temporal"][
         "interval"
-    ][0][0].startswith("2023-06-01")
+    ][0]
+    assert start.startswith("2023-06-01T00:00:00") and end.startswith("2023-08-31T23:59:59")  # --end excluded
 
 
 def test_local_ingest_end_to_end(capsys, tmp_path):

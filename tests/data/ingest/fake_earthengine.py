@@ -2,11 +2,13 @@
 
 ``ee`` is initialised exactly as ``ee.apitestcase.ApiTestCase`` does (the packaged algorithm list
 and discovery document, no network), except that ``computeValue`` is left real so that
-``getInfo`` calls (xee's image metadata) also travel over HTTP. Every HTTP request then lands in
-:meth:`FakeEarthEngine.request`, which decodes it, may inject a fault (429, 500, a timeout, a
-permanent 400) or a latency, and answers pixel requests with NPY data from a pluggable
-:data:`Answer` function: the synthetic world by default (:func:`synthetic_answer`), or a cheap
-coordinate pattern (:func:`pattern_answer`) where only throughput matters.
+``getInfo`` calls (xee's image metadata, collection sizes) also travel over HTTP. Every HTTP
+request then lands in :meth:`FakeEarthEngine.request`, which decodes it, may inject a fault (429,
+500, a timeout, a refused token, a permanent 400, a computation that times out) or a latency, and
+computes the answer: the expression is evaluated (:mod:`fake_ee_algorithms`) against a small
+catalogue with footprints and date ranges (:mod:`fake_ee_catalogue`), so an empty collection gives
+an image with no bands and an unknown band the server's 400. Where only throughput matters, a
+cheap coordinate pattern (:func:`pattern_answer`) can stand in for the evaluation.
 """
 
 from __future__ import annotations
@@ -24,12 +26,15 @@ import ee
 import numpy as np
 from affine import Affine
 from ee import apitestcase
+from fake_ee_algorithms import Evaluator, Img, Projection, ServerError
+from google.auth.exceptions import RefreshError
+from google.oauth2.credentials import Credentials
+from pyproj import Transformer
 
 from terrasynth.core.grid import GridSpec
 from terrasynth.core.landcover import WORLDCOVER
-from terrasynth.ingest.synthetic import SyntheticWorld
 
-DEFAULT_DATE = "2021-06-01"
+COMPUTATION_TIMED_OUT = "Computation timed out."
 
 
 @dataclass(frozen=True)
@@ -40,11 +45,13 @@ class PixelRequest:
         expression: the serialized expression graph with every value reference resolved.
         grid: the requested pixel grid.
         file_format: the wire format, ``"NPY"`` for the client's ``NUMPY_NDARRAY``.
+        graph: the expression as sent (values by reference), for :func:`compute`.
     """
 
     expression: dict
     grid: GridSpec
     file_format: str
+    graph: dict
 
 
 Answer = Callable[[PixelRequest], dict[str, np.ndarray]]
@@ -92,30 +99,10 @@ def constant(node):
     return node.get("constantValue")
 
 
-def xee_variable(request: PixelRequest) -> str | None:
-    """The one band xee asks for (it stacks one variable of each image with ``addBands(names=[v])``)."""
-    names = {
-        tuple(constant(args["names"]))
-        for args in calls(request.expression, "Image.addBands")
-        if "names" in args
-    }
-    return names.pop()[0] if len(names) == 1 else None
-
-
-def synthetic_answer(request: PixelRequest, seed: int = 0) -> dict[str, np.ndarray]:
-    """The synthetic world on the requested grid, at the start of the request's date range: the four
-    reflectance bands, land cover and validity, as the Earth Engine source asks for them."""
-    starts = sorted(constant(args["start"]) for args in calls(request.expression, "DateRange"))
-    rendering = SyntheticWorld(seed).render(request.grid, starts[0] if starts else DEFAULT_DATE)
-    bands = dict(zip(("blue", "green", "red", "nir"), rendering.image, strict=True))
-    bands["landcover"] = rendering.landcover.astype(np.uint16)
-    bands["valid"] = rendering.valid.astype(np.uint16)
-    return bands
-
-
 def pattern_answer(request: PixelRequest) -> dict[str, np.ndarray]:
     """Deterministic bands as a function of pixel-centre coordinates (metres), so that any split
-    of a grid into requests gives the same pixels: four reflectance bands, land cover, validity.
+    of a grid into requests gives the same pixels: four reflectance bands, land cover, validity and
+    one image behind every pixel.
     Built by broadcasting a row and a column, so that answering costs the fake next to nothing."""
     x, y = request.grid.coords()
     column, row = x[None, :], y[:, None]
@@ -127,6 +114,7 @@ def pattern_answer(request: PixelRequest) -> dict[str, np.ndarray]:
     codes = np.array(WORLDCOVER.codes, dtype=np.uint16)
     bands["landcover"] = codes[((column // 240 + row // 240) % len(codes)).astype(int)]
     bands["valid"] = ((column // 480 + row // 480) % 5 != 0).astype(np.uint16)
+    bands["images"] = np.ones(bands["valid"].shape, np.uint16)
     return bands
 
 
@@ -141,6 +129,7 @@ class _Response(dict):
 
 _STATUS_NAMES = {
     400: "INVALID_ARGUMENT",
+    401: "UNAUTHENTICATED",
     403: "PERMISSION_DENIED",
     429: "RESOURCE_EXHAUSTED",
     500: "INTERNAL",
@@ -151,15 +140,22 @@ class FakeEarthEngine:
     """An ``httplib2.Http`` stand-in answering Earth Engine's REST calls.
 
     Args:
-        answer: the pixels of a request (see :data:`Answer`).
+        answer: ``None`` evaluates every expression against the catalogue; an :data:`Answer`
+            function gives the pixels of every request instead (throughput measurements only).
         latency: seconds each request takes.
         jitter: the latency varies uniformly by +- this many seconds (seeded).
         faults: faults for the first pixel requests in arrival order, each ``429``, ``500``,
-            ``"timeout"`` or another HTTP status such as ``400``; ``None`` answers normally.
-        permanent: an HTTP status every pixel request gets (e.g. 400 for an unknown band).
+            ``"timeout"`` (the connection times out), ``"refresh"`` (the token cannot be refreshed),
+            another HTTP status such as ``400``, or a message the server sends with a 400 (such as
+            :data:`COMPUTATION_TIMED_OUT`); ``None`` answers normally.
+        permanent: an HTTP status every pixel request gets (e.g. 403).
+        compute_limit: the most pixels one request may compute; larger ones get the server's
+            "Computation timed out." (HTTP 400), as a heavy composite does.
+        denied: asset IDs this account may not read (as NICFI's before access is granted).
         seed: seeds the jitter.
 
     Attributes:
+        headers: the headers of every request received.
         requests: every pixel request received, faulted ones included, in arrival order.
         values: every ``value:compute`` (getInfo) request received.
         peak_in_flight: the most pixel requests that were being answered at once.
@@ -167,18 +163,23 @@ class FakeEarthEngine:
 
     def __init__(
         self,
-        answer: Answer = synthetic_answer,
+        answer: Answer | None = None,
         *,
         latency: float = 0.0,
         jitter: float = 0.0,
         faults: list | None = None,
         permanent: int | None = None,
+        compute_limit: int | None = None,
+        denied: tuple[str, ...] = (),
         seed: int = 0,
     ):
         self.answer = answer
         self.latency, self.jitter = latency, jitter
         self.faults = list(faults or [])
         self.permanent = permanent
+        self.compute_limit = compute_limit
+        self.denied = frozenset(denied)
+        self.headers: list[dict] = []
         self.requests: list[PixelRequest] = []
         self.values: list[dict] = []
         self.peak_in_flight = 0
@@ -188,10 +189,17 @@ class FakeEarthEngine:
 
     def request(self, uri, method="GET", body=None, headers=None, redirections=5, connection_type=None):
         payload = json.loads(body) if body else {}
+        with self._lock:
+            self.headers.append(dict(headers or {}))
         if uri.split("?")[0].endswith("value:compute"):
             with self._lock:
                 self.values.append(payload)
-            return self._json(200, {"result": self._describe(payload["expression"])})
+            try:
+                return self._json(
+                    200, {"result": _info(Evaluator(payload["expression"], denied=self.denied).run())}
+                )
+            except ServerError as error:
+                return self._json(error.status, _error(error.status, str(error)))
         if not uri.split("?")[0].endswith("image:computePixels"):
             return self._json(404, _error(404, f"the fake Earth Engine does not serve {method} {uri}"))
         pixels = _decode(payload)
@@ -214,28 +222,68 @@ class FakeEarthEngine:
             fault = self.permanent
         if fault == "timeout":
             raise TimeoutError("timed out (injected)")
+        if fault == "refresh":
+            raise RefreshError(
+                "invalid_grant: Token has been expired or revoked.", {"error": "invalid_grant"}
+            )
+        if isinstance(fault, str):
+            return self._json(400, _error(400, fault))
         if fault is not None:
             return self._json(fault, _error(fault, f"injected HTTP {fault}"))
-        bands = self.answer(pixels)
-        variable = xee_variable(pixels)
-        if variable is not None:
-            bands = {variable: bands[variable]}
+        if self.compute_limit is not None and pixels.grid.width * pixels.grid.height > self.compute_limit:
+            return self._json(400, _error(400, COMPUTATION_TIMED_OUT))
+        try:
+            if self.answer is None:
+                bands = compute(pixels.graph, pixels.grid, self.denied)
+            else:  # the bands the expression names (evaluated, not computed), with the answer's pixels
+                answered = self.answer(pixels)
+                names = Evaluator(pixels.graph, pixels.grid.crs).run().bands
+                bands = {name: answered[name] for name in names if name in answered}
+        except ServerError as error:
+            return self._json(error.status, _error(error.status, str(error)))
         return _Response(200, "application/octet-stream"), _npy(bands)
-
-    def _describe(self, graph: dict) -> list:
-        """Answers xee's metadata call: one image whose bands are those the answer function gives."""
-        probe = PixelRequest(
-            graph, GridSpec("EPSG:32632", Affine(10, 0, 500000, 0, -10, 5000000), (1, 1)), ""
-        )
-        bands = [
-            {"id": name, "data_type": {"type": "PixelType", "precision": "int", "min": 0, "max": 65535}}
-            for name in self.answer(probe)
-        ]
-        return [1, {}, {"type": "Image", "bands": bands, "properties": {}}, [["fake/0"], [0]]]
 
     @staticmethod
     def _json(status: int, body: dict):
         return _Response(status, "application/json"), json.dumps(body).encode()
+
+
+def compute(graph: dict, grid: GridSpec, denied: frozenset[str] = frozenset()) -> dict[str, np.ndarray]:
+    """The bands of the image ``graph`` on ``grid``, as ``computePixels`` returns them (masked pixels 0)."""
+    x, y = grid.coords()
+    _, lat = Transformer.from_crs(grid.crs, "EPSG:4326", always_xy=True).transform(x.mean(), y.mean())
+    image = Evaluator(graph, grid.crs, grid.resolution, lat, denied).run()
+    if not isinstance(image, Img):
+        raise ServerError(f"computePixels needs an image, not {type(image).__name__}")
+    if not image.bands:
+        raise ServerError("Image has no bands.")
+    xx, yy = np.meshgrid(x, y)
+    bands = {}
+    for name, band in image.bands.items():
+        values, mask = band.at(xx, yy)
+        bands[name] = np.where(mask, values, 0).astype(band.dtype)
+    return bands
+
+
+def _info(value):
+    """A value as ``getInfo`` returns it."""
+    if isinstance(value, Img):
+        bands = [
+            {
+                "id": name,
+                "data_type": {"type": "PixelType", "precision": "int" if "int" in band.dtype else "double"},
+            }
+            for name, band in value.bands.items()
+        ]
+        properties = {key: item for key, item in value.properties.items() if key != "footprint"}
+        return {"type": "Image", "bands": bands, "properties": properties}
+    if isinstance(value, Projection):
+        return {"type": "Projection", "crs": value.crs}
+    if isinstance(value, list):
+        return [_info(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _info(item) for key, item in value.items()}
+    return value
 
 
 def _decode(payload: dict) -> PixelRequest:
@@ -244,7 +292,10 @@ def _decode(payload: dict) -> PixelRequest:
     transform = Affine(t["scaleX"], t["shearX"], t["translateX"], t["shearY"], t["scaleY"], t["translateY"])
     shape = (grid["dimensions"]["height"], grid["dimensions"]["width"])
     return PixelRequest(
-        resolve(payload["expression"]), GridSpec(grid["crsCode"], transform, shape), payload["fileFormat"]
+        resolve(payload["expression"]),
+        GridSpec(grid["crsCode"], transform, shape),
+        payload["fileFormat"],
+        payload["expression"],
     )
 
 
@@ -263,14 +314,18 @@ def _error(status: int, message: str) -> dict:
 
 
 @contextmanager
-def fake_earth_engine(answer: Answer = synthetic_answer, **options) -> Iterator[FakeEarthEngine]:
-    """``ee`` initialised as ``ApiTestCase`` does, its HTTP answered by a :class:`FakeEarthEngine`."""
+def fake_earth_engine(answer: Answer | None = None, **options) -> Iterator[FakeEarthEngine]:
+    """``ee`` initialised as ``ApiTestCase`` does (as a notebook's ``ee.Initialize()`` would have),
+    a signed-in user's credentials in place, its HTTP answered by a :class:`FakeEarthEngine`."""
     case = apitestcase.ApiTestCase()
     case.setUp()
     ee.data.computeValue = case.old_compute_value  # getInfo over HTTP too: xee asks for image metadata
+    persistent = ee.data.get_persistent_credentials
+    ee.data.get_persistent_credentials = lambda: Credentials("fake-token", quota_project_id="fake-project")
     server = FakeEarthEngine(answer, **options)
     try:
         with apitestcase.UsingCloudApi(mock_http=server):
             yield server
     finally:
+        ee.data.get_persistent_credentials = persistent
         case.tearDown()
