@@ -345,7 +345,9 @@ def _evaluate_generation(run: DemoRun) -> None:
     window = run.settings.chip
     run.results["generation"] = evaluate_generation(
         run.path("corpus.zarr"), [run.path("canvas")], names=["cascade"], inception_weights=run.inception_weights,
-        tile_size=min(64, run.settings.chip * 2), window_stride=window // 2, window_offset=window // 4,
+        # tiles of one window: the 16 m canvas holds a few, and the corpus' edge tiles, partly
+        # outside the area, are left out
+        tile_size=window, window_stride=window // 2, window_offset=window // 4,
         seed=run.seed, condition=run.path("canvas", "input-60m.tif"),
     )  # fmt: skip
 

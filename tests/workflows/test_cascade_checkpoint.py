@@ -27,3 +27,15 @@ def test_one_command_trains_the_bundled_checkpoint_from_scratch(monkeypatch, tmp
     stored = load_file(out / "diffusion_pytorch_model.safetensors")
     trained = load_file(tmp_path / "work" / "run" / "model" / "diffusion_pytorch_model.safetensors")
     assert {t.dtype for t in stored.values()} == {torch.float16} and stored.keys() == trained.keys()
+
+
+def test_the_bundled_checkpoint_is_what_the_command_makes():
+    from terrasynth.workflows.demo import BUNDLED
+
+    folder = BUNDLED / "metaearth"
+    record = json.loads((folder / "training.json").read_text())
+    assert record["command"] == "terrasynth train metaearth-checkpoint"
+    assert record["world"] == json.loads(json.dumps(cascade_checkpoint.WORLD))  # tuples come back as lists
+    assert record["settings"] == cascade_checkpoint.TRAINING and record["chip"] == cascade_checkpoint.CHIP
+    model = MetaEarthDenoiser.from_pretrained(folder, use_safetensors=True)
+    assert [gsd for gsd, _ in model.pairs] == [16.0, 4.0] and model.config.window == cascade_checkpoint.CHIP

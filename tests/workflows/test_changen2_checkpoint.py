@@ -21,3 +21,16 @@ def test_one_command_trains_the_bundled_changen2_checkpoint_from_scratch(monkeyp
     assert record["optimizer_steps"] == 2 and record["world"]["seed"] == 1000 and record["seconds"] >= 0
     assert record["command"] == "terrasynth train changen2-checkpoint"
     assert not (tmp_path / "changen2.partial").exists()
+
+
+def test_the_bundled_checkpoint_is_what_the_command_makes():
+    from terrasynth.workflows.demo import BUNDLED
+
+    folder = BUNDLED / "changen2"
+    record = json.loads((folder / "training.json").read_text())
+    assert record["command"] == "terrasynth train changen2-checkpoint"
+    assert record["world"] == json.loads(json.dumps(changen2_checkpoint.WORLD))  # tuples come back as lists
+    assert record["settings"] == changen2_checkpoint.TRAINING and record["tile"] == changen2_checkpoint.TILE
+    model = Changen2Model.load(folder)
+    assert model.gsd == 1.0 and model.tile_size == changen2_checkpoint.TILE
+    assert model.schedule.prediction_type == "sample" and 250 in model.encoding.classes
