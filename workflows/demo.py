@@ -292,6 +292,7 @@ def _synthesize(run: DemoRun) -> None:
     # building changes only, as the benchmark labels them (LEVIR-CD style)
     synthesize(run.changen2, run.change_corpus, run.path("change", "synthetic"), pairs=s.synthetic_pairs,
                length=2, size=s.pair_size, seed=run.seed, steps=s.synthesis_steps, change="buildings",
+               level=f"{s.change_gsd:g}m", gsd=s.change_gsd,
                batch_size=s.cascade_batch, show_progress=run.progress)  # fmt: skip
 
 
