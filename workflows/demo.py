@@ -228,8 +228,6 @@ def _train_cascade(run: DemoRun) -> None:
     from terrasynth.workflows.train_metaearth import corpus_cascade, train_metaearth
 
     s = run.settings
-    if run.checkpoints is not None:
-        return  # the bundled model, read by the generation
     # the bundled checkpoint's recipe (one model for 60 -> 16 and 16 -> 4 m), at the run's size
     recipe = {**TRAINING, "preset": s.preset, "max_epochs": s.cascade_epochs, "steps_per_epoch": s.cascade_steps,
               "batch_size": s.cascade_batch, "seed": run.seed, "sample_every_n_epochs": s.cascade_epochs}  # fmt: skip
@@ -271,12 +269,10 @@ def _ingest_change(run: DemoRun) -> None:
                scheduler="threads", progress=run.progress)  # fmt: skip
 
 
-def _changen2(run: DemoRun) -> None:
+def _train_changen2(run: DemoRun) -> None:
     from terrasynth.workflows.train_changen2 import train_on_corpus
 
     s = run.settings
-    if run.checkpoints is not None:
-        return  # the bundled model, read by the synthesis
     train_on_corpus(
         run.change_corpus, f"{s.change_gsd:g}m", run.path("models", "changen2"), tile_size=s.changen2_chip,
         preset=s.changen2_preset, mask="landcover", prediction="sample", max_epochs=s.changen2_epochs,
@@ -605,17 +601,15 @@ def _picture(image: np.ndarray) -> np.ndarray:
 
 
 def steps(run: DemoRun) -> list[tuple[str, Callable[[DemoRun], None]]]:
-    """The demo's steps in order: (name, function of the run)."""
-    bundled = run.checkpoints is not None
+    """The demo's steps in order: (name, function of the run); the generative models are trained
+    only without bundled checkpoints."""
+    scratch = run.checkpoints is None
     return [
         ("ingest the synthetic world", _ingest),
         (f"ingest a town's edge at {run.settings.change_gsd:g} m", _ingest_change),
-        (
-            "load the bundled MetaEarth checkpoint" if bundled else "train the MetaEarth cascade",
-            _train_cascade,
-        ),
+        *([("train the MetaEarth cascade", _train_cascade)] if scratch else []),
         ("generate an unbounded canvas", _generate),
-        ("load the bundled Changen2 checkpoint" if bundled else "train Changen2", _changen2),
+        *([("train Changen2", _train_changen2)] if scratch else []),
         ("synthesize change pairs", _synthesize),
         ("build a held-out change benchmark", _benchmark),
         ("train the change detectors", _train_detectors),
