@@ -14,16 +14,14 @@ resolutions (MetaEarth's self-cascade, one resolution-guided model).
 
 from __future__ import annotations
 
-import datetime as dt
-import json
 import math
-import os
 import shutil
-import time
 from pathlib import Path
 from typing import Annotated
 
 import typer
+
+from terrasynth.workflows.bundled import publish, say_trained, training_record, work_folder
 
 WORLD = {"seed": 1000, "centre": (9.42, 45.62), "area": 8000.0, "date": "2021-06-01", "levels": "60,16,4"}
 """The training world: a square of ``area`` metres of the synthetic world (seed, date) at 60, 16
@@ -69,35 +67,19 @@ def train_checkpoint(out: str | Path, *, work: str | Path | None = None, progres
             a rerun with the same folder resumes.
         progress: show the ingest's progress bars (training always shows its own).
     """
-    from terrasynth import __version__
     from terrasynth.workflows.train_metaearth import corpus_cascade, train_metaearth
 
     out = Path(out)
-    work = Path(work) if work is not None else out.with_name(out.name + ".work")
-    began, cpu = time.perf_counter(), time.process_time()
-    corpus = training_world(work / "world.zarr", progress)
-    dataset = corpus_cascade(corpus, "all", chip=CHIP)
-    model = train_metaearth(dataset, work / "run", **TRAINING)
-    record = {
-        "command": "terrasynth train metaearth-checkpoint",
-        "software_version": __version__,
-        "trained": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "world": WORLD,
-        "chip": CHIP,
-        "settings": TRAINING,
-        "optimizer_steps": TRAINING["max_epochs"] * TRAINING["steps_per_epoch"],
-        "tiles": len(dataset),
-        "seconds": round(time.perf_counter() - began),
-        "cpu_seconds": round(time.process_time() - cpu),
-        "threads": _threads(),
-    }
-    partial = out.with_name(out.name + ".partial")
-    shutil.rmtree(partial, ignore_errors=True)
-    write_half(model, partial)
-    (partial / "training.json").write_text(json.dumps(record, indent=2) + "\n")
-    shutil.rmtree(out, ignore_errors=True)
-    os.replace(partial, out)
-    return out
+    work = work_folder(out, work)
+    fields = {"world": WORLD, "chip": CHIP, "settings": TRAINING}
+    with training_record("terrasynth train metaearth-checkpoint", **fields) as record:
+        dataset = corpus_cascade(training_world(work / "world.zarr", progress), "all", chip=CHIP)
+        model = train_metaearth(dataset, work / "run", **TRAINING)
+        record |= {
+            "optimizer_steps": TRAINING["max_epochs"] * TRAINING["steps_per_epoch"],
+            "tiles": len(dataset),
+        }
+    return publish(model, out, record, copy=write_half)
 
 
 def write_half(model: Path, out: Path) -> None:
@@ -112,12 +94,6 @@ def write_half(model: Path, out: Path) -> None:
     save_file({k: v.to(torch.float16) for k, v in weights.items()}, out / WEIGHTS, metadata={"format": "pt"})
 
 
-def _threads() -> int:
-    import torch
-
-    return torch.get_num_threads()
-
-
 def cli(
     out: Annotated[Path, typer.Option("--out", help="Checkpoint folder to write.")] = Path(
         "checkpoints/metaearth"
@@ -128,11 +104,4 @@ def cli(
     ] = None,
 ) -> None:
     """Train the bundled MetaEarth checkpoint from scratch (one model of the 60 -> 16 -> 4 m cascade)."""
-    from rich.console import Console
-
-    path = train_checkpoint(out, work=work, progress=True)
-    record = json.loads((path / "training.json").read_text())
-    Console().print(
-        f"trained {record['optimizer_steps']} steps in {record['seconds']} s ({record['cpu_seconds']} s of CPU): "
-        f"weights in {path}"
-    )
+    say_trained(train_checkpoint(out, work=work, progress=True))

@@ -14,15 +14,12 @@ pixel space on 4 x 4 pixel tokens with the mask embedded at the token grid.
 
 from __future__ import annotations
 
-import datetime as dt
-import json
-import os
-import shutil
-import time
 from pathlib import Path
 from typing import Annotated
 
 import typer
+
+from terrasynth.workflows.bundled import publish, say_trained, training_record, work_folder
 
 WORLD = {
     "seed": 1000,
@@ -72,35 +69,16 @@ def train_checkpoint(out: str | Path, *, work: str | Path | None = None, progres
             a rerun with the same folder resumes.
         progress: show the ingest's progress bars (training always shows its own).
     """
-    import torch
-
-    from terrasynth import __version__
     from terrasynth.workflows.train_changen2 import train_on_corpus
 
     out = Path(out)
-    work = Path(work) if work is not None else out.with_name(out.name + ".work")
-    began, cpu = time.perf_counter(), time.process_time()
-    corpus = training_world(work / "world.zarr", progress)
-    model = train_on_corpus(corpus, WORLD["level"], work / "run", tile_size=TILE, **TRAINING)
-    record = {
-        "command": "terrasynth train changen2-checkpoint",
-        "software_version": __version__,
-        "trained": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "world": WORLD,
-        "tile": TILE,
-        "settings": TRAINING,
-        "optimizer_steps": TRAINING["max_epochs"] * TRAINING["steps_per_epoch"],
-        "seconds": round(time.perf_counter() - began),
-        "cpu_seconds": round(time.process_time() - cpu),
-        "threads": torch.get_num_threads(),
-    }
-    partial = out.with_name(out.name + ".partial")
-    shutil.rmtree(partial, ignore_errors=True)
-    shutil.copytree(model, partial)
-    (partial / "training.json").write_text(json.dumps(record, indent=2) + "\n")
-    shutil.rmtree(out, ignore_errors=True)
-    os.replace(partial, out)
-    return out
+    work = work_folder(out, work)
+    fields = {"world": WORLD, "tile": TILE, "settings": TRAINING}
+    with training_record("terrasynth train changen2-checkpoint", **fields) as record:
+        corpus = training_world(work / "world.zarr", progress)
+        model = train_on_corpus(corpus, WORLD["level"], work / "run", tile_size=TILE, **TRAINING)
+        record["optimizer_steps"] = TRAINING["max_epochs"] * TRAINING["steps_per_epoch"]
+    return publish(model, out, record)
 
 
 def cli(
@@ -113,11 +91,4 @@ def cli(
     ] = None,
 ) -> None:
     """Train the bundled Changen2 checkpoint from scratch (1 m imagery from land cover and buildings)."""
-    from rich.console import Console
-
-    path = train_checkpoint(out, work=work, progress=True)
-    record = json.loads((path / "training.json").read_text())
-    Console().print(
-        f"trained {record['optimizer_steps']} steps in {record['seconds']} s ({record['cpu_seconds']} s of CPU): "
-        f"weights in {path}"
-    )
+    say_trained(train_checkpoint(out, work=work, progress=True))

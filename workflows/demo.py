@@ -35,6 +35,7 @@ import typer
 from pydantic import Field
 
 from terrasynth.core.config import Config
+from terrasynth.workflows.bundled import BUNDLED
 
 
 class DemoSettings(Config):
@@ -97,11 +98,6 @@ SCALES: dict[str, DemoSettings] = {
 }  # fmt: skip
 """``small``: about ten minutes on two CPU cores, with the bundled checkpoints. ``medium``: for a GPU,
 training its own larger models."""
-
-
-BUNDLED = Path(__file__).resolve().parents[1] / "checkpoints"
-"""The checkpoints bundled with terrasynth (``metaearth/``, ``changen2/``), each with the
-``training.json`` of the command that trained it."""
 
 
 @dataclass

@@ -304,12 +304,13 @@ def synthesize(
         model, steps=steps, margin=margin, autocast_dtype=torch.bfloat16 if device.type == "cuda" else None
     )
     events = model.encoding.change_events()
-    if layout == "levir-cd" and change == "buildings" and not other_change:
+    building_labels = layout == "levir-cd" and change == "buildings"
+    if building_labels and not other_change:
         events = replace(events, transition_p=0.0)
     provenance = {
         "checkpoint": str(checkpoint), "source": str(source), "seed": seed, "steps": steps, "margin": margin,
         "length": length, "size": size, "mask": kind, "pairing": pairing, "change_labels": change,
-        "unlabelled_change": layout == "levir-cd" and change == "buildings" and other_change,
+        "unlabelled_change": building_labels and other_change,
     }  # fmt: skip
     writer = {"levir-cd": LevirCDWriter, "second": SecondWriter, "series": ChangeSeriesWriter}[layout](
         out, properties=provenance

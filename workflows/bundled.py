@@ -1,0 +1,66 @@
+"""The checkpoints bundled with terrasynth (``checkpoints/metaearth``, ``checkpoints/changen2``):
+where they live, and how the command that trains one records and publishes it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+BUNDLED = Path(__file__).resolve().parents[1] / "checkpoints"
+"""The bundled checkpoints (``metaearth/``, ``changen2/``), each with the ``training.json`` of
+the command that trained it."""
+
+
+def work_folder(out: Path, work: str | Path | None) -> Path:
+    """Where a checkpoint's training corpus and run go: ``work``, or ``out`` + ``.work`` beside it."""
+    return Path(work) if work is not None else out.with_name(out.name + ".work")
+
+
+@contextmanager
+def training_record(command: str, **fields) -> Iterator[dict]:
+    """The ``training.json`` record of a checkpoint command: ``fields`` and, once the block ends,
+    the software version, the date, the wall-clock and CPU seconds and the torch threads."""
+    import torch
+
+    from terrasynth import __version__
+
+    record = {"command": command, "software_version": __version__, **fields}
+    began, cpu = time.perf_counter(), time.process_time()
+    yield record
+    record |= {
+        "trained": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "seconds": round(time.perf_counter() - began),
+        "cpu_seconds": round(time.process_time() - cpu),
+        "threads": torch.get_num_threads(),
+    }
+
+
+def publish(
+    model: Path, out: Path, record: dict, copy: Callable[[Path, Path], object] = shutil.copytree
+) -> Path:
+    """Write the trained ``model`` folder (by ``copy(model, folder)``) with ``record`` as its
+    ``training.json`` into ``out``, which is replaced only once the new folder is complete."""
+    partial = out.with_name(out.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    copy(model, partial)
+    (partial / "training.json").write_text(json.dumps(record, indent=2) + "\n")
+    shutil.rmtree(out, ignore_errors=True)
+    os.replace(partial, out)
+    return out
+
+
+def say_trained(path: Path) -> None:
+    """Print what a checkpoint command trained, from the checkpoint's ``training.json``."""
+    from rich.console import Console
+
+    record = json.loads((path / "training.json").read_text())
+    Console().print(
+        f"trained {record['optimizer_steps']} steps in {record['seconds']} s ({record['cpu_seconds']} s of CPU): "
+        f"weights in {path}"
+    )
