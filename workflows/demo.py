@@ -54,7 +54,11 @@ class DemoSettings(Config):
     cascade_epochs: int = Field(3, ge=1)
     cascade_steps: int = Field(40, ge=1, description="optimizer steps per epoch of each stage")
     cascade_batch: int = Field(16, ge=1)
-    canvas: int = Field(256, ge=16, description="edge of the generated 4 m canvas in pixels")
+    canvas: int = Field(
+        480,
+        ge=16,
+        description="edge of the generated 4 m canvas in pixels (30 window strides: seam scores need many cuts)",
+    )
     steps: int = Field(10, ge=1, description="DDIM steps of every generation")
     noise: Literal["shared", "independent", "field", "average"] = Field(
         "field", description="initial noise of the windows (shared: MetaEarth's; see terrasynth generate)"
