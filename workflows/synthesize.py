@@ -50,8 +50,8 @@ from terrasynth.core.display import from_display, to_display
 from terrasynth.core.errors import ConfigError, CorpusError
 from terrasynth.core.landcover import BUILDING
 from terrasynth.core.levels import Level
-from terrasynth.datasets.labelled_folders import LabelledImageTiles, labelled_images
 from terrasynth.core.outputs import check_free_space, check_output
+from terrasynth.datasets.labelled_folders import LabelledImageTiles, labelled_images
 from terrasynth.ingest.synthetic.change_benchmark import second_classes
 from terrasynth.models.changen2 import (
     GPCM,

@@ -173,6 +173,7 @@ def hybrid_loss(
     schedule: NoiseSchedule,
     *,
     vlb_weight: float = 0.001,
+    valid: torch.Tensor | None = None,
     generator: torch.Generator | None = None,
     **conditions,
 ) -> torch.Tensor:
@@ -189,6 +190,7 @@ def hybrid_loss(
         x0: clean images in model space, (B, C, H, W).
         schedule: a ``learned_range`` schedule.
         vlb_weight: lambda of the variational bound term.
+        valid: optional (B, H, W) bool mask; pixels outside it do not count.
         generator: source of timesteps and noise.
 
     Returns:
@@ -203,12 +205,16 @@ def hybrid_loss(
     x_t = schedule.add_noise(x0, noise, t)
     output = denoiser(x_t, t, **conditions)
     eps, v = split_output(output, x_t)
-    mse = (eps - noise.float()).square().flatten(1).mean(dim=1)
+    mse = (eps - noise.float()).square().mean(dim=1)  # (B, H, W)
     frozen = torch.cat([eps.detach(), v], dim=1)
     mean, log_variance = posterior.reverse(x_t.float(), frozen, t)
     true_mean = posterior.mean(x_t.float(), x0.float(), t)
     true_log_variance = Posterior._at(posterior.log_variance, t, x_t)
-    kl = _normal_kl(true_mean, true_log_variance, mean, log_variance).flatten(1).mean(dim=1) / math.log(2)
-    nll = -_discretized_log_likelihood(x0.float(), mean, log_variance).flatten(1).mean(dim=1) / math.log(2)
-    vlb = torch.where(t == 0, nll, kl)
-    return (mse + vlb_weight * steps * vlb).mean()
+    kl = _normal_kl(true_mean, true_log_variance, mean, log_variance).mean(dim=1) / math.log(2)
+    nll = -_discretized_log_likelihood(x0.float(), mean, log_variance).mean(dim=1) / math.log(2)
+    vlb = torch.where((t == 0)[:, None, None], nll, kl)
+    per_pixel = mse + vlb_weight * steps * vlb
+    if valid is None:
+        return per_pixel.mean()
+    valid = valid.to(per_pixel.dtype)
+    return ((per_pixel * valid).flatten(1).sum(dim=1) / valid.flatten(1).sum(dim=1).clamp(min=1)).mean()
