@@ -59,7 +59,10 @@ def test_masks_are_encoded_as_the_released_embedding_takes_them():
     [
         ("code.pth", r"refusing to unpickle .*code\.pth: it asks for posix\.system"),
         ("truncated.pth", r"cannot read weights from .*truncated\.pth \(damaged or truncated\?\)"),
-        ("truncated.safetensors", r"cannot read weights from .*truncated\.safetensors \(damaged or truncated\?\)"),
+        (
+            "truncated.safetensors",
+            r"cannot read weights from .*truncated\.safetensors \(damaged or truncated\?\)",
+        ),
         ("shapes.pth", r"shapes\.pth does not fit an RS-DiT .*blocks\.1\.attn\.qkv\.weight"),
     ],
 )

@@ -54,7 +54,9 @@ def test_each_ancestral_step_is_improved_ddpm():
         noise = torch.randn(2, 4, 3, 3, generator=generator)
         ours = sampler.step(output, t, x, noise=noise)
         eps, v = output.double().chunk(2, dim=1)
-        expected = improved_ddpm_step(x.double().numpy(), eps.numpy(), v.numpy(), t, t_prev, noise.double().numpy())
+        expected = improved_ddpm_step(
+            x.double().numpy(), eps.numpy(), v.numpy(), t, t_prev, noise.double().numpy()
+        )
         np.testing.assert_allclose(ours.numpy(), expected, rtol=1e-5, atol=1e-6)
         x = ours
 
