@@ -1,6 +1,7 @@
 """Learned variances: ancestral steps and the hybrid loss against improved DDPM's formulas, written
 out here in float64 from the paper (Nichol & Dhariwal 2021, eqs. 9-15, respacing of section 4)."""
 
+import itertools
 import math
 
 import numpy as np
@@ -48,7 +49,7 @@ def test_each_ancestral_step_is_improved_ddpm():
     generator = torch.Generator().manual_seed(0)
     x = torch.randn(2, 4, 3, 3, generator=generator)
     chain = [*sampler.timesteps, -1]
-    for t, t_prev in zip(chain[:-1], chain[1:], strict=True):
+    for t, t_prev in itertools.pairwise(chain):
         output = torch.randn(2, 8, 3, 3, generator=generator)
         output[:, 4:] = output[:, 4:].tanh()  # v in [-1, 1]
         noise = torch.randn(2, 4, 3, 3, generator=generator)
