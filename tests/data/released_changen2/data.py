@@ -164,7 +164,7 @@ def write_oem(root: Path, images: int = 1, size: int = 256, seed: int = 0, regio
     for folder in ("images", "labels"):
         (root / region / folder).mkdir(parents=True, exist_ok=True)
     profile = {"driver": "GTiff", "width": size, "height": size, "crs": "EPSG:32632",
-               "transform": rasterio.transform.from_origin(300000, 5600000, 0.5, 0.5)}  # fmt: skip
+               "transform": rasterio.Affine(0.5, 0, 300000, 0, -0.5, 5600000)}  # fmt: skip
     for index in range(images):
         name = f"{region}_{index + 1}.tif"
         rgb = rng.integers(0, 256, (3, size, size), dtype=np.uint8)
