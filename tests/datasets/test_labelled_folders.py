@@ -43,7 +43,7 @@ def test_openearthmap_tiles_keep_the_eight_classes_and_read_other_values_as_unkn
 def test_an_image_without_its_mask_is_named(released, tmp_path):
     split = released.write_xview2(tmp_path / "xview2", images=1, size=128)
     (split / "targets" / "hurricane-test_00000000_pre_disaster_target.png").unlink()
-    with pytest.raises(CorpusError, match="pre_disaster.png has no mask .*targets"):
+    with pytest.raises(CorpusError, match=r"pre_disaster\.png has no mask .*targets"):
         LabelledImageTiles(split, "xview2", 128)
     with pytest.raises(CorpusError, match="holds no oem image"):
         LabelledImageTiles(split, "oem", 128)
