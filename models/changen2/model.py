@@ -9,7 +9,7 @@ Saved as a folder::
 
 Our own models predict the noise only (``learn_sigma=False``) by default, and are sampled with
 DDIM. Models with a learned variance (the released Changen2 weights, converted by
-:mod:`~terrasynth.models.changen2.released`, or ours trained with the hybrid objective) record a
+``terrasynth convert changen2``, or ours trained with the hybrid objective) record a
 ``learned_range`` schedule and are sampled ancestrally with their variance
 (:class:`~terrasynth.models.diffusion.AncestralSampler`).
 
