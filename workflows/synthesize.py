@@ -305,10 +305,8 @@ def synthesize(
     device = torch_device(device)
     source = Path(source)
     corpus = (source / "zarr.json").is_file() or (source / ".zgroup").is_file()
-    labelled = (
-        any(labelled_images(source, layout) for layout in LABELLED_SOURCES.values())
-        if source.is_dir()
-        else False
+    labelled = source.is_dir() and any(
+        labelled_images(source, layout) for layout in LABELLED_SOURCES.values()
     )
     if not corpus and source.is_dir() and not labelled and not image_files(source):
         raise CorpusError(

@@ -89,10 +89,10 @@ class AncestralSampler:
         schedule: the forward process (its ``variance_type`` must be ``learned_range``).
         timesteps: the training timesteps visited, from noisiest to cleanest.
         steps: their number.
+        stochastic: every step but the last adds noise (as :attr:`DiffusionSampler.stochastic` says).
     """
 
     stochastic = True
-    strength = 1.0
 
     def __init__(self, schedule: NoiseSchedule, steps: int = 250):
         if not schedule.learned_variance:
@@ -107,9 +107,6 @@ class AncestralSampler:
         self.timesteps: list[int] = ascending.flip(0).tolist()
         self.steps = len(self.timesteps)
         self._position = {t: len(ascending) - 1 - i for i, t in enumerate(self.timesteps)}
-
-    def start(self, noise: torch.Tensor, image: torch.Tensor | None = None) -> torch.Tensor:
-        return noise
 
     def step(
         self,
