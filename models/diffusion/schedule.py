@@ -141,8 +141,12 @@ class NoiseSchedule:
         return self._training_scheduler.get_velocity(x0, noise, t)
 
     def to_dict(self) -> dict:
-        """JSON-ready settings, to store beside a model's weights."""
-        return asdict(self)
+        """JSON-ready settings, to store beside a model's weights (``variance_type`` only when the
+        variance is learned, so the configs of fixed-variance models read as before it existed)."""
+        settings = asdict(self)
+        if not self.learned_variance:
+            del settings["variance_type"]
+        return settings
 
     @classmethod
     def from_dict(cls, settings: dict) -> NoiseSchedule:
