@@ -169,3 +169,13 @@ def test_converting_with_the_wrong_masks_or_autoencoder_is_one_line(files, relea
     error = capsys.readouterr().err
     assert exited.value.code == 2 and error.count("\n") == 1 and "give Stable Diffusion's VAE" in error
     assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_synthesize_with_converted_weights_on_a_gpu_under_bf16(converted, released, tmp_path):
+    released.write_xview2(tmp_path / "xview2", images=1, size=256)
+    summary = synthesize(
+        converted["xview2"].path, tmp_path / "xview2", tmp_path / "pairs", pairs=2, steps=3, device="cuda",
+        show_progress=False,
+    )  # fmt: skip
+    assert summary.pairs == 2 and np.isfinite(summary.consistency["changed"])
