@@ -21,6 +21,9 @@ Change data (``NonGeoDataset``s of bitemporal pairs): :class:`LEVIRCDFolder`,
 :class:`S2LookingFolder`, :class:`SECONDFolder`, :class:`ChangeSeriesPairs`,
 :func:`open_change_set` for the synthetic change sets terrasynth writes, and
 :func:`open_change_dataset` to open any of them by name.
+
+Labelled single-date images in the xView2 and OpenEarthMap folder layouts, as tiles with their
+masks (the sources of change synthesis with the released Changen2 weights): :class:`LabelledImageTiles`.
 """
 
 from terrasynth.core.lazy import lazy_exports
@@ -36,6 +39,7 @@ _EXPORTS = {
         "BlurSettings", "DegradationSettings", "NoiseSettings", "ResizeSettings", "SecondOrderDegradation",
         "degrade_condition",
     ],
+    "labelled_folders": ["LABELLED_LAYOUTS", "LabelledImageTiles", "labelled_images"],
     "level_reader": ["LevelReader"],
     "levircd": ["LEVIRCDFolder"],
     "s2looking": ["S2LookingFolder"],

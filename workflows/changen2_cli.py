@@ -104,7 +104,10 @@ def synthesize(
     source: Annotated[
         Path,
         typer.Option(
-            "--from", exists=True, help="A corpus (Zarr store) or a folder of images (PNG, JPEG, GeoTIFF)."
+            "--from",
+            exists=True,
+            help="A corpus (Zarr store), a folder of images (PNG, JPEG, GeoTIFF), or of xView2 / OpenEarthMap "
+            "images with their masks (for converted released models).",
         ),
     ],
     out: Annotated[Path, typer.Option("--out", help="The folder to write (must not exist, or be empty).")],
@@ -120,7 +123,12 @@ def synthesize(
         int | None, typer.Option("--size", help="Image side in pixels (default: the model's training tile).")
     ] = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed of tiles, change events and noise.")] = 0,
-    steps: Annotated[int, typer.Option("--steps", help="DDIM steps per date.")] = 50,
+    steps: Annotated[
+        int,
+        typer.Option(
+            "--steps", help="Steps per date (DDIM; ancestral for learned-variance models, DiT: 250)."
+        ),
+    ] = 50,
     margin: Annotated[int, typer.Option("--margin", help="Pixels around each change redrawn with it.")] = 1,
     level: Annotated[
         str | None, typer.Option("--level", help="Corpus level (default: the model's resolution).")

@@ -15,6 +15,7 @@ import typer
 from terrasynth.workflows import (
     changen2_cli,
     check,
+    convert_changen2,
     demo,
     evaluate_change,
     evaluate_generation,
@@ -62,6 +63,11 @@ evaluate_app = typer.Typer(help="Evaluate generated imagery and change detectors
 evaluate_app.command("generation")(evaluate_generation.cli)
 evaluate_app.command("change")(evaluate_change.cli)
 app.add_typer(evaluate_app, name="evaluate")
+convert_app = typer.Typer(
+    help="Convert released weights into terrasynth model folders.", no_args_is_help=True
+)
+convert_app.command("changen2")(convert_changen2.cli)
+app.add_typer(convert_app, name="convert")
 
 
 def main(argv: list[str] | None = None) -> None:

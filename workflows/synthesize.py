@@ -5,6 +5,10 @@ Sources:
 
 - a corpus (Zarr store): its tiles with their land cover (the mask of the model's kind: land
   cover, WorldCover built-up as buildings, or pseudo-classes);
+- a folder of labelled images in the layout of the data set a converted Changen2 model was
+  trained on (:mod:`terrasynth.datasets.labelled_folders`): xView2 (``images/*_pre_disaster.png``
+  with ``targets/``) for a building-mask model, OpenEarthMap (``images/*.tif`` with ``labels/``)
+  for an OpenEarthMap model;
 - a folder of images (PNG/JPEG as displayed RGB, GeoTIFF as reflectance): unlabelled, so masks are
   k-means pseudo-masks, and the model must be one trained on pseudo-masks (``--mask pseudo``).
   Images are cut into ``size`` x ``size`` tiles (row-major, partial edge tiles dropped).
@@ -22,7 +26,8 @@ Layouts (written by :mod:`terrasynth.workflows.change_writers`, each with a STAC
 Everything is keyed by the seed and the series number (source tile, change events, noise), so
 the same command writes the same data. PNG images show the model's RGB bands through the display mapping of
 :mod:`terrasynth.core.display` (PNG sources are read back through its inverse), the mapping of the
-synthetic world's change benchmarks too.
+synthetic world's change benchmarks too; a model of 8-bit RGB values (``pixel_values="8bit"``, the
+converted released weights) reads and writes pictures as they are.
 """
 
 from __future__ import annotations
@@ -46,6 +51,7 @@ from terrasynth.core.errors import ConfigError, CorpusError
 from terrasynth.core.landcover import BUILDING
 from terrasynth.core.levels import Level
 from terrasynth.core.outputs import check_free_space, check_output
+from terrasynth.datasets.labelled_folders import LabelledImageTiles, labelled_images
 from terrasynth.ingest.synthetic.change_benchmark import second_classes
 from terrasynth.models.changen2 import (
     GPCM,
@@ -61,6 +67,8 @@ from terrasynth.workflows.corpus_samples import MaskedSamples, corpus_tiles
 from terrasynth.workflows.devices import torch_device
 
 LAYOUTS = ("levir-cd", "second", "series")
+LABELLED_SOURCES = {"buildings": "xview2", "openearthmap": "oem"}
+"""The labelled folder layout a model of each mask kind synthesizes from."""
 PAIRINGS = ("consecutive", "first-last")
 CHANGES = ("any", "buildings")
 RASTER_SUFFIXES = (".tif", ".tiff")
@@ -151,9 +159,31 @@ class ImageFolderTiles(Dataset):
             return values * np.float32(scale)
         with Image.open(path) as picture:
             rgb = np.asarray(picture.convert("RGB"))[row : row + size, col : col + size]
-        image = np.zeros((self.model.channels, size, size), np.float32)
-        image[list(self.model.rgb_bands)] = from_display(rgb.transpose(2, 0, 1))
-        return image
+        return from_picture(rgb.transpose(2, 0, 1), self.model)
+
+
+class LabelledTiles(Dataset):
+    """The tiles of a labelled folder (:class:`~terrasynth.datasets.LabelledImageTiles`) with their
+    images in the model's values."""
+
+    def __init__(self, tiles: LabelledImageTiles, model: Changen2Model):
+        self.tiles, self.model = tiles, model
+
+    def __len__(self) -> int:
+        return len(self.tiles)
+
+    def __getitem__(self, index: int) -> dict:
+        sample = self.tiles[index]
+        return {**sample, "image": torch.from_numpy(from_picture(sample["image"].numpy(), self.model))}
+
+
+def from_picture(rgb: np.ndarray, model: Changen2Model) -> np.ndarray:
+    """(3, H, W) uint8 RGB -> (C, H, W) float32 image values of ``model`` in its RGB bands:
+    value / 255 for an 8-bit model, else reflectance through the inverse display mapping."""
+    image = np.zeros((model.channels, *rgb.shape[1:]), np.float32)
+    eight_bit = model.pixel_values == "8bit"
+    image[list(model.rgb_bands)] = rgb.astype(np.float32) / 255 if eight_bit else from_display(rgb)
+    return image
 
 
 def image_files(folder: Path) -> list[Path]:
@@ -175,20 +205,32 @@ def _corpus_tiles(
     return MaskedSamples(tiles, model.encoding, seed)
 
 
-def _rgb(reflectance: torch.Tensor, rgb_bands) -> np.ndarray:
-    """(C, H, W) reflectance -> (H, W, 3) uint8 display image."""
-    return to_display(reflectance[list(rgb_bands)].permute(1, 2, 0).float().cpu().numpy())
+def _rgb(image: torch.Tensor, model: Changen2Model) -> np.ndarray:
+    """(C, H, W) image values -> (H, W, 3) uint8 picture (:func:`from_picture`'s inverse)."""
+    rgb = image[list(model.rgb_bands)].permute(1, 2, 0).float().cpu().numpy()
+    if model.pixel_values == "8bit":
+        return (np.clip(rgb, 0, 1) * 255 + 0.5).astype(np.uint8)
+    return to_display(rgb)
+
+
+BUILDING_CODES = {"landcover": BUILDING, "buildings": 1, "openearthmap": 8}
+OPENEARTHMAP_SECOND = np.array([2, 2, 3, 2, 2, 4, 1, 3, 5], np.uint8)
+"""SECOND values of OpenEarthMap codes 0-8: bareland, developed space and road as ground (2),
+rangeland and agriculture as low vegetation (3), tree (4), water (1), building (5)."""
 
 
 def _buildings(masks: np.ndarray, kind: str) -> np.ndarray:
-    return masks == (BUILDING if kind == "landcover" else 1)
+    return masks == BUILDING_CODES[kind]
 
 
 def _second(masks: np.ndarray, kind: str) -> np.ndarray:
     """SECOND values (1-6): WorldCover mapped as the synthetic change sets do, building footprints as
-    building (5); building masks as building (5) on ground (2)."""
+    building (5); OpenEarthMap classes by :data:`OPENEARTHMAP_SECOND`; building masks as building (5)
+    on ground (2)."""
     if kind == "landcover":
         return second_classes(masks.astype(np.uint8), masks == BUILDING)
+    if kind == "openearthmap":
+        return OPENEARTHMAP_SECOND[masks]
     return np.where(masks == 1, np.uint8(5), np.uint8(2))
 
 
@@ -263,7 +305,10 @@ def synthesize(
     device = torch_device(device)
     source = Path(source)
     corpus = (source / "zarr.json").is_file() or (source / ".zgroup").is_file()
-    if not corpus and source.is_dir() and not image_files(source):
+    labelled = source.is_dir() and any(
+        labelled_images(source, layout) for layout in LABELLED_SOURCES.values()
+    )
+    if not corpus and source.is_dir() and not labelled and not image_files(source):
         raise CorpusError(
             f"{source} holds no PNG, JPEG or GeoTIFF image and is not a corpus: give a corpus (Zarr store) "
             "or a folder of images"
@@ -283,6 +328,8 @@ def synthesize(
         )
     if corpus:
         tiles = _corpus_tiles(source, level, size, model, seed, min_valid_fraction)
+    elif source.is_dir() and kind in LABELLED_SOURCES:
+        tiles = _labelled_tiles(source, size, model)
     elif source.is_dir():
         if kind != "pseudo":
             raise ConfigError(
@@ -337,8 +384,9 @@ def synthesize(
             )
             images = torch.stack([torch.as_tensor(s["image"]) for s in samples]).to(device)
             series = gpcm(
-                images, sequences, noise.to(device), on_step=partial(progress.advance, task, len(numbers))
-            ).cpu()
+                images, sequences, noise.to(device), on_step=partial(progress.advance, task, len(numbers)),
+                step_noise=partial(_step_noise, gpcm.noise_shape(size, size), seed, numbers),
+            ).cpu()  # fmt: skip
             series = _vary_dates(series, appearance, seed, numbers)
             for n, drawn, sequence in zip(numbers, series, sequences, strict=True):
                 measured = consistency(drawn, torch.from_numpy(sequence.changes))
@@ -351,6 +399,24 @@ def synthesize(
     figures = {key: total / pixels if pixels else float("nan") for key, (total, pixels) in totals.items()}
     figures["ratio"] = figures["unchanged"] / figures["changed"] if figures["changed"] else float("nan")
     return SynthesisSummary(Path(out), layout, n_series, written, size, length, seconds, figures)
+
+
+def _step_noise(shape, seed: int, numbers: range, date: int, step: int) -> torch.Tensor:
+    """The noise of one step of one date of the series ``numbers`` (samplers that add noise)."""
+    return torch.stack([keyed_normal(shape, seed, "step-noise", n, date, step) for n in numbers])
+
+
+def _labelled_tiles(source: Path, size: int, model: Changen2Model) -> LabelledTiles:
+    """The tiles of a labelled folder in the layout of the model's masks."""
+    kind, layout = model.encoding.kind, LABELLED_SOURCES[model.encoding.kind]
+    if not labelled_images(source, layout):
+        raise CorpusError(
+            f"this model draws {kind} masks, so it synthesizes from {layout} images with their masks, and {source} "
+            f"holds none: see terrasynth.datasets.labelled_folders for the layout"
+        )
+    if model.channels != 3:
+        raise ConfigError(f"{layout} images are RGB but the model draws {model.channels} bands")
+    return LabelledTiles(LabelledImageTiles(source, layout, size), model)
 
 
 def _vary_dates(series: torch.Tensor, appearance: DateAppearance, seed: int, numbers: range) -> torch.Tensor:
@@ -381,7 +447,7 @@ def _write(writer, layout, number, series, sequence, model, pairing, change, lef
     dates = [(0, len(series) - 1)] if pairing == "first-last" else [(t - 1, t) for t in range(1, len(series))]
     for a, b in dates[:left]:
         name = f"{number:06d}_t{a}_t{b}"
-        image_a, image_b = _rgb(series[a], model.rgb_bands), _rgb(series[b], model.rgb_bands)
+        image_a, image_b = _rgb(series[a], model), _rgb(series[b], model)
         if layout == "second":
             semantic_a, semantic_b = _second(masks[a], kind), _second(masks[b], kind)
             writer.write(name, image_a, image_b, semantic_a, semantic_b, semantic_a != semantic_b)

@@ -14,7 +14,10 @@ Each mask is encoded one-hot with a class-boundary channel
 (:class:`~terrasynth.models.changen2.MaskEncoding`). The objective is the shared diffusion core's
 loss of its prediction (the noise by default, as Changen2's DiT, or the clean image or the velocity:
 ``prediction``), plain by default (``p2_gamma = 0``) or Min-SNR-weighted (``snr_gamma``); models
-learn no variance, since synthesis samples with DDIM.
+learn no variance, since synthesis samples with DDIM. ``objective: hybrid`` trains as DiT and the
+released Changen2 weights were trained instead: DiT's schedule (linear betas 1e-4 to 0.02) and
+improved DDPM's hybrid loss with a learned variance (``vlb_weight``), so the model is sampled, saved
+and loaded as a converted released one is.
 
 The run folder is laid out as every training run's (:mod:`terrasynth.workflows.training`);
 ``model/`` holds a :class:`~terrasynth.models.changen2.Changen2Model` (``Changen2Model.load``).
@@ -23,6 +26,7 @@ The run folder is laid out as every training run's (:mod:`terrasynth.workflows.t
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 from typing import Literal
 
@@ -35,7 +39,13 @@ from torch.utils.data import Dataset
 
 from terrasynth.core.errors import ConfigError, WeightsError
 from terrasynth.models.changen2 import Changen2Model, MaskEncoding, build_changen2
-from terrasynth.models.diffusion import DiffusionSampler, NoiseSchedule, diffusion_loss
+from terrasynth.models.diffusion import (
+    AncestralSampler,
+    DiffusionSampler,
+    NoiseSchedule,
+    diffusion_loss,
+    hybrid_loss,
+)
 from terrasynth.workflows.corpus_samples import MaskedSamples, corpus_tiles
 from terrasynth.workflows.run_folder import start_run
 from terrasynth.workflows.training import (
@@ -63,9 +73,24 @@ class Changen2Training(TrainingSettings):
         None, description="local folder of a diffusers AutoencoderKL: train in its latent space"
     )
     p2_gamma: float = Field(0.0, ge=0)
+    objective: Literal["simple", "hybrid"] = Field(
+        "simple",
+        description="simple: the schedule's MSE; hybrid: DiT's schedule, learned variance, MSE + VLB",
+    )
+    vlb_weight: float = Field(0.001, gt=0, description="lambda of the hybrid objective's VLB term")
 
     def encoding(self) -> MaskEncoding:
         return MaskEncoding.for_kind(self.mask, boundary=self.boundary, pseudo_classes=self.pseudo_classes)
+
+    def noise_schedule(self) -> NoiseSchedule:
+        """DiT's schedule for the hybrid objective, else the configured one."""
+        if self.objective == "hybrid":
+            if self.prediction != "epsilon":
+                raise ConfigError(
+                    "the hybrid objective trains a noise-predicting model: set prediction: epsilon"
+                )
+            return NoiseSchedule.dit()
+        return NoiseSchedule(self.schedule, prediction_type=self.prediction)
 
 
 class Changen2Module(KeyedRandomness, L.LightningModule):
@@ -88,6 +113,18 @@ class Changen2Module(KeyedRandomness, L.LightningModule):
 
     def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
         x0, condition, valid = self._inputs(batch)
+        if self.model.schedule.learned_variance:
+            loss = hybrid_loss(
+                partial(self.model, with_variance=True),
+                x0,
+                self.model.schedule,
+                vlb_weight=self.settings.vlb_weight,
+                valid=valid,
+                generator=self.keyed_generator("train", self.current_epoch, batch_idx),
+                mask=condition,
+            )
+            self.log("train/loss", loss, prog_bar=True)
+            return loss
         loss = diffusion_loss(
             self.model,
             x0,
@@ -108,8 +145,12 @@ class Changen2Module(KeyedRandomness, L.LightningModule):
         x0, condition, _ = self._inputs(batch)
         generator = self.keyed_generator("samples", batch_idx)
         noise = torch.randn(x0.shape, device=x0.device, generator=generator)
-        sampler = DiffusionSampler.for_model(self.model, self.settings.sample_steps)
-        drawn = self.model.from_latent(sampler.sample(self.model, noise, mask=condition))
+        if self.model.schedule.learned_variance:
+            sampler = AncestralSampler(self.model.schedule, self.settings.sample_steps)
+            denoiser = partial(self.model, with_variance=True)
+        else:
+            sampler, denoiser = DiffusionSampler.for_model(self.model, self.settings.sample_steps), self.model
+        drawn = self.model.from_latent(sampler.sample(denoiser, noise, generator=generator, mask=condition))
         picture = quicklook([drawn, batch["image"]], self.model.rgb_bands)
         save_quicklook(self, picture, batch_idx)
 
@@ -166,7 +207,7 @@ def train_changen2(
         encoding,
         data["channels"],
         autoencoder=autoencoder,
-        schedule=NoiseSchedule(settings.schedule, prediction_type=settings.prediction),
+        schedule=settings.noise_schedule(),
         scaling=model_scaling(settings, dataset),
         bands=bands,
         rgb_bands=settings.rgb_bands,

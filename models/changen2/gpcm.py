@@ -18,6 +18,11 @@ consistency mechanism:
    the same deterministic (DDIM, eta = 0) path, and the noise field is continuous across the
    border of the drawn region.
 
+A model with a learned variance (a ``learned_range`` schedule: the released Changen2 weights) is
+sampled as it was trained, ancestrally with its variance over respaced timesteps
+(:class:`~terrasynth.models.diffusion.AncestralSampler`); each step then adds noise, taken from
+``step_noise`` (keyed, so a series is the same whatever it is batched with) or drawn.
+
 In a latent model the region is taken to latent pixels (a latent pixel is drawn when any of its
 image pixels is), and the decoded image is pasted into the previous date only inside the region,
 so unchanged pixels are not even touched by the autoencoder's reconstruction error.
@@ -30,6 +35,7 @@ sizes beyond the training tile memory grows with the square of the tokens in tho
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from functools import partial
 
 import numpy as np
 import torch
@@ -38,7 +44,7 @@ import torch.nn.functional as F
 from terrasynth.core.errors import ConfigError
 from terrasynth.models.changen2.model import Changen2Model
 from terrasynth.models.changen2.sequence import ChangeSequence
-from terrasynth.models.diffusion import DiffusionSampler
+from terrasynth.models.diffusion import AncestralSampler, DiffusionSampler
 
 
 class GPCM:
@@ -46,7 +52,8 @@ class GPCM:
 
     Args:
         model: the mask-conditioned model.
-        steps: DDIM steps per date (deterministic DDIM, eta = 0).
+        steps: steps per date: deterministic DDIM (eta = 0), or ancestral steps for a model with a
+            learned variance.
         margin: pixels by which the change region is dilated before it is drawn (wider margins
             give the model more room to blend a change in, and change more of the unchanged area).
         autocast_dtype: run the model under autocast to this dtype (e.g. ``torch.bfloat16`` on GPUs).
@@ -63,7 +70,10 @@ class GPCM:
         if margin < 0:
             raise ConfigError(f"the blending margin must be at least 0 pixels, got {margin}")
         self.model, self.margin, self.autocast_dtype = model, margin, autocast_dtype
-        self.sampler = DiffusionSampler.for_model(model, steps)
+        learned = model.schedule.learned_variance
+        self.sampler = (
+            AncestralSampler(model.schedule, steps) if learned else DiffusionSampler.for_model(model, steps)
+        )
 
     @property
     def steps(self) -> int:
@@ -81,6 +91,7 @@ class GPCM:
         noise: torch.Tensor,
         *,
         on_step: Callable[[], None] | None = None,
+        step_noise: Callable[[int, int], torch.Tensor] | None = None,
     ) -> torch.Tensor:
         """The images of every date of ``sequences``, one per image of the batch.
 
@@ -89,6 +100,8 @@ class GPCM:
             sequences: B simulated sequences of T dates on (H, W) masks, the first being the image's.
             noise: (B, *noise_shape) initial noise, one per series (shared by its dates).
             on_step: called after every denoising step (progress).
+            step_noise: for samplers that add noise at every step, ``(date, step) -> (B, *noise_shape)``
+                that step's noise (default: drawn from torch's global generator).
 
         Returns:
             (B, T, C, H, W) reflectance; date 0 is ``image``.
@@ -115,11 +128,12 @@ class GPCM:
             condition = model.encoding.encode(masks[:, date], boundaries[:, date])
             factor = model.latent_factor
             drawn_latent = F.max_pool2d(drawn.float(), factor) > 0 if factor > 1 else drawn
-            previous = self._draw(previous, drawn_latent, condition, noise, on_step)
+            noises = partial(step_noise, date) if step_noise is not None else None
+            previous = self._draw(previous, drawn_latent, condition, noise, on_step, noises)
             images.append(torch.where(drawn, model.from_latent(previous).to(image.dtype), images[-1]))
         return torch.stack(images, dim=1)
 
-    def _draw(self, previous, drawn, condition, noise, on_step) -> torch.Tensor:
+    def _draw(self, previous, drawn, condition, noise, on_step, step_noise) -> torch.Tensor:
         """One date: the reverse chain with the known region (``~drawn``) re-imposed after every step."""
         schedule, timesteps, batch = self.model.schedule, self.sampler.timesteps, previous.shape[0]
 
@@ -131,8 +145,11 @@ class GPCM:
         for step, t in enumerate(timesteps):
             tensor_t = torch.full((batch,), t, device=x.device, dtype=torch.long)
             with torch.autocast(x.device.type, self.autocast_dtype, enabled=self.autocast_dtype is not None):
-                eps = self.model(x, tensor_t, mask=condition)
-            x = self.sampler.step(eps.float(), t, x)
+                out = self.model(
+                    x, tensor_t, mask=condition, with_variance=self.model.schedule.learned_variance
+                )
+            z = step_noise(step).to(x) if step_noise is not None and self.sampler.stochastic else None
+            x = self.sampler.step(out.float(), t, x, noise=z)
             x = torch.where(drawn, x, noised(step + 1) if step + 1 < len(timesteps) else previous)
             if on_step is not None:
                 on_step()

@@ -9,14 +9,20 @@ borders between touching objects, and a simulated date is drawn with its next-ti
 (:attr:`~terrasynth.models.changen2.sequence.ChangeSequence.boundaries`), so adjacent buildings keep
 their outlines across dates.
 
-Three kinds of masks, each with the change events that suit it:
+Released Changen2 checkpoints take their masks as they were trained (:meth:`MaskEncoding.released`):
+a building mask as one 0/1 channel (xView2), OpenEarthMap's eight classes one channel each or as
+one channel of class indices (``format="index"``), with no boundary channel.
+
+Four kinds of masks, each with the change events that suit it:
 
 - ``landcover``: ESA WorldCover codes (11 classes) and building footprints
   (:data:`~terrasynth.core.landcover.BUILDING`), so that buildings are instances apart from roads
   and paved ground;
 - ``buildings``: 1 building footprint, 0 background;
 - ``pseudo``: codes 1..k of an unsupervised segmentation
-  (:func:`~terrasynth.models.changen2.pseudo_masks.pseudo_mask`) of unlabelled images.
+  (:func:`~terrasynth.models.changen2.pseudo_masks.pseudo_mask`) of unlabelled images;
+- ``openearthmap``: OpenEarthMap's codes, 1 bareland, 2 rangeland, 3 developed space, 4 road,
+  5 tree, 6 water, 7 agriculture land, 8 building (0 unknown).
 """
 
 from __future__ import annotations
@@ -30,12 +36,15 @@ from terrasynth.core.errors import ConfigError
 from terrasynth.core.landcover import BUILDING, WORLDCOVER
 from terrasynth.models.changen2.sequence import (
     BUILDING_EVENTS,
+    OPENEARTHMAP_EVENTS,
     WORLDCOVER_EVENTS,
     ChangeEvents,
     pseudo_mask_events,
 )
 
-MASK_KINDS = ("landcover", "buildings", "pseudo")
+MASK_KINDS = ("landcover", "buildings", "pseudo", "openearthmap")
+MASK_FORMATS = ("one-hot", "index")
+OPENEARTHMAP_CLASSES = tuple(range(1, 9))
 
 
 @dataclass(frozen=True)
@@ -43,20 +52,42 @@ class MaskEncoding:
     """How (B, H, W) class codes become the (B, channels, H, W) float condition of RS-DiT.
 
     Attributes:
-        kind: ``landcover``, ``buildings`` or ``pseudo`` (see the module docstring).
+        kind: ``landcover``, ``buildings``, ``pseudo`` or ``openearthmap`` (see the module docstring).
         classes: the class codes, one channel each, in this order.
         boundary: append the class-boundary channel.
+        format: ``one-hot`` (a channel per class) or ``index`` (one channel holding the class code
+            as a number, codes not in ``classes`` as 0).
     """
 
     kind: str
     classes: tuple[int, ...]
     boundary: bool = True
+    format: str = "one-hot"
 
     def __post_init__(self):
         if self.kind not in MASK_KINDS:
             raise ConfigError(f"mask kind {self.kind!r} is unknown; use one of {', '.join(MASK_KINDS)}")
         if not self.classes or 0 in self.classes or len(set(self.classes)) != len(self.classes):
             raise ConfigError(f"mask classes {self.classes} must be distinct codes other than 0")
+        if self.format not in MASK_FORMATS:
+            raise ConfigError(f"mask format {self.format!r} is unknown; use one of {', '.join(MASK_FORMATS)}")
+
+    @classmethod
+    def released(cls, masks: str, channels: int) -> MaskEncoding:
+        """The encoding of a released Changen2 checkpoint whose mask embedding takes ``channels``:
+        ``xview2`` building masks (one 0/1 channel) or ``oem`` OpenEarthMap classes (eight one-hot
+        channels, or one of class indices)."""
+        if masks == "xview2" and channels == 1:
+            return cls("buildings", (1,), boundary=False)
+        if masks == "oem" and channels in (1, len(OPENEARTHMAP_CLASSES)):
+            return cls("openearthmap", OPENEARTHMAP_CLASSES, False, "index" if channels == 1 else "one-hot")
+        expected = {"xview2": "1", "oem": f"1 or {len(OPENEARTHMAP_CLASSES)}"}.get(masks)
+        if expected is None:
+            raise ConfigError(f"released mask kind {masks!r} is unknown; use xview2 or oem")
+        raise ConfigError(
+            f"the weights' mask embedding takes {channels} channels, but {masks} masks give {expected}: "
+            "check --masks against the checkpoint's name"
+        )
 
     @classmethod
     def for_kind(cls, kind: str, *, boundary: bool = True, pseudo_classes: int = 8) -> MaskEncoding:
@@ -65,6 +96,7 @@ class MaskEncoding:
             "landcover": (*WORLDCOVER.codes, BUILDING),
             "buildings": (1,),
             "pseudo": tuple(range(1, pseudo_classes + 1)),
+            "openearthmap": OPENEARTHMAP_CLASSES,
         }.get(kind)
         if classes is None:
             raise ConfigError(f"mask kind {kind!r} is unknown; use one of {', '.join(MASK_KINDS)}")
@@ -72,7 +104,7 @@ class MaskEncoding:
 
     @property
     def channels(self) -> int:
-        return len(self.classes) + self.boundary
+        return (1 if self.format == "index" else len(self.classes)) + self.boundary
 
     def change_events(self) -> ChangeEvents:
         """The change events that suit this kind of mask (Changen2's defaults)."""
@@ -80,6 +112,8 @@ class MaskEncoding:
             return WORLDCOVER_EVENTS
         if self.kind == "buildings":
             return BUILDING_EVENTS
+        if self.kind == "openearthmap":
+            return OPENEARTHMAP_EVENTS
         return pseudo_mask_events(len(self.classes))
 
     def encode(self, codes: torch.Tensor, boundaries: torch.Tensor | None = None) -> torch.Tensor:
@@ -96,7 +130,11 @@ class MaskEncoding:
         if codes.ndim != 3:
             raise ConfigError(f"masks to encode must be (B, H, W) class codes, got {tuple(codes.shape)}")
         table = torch.tensor(self.classes, device=codes.device)
-        channels = [(codes[:, None] == table[None, :, None, None]).float()]
+        one_hot = (codes[:, None] == table[None, :, None, None]).float()
+        if self.format == "index":
+            channels = [(one_hot * table[None, :, None, None]).sum(dim=1, keepdim=True)]
+        else:
+            channels = [one_hot]
         if self.boundary:
             boundaries = class_boundaries(codes) if boundaries is None else boundaries
             channels.append(boundaries[:, None].float())
@@ -107,7 +145,8 @@ class MaskEncoding:
 
     @classmethod
     def from_dict(cls, settings: dict) -> MaskEncoding:
-        return cls(settings["kind"], tuple(settings["classes"]), settings["boundary"])
+        fmt = settings.get("format", "one-hot")
+        return cls(settings["kind"], tuple(settings["classes"]), settings["boundary"], fmt)
 
 
 def class_boundaries(codes: torch.Tensor) -> torch.Tensor:

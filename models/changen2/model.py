@@ -7,10 +7,15 @@ Saved as a folder::
     rsdit.safetensors    the RS-DiT weights (with its own configuration in the metadata)
     autoencoder/         a diffusers AutoencoderKL (safetensors), for latent models only
 
-Our own models predict the noise only (``learn_sigma=False``): we sample with DDIM, which needs no
-learned variance, so training stays the plain epsilon objective of the shared diffusion core.
-RS-DiTs with a learned variance (the released Changen2 weights) work too: only their noise
-channels are used.
+Our own models predict the noise only (``learn_sigma=False``) by default, and are sampled with
+DDIM. Models with a learned variance (the released Changen2 weights, converted by
+``terrasynth convert changen2``, or ours trained with the hybrid objective) record a
+``learned_range`` schedule and are sampled ancestrally with their variance
+(:class:`~terrasynth.models.diffusion.AncestralSampler`).
+
+``pixel_values`` says what the image values are: ``reflectance`` (PNG pictures are read and written
+through the display mapping of :mod:`terrasynth.core.display`) or ``8bit`` (8-bit RGB digital
+numbers / 255, as the released models were trained on: PNG values are taken as they are).
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from terrasynth.models.diffusion import NoiseSchedule, ReflectanceScaling
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "rsdit.safetensors"
 AUTOENCODER_FOLDER = "autoencoder"
+PIXEL_VALUES = ("reflectance", "8bit")
 
 
 class Changen2Model(nn.Module):
@@ -55,6 +61,7 @@ class Changen2Model(nn.Module):
             them attend within windows of that side on larger grids, so that memory and time grow
             linearly with the pixels instead of quadratically (a choice for very large pixel-space
             images, at the cost of context: windows see nothing of each other).
+        pixel_values: ``reflectance`` or ``8bit`` (see the module docstring).
     """
 
     def __init__(
@@ -70,6 +77,7 @@ class Changen2Model(nn.Module):
         gsd: float | None = None,
         tile_size: int = 256,
         global_window: int | None = None,
+        pixel_values: str = "reflectance",
     ):
         super().__init__()
         channels = autoencoder.config.latent_channels if autoencoder is not None else None
@@ -95,6 +103,15 @@ class Changen2Model(nn.Module):
         if global_window is not None and global_window < 1:
             raise ConfigError(f"global_window must be None (global) or at least 1 token, got {global_window}")
         self.global_window = global_window
+        if pixel_values not in PIXEL_VALUES:
+            raise ConfigError(
+                f"pixel values {pixel_values!r} are unknown; use one of {', '.join(PIXEL_VALUES)}"
+            )
+        self.pixel_values = pixel_values
+        if self.schedule.learned_variance and not rsdit.config.learn_sigma:
+            raise ConfigError(
+                "a learned_range schedule needs an RS-DiT that predicts the variance (learn_sigma)"
+            )
         if autoencoder is not None:
             autoencoder.requires_grad_(False).eval()
 
@@ -116,10 +133,13 @@ class Changen2Model(nn.Module):
         """Image sides must be multiples of this many pixels."""
         return self.latent_factor * self.rsdit.config.patch_size
 
-    def forward(self, x_t: torch.Tensor, t: torch.Tensor, *, mask: torch.Tensor) -> torch.Tensor:
-        """The predicted noise of ``x_t`` (B, latent channels, h, w) under the condition ``mask``."""
-        eps = self.rsdit(x_t, t, mask.to(x_t.dtype), global_window=self.global_window)
-        return eps[:, : self.rsdit.config.in_channels]
+    def forward(
+        self, x_t: torch.Tensor, t: torch.Tensor, *, mask: torch.Tensor, with_variance: bool = False
+    ) -> torch.Tensor:
+        """The predicted noise of ``x_t`` (B, latent channels, h, w) under the condition ``mask``;
+        with ``with_variance``, followed by the variance channels (``learn_sigma`` models)."""
+        out = self.rsdit(x_t, t, mask.to(x_t.dtype), global_window=self.global_window)
+        return out if with_variance else out[:, : self.rsdit.config.in_channels]
 
     def check_size(self, height: int, width: int) -> None:
         """Raise :class:`ConfigError` unless the model can draw images of ``height`` x ``width`` pixels."""
@@ -164,6 +184,7 @@ class Changen2Model(nn.Module):
             "tile_size": self.tile_size,
             "global_window": self.global_window,
             "latent": self.autoencoder is not None,
+            "pixel_values": self.pixel_values,
         }
 
     def save(self, folder: str | Path) -> Path:
@@ -202,8 +223,9 @@ class Changen2Model(nn.Module):
                 gsd=settings["gsd"],
                 tile_size=settings["tile_size"],
                 global_window=settings.get("global_window"),
+                pixel_values=settings.get("pixel_values", "reflectance"),
             )
-        except (OSError, KeyError, TypeError, ValueError) as error:
+        except (OSError, KeyError, TypeError, ValueError, ConfigError) as error:
             raise WeightsError(f"cannot load the Changen2 model in {folder}: {error}") from None
         return model.eval()
 
@@ -217,8 +239,9 @@ def build_changen2(
     **options,
 ) -> Changen2Model:
     """A freshly initialised model for images of ``channels`` bands: an RS-DiT of ``preset`` size
-    (``tiny``, ``S``, ``B``, ``L``, ``XL``) predicting noise only, in pixel space or, with
-    ``autoencoder``, in its latent space. ``options`` go to :class:`Changen2Model`."""
+    (``tiny``, ``S``, ``B``, ``L``, ``XL``) predicting noise (and its variance when ``options``' schedule
+    has a learned one), in pixel space or, with ``autoencoder``, in its latent space. ``options`` go to
+    :class:`Changen2Model`."""
     if autoencoder is not None and autoencoder.config.in_channels != channels:
         raise ConfigError(
             f"the autoencoder takes {autoencoder.config.in_channels} bands but the images have {channels}"
@@ -231,7 +254,7 @@ def build_changen2(
         preset,
         in_channels=in_channels,
         mask_channels=encoding.channels,
-        learn_sigma=False,
+        learn_sigma=schedule.learned_variance if (schedule := options.get("schedule")) else False,
         mask_stride=stride,
     )
     return Changen2Model(rsdit, encoding, autoencoder=autoencoder, **options)

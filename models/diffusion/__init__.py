@@ -9,23 +9,35 @@
 - :class:`DiffusionSampler`: DDIM with any eta and step count (eta = 1 is DDPM), as a whole chain
   or one step at a time for images run in lockstep.
 
+- :class:`AncestralSampler`, :func:`hybrid_loss`: learned variances (improved DDPM, as DiT and
+  the released Changen2 RS-DiT): ancestral sampling with the model's variance, the hybrid objective.
+
 A denoiser is any callable ``(x_t, t, **conditions) -> prediction`` (:class:`Denoiser`).
 """
 
+from terrasynth.models.diffusion.learned_variance import AncestralSampler, hybrid_loss
 from terrasynth.models.diffusion.loss import diffusion_loss, epsilon_loss, min_snr_weight, p2_weight
 from terrasynth.models.diffusion.normalisation import ReflectanceScaling
 from terrasynth.models.diffusion.sampler import Denoiser, DiffusionSampler
-from terrasynth.models.diffusion.schedule import PREDICTION_TYPES, SCHEDULE_KINDS, NoiseSchedule
+from terrasynth.models.diffusion.schedule import (
+    PREDICTION_TYPES,
+    SCHEDULE_KINDS,
+    VARIANCE_TYPES,
+    NoiseSchedule,
+)
 
 __all__ = [
     "PREDICTION_TYPES",
     "SCHEDULE_KINDS",
+    "VARIANCE_TYPES",
+    "AncestralSampler",
     "Denoiser",
     "DiffusionSampler",
     "NoiseSchedule",
     "ReflectanceScaling",
     "diffusion_loss",
     "epsilon_loss",
+    "hybrid_loss",
     "min_snr_weight",
     "p2_weight",
 ]

@@ -11,6 +11,10 @@ from diffusers import DDIMScheduler, DDPMScheduler
 from terrasynth.core.errors import ConfigError
 
 SCHEDULE_KINDS = ("linear", "scaled_linear")
+VARIANCE_TYPES = ("fixed", "learned_range")
+"""The variance of the reverse steps: ``fixed`` (the model predicts no variance; DDIM picks its own)
+or ``learned_range`` (improved DDPM, Nichol & Dhariwal 2021: the model's second half of channels
+interpolates, per pixel, between the log posterior variance and log beta)."""
 PREDICTION_TYPES = ("epsilon", "sample", "v_prediction")
 """What a model predicts from ``x_t`` (diffusers' names): the noise, the clean image ``x0``, or the
 velocity ``v = sqrt(a_t) noise - sqrt(1 - a_t) x0`` (Salimans & Ho, 2022)."""
@@ -27,8 +31,10 @@ class NoiseSchedule:
     - ``"linear"``: ``beta = linspace(beta_start, beta_end, T)``.
 
     ``prediction_type`` (:data:`PREDICTION_TYPES`) says what the model predicts, as in diffusers'
-    scheduler configs. A model records the schedule it was trained with (:meth:`to_dict`) and
-    samples with the same one.
+    scheduler configs. ``variance_type`` (:data:`VARIANCE_TYPES`) says whether it also predicts the
+    variance of each reverse step (DiT's and the released Changen2 RS-DiT's ``learned_range``, with
+    ``linear`` betas 1e-4 to 0.02). A model records the schedule it was trained with
+    (:meth:`to_dict`) and samples with the same one.
     """
 
     kind: str = "scaled_linear"
@@ -36,6 +42,7 @@ class NoiseSchedule:
     beta_end: float = 0.0155
     num_train_timesteps: int = 1000
     prediction_type: str = "epsilon"
+    variance_type: str = "fixed"
 
     def __post_init__(self):
         if self.kind not in SCHEDULE_KINDS:
@@ -52,6 +59,34 @@ class NoiseSchedule:
             raise ConfigError(
                 f"prediction type {self.prediction_type!r} is unknown: use one of {', '.join(PREDICTION_TYPES)}"
             )
+        if self.variance_type not in VARIANCE_TYPES:
+            raise ConfigError(
+                f"variance type {self.variance_type!r} is unknown: use one of {', '.join(VARIANCE_TYPES)}"
+            )
+        if self.variance_type == "learned_range" and self.prediction_type != "epsilon":
+            raise ConfigError("a learned variance goes with noise prediction (prediction_type epsilon)")
+
+    @classmethod
+    def dit(cls) -> NoiseSchedule:
+        """DiT's (and the released Changen2 RS-DiT's) schedule: linear betas 1e-4 to 0.02 over 1000
+        steps, noise prediction with a learned variance."""
+        return cls("linear", 1e-4, 0.02, 1000, "epsilon", "learned_range")
+
+    @property
+    def learned_variance(self) -> bool:
+        return self.variance_type == "learned_range"
+
+    @property
+    def betas(self) -> torch.Tensor:
+        """The betas in float64, as improved DDPM computes its posterior (one per training step)."""
+        if self.kind == "linear":
+            return torch.linspace(
+                self.beta_start, self.beta_end, self.num_train_timesteps, dtype=torch.float64
+            )
+        root = torch.linspace(
+            self.beta_start**0.5, self.beta_end**0.5, self.num_train_timesteps, dtype=torch.float64
+        )
+        return root**2
 
     def _scheduler_config(self) -> dict:
         return {
@@ -106,8 +141,12 @@ class NoiseSchedule:
         return self._training_scheduler.get_velocity(x0, noise, t)
 
     def to_dict(self) -> dict:
-        """JSON-ready settings, to store beside a model's weights."""
-        return asdict(self)
+        """JSON-ready settings, to store beside a model's weights (``variance_type`` only when the
+        variance is learned, so the configs of fixed-variance models read as before it existed)."""
+        settings = asdict(self)
+        if not self.learned_variance:
+            del settings["variance_type"]
+        return settings
 
     @classmethod
     def from_dict(cls, settings: dict) -> NoiseSchedule:

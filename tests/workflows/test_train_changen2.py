@@ -6,7 +6,8 @@ import torch
 from diffusers import AutoencoderKL
 
 from terrasynth.core.errors import ConfigError, WeightsError
-from terrasynth.models.changen2 import Changen2Model
+from terrasynth.models.changen2 import GPCM, Changen2Model
+from terrasynth.models.diffusion import AncestralSampler, NoiseSchedule
 from terrasynth.workflows.corpus_samples import MaskedSamples
 from terrasynth.workflows.train_changen2 import Changen2Training, train_changen2
 
@@ -53,6 +54,21 @@ def test_a_building_model_trains_in_the_latent_space_of_a_local_autoencoder(make
     assert len(list((out / "samples").glob("*.png"))) == 1 and (out / "checkpoints" / "last.ckpt").exists()
     with pytest.raises(ConfigError, match="other settings"):
         train_changen2(make_samples.MaskedTiles(4, 32), out, SETTINGS, mask="landcover")
+
+
+def test_a_model_trained_with_the_hybrid_objective_is_saved_and_sampled_as_a_released_one(
+    make_samples, tmp_path
+):
+    model_dir = train_changen2(
+        make_samples.MaskedTiles(2, 16), tmp_path / "run", SETTINGS, objective="hybrid", sample_steps=2
+    )
+    model = Changen2Model.load(model_dir)
+    assert model.schedule == NoiseSchedule.dit() and model.rsdit.config.learn_sigma
+    assert isinstance(GPCM(model, steps=2).sampler, AncestralSampler)
+    assert len(list((tmp_path / "run" / "samples").glob("*.png"))) == 1
+    with pytest.raises(ConfigError, match="set prediction: epsilon"):
+        train_changen2(make_samples.MaskedTiles(2, 16), tmp_path / "other", SETTINGS, objective="hybrid",
+                       prediction="sample")  # fmt: skip
 
 
 def test_masks_of_each_kind_come_from_the_corpus_sample(make_samples):
