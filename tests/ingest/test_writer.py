@@ -17,8 +17,10 @@ TRIANGLE = "POLYGON((9.0 45.0, 9.02 45.0, 9.0 45.01, 9.0 45.0))"
 def build(path, source, *, aoi=TRIANGLE, levels="60,16", overwrite=False):
     writer = CorpusWriter(path, AreaOfInterest.parse(aoi), levels, source, tile_size=32)
     pending = writer.open(overwrite=overwrite)
+    results = []
     with ThreadPoolExecutor(4) as executor:
-        results = write_tiles(writer, pending, executor)
+        written = write_tiles(writer, pending, executor, on_result=results.append)
+    assert written == len(results)
     return writer, pending, results
 
 
@@ -77,7 +79,7 @@ def test_a_complete_corpus_is_not_fetched_again(tmp_path):
     writer.finish()
     reads = len(read_log(log))
     writer, pending, results = build(tmp_path / "c.zarr", PatternSource(log=log))
-    assert pending == [] and results == [] and len(read_log(log)) == reads
+    assert len(pending) == 0 and results == [] and len(read_log(log)) == reads
     writer.finish()
     assert open_corpus(writer.path).attrs["status"] == "complete"
 
