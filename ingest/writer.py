@@ -1,8 +1,8 @@
 """The corpus writer: a Zarr template, filled tile by tile, resumable, marked complete only when full.
 
 For each region and level, :func:`terrasynth.core.corpus_template` is written once with
-``to_zarr(compute=False)`` (under a temporary name, then renamed); each tile is one chunk, read
-from the source and written with ``to_zarr(region=..., mode="r+")``, then recorded in the
+``to_zarr(compute=False)`` (under a temporary name, then renamed); each tile is one chunk of each
+array, read from the source and written into the level's Zarr arrays, then recorded in the
 :class:`~terrasynth.ingest.manifest.TileManifest`. A rerun with the same settings writes only the
 tiles the manifest lacks, and those it records whose chunks are missing or do not decode (a
 damaged disk, a lost level group): they are dropped from the manifest and written again.
@@ -29,10 +29,12 @@ from pathlib import Path
 
 import numpy as np
 import xarray as xr
+import zarr
 
 from terrasynth.core.aoi import AreaOfInterest
 from terrasynth.core.corpus import (
     FORMAT_VERSION,
+    VARIABLES,
     corpus_template,
     level_template,
     mark_complete,
@@ -106,6 +108,7 @@ class CorpusWriter:
         self.regions = {region.name: region for region in aoi.regions()}
         self.grids = level_grids(list(self.regions.values()), self.levels)
         self.manifest = TileManifest(self.path)
+        self._opened: dict[tuple[str, str], dict[str, zarr.Array]] = {}
 
     @property
     def stac_path(self) -> Path:
@@ -148,6 +151,7 @@ class CorpusWriter:
         the source has no data over the area (before anything is removed or written).
         """
         self.source.check_area(self.aoi)
+        self._opened.clear()  # a template written below replaces its arrays
         if overwrite:
             self.remove()
         job = _json_ready(self.job())
@@ -241,24 +245,11 @@ class CorpusWriter:
         image, landcover, valid = _checked(ds, grid, self.source.bands(level), tile, self.source.name)
         valid &= self.regions[tile.region].inside(grid)
         w = tile.window
-        xr.Dataset(
-            {
-                "image": (("band", "y", "x"), image),
-                "landcover": (("y", "x"), landcover),
-                "valid": (("y", "x"), valid),
-            }
-        ).to_zarr(
-            self.path,
-            group=f"{tile.region}/{tile.level}",
-            mode="r+",
-            region={
-                "band": slice(None),
-                "y": slice(w.row_off, w.row_off + w.height),
-                "x": slice(w.col_off, w.col_off + w.width),
-            },
-            consolidated=False,
-            write_empty_chunks=True,  # every chunk of a finished tile is on disk (see core.corpus)
-        )
+        rows, cols = slice(w.row_off, w.row_off + w.height), slice(w.col_off, w.col_off + w.width)
+        arrays = self._arrays(tile.region, tile.level)
+        arrays["image"][:, rows, cols] = image
+        arrays["landcover"][rows, cols] = landcover
+        arrays["valid"][rows, cols] = valid
         no_data = ds.attrs.get("no_data") or None
         self.manifest.mark(*tile.key, no_data=no_data)
         nbytes = image.nbytes + landcover.nbytes + valid.nbytes
@@ -270,6 +261,23 @@ class CorpusWriter:
             time.perf_counter() - started,
             no_data,
         )
+
+    def _arrays(self, region: str, level: str) -> dict[str, zarr.Array]:
+        """The Zarr arrays of a level, opened once per process (tile after tile, only chunks are
+        written: the template holds every array's metadata). Every chunk written is stored, even
+        one of fill values (see :mod:`terrasynth.core.corpus`)."""
+        key = (region, level)
+        if key not in self._opened:
+            self._opened[key] = {
+                name: zarr.open_array(str(self.path), path=f"{region}/{level}/{name}", mode="r+").with_config(
+                    {"write_empty_chunks": True}
+                )
+                for name in VARIABLES
+            }
+        return self._opened[key]
+
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "_opened": {}}  # open arrays stay in their process
 
     def no_data(self) -> dict[str, dict[str, int]]:
         """Per level name, how many finished tiles had no data, per reason (levels without any omitted)."""
