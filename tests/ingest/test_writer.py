@@ -137,3 +137,22 @@ def test_ingest_rerun_refetches_exactly_the_damaged_tiles_to_the_same_bytes(
     assert open_corpus(writer.path, allow_incomplete=True).attrs["status"] == "incomplete"  # until finished
     writer.finish()
     assert_same_corpus(writer.path, reference.path)
+
+
+def test_write_tiles_draws_tiles_only_as_earlier_ones_finish(tmp_path):
+    writer = CorpusWriter(
+        tmp_path / "c.zarr", AreaOfInterest.parse(TRIANGLE), "60,16", PatternSource(delay=0.01), tile_size=32
+    )
+    pending, results, outstanding = writer.open(), [], []
+
+    def drawn():
+        for tile in pending:
+            outstanding.append(
+                len(outstanding) + 1 - len(results)
+            )  # submitted, not yet reported, with this one
+            yield tile
+
+    with ThreadPoolExecutor(4) as executor:
+        assert write_tiles(writer, drawn(), executor, on_result=results.append, max_in_flight=3) == 13
+    assert max(outstanding) == 3
+    writer.finish()
