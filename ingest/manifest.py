@@ -13,13 +13,15 @@ reason in the ``.reasons`` file beside it. A kill at any moment leaves the manif
 the tiles that are complete (a record cut short by the kill is not read), so a rerun redoes only the
 tiles that were in flight. Recording a tile costs one small append, and reading a level is one
 array read, however many tiles it has. ``job.json`` records what the corpus is being built from,
-so a rerun with other settings cannot resume into it.
+so a rerun with other settings cannot resume into it. The marker files of earlier versions (one
+empty file, or one holding its reason, per tile) are still read.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import socket
 import threading
@@ -36,6 +38,7 @@ JOB_FILE = "job.json"
 RECORD = np.dtype([("row", "<u4"), ("col", "<u4"), ("reason", "<u4")])
 """One finished tile: its row and column in the level's tile grid, and its no-data reason (0: none)."""
 _RUN = uuid.uuid4().hex[:8]  # a process id can come back in a rerun; this cannot
+_MARKER = re.compile(r"\d+_\d+")
 _APPENDING = threading.Lock()  # the threads of one process share its log files
 
 
@@ -87,7 +90,9 @@ class TileManifest:
         """The (region, level) pairs that have finished tiles."""
         if not self.root.is_dir():
             return []
-        return sorted({(log.parent.parent.name, log.parent.name) for log in self.root.glob("*/*/*.tiles")})
+        return sorted(
+            (folder.parent.name, folder.name) for folder in self.root.glob("*/*/") if folder.is_dir()
+        )
 
     def finished(self) -> set[tuple[str, str, int, int]]:
         """Every tile marked finished (an entry per tile: for small corpora and checks)."""
@@ -114,7 +119,7 @@ class TileManifest:
         lost = np.array(sorted(set(tiles)), dtype=np.int64).reshape(-1, 2)
         kept = records[~np.isin(_keys(records["row"], records["col"]), _keys(lost[:, 0], lost[:, 1]))]
         folder = self.root / region / level
-        old = set(folder.glob("*.tiles")) | set(folder.glob("*.reasons"))
+        old = set(folder.glob("*.tiles")) | set(folder.glob("*.reasons")) | set(_markers(folder))
         compacted = folder / f"compacted-{_writer()}"
         partial = folder / f".{compacted.name}.partial"
         partial.write_text("".join(f"{text}\n" for text in texts))
@@ -137,7 +142,19 @@ class TileManifest:
             renumber = np.array([0, *(_number_in(texts, text) for text in local)], dtype=np.uint32)
             records["reason"] = renumber[records["reason"]]
             parts.append(records)
-        records = np.concatenate(parts) if parts else np.zeros(0, dtype=RECORD)
+        markers = [
+            (marker, *map(int, marker.name.split("_"))) for marker in _markers(self.root / region / level)
+        ]
+        parts.append(
+            np.array(
+                [
+                    (row, col, _number_in(texts, text) if (text := marker.read_text()) else 0)
+                    for marker, row, col in markers
+                ],
+                dtype=RECORD,
+            )
+        )
+        records = np.concatenate(parts)
         _, first = np.unique(_keys(records["row"], records["col"]), return_index=True)
         return records[np.sort(first)], texts
 
@@ -166,6 +183,14 @@ class TileManifest:
 def _writer() -> str:
     """This process' name on its log files (a forked child gets its own)."""
     return f"{socket.gethostname()}-{os.getpid()}-{_RUN}"
+
+
+def _markers(folder: Path) -> list[Path]:
+    """The marker files (``<row>_<col>``, holding the no-data reason) by which terrasynth before
+    the logs recorded finished tiles: still read, so that its corpora resume and check as before."""
+    if not folder.is_dir():
+        return []
+    return [Path(entry.path) for entry in os.scandir(folder) if _MARKER.fullmatch(entry.name)]
 
 
 def _keys(rows: np.ndarray, cols: np.ndarray) -> np.ndarray:

@@ -81,6 +81,21 @@ def test_forgetting_damaged_tiles_keeps_the_others_and_their_reasons(tmp_path):
     assert manifest.done("r00_utm32n", "16m", (1, 4)).tolist() == [[True, True, False, True]]
 
 
+def test_a_manifest_of_marker_files_from_an_earlier_version_still_resumes(tmp_path):
+    manifest = TileManifest(tmp_path / "c.zarr")
+    folder = manifest.root / "r00_utm32n" / "16m"
+    folder.mkdir(parents=True)
+    (folder / "0_0").write_text("")
+    (folder / "0_1").write_text("no image")
+    (folder / ".1_0.123.tmp").write_text("")  # a kill mid-mark left it: it claims nothing
+    manifest.mark("r00_utm32n", "16m", 1, 1)
+    assert manifest.done("r00_utm32n", "16m", (2, 2)).tolist() == [[True, True], [False, True]]
+    assert manifest.no_data() == {("r00_utm32n", "16m", 0, 1): "no image"}
+    manifest.forget("r00_utm32n", "16m", [(0, 0)])
+    assert manifest.finished() == {("r00_utm32n", "16m", 0, 1), ("r00_utm32n", "16m", 1, 1)}
+    assert not (folder / "0_0").exists() and manifest.no_data() == {("r00_utm32n", "16m", 0, 1): "no image"}
+
+
 def test_the_job_round_trips_and_a_damaged_one_is_named(tmp_path):
     manifest = TileManifest(tmp_path / "c.zarr")
     manifest.start({"levels": ["60m"], "tile_size": 256})
