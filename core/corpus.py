@@ -93,8 +93,12 @@ def level_template(
     classes: ClassTable = WORLDCOVER,
     image_attrs: Mapping | None = None,
 ) -> xr.Dataset:
-    """One level's group: lazy zero arrays chunked ``tile_size`` pixels, with coordinates and CRS;
-    ``image_attrs`` say what the image values are (default: :data:`REFLECTANCE_ATTRS`)."""
+    """One level's group: lazy zero arrays stored in chunks of ``tile_size`` pixels, with coordinates
+    and CRS; ``image_attrs`` say what the image values are (default: :data:`REFLECTANCE_ATTRS`).
+
+    Each array is one dask block (its Zarr chunks are set by encoding), so a template costs the
+    same for a continent as for a field: ``to_zarr(compute=False)`` writes metadata from a graph of
+    a few tasks, however many chunks the store will hold."""
     x, y = grid.coords()
     rows, cols = grid.shape
     chunks_2d = (min(tile_size, rows), min(tile_size, cols))
@@ -103,9 +107,9 @@ def level_template(
         "y": ("y", y, {"standard_name": "projection_y_coordinate", "units": "m", "axis": "Y"}),
         "x": ("x", x, {"standard_name": "projection_x_coordinate", "units": "m", "axis": "X"}),
     }
-    image = da.zeros((len(bands), rows, cols), dtype=np.uint16, chunks=(len(bands), *chunks_2d))
-    landcover = da.zeros((rows, cols), dtype=np.uint8, chunks=chunks_2d)
-    valid = da.zeros((rows, cols), dtype=bool, chunks=chunks_2d)
+    image = da.zeros((len(bands), rows, cols), dtype=np.uint16, chunks=-1)
+    landcover = da.zeros((rows, cols), dtype=np.uint8, chunks=-1)
+    valid = da.zeros((rows, cols), dtype=bool, chunks=-1)
     ds = xr.Dataset(
         {
             "image": (
@@ -123,6 +127,8 @@ def level_template(
         coords=coords,
         attrs={"level": level.name, "gsd": level.gsd, "tile_size": tile_size},
     )
+    ds.image.encoding["chunks"] = (len(bands), *chunks_2d)
+    ds.landcover.encoding["chunks"] = ds.valid.encoding["chunks"] = chunks_2d
     return ds.rio.write_crs(grid.crs).rio.write_transform(grid.transform)
 
 

@@ -1,23 +1,45 @@
-"""The manifest of finished tiles: one marker file per tile, created only after its data is written.
+"""The manifest of finished tiles: append-only logs, one per level and writing process.
 
-It lives beside the corpus (``corpus.zarr.manifest/``), so the Zarr store holds nothing foreign.
-A marker is empty, or holds the reason the source had no data for its tile.
-A marker appears atomically (written under a temporary name, then renamed), and only once a
-tile's chunks are all on disk: a kill at any moment leaves the manifest claiming exactly the
-tiles that are complete, so a rerun redoes only the tiles that were in flight. ``job.json``
-records what the corpus is being built from, so a rerun with other settings cannot resume into it.
+It lives beside the corpus (``corpus.zarr.manifest/``), so the Zarr store holds nothing foreign::
+
+    job.json                           what the corpus is being built from
+    <region>/<level>/<writer>.tiles    finished tiles: 12-byte records (row, column, reason), uint32
+    <region>/<level>/<writer>.reasons  why the source had no data: one reason per line
+
+``<writer>`` names one process (host and process id), so no two processes ever append to the same
+file, on a local disk or on shared storage. A tile's record is appended, in one write, only once
+its chunks are all on disk; its reason is 0 when the source had data, else the line number of the
+reason in the ``.reasons`` file beside it. A kill at any moment leaves the manifest claiming exactly
+the tiles that are complete (a record cut short by the kill is not read), so a rerun redoes only the
+tiles that were in flight. Recording a tile costs one small append, and reading a level is one
+array read, however many tiles it has. ``job.json`` records what the corpus is being built from,
+so a rerun with other settings cannot resume into it. The marker files of earlier versions (one
+empty file, or one holding its reason, per tile) are still read.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
+import socket
+import threading
+import uuid
+from collections import Counter
+from collections.abc import Iterable
 from pathlib import Path
+
+import numpy as np
 
 from terrasynth.core.errors import CorpusError
 
 JOB_FILE = "job.json"
+RECORD = np.dtype([("row", "<u4"), ("col", "<u4"), ("reason", "<u4")])
+"""One finished tile: its row and column in the level's tile grid, and its no-data reason (0: none)."""
+_RUN = uuid.uuid4().hex[:8]  # a process id can come back in a rerun; this cannot
+_MARKER = re.compile(r"\d+_\d+")
+_APPENDING = threading.Lock()  # the threads of one process share its log files
 
 
 def manifest_path(corpus: str | Path) -> Path:
@@ -32,42 +54,109 @@ class TileManifest:
     def __init__(self, corpus: str | Path):
         self.root = manifest_path(corpus)
 
-    def _marker(self, region: str, level: str, row: int, col: int) -> Path:
-        return self.root / region / level / f"{row}_{col}"
-
     def mark(self, region: str, level: str, row: int, col: int, *, no_data: str | None = None) -> None:
         """Record a tile as finished; call only after all its data is written. ``no_data`` says why
         the source had nothing for it (the tile is written all not valid)."""
-        marker = self._marker(region, level, row, col)
-        marker.parent.mkdir(parents=True, exist_ok=True)
-        temporary = marker.with_name(f".{marker.name}.{os.getpid()}.tmp")
-        temporary.write_text(no_data or "")
-        os.replace(temporary, marker)
+        folder = self.root / region / level
+        with _APPENDING:
+            folder.mkdir(parents=True, exist_ok=True)
+            reason = _reason_number(folder / f"{_writer()}.reasons", no_data) if no_data else 0
+            record = np.array([(row, col, reason)], dtype=RECORD).tobytes()
+            descriptor = os.open(folder / f"{_writer()}.tiles", os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            try:
+                os.write(descriptor, record)
+            finally:
+                os.close(descriptor)
 
-    def unmark(self, region: str, level: str, row: int, col: int) -> None:
-        """Record a tile as not finished (its data was lost), so that a rerun writes it again."""
-        self._marker(region, level, row, col).unlink(missing_ok=True)
+    def done(self, region: str, level: str, shape: tuple[int, int]) -> np.ndarray:
+        """Bool (tile rows, tile columns): True for the finished tiles of one level."""
+        done = np.zeros(shape, dtype=bool)
+        records, _ = self._records(region, level)
+        done[records["row"], records["col"]] = True
+        return done
+
+    def no_data_counts(self, region: str, level: str) -> Counter[str]:
+        """How many finished tiles of one level the source had no data for, per reason."""
+        records, texts = self._records(region, level)
+        return Counter(
+            {
+                texts[number - 1]: int(count)
+                for number, count in zip(*np.unique(records["reason"], return_counts=True), strict=True)
+                if number
+            }
+        )
+
+    def levels(self) -> list[tuple[str, str]]:
+        """The (region, level) pairs that have finished tiles."""
+        if not self.root.is_dir():
+            return []
+        return sorted(
+            (folder.parent.name, folder.name) for folder in self.root.glob("*/*/") if folder.is_dir()
+        )
 
     def finished(self) -> set[tuple[str, str, int, int]]:
-        """Every tile marked finished."""
+        """Every tile marked finished (an entry per tile: for small corpora and checks)."""
         tiles = set()
-        if not self.root.is_dir():
-            return tiles
-        for marker in self.root.glob("*/*/*_*"):
-            if marker.name.startswith("."):
-                continue
-            row, col = marker.name.split("_")
-            tiles.add((marker.parent.parent.name, marker.parent.name, int(row), int(col)))
+        for region, level in self.levels():
+            records, _ = self._records(region, level)
+            tiles.update((region, level, int(r["row"]), int(r["col"])) for r in records)
         return tiles
 
     def no_data(self) -> dict[tuple[str, str, int, int], str]:
         """The finished tiles the source had no data for, with the reason recorded for each."""
         reasons = {}
-        for tile in self.finished():
-            reason = self._marker(*tile).read_text()
-            if reason:
-                reasons[tile] = reason
+        for region, level in self.levels():
+            records, texts = self._records(region, level)
+            for r in records[records["reason"] > 0]:
+                reasons[(region, level, int(r["row"]), int(r["col"]))] = texts[r["reason"] - 1]
         return reasons
+
+    def forget(self, region: str, level: str, tiles: Iterable[tuple[int, int]]) -> None:
+        """Record tiles of one level as not finished (their data was lost), so that a rerun writes
+        them again. The level's logs are replaced by one without them (atomically); call it only
+        while no tile of the level is being written."""
+        records, texts = self._records(region, level)
+        lost = np.array(sorted(set(tiles)), dtype=np.int64).reshape(-1, 2)
+        kept = records[~np.isin(_keys(records["row"], records["col"]), _keys(lost[:, 0], lost[:, 1]))]
+        folder = self.root / region / level
+        old = set(folder.glob("*.tiles")) | set(folder.glob("*.reasons")) | set(_markers(folder))
+        compacted = folder / f"compacted-{_writer()}"
+        partial = folder / f".{compacted.name}.partial"
+        partial.write_text("".join(f"{text}\n" for text in texts))
+        os.replace(partial, compacted.with_name(compacted.name + ".reasons"))  # before records refer to it
+        partial.write_bytes(kept.tobytes())
+        os.replace(partial, compacted.with_name(compacted.name + ".tiles"))
+        for path in old - {compacted.with_name(compacted.name + suffix) for suffix in (".tiles", ".reasons")}:
+            path.unlink()
+
+    def _records(self, region: str, level: str) -> tuple[np.ndarray, list[str]]:
+        """The level's finished tiles, one :data:`RECORD` each (whole records only, the first of a
+        tile recorded twice), and the reasons their ``reason`` numbers count into, from 1."""
+        texts: list[str] = []
+        parts = []
+        for log in sorted((self.root / region / level).glob("*.tiles")):
+            data = log.read_bytes()
+            records = np.frombuffer(data, dtype=RECORD, count=len(data) // RECORD.itemsize).copy()
+            reasons_file = log.with_name(log.name.removesuffix(".tiles") + ".reasons")
+            local = reasons_file.read_text().splitlines() if reasons_file.is_file() else []
+            renumber = np.array([0, *(_number_in(texts, text) for text in local)], dtype=np.uint32)
+            records["reason"] = renumber[records["reason"]]
+            parts.append(records)
+        markers = [
+            (marker, *map(int, marker.name.split("_"))) for marker in _markers(self.root / region / level)
+        ]
+        parts.append(
+            np.array(
+                [
+                    (row, col, _number_in(texts, text) if (text := marker.read_text()) else 0)
+                    for marker, row, col in markers
+                ],
+                dtype=RECORD,
+            )
+        )
+        records = np.concatenate(parts)
+        _, first = np.unique(_keys(records["row"], records["col"]), return_index=True)
+        return records[np.sort(first)], texts
 
     def job(self) -> dict | None:
         """The job recorded by :meth:`start`, or ``None`` if there is none."""
@@ -89,3 +178,39 @@ class TileManifest:
     def remove(self) -> None:
         """Delete the manifest (to start over)."""
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+def _writer() -> str:
+    """This process' name on its log files (a forked child gets its own)."""
+    return f"{socket.gethostname()}-{os.getpid()}-{_RUN}"
+
+
+def _markers(folder: Path) -> list[Path]:
+    """The marker files (``<row>_<col>``, holding the no-data reason) by which terrasynth before
+    the logs recorded finished tiles: still read, so that its corpora resume and check as before."""
+    if not folder.is_dir():
+        return []
+    return [Path(entry.path) for entry in os.scandir(folder) if _MARKER.fullmatch(entry.name)]
+
+
+def _keys(rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """One int64 per (row, column) of a tile grid."""
+    return rows.astype(np.int64) << 32 | cols.astype(np.int64)
+
+
+def _number_in(texts: list[str], text: str) -> int:
+    """The number of ``text`` in ``texts`` (from 1), appended if it is new."""
+    if text not in texts:
+        texts.append(text)
+    return texts.index(text) + 1
+
+
+def _reason_number(path: Path, reason: str) -> int:
+    """The line number of ``reason`` in the reasons file ``path``, appended if it is new."""
+    reason = " ".join(reason.split())  # one line
+    texts = path.read_text().splitlines() if path.is_file() else []
+    if reason in texts:
+        return texts.index(reason) + 1
+    with path.open("a") as file:
+        file.write(f"{reason}\n")
+    return len(texts) + 1

@@ -1,15 +1,21 @@
-"""Plan a corpus without fetching anything: regions, grids, tiles, requests, bytes and time."""
+"""Plan a corpus without fetching anything: regions, grids, tiles, requests, bytes and time.
+
+Every figure is computed from the grids' shapes, never by listing tiles, so planning a continent
+takes as long as planning a city.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from rasterio.windows import Window
+
 from terrasynth.core.aoi import AreaOfInterest
 from terrasynth.core.errors import ConfigError
 from terrasynth.core.levels import Level, parse_levels
 from terrasynth.ingest.source import Source
-from terrasynth.ingest.tiles import corpus_tiles, level_grids
+from terrasynth.ingest.tiles import LevelTiles, level_grids
 
 MIN_TILE_SIZE = 16
 
@@ -56,19 +62,16 @@ def plan_corpus(
     ladder = parse_levels(levels)
     if source is not None:
         source.check_area(area)
-    grids = level_grids(area.regions(), ladder)
-    tiles_and_requests = {key: [0, 0] for key in grids}
-    for tile in corpus_tiles(grids, tile_size):
-        counts = tiles_and_requests[(tile.region, tile.level)]
-        counts[0] += 1
-        if source is not None:
-            grid = grids[(tile.region, tile.level)].subgrid(tile.window)
-            counts[1] += source.requests(grid, Level.parse(tile.level))
     plans = []
-    for (region, name), grid in grids.items():
-        bands = len(source.bands(Level.parse(name))) if source is not None else 4
+    for (region, name), grid in level_grids(area.regions(), ladder).items():
+        level = Level.parse(name)
+        tiles = LevelTiles(region, name, grid, tile_size)
+        requests = 0
+        if source is not None:  # a read's requests depend on the tile's shape only
+            for (height, width), count in tiles.shapes().items():
+                requests += count * source.requests(grid.subgrid(Window(0, 0, width, height)), level)
+        bands = len(source.bands(level)) if source is not None else 4
         pixel_bytes = 2 * bands + 2  # uint16 bands, uint8 land cover, bool mask
-        tiles, requests = tiles_and_requests[(region, name)]
         plans.append(
             LevelPlan(
                 region,
@@ -76,7 +79,7 @@ def plan_corpus(
                 name,
                 grid.shape,
                 grid.bounds,
-                tiles,
+                len(tiles),
                 requests,
                 grid.height * grid.width * pixel_bytes,
             )

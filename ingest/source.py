@@ -87,7 +87,8 @@ class Source(ABC):
         return dict(REFLECTANCE_ATTRS)
 
     def requests(self, grid: GridSpec, level: Level) -> int:
-        """How many service requests a :meth:`read` of ``grid`` costs (0 for local data)."""
+        """How many service requests a :meth:`read` of ``grid`` costs (0 for local data); it may
+        depend on the grid's shape only, so that a plan counts it once per tile shape."""
         return 0
 
     def request_rate(self) -> float | None:

@@ -1,8 +1,8 @@
 """The corpus writer: a Zarr template, filled tile by tile, resumable, marked complete only when full.
 
 For each region and level, :func:`terrasynth.core.corpus_template` is written once with
-``to_zarr(compute=False)`` (under a temporary name, then renamed); each tile is one chunk, read
-from the source and written with ``to_zarr(region=..., mode="r+")``, then recorded in the
+``to_zarr(compute=False)`` (under a temporary name, then renamed); each tile is one chunk of each
+array, read from the source and written into the level's Zarr arrays, then recorded in the
 :class:`~terrasynth.ingest.manifest.TileManifest`. A rerun with the same settings writes only the
 tiles the manifest lacks, and those it records whose chunks are missing or do not decode (a
 damaged disk, a lost level group): they are dropped from the manifest and written again.
@@ -17,20 +17,24 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import itertools
 import json
 import shutil
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable
-from concurrent.futures import Executor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import xarray as xr
+import zarr
 
 from terrasynth.core.aoi import AreaOfInterest
 from terrasynth.core.corpus import (
     FORMAT_VERSION,
+    VARIABLES,
     corpus_template,
     level_template,
     mark_complete,
@@ -44,7 +48,10 @@ from terrasynth.ingest.dates import DateRange
 from terrasynth.ingest.manifest import TileManifest, manifest_path
 from terrasynth.ingest.plan import check_tile_size
 from terrasynth.ingest.source import Source
-from terrasynth.ingest.tiles import Tile, corpus_tiles, level_grids
+from terrasynth.ingest.tiles import CorpusTiles, PendingTiles, Tile, level_grids
+
+MAX_IN_FLIGHT = 256
+"""Tiles submitted and not yet finished, at most, by default (see :func:`write_tiles`)."""
 
 
 @dataclass(frozen=True)
@@ -101,15 +108,25 @@ class CorpusWriter:
         self.regions = {region.name: region for region in aoi.regions()}
         self.grids = level_grids(list(self.regions.values()), self.levels)
         self.manifest = TileManifest(self.path)
+        self._opened: dict[tuple[str, str], dict[str, zarr.Array]] = {}
 
     @property
     def stac_path(self) -> Path:
         """The directory of the corpus' STAC collection."""
         return self.path.with_name(self.path.name + ".stac")
 
-    def tiles(self) -> list[Tile]:
-        """Every tile of the corpus, coarse levels first."""
-        return corpus_tiles(self.grids, self.tile_size)
+    def tiles(self) -> CorpusTiles:
+        """Every tile of the corpus, coarse levels first (computed as iterated, never listed)."""
+        return CorpusTiles(self.grids, self.tile_size)
+
+    def pending(self) -> PendingTiles:
+        """The tiles the manifest does not hold yet, coarse levels first."""
+        return PendingTiles(
+            [
+                (level, self.manifest.done(level.region, level.level, level.shape))
+                for level in self.tiles().levels
+            ]
+        )
 
     def job(self) -> dict:
         """What the corpus is built from: a rerun resumes only when this is unchanged."""
@@ -123,7 +140,7 @@ class CorpusWriter:
             "source": self.source.describe(),
         }
 
-    def open(self, *, overwrite: bool = False) -> list[Tile]:
+    def open(self, *, overwrite: bool = False) -> PendingTiles:
         """Create the template, or resume the corpus already there; returns the tiles still to write.
 
         Resuming checks every finished tile (its chunks present and decoding: the corpus is read
@@ -134,6 +151,7 @@ class CorpusWriter:
         the source has no data over the area (before anything is removed or written).
         """
         self.source.check_area(self.aoi)
+        self._opened.clear()  # a template written below replaces its arrays
         if overwrite:
             self.remove()
         job = _json_ready(self.job())
@@ -152,26 +170,27 @@ class CorpusWriter:
                     f"{self.path} is being built with other settings ({', '.join(changed)} differ): rerun with "
                     "the same settings to resume it, or pass --overwrite to start over"
                 )
-            done = self.manifest.finished() - self._forget_damaged_tiles()
-            return [tile for tile in self.tiles() if tile.key not in done]
-        self.manifest.remove()  # markers without a store describe nothing
+            self._forget_damaged_tiles()
+            return self.pending()
+        self.manifest.remove()  # records without a store describe nothing
         self.manifest.start(job)
         self._write_template()
-        return self.tiles()
+        return self.pending()
 
-    def _forget_damaged_tiles(self) -> set[tuple[str, str, int, int]]:
+    def _forget_damaged_tiles(self) -> None:
         """Drop the finished tiles whose chunks are missing or do not decode from the manifest, and
-        restore the templates of lost level groups, so that those tiles are written again."""
-        damaged = {tile.key for tile in find_bad_tiles(self.path, self.manifest.finished())}
-        if not damaged:
-            return damaged
-        mark_incomplete(self.path)
-        for region, level in {key[:2] for key in damaged}:
-            if not (self.path / region / level / "zarr.json").is_file():  # the whole group is gone
-                self._write_level_template(region, Level.parse(level))
-        for key in damaged:
-            self.manifest.unmark(*key)
-        return damaged
+        restore the templates of lost level groups, so that those tiles are written again. Checks
+        one level at a time, so what is held is one level's finished tiles."""
+        for level in self.tiles().levels:
+            done = self.manifest.done(level.region, level.level, level.shape)
+            finished = ((level.region, level.level, int(row), int(col)) for row, col in np.argwhere(done))
+            damaged = {(bad.row, bad.col) for bad in find_bad_tiles(self.path, finished)}
+            if not damaged:
+                continue
+            mark_incomplete(self.path)
+            if not (self.path / level.region / level.level / "zarr.json").is_file():  # the group is gone
+                self._write_level_template(level.region, Level.parse(level.level))
+            self.manifest.forget(level.region, level.level, damaged)
 
     def _write_level_template(self, region: str, level: Level) -> None:
         template = level_template(
@@ -226,24 +245,11 @@ class CorpusWriter:
         image, landcover, valid = _checked(ds, grid, self.source.bands(level), tile, self.source.name)
         valid &= self.regions[tile.region].inside(grid)
         w = tile.window
-        xr.Dataset(
-            {
-                "image": (("band", "y", "x"), image),
-                "landcover": (("y", "x"), landcover),
-                "valid": (("y", "x"), valid),
-            }
-        ).to_zarr(
-            self.path,
-            group=f"{tile.region}/{tile.level}",
-            mode="r+",
-            region={
-                "band": slice(None),
-                "y": slice(w.row_off, w.row_off + w.height),
-                "x": slice(w.col_off, w.col_off + w.width),
-            },
-            consolidated=False,
-            write_empty_chunks=True,  # every chunk of a finished tile is on disk (see core.corpus)
-        )
+        rows, cols = slice(w.row_off, w.row_off + w.height), slice(w.col_off, w.col_off + w.width)
+        arrays = self._arrays(tile.region, tile.level)
+        arrays["image"][:, rows, cols] = image
+        arrays["landcover"][rows, cols] = landcover
+        arrays["valid"][rows, cols] = valid
         no_data = ds.attrs.get("no_data") or None
         self.manifest.mark(*tile.key, no_data=no_data)
         nbytes = image.nbytes + landcover.nbytes + valid.nbytes
@@ -256,24 +262,42 @@ class CorpusWriter:
             no_data,
         )
 
+    def _arrays(self, region: str, level: str) -> dict[str, zarr.Array]:
+        """The Zarr arrays of a level, opened once per process (tile after tile, only chunks are
+        written: the template holds every array's metadata). Every chunk written is stored, even
+        one of fill values (see :mod:`terrasynth.core.corpus`)."""
+        key = (region, level)
+        if key not in self._opened:
+            self._opened[key] = {
+                name: zarr.open_array(str(self.path), path=f"{region}/{level}/{name}", mode="r+").with_config(
+                    {"write_empty_chunks": True}
+                )
+                for name in VARIABLES
+            }
+        return self._opened[key]
+
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "_opened": {}}  # open arrays stay in their process
+
     def no_data(self) -> dict[str, dict[str, int]]:
         """Per level name, how many finished tiles had no data, per reason (levels without any omitted)."""
-        counts: dict[str, dict[str, int]] = {}
-        for (_, level, _, _), reason in sorted(self.manifest.no_data().items()):
-            by_reason = counts.setdefault(level, {})
-            by_reason[reason] = by_reason.get(reason, 0) + 1
-        return counts
+        counts: dict[str, Counter[str]] = {}
+        for level in self.tiles().levels:
+            counts.setdefault(level.level, Counter()).update(
+                self.manifest.no_data_counts(level.region, level.level)
+            )
+        return {level: dict(sorted(by_reason.items())) for level, by_reason in counts.items() if by_reason}
 
     def finish(self) -> Path:
         """Write the STAC collection and mark the corpus complete, once every tile is in.
 
         Returns the STAC collection file. Raises :class:`CorpusError` naming a missing tile otherwise.
         """
-        done = self.manifest.finished()
-        missing = [tile for tile in self.tiles() if tile.key not in done]
-        if missing:
+        missing = self.pending()
+        if len(missing):
             raise CorpusError(
-                f"{self.path} lacks {len(missing)} tile(s), e.g. {missing[0]}: rerun the ingest to finish it"
+                f"{self.path} lacks {len(missing)} tile(s), e.g. {next(iter(missing))}: rerun the ingest to "
+                "finish it"
             )
         west, south, east, north = self.aoi.geometry.bounds
         stac = write_stac_collection(
@@ -309,26 +333,39 @@ def write_tiles(
     *,
     limiter=None,
     on_result: Callable[[TileResult], None] | None = None,
-) -> list[TileResult]:
-    """Write ``tiles`` on ``executor`` (threads, or a Dask client's executor), reporting each as it lands.
+    max_in_flight: int = MAX_IN_FLIGHT,
+) -> int:
+    """Write ``tiles`` on ``executor`` (threads, or a Dask client's executor), reporting each as it
+    lands; returns how many were written.
 
-    ``writer`` is a :class:`CorpusWriter`, or a handle to one already on the workers (a Dask future
-    from ``client.scatter``). The first failure cancels the tiles not yet started and is raised;
-    tiles already written stay in the manifest.
+    Tiles are taken from ``tiles`` as the executor frees up: at most ``max_in_flight`` are submitted
+    and not yet finished at any time, so neither the executor (a Dask scheduler's task graph) nor
+    this process holds more, however many tiles there are. ``writer`` is a :class:`CorpusWriter`, or
+    a handle to one already on the workers (a Dask future from ``client.scatter``). The first
+    failure cancels the tiles not yet started and is raised; tiles already written stay in the
+    manifest.
     """
-    futures = [executor.submit(write_tile, writer, tile, limiter) for tile in tiles]
-    results = []
+    if max_in_flight < 1:
+        raise ValueError(f"max_in_flight must be at least 1, got {max_in_flight}")
+    remaining = iter(tiles)
+    in_flight: set[Future] = set()
+    written = 0
     try:
-        for future in as_completed(futures):
-            result = future.result()
-            results.append(result)
-            if on_result is not None:
-                on_result(result)
+        while True:
+            for tile in itertools.islice(remaining, max_in_flight - len(in_flight)):
+                in_flight.add(executor.submit(write_tile, writer, tile, limiter))
+            if not in_flight:
+                return written
+            finished, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
+            for future in finished:
+                result = future.result()
+                written += 1
+                if on_result is not None:
+                    on_result(result)
     except BaseException:
-        for future in futures:
+        for future in in_flight:
             future.cancel()
         raise
-    return results
 
 
 def _checked(ds: xr.Dataset, grid, bands: list[str], tile: Tile, source: str):

@@ -53,12 +53,14 @@ class SourceSetup(WorkerPlugin):
 @dataclass
 class TileRunner:
     """What :func:`terrasynth.ingest.writer.write_tiles` needs: an executor, the writer as the
-    workers see it, and the limiter of concurrent reads (``None`` when the executor is the cap)."""
+    workers see it, the limiter of concurrent reads (``None`` when the executor is the cap), and how
+    many tiles can run at once (threads, all workers together)."""
 
     executor: Executor
     writer: object
     limiter: object | None
     description: str
+    slots: int
 
 
 def local_cluster_size(source: Source, cores: int | None = None) -> tuple[int, int]:
@@ -77,7 +79,7 @@ def tile_runner(scheduler: str, writer: CorpusWriter) -> Iterator[TileRunner]:
         workers = source.max_concurrency or os.cpu_count() or 1
         source.setup()
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="terrasynth-tile") as executor:
-            yield TileRunner(executor, writer, None, f"{workers} threads in this process")
+            yield TileRunner(executor, writer, None, f"{workers} threads in this process", workers)
         return
 
     from distributed import Client, LocalCluster, Semaphore
@@ -111,7 +113,8 @@ def tile_runner(scheduler: str, writer: CorpusWriter) -> Iterator[TileRunner]:
                 max_leases=source.max_concurrency, name=f"terrasynth-reads-{uuid.uuid4().hex}"
             )
         shared = client.scatter(writer, broadcast=True)
-        yield TileRunner(client.get_executor(), shared, limiter, description)
+        slots = sum(client.nthreads().values())
+        yield TileRunner(client.get_executor(), shared, limiter, description, max(1, slots))
     finally:
         client.close()
         if cluster is not None:

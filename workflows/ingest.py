@@ -17,6 +17,10 @@ import typer
 
 from terrasynth.ingest.registry import SOURCES
 
+IN_FLIGHT_PER_SLOT = 2
+"""Tiles submitted per tile that can run at once (a worker thread): enough that no worker waits for
+the next, few enough that a continent is streamed to the cluster, never handed over whole."""
+
 
 @dataclass
 class LevelSummary:
@@ -84,7 +88,8 @@ def run_ingest(
         progress: show a progress bar per level on the terminal.
 
     Returns an :class:`IngestSummary`. A failure leaves every finished tile in place: rerunning
-    the same call resumes.
+    the same call resumes. Tiles are streamed to the workers a few at a time, so the memory of this
+    process and of the scheduler does not grow with the area.
     """
     from terrasynth.core import AreaOfInterest
     from terrasynth.ingest.writer import CorpusWriter, write_tiles
@@ -97,12 +102,13 @@ def run_ingest(
     source.check_area(area)  # the cheap refusal first (writer.open checks it again)
     coverage = source.check_coverage(area, writer.levels)  # refuses a level with no data at all
     pending = writer.open(overwrite=overwrite)
-    totals = Counter(tile.level for tile in writer.tiles())
-    todo = Counter(tile.level for tile in pending)
+    totals = Counter()
+    for level in writer.tiles().levels:
+        totals[level.level] += len(level)
     summary = IngestSummary(writer.path, writer.stac_path, coverage=coverage)
     for level in writer.levels:
         n = totals[level.name]
-        summary.levels[level.name] = LevelSummary(total=n, skipped=n - todo[level.name])
+        summary.levels[level.name] = LevelSummary(total=n, skipped=n - pending.counts.get(level.name, 0))
     with _LevelProgress(summary, enabled=progress) as bars:
         if pending:
             with tile_runner(scheduler, writer) as runner:
@@ -117,7 +123,14 @@ def run_ingest(
                     level.bytes += result.bytes
                     bars.advance(result.tile.level)
 
-                write_tiles(runner.writer, pending, runner.executor, limiter=runner.limiter, on_result=record)
+                write_tiles(
+                    runner.writer,
+                    pending,
+                    runner.executor,
+                    limiter=runner.limiter,
+                    on_result=record,
+                    max_in_flight=IN_FLIGHT_PER_SLOT * runner.slots,
+                )
     summary.stac = writer.finish()
     for name, reasons in writer.no_data().items():
         summary.levels[name].no_data = reasons

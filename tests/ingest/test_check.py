@@ -16,7 +16,7 @@ def corpus(tmp_path):
     writer = CorpusWriter(
         tmp_path / "c.zarr", AreaOfInterest.parse(AOI), "60,16", PatternSource(), tile_size=32
     )
-    for tile in writer.open()[:-1]:
+    for tile in list(writer.open())[:-1]:
         write_tile(writer, tile)
     return writer.path
 

@@ -155,8 +155,9 @@ def ingest(path, source, **fake_options):
     writer = CorpusWriter(path, AreaOfInterest.parse(AOI), "60,16", source, tile_size=32)
     with fake_earth_engine(**fake_options) as server:
         source.setup()
+        results = []
         with ThreadPoolExecutor(4) as executor:
-            results = write_tiles(writer, writer.open(), executor)
+            write_tiles(writer, writer.open(), executor, on_result=results.append)
     writer.finish()
     return server, results
 

@@ -1,7 +1,8 @@
 import pytest
 from pattern_source import PatternSource
 
-from terrasynth.core import ConfigError
+from terrasynth.core import AreaOfInterest, ConfigError, Level
+from terrasynth.core.levels import DEFAULT_LADDER
 from terrasynth.ingest.earthengine import DEFAULT_CONCURRENCY, QUOTA_REQUESTS_PER_SECOND, EarthEngineSource
 from terrasynth.ingest.plan import estimate_seconds, plan_corpus
 
@@ -37,3 +38,22 @@ def test_earth_engine_plan_counts_requests_and_time_at_the_quota():
 def test_tiny_tiles_are_refused():
     with pytest.raises(ConfigError, match="--tile-size 8 is too small"):
         plan_corpus("8.9,45.9,9.3,46.1", "60", 8)
+
+
+@pytest.mark.parametrize("tile_size", [256, 2000])
+def test_plan_counts_are_exactly_those_of_enumerating_every_tile(tile_size):
+    source = EarthEngineSource("2023-06-01", "2023-09-01")
+    area = AreaOfInterest.parse("5.7,45.9,6.3,46.0")
+    plans = plan_corpus(area, "60,16,4", tile_size, source)
+    grids = {
+        (region.name, name): grid
+        for region in area.regions()
+        for name, grid in region.grids(DEFAULT_LADDER).items()
+    }
+    assert len(plans) == len(grids) == 3
+    for plan in plans:
+        grid, level = grids[(plan.region, plan.level)], Level.parse(plan.level)
+        per_tile = [source.requests(grid.subgrid(window), level) for window in grid.tiles(tile_size)]
+        assert (plan.tiles, plan.requests) == (len(per_tile), sum(per_tile))
+    if tile_size == 2000:  # whole 4 m tiles take two requests, clipped ones fewer
+        assert {plan.requests > plan.tiles for plan in plans} == {True, False}

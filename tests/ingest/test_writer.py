@@ -17,8 +17,10 @@ TRIANGLE = "POLYGON((9.0 45.0, 9.02 45.0, 9.0 45.01, 9.0 45.0))"
 def build(path, source, *, aoi=TRIANGLE, levels="60,16", overwrite=False):
     writer = CorpusWriter(path, AreaOfInterest.parse(aoi), levels, source, tile_size=32)
     pending = writer.open(overwrite=overwrite)
+    results = []
     with ThreadPoolExecutor(4) as executor:
-        results = write_tiles(writer, pending, executor)
+        written = write_tiles(writer, pending, executor, on_result=results.append)
+    assert written == len(results)
     return writer, pending, results
 
 
@@ -77,7 +79,7 @@ def test_a_complete_corpus_is_not_fetched_again(tmp_path):
     writer.finish()
     reads = len(read_log(log))
     writer, pending, results = build(tmp_path / "c.zarr", PatternSource(log=log))
-    assert pending == [] and results == [] and len(read_log(log)) == reads
+    assert len(pending) == 0 and results == [] and len(read_log(log)) == reads
     writer.finish()
     assert open_corpus(writer.path).attrs["status"] == "complete"
 
@@ -135,3 +137,22 @@ def test_ingest_rerun_refetches_exactly_the_damaged_tiles_to_the_same_bytes(
     assert open_corpus(writer.path, allow_incomplete=True).attrs["status"] == "incomplete"  # until finished
     writer.finish()
     assert_same_corpus(writer.path, reference.path)
+
+
+def test_write_tiles_draws_tiles_only_as_earlier_ones_finish(tmp_path):
+    writer = CorpusWriter(
+        tmp_path / "c.zarr", AreaOfInterest.parse(TRIANGLE), "60,16", PatternSource(delay=0.01), tile_size=32
+    )
+    pending, results, outstanding = writer.open(), [], []
+
+    def drawn():
+        for tile in pending:
+            outstanding.append(
+                len(outstanding) + 1 - len(results)
+            )  # submitted, not yet reported, with this one
+            yield tile
+
+    with ThreadPoolExecutor(4) as executor:
+        assert write_tiles(writer, drawn(), executor, on_result=results.append, max_in_flight=3) == 13
+    assert max(outstanding) == 3
+    writer.finish()

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import ClassVar
 
 import cloudpickle
 import pytest
@@ -99,6 +100,43 @@ def test_a_running_scheduler_is_used_by_its_address(tmp_path):
         )
     assert summary.runner == f"Dask cluster at {cluster.scheduler_address}" and summary.written == 13
     assert max_overlap([(start, start + delay - 0.02) for *_, start in read_log(tmp_path / "reads.log")]) == 2
+
+
+class SchedulerWatchingSource(PatternSource):
+    """Records, at each read, how many tasks the in-process cluster's scheduler holds."""
+
+    scheduler = None
+    tasks_seen: ClassVar[list[int]] = []
+
+    def read(self, grid, level):
+        self.tasks_seen.append(len(self.scheduler.tasks))
+        return super().read(grid, level)
+
+
+def test_a_cluster_is_handed_a_few_tiles_at_a_time_not_the_whole_area(tmp_path):
+    from distributed import LocalCluster
+
+    from terrasynth.workflows.ingest import IN_FLIGHT_PER_SLOT
+
+    threads = 2
+    with LocalCluster(
+        n_workers=1, threads_per_worker=threads, processes=False, dashboard_address=None
+    ) as cluster:
+        SchedulerWatchingSource.scheduler, SchedulerWatchingSource.tasks_seen = cluster.scheduler, []
+        summary = run_ingest(
+            SchedulerWatchingSource(),
+            BOX,
+            tmp_path / "c.zarr",
+            levels="60,16",
+            tile_size=16,
+            scheduler=cluster.scheduler_address,
+            progress=False,
+        )
+    window = IN_FLIGHT_PER_SLOT * threads
+    assert summary.written == len(SchedulerWatchingSource.tasks_seen) > 10 * window
+    # The scheduler holds the tiles submitted and not finished (the window), the writer shipped to
+    # the workers, and finished tiles until the client lets their results go, a moment later.
+    assert max(SchedulerWatchingSource.tasks_seen) <= 2 * window + 1
 
 
 def test_an_unreachable_scheduler_is_one_line(tmp_path, monkeypatch):

@@ -1,6 +1,7 @@
 """``terrasynth ingest``: one-line errors, the dry-run plan, and real runs (local rasters, Earth Engine)."""
 
 import json
+import subprocess
 import sys
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from fake_earthengine import fake_earth_engine  # noqa: E402
 from make_rasters import write_landcover, write_reflectance  # noqa: E402
 
 from terrasynth.core import ClassTable, open_corpus  # noqa: E402
+from terrasynth.ingest.plan import plan_corpus  # noqa: E402
 from terrasynth.workflows.cli import main  # noqa: E402
 
 AOI = "9.002,45.001,9.018,45.009"
@@ -155,4 +157,28 @@ def test_ingest_with_a_key_whose_private_key_is_invalid_is_one_line_without_key_
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "SECRET" not in err and "no Earth Engine credentials" not in err
     assert err.startswith(f"terrasynth: error: service-account key file {key} is invalid (its private_key")
+    assert not (tmp_path / "c.zarr").exists()
+
+
+def test_dry_run_of_a_continent_prints_its_plan_holding_no_tile(tmp_path):
+    """Europe at 60/16/4 m is 18 million tiles: counted by arithmetic, so the plan needs the memory
+    of a small one (the time it takes is recorded by benchmarks/ingest_scale.py). Measured in a
+    fresh process, by tracemalloc (its resident size would start from this one's)."""
+    europe = "-10,35,40,70"
+    script = (
+        "import tracemalloc\n"
+        "import terrasynth.ingest.plan, terrasynth.workflows.ingest\n"
+        "from terrasynth.workflows.cli import main\n"
+        "tracemalloc.start()\n"
+        "try:\n"
+        f"    main(['ingest', '--aoi', '{europe}', '--dry-run', '--out', '{tmp_path / 'c.zarr'}'])\n"
+        "except SystemExit as exit:\n"
+        "    assert not exit.code, exit.code\n"
+        "print('peak bytes', tracemalloc.get_traced_memory()[1])\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    tiles = sum(plan.tiles for plan in plan_corpus(europe, "60,16,4", 256))
+    assert tiles > 10**7 and f"9 region(s), {tiles} tiles, 0 requests" in result.stdout
+    assert int(result.stdout.rsplit("peak bytes", 1)[1]) < 2**30
     assert not (tmp_path / "c.zarr").exists()
