@@ -7,23 +7,26 @@
 - :func:`diffusion_loss` (also ``epsilon_loss``), :func:`p2_weight`, :func:`min_snr_weight`: the
   objective of any prediction type, with P2 or Min-SNR-gamma weighting.
 - :class:`DiffusionSampler`: DDIM with any eta and step count (eta = 1 is DDPM), as a whole chain
-  or one step at a time for images run in lockstep.
+  or one step at a time for images run in lockstep; or DPM-Solver++ (``solver="dpm++"``, whole
+  chains), which holds DDIM's quality in fewer steps.
 
 A denoiser is any callable ``(x_t, t, **conditions) -> prediction`` (:class:`Denoiser`).
 """
 
 from terrasynth.models.diffusion.loss import diffusion_loss, epsilon_loss, min_snr_weight, p2_weight
 from terrasynth.models.diffusion.normalisation import ReflectanceScaling
-from terrasynth.models.diffusion.sampler import Denoiser, DiffusionSampler
+from terrasynth.models.diffusion.sampler import SOLVERS, Denoiser, DiffusionSampler, Solver
 from terrasynth.models.diffusion.schedule import PREDICTION_TYPES, SCHEDULE_KINDS, NoiseSchedule
 
 __all__ = [
     "PREDICTION_TYPES",
     "SCHEDULE_KINDS",
+    "SOLVERS",
     "Denoiser",
     "DiffusionSampler",
     "NoiseSchedule",
     "ReflectanceScaling",
+    "Solver",
     "diffusion_loss",
     "epsilon_loss",
     "min_snr_weight",

@@ -35,7 +35,7 @@ def test_an_unknown_strategy_is_refused_naming_lightnings():
 
 
 def test_sharded_strategies_are_refused_where_ema_weights_need_them_whole():
-    with pytest.raises(ConfigError, match="'fsdp' shards the weights.*EMA weights.*use ddp"):
+    with pytest.raises(ConfigError, match=r"'fsdp' shards the weights.*EMA weights.*use ddp"):
         load_config(MetaEarthTraining, strategy="fsdp")
     with pytest.raises(ConfigError, match="'deepspeed_stage_3' shards the weights"):
         load_config(Changen2Training, strategy="deepspeed_stage_3")

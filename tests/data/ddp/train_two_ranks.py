@@ -94,7 +94,13 @@ def train(kind: str, out: Path, callback: FinalWeights) -> None:
         config = DetectorConfig(encoder="test_efficientnet", decoder_channels=8)
         pairs = fixture("change_pairs").ChangePairs(count=4, size=32)
         train_detector(
-            pairs, out, config=config, settings=settings, val_dataset=pairs, progress=False, callbacks=[callback]
+            pairs,
+            out,
+            config=config,
+            settings=settings,
+            val_dataset=pairs,
+            progress=False,
+            callbacks=[callback],
         )
 
 
