@@ -138,3 +138,27 @@ def test_two_process_ddp_training_ends_with_the_same_weights_on_both_and_writes_
     assert weights[0].keys() == weights[1].keys()
     for name, tensor in weights[0].items():
         torch.testing.assert_close(weights[1][name], tensor, rtol=1e-5, atol=1e-6, msg=name)
+
+
+def test_a_node_other_than_the_first_leaves_the_run_folder_to_it(tmp_path, monkeypatch):
+    from terrasynth.workflows.run_folder import RunCheckpointIO, start_run
+
+    def start(record, **options):
+        return start_run(
+            tmp_path, record, torch.nn.Linear(2, 1), tmp_path / "last.ckpt", epochs="epochs", **options
+        )
+
+    monkeypatch.setenv("NODE_RANK", "1")  # the first process of the second node, before Lightning sets ranks
+    start({"epochs": 1})
+    assert not (tmp_path / "training.json").exists()
+    # with --overwrite it neither checks nor resumes the run that the first node is about to remove
+    monkeypatch.setenv("NODE_RANK", "0")
+    start({"epochs": 1, "learning_rate": 0.1})
+    RunCheckpointIO().save_checkpoint(
+        {"state_dict": torch.nn.Linear(2, 1).state_dict()}, tmp_path / "last.ckpt"
+    )
+    monkeypatch.setenv("NODE_RANK", "1")
+    assert start({"epochs": 1, "learning_rate": 0.2}, overwrite=True) is None
+    assert (tmp_path / "last.ckpt").exists()  # removed by the first node only
+    with pytest.raises(ConfigError, match="other settings"):
+        start({"epochs": 1, "learning_rate": 0.2})
