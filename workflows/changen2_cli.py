@@ -11,6 +11,12 @@ from typing import Annotated
 import typer
 
 from terrasynth.workflows.devices import DEVICE_HELP
+from terrasynth.workflows.training_scale import (
+    AcceleratorOption,
+    DevicesOption,
+    NumNodesOption,
+    StrategyOption,
+)
 
 
 def train(
@@ -57,6 +63,10 @@ def train(
     seed: Annotated[
         int | None, typer.Option("--seed", help="Seed of the weights, data order and noise.")
     ] = None,
+    accelerator: AcceleratorOption = None,
+    devices: DevicesOption = None,
+    num_nodes: NumNodesOption = None,
+    strategy: StrategyOption = None,
     config: Annotated[
         Path | None, typer.Option("--config", help="YAML/TOML file of Changen2Training settings.")
     ] = None,
@@ -77,7 +87,8 @@ def train(
     settings = load_config(
         Changen2Training, config, preset=preset, mask=mask, max_epochs=epochs, steps_per_epoch=steps_per_epoch,
         batch_size=batch_size, learning_rate=learning_rate, sample_steps=sample_steps, seed=seed,
-        autoencoder=str(autoencoder) if autoencoder else None,
+        autoencoder=str(autoencoder) if autoencoder else None, accelerator=accelerator, devices=devices,
+        num_nodes=num_nodes, strategy=strategy,
     )  # fmt: skip
     began = time.perf_counter()
     try:

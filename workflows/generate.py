@@ -75,11 +75,12 @@ def generate(
     gsd: float | None = None,
     seed: int = 0,
     noise: str = "shared",
-    steps: int = 50,
+    steps: int | None = None,
     eta: float = 0.0,
     strength: float = 1.0,
     window: int | None = None,
     batch_size: int = 8,
+    solver: str | None = None,
     device: str | None = None,
     overwrite: bool = False,
     show_progress: bool = True,
@@ -106,7 +107,7 @@ def generate(
         gsd: the resolution to stop at, metres per pixel (default: the finest stage's). The first
             stage is the one that generates from noise, or with ``from_path`` the one trained on
             the resolution nearest the file's.
-        seed, noise, steps, eta, strength, window, batch_size: see
+        seed, noise, steps, eta, strength, window, batch_size, solver: see
             :class:`~terrasynth.models.metaearth.UnboundedGenerator`.
         device: ``"cpu"``, ``"cuda"``... (default: a GPU when there is one; then bf16 autocast).
         overwrite: replace an existing ``out``.
@@ -128,11 +129,12 @@ def generate(
     cascade = Cascade([stage.to(device) for stage in load_stages(checkpoints)])
     options = {
         "window": window, "steps": steps, "eta": eta, "strength": strength, "noise": noise, "batch_size": batch_size,
+        "solver": solver,
     }  # fmt: skip
     if device.type == "cuda":
         options["autocast_dtype"] = torch.bfloat16
-    for stage in cascade.stages:
-        UnboundedGenerator(stage, **options)  # checks the options before any file is touched
+    generators = [UnboundedGenerator(stage, **options) for stage in cascade.stages]  # checks the options
+    sampler = generators[0].sampler  # before any file is touched
 
     with contextlib.ExitStack() as stack:
         stack.enter_context(rasterio.Env())
@@ -215,7 +217,7 @@ def generate(
             if show_progress:
                 progress.console.print(
                     f"Generating {cols} x {rows} px ({rows * cols / 1e6:,.1f} MP, {channels} bands at {final.gsd:g} m) "
-                    f"in {len(plans)} stage(s), {windows:,} windows of {steps} steps: up to "
+                    f"in {len(plans)} stage(s), {windows:,} windows of {sampler.steps} {sampler.solver} steps: up to "
                     f"{format_bytes(output_bytes)} in {out}"
                     + (f" and {format_bytes(scratch_bytes)} of scratch files" if scratch_bytes else "")
                 )
@@ -374,7 +376,20 @@ def cli(
             "position) or average.",
         ),
     ] = "shared",
-    steps: Annotated[int, typer.Option("--steps", help="DDIM steps per stage.")] = 50,
+    solver: Annotated[
+        str | None,
+        typer.Option(
+            "--solver",
+            help="dpm++ (DPM-Solver++, the same quality in fewer steps) or ddim (default: dpm++; ddim with "
+            "--noise average or --eta above 0).",
+        ),
+    ] = None,
+    steps: Annotated[
+        int | None,
+        typer.Option(
+            "--steps", min=1, help="Sampling steps per window (default: 10 with dpm++, 50 with ddim)."
+        ),
+    ] = None,
     eta: Annotated[float, typer.Option("--eta", help="DDIM noise: 0 is deterministic, 1 is DDPM.")] = 0.0,
     strength: Annotated[
         float,
@@ -393,7 +408,7 @@ def cli(
     summary = generate(
         checkpoint, out, size=_parse_size(size), from_path=from_path, from_gsd=from_gsd, from_scale=from_scale,
         landcover=landcover, gsd=gsd, seed=seed, noise=noise, steps=steps, eta=eta, strength=strength, window=window,
-        batch_size=batch_size, device=device, overwrite=overwrite,
+        batch_size=batch_size, solver=solver, device=device, overwrite=overwrite,
     )  # fmt: skip
     bands, rows, cols = summary.shape
     Console().print(

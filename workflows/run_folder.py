@@ -22,9 +22,9 @@ from pathlib import Path
 import lightning as L
 import torch
 from lightning.fabric.plugins import TorchCheckpointIO
-from lightning.fabric.utilities.rank_zero import rank_zero_only
 
 from terrasynth.core.errors import ConfigError, WeightsError
+from terrasynth.workflows.training_scale import first_process
 
 RUN_FILES = (
     "training.json", "checkpoints", "last.ckpt", "logs", "samples", "model", "model.partial",
@@ -61,17 +61,18 @@ def start_run(
     Every setting of a rerun must be the same but the number of epochs (the key ``epochs`` of the
     flattened record, e.g. ``settings.max_epochs``), which may grow to extend the run; the
     checkpoint must be whole and hold ``module``'s weights. ``overwrite`` first removes a run there.
-    Only the first process writes (Lightning starts the other DDP processes once it has).
+    Only the first process writes (Lightning starts the other processes of its node once it has;
+    those of other nodes only read the record once it is there).
     """
-    first = rank_zero_only.rank == 0
+    first = first_process()
     if overwrite and first:
         for name in RUN_FILES:
             path = out_dir / name
             shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
     record_path = out_dir / "training.json"
-    if record_path.exists():
+    if record_path.exists() and not overwrite:  # (other processes may still see the run to remove)
         _check_rerun(record_path, record, epochs)
-    resume = _resumable(checkpoint, module) if checkpoint.is_file() else None
+    resume = _resumable(checkpoint, module) if checkpoint.is_file() and not overwrite else None
     if first:
         out_dir.mkdir(parents=True, exist_ok=True)
         remove_partials(out_dir)

@@ -8,6 +8,12 @@ from typing import Annotated
 import typer
 
 from terrasynth.workflows import cascade_checkpoint, changen2_checkpoint, changen2_cli, train_detector
+from terrasynth.workflows.training_scale import (
+    AcceleratorOption,
+    DevicesOption,
+    NumNodesOption,
+    StrategyOption,
+)
 
 train_app = typer.Typer(help="Train MetaEarth cascade stages and the other models.", no_args_is_help=True)
 train_app.command("detector")(train_detector.cli)
@@ -46,6 +52,10 @@ def metaearth(
     epochs: Annotated[int | None, typer.Option("--epochs", help="Training epochs.")] = None,
     batch_size: Annotated[int | None, typer.Option("--batch-size", help="Tiles per batch.")] = None,
     seed: Annotated[int | None, typer.Option("--seed", help="Seed of weights, data order and noise.")] = None,
+    accelerator: AcceleratorOption = None,
+    devices: DevicesOption = None,
+    num_nodes: NumNodesOption = None,
+    strategy: StrategyOption = None,
     config: Annotated[
         Path | None, typer.Option("--config", help="YAML/TOML file of MetaEarthTraining settings.")
     ] = None,
@@ -74,8 +84,9 @@ def metaearth(
             "one model of several stages refines each level from the next coarser one", param_hint="--level"
         )
     settings = load_config(
-        MetaEarthTraining, config, preset=preset, max_epochs=epochs, batch_size=batch_size, seed=seed
-    )
+        MetaEarthTraining, config, preset=preset, max_epochs=epochs, batch_size=batch_size, seed=seed,
+        accelerator=accelerator, devices=devices, num_nodes=num_nodes, strategy=strategy,
+    )  # fmt: skip
     try:
         if several:
             dataset, is_first = corpus_cascade(corpus, level, condition=condition, chip=chip), False

@@ -142,6 +142,8 @@ class Changen2Module(KeyedRandomness, L.LightningModule):
     def validation_step(self, batch: dict, batch_idx: int) -> None:
         """Images drawn from the masks of the first samples with the EMA weights (swapped in by the
         averaging callback), shown beside the real ones."""
+        if not self.trainer.is_global_zero:  # drawn once, by the first process (see training.py)
+            return
         x0, condition, _ = self._inputs(batch)
         generator = self.keyed_generator("samples", batch_idx)
         noise = torch.randn(x0.shape, device=x0.device, generator=generator)
@@ -179,7 +181,8 @@ def train_changen2(
 ) -> Path:
     """Trains a Changen2 model and returns the folder of its final (EMA) weights.
 
-    Runs on every GPU it finds (DDP with more than one, bf16 mixed precision), else on the CPU.
+    Runs on every GPU it finds (DDP with more than one, bf16 mixed precision), else on the CPU,
+    unless ``settings`` say where (devices, nodes, strategy: :class:`~terrasynth.workflows.training_scale.ScaleSettings`).
     Resumes from ``out_dir/checkpoints/last.ckpt`` when a run with the same settings stopped.
 
     Args:

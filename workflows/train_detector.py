@@ -5,6 +5,12 @@ optionally ``semantic`` int64 ``(2, H, W)`` SECOND values 0-6 and ``name``. The 
 holds Lightning's ``last.ckpt``, written atomically after every epoch, from which a rerun with the
 same folder resumes (weights, optimiser state and epoch count restored), and, once training has
 finished, the detector: ``detector.safetensors`` + ``detector.json``.
+
+On several devices or nodes (:class:`~terrasynth.workflows.training_scale.ScaleSettings`), each
+process trains on its share of the shuffled samples (Lightning's distributed sampler) and only the
+first writes files. Validation is split across the processes too, and its losses are averaged
+over all of them: the validation set may be as large as the training set, and each process scores
+its own share.
 """
 
 from __future__ import annotations
@@ -17,7 +23,14 @@ from typing import TYPE_CHECKING, Annotated, Literal
 from pydantic import Field
 from typer import Option
 
-from terrasynth.core.config import Config, Precision
+from terrasynth.core.config import Precision
+from terrasynth.workflows.training_scale import (
+    AcceleratorOption,
+    DevicesOption,
+    NumNodesOption,
+    ScaleSettings,
+    StrategyOption,
+)
 
 if TYPE_CHECKING:
     import lightning as L
@@ -25,7 +38,7 @@ if TYPE_CHECKING:
     from terrasynth.models.detector import DetectorConfig
 
 
-class TrainSettings(Config):
+class TrainSettings(ScaleSettings):
     """How to train (the architecture is a :class:`~terrasynth.models.detector.DetectorConfig`);
     ``--config FILE`` (YAML or TOML) holds these keys."""
 
@@ -50,10 +63,7 @@ class TrainSettings(Config):
     semantic_weight: float = Field(1.0, ge=0, description="weight of the per-date semantic cross-entropy")
     num_workers: int = Field(0, ge=0, description="DataLoader worker processes")
     seed: int = Field(0, description="seeds weights, shuffling and crops")
-    accelerator: Literal["auto", "cpu", "gpu", "cuda", "mps", "tpu"] = "auto"
-    devices: int | str = Field("auto", description="Lightning's: a count, 'auto' or a list such as '0,1'")
     precision: Precision = "32-true"
-    strategy: str = Field("auto", description="Lightning's, e.g. 'ddp'")
 
 
 def train_detector(
@@ -124,10 +134,8 @@ def train_detector(
     trainer = L.Trainer(
         default_root_dir=out_dir,
         max_epochs=settings.epochs,
-        accelerator=settings.accelerator,
-        devices=settings.devices,
+        **settings.trainer_options(),
         precision=settings.precision,
-        strategy=settings.strategy,
         logger=CSVLogger(out_dir, name="logs"),
         plugins=[RunCheckpointIO()],
         callbacks=[
@@ -187,10 +195,10 @@ def cli(
         bool | None,
         Option("--augment/--no-augment", help="Random quarter turns, mirror images and date swaps."),
     ] = None,
-    accelerator: Annotated[
-        str | None, Option("--accelerator", help="Lightning accelerator: auto, cpu, gpu, cuda, mps or tpu.")
-    ] = None,
-    devices: Annotated[str | None, Option("--devices", help="Devices to use: auto or a count.")] = None,
+    accelerator: AcceleratorOption = None,
+    devices: DevicesOption = None,
+    num_nodes: NumNodesOption = None,
+    strategy: StrategyOption = None,
     precision: Annotated[
         str | None,
         Option("--precision", help="32-true, 16-mixed, bf16-mixed, 16-true, bf16-true or 64-true."),
@@ -213,7 +221,7 @@ def cli(
     settings = load_config(
         TrainSettings, config_file, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
         crop_size=crop_size, augment=augment, accelerator=accelerator, precision=precision, seed=seed,
-        devices=int(devices) if devices and devices.isdigit() else devices,
+        devices=devices, num_nodes=num_nodes, strategy=strategy,
     )  # fmt: skip
     train = open_change_dataset(dataset, root, split)
     val = open_change_dataset(dataset, root, val_split) if val_split else None

@@ -127,6 +127,8 @@ class MetaEarthModule(KeyedRandomness, L.LightningModule):
 
     def validation_step(self, batch: dict, batch_idx: int) -> None:
         """Samples drawn with the EMA weights (the averaging callback swaps them in for validation)."""
+        if not self.trainer.is_global_zero:  # drawn once, by the first process (see training.py)
+            return
         generator = self.keyed_generator("samples", batch_idx)
         image = batch["image"]
         conditions = self._conditions(batch, None, self.keyed_generator("samples-degrade", batch_idx))
@@ -185,7 +187,8 @@ def train_metaearth(
 ) -> Path:
     """Trains one stage of the cascade and returns the folder of its final (EMA) weights.
 
-    Runs on every GPU it finds (DDP with more than one, bf16 mixed precision), else on the CPU.
+    Runs on every GPU it finds (DDP with more than one, bf16 mixed precision), else on the CPU,
+    unless ``settings`` say where (devices, nodes, strategy: :class:`~terrasynth.workflows.training_scale.ScaleSettings`).
     Resumes from ``out_dir/checkpoints/last.ckpt`` when a run with the same settings stopped.
 
     Args:

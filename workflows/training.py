@@ -11,6 +11,12 @@ A run folder holds::
 
 Resuming is exact at epoch boundaries: data order, noise and timesteps are all drawn from
 generators seeded by (seed, epoch, batch), and checkpoints are written at the end of every epoch.
+
+On several devices or nodes (:class:`~terrasynth.workflows.training_scale.ScaleSettings`), each
+process trains on its own share of every epoch (:class:`EpochSampler`), and only the first writes
+the run folder. Validation, which draws the quick-look samples, runs on the first process only:
+the others step through the same batch without drawing, so that every process makes the same
+calls into the strategy's wrapped model.
 """
 
 from __future__ import annotations
@@ -25,20 +31,21 @@ import lightning as L
 import numpy as np
 import torch
 from PIL import Image
-from pydantic import Field
+from pydantic import Field, field_validator
 from torch.utils.data import DataLoader, Dataset, Sampler, Subset
 
-from terrasynth.core.config import Config, Precision
+from terrasynth.core.config import Precision
 from terrasynth.core.errors import ConfigError
 from terrasynth.models.diffusion import ReflectanceScaling
 from terrasynth.models.metaearth import key_seed
 from terrasynth.workflows.run_folder import RunCheckpointIO, fit_run
+from terrasynth.workflows.training_scale import SHARDED, ScaleSettings
 
 LAST_CHECKPOINT = Path("checkpoints", "last.ckpt")
 """The run's training state, relative to its folder."""
 
 
-class TrainingSettings(Config):
+class TrainingSettings(ScaleSettings):
     """Settings shared by every diffusion training run."""
 
     schedule: Literal["linear", "scaled_linear"] = "scaled_linear"
@@ -72,7 +79,16 @@ class TrainingSettings(Config):
     precision: Precision | None = Field(
         None, description="Lightning precision; default bf16-mixed on GPUs, else 32-true"
     )
-    devices: int | str = "auto"
+
+    @field_validator("strategy")
+    @classmethod
+    def _whole_weights(cls, strategy: str) -> str:
+        if strategy.startswith(SHARDED):
+            raise ValueError(
+                f"strategy {strategy!r} shards the weights across processes, and the EMA weights "
+                "(Lightning's WeightAveraging) need them whole: use ddp"
+            )
+        return strategy
 
 
 def model_scaling(settings: TrainingSettings, dataset: Dataset, samples: int = 64) -> ReflectanceScaling:
@@ -185,20 +201,21 @@ def fit(
     resume: Path | None,
     callbacks: Sequence[L.Callback] = (),
 ) -> L.Trainer:
-    """Train ``module`` with EMA weights on every GPU found (DDP with more than one, bf16 mixed
-    precision) or the CPU, checkpointing every epoch into ``out_dir/checkpoints/last.ckpt``, and
-    resuming from ``resume`` (see :func:`~terrasynth.workflows.run_folder.start_run`) unless it is None.
+    """Train ``module`` with EMA weights where ``settings`` say (by default on every GPU found, DDP
+    with more than one, bf16 mixed precision; else the CPU), checkpointing every epoch into
+    ``out_dir/checkpoints/last.ckpt``, and resuming from ``resume`` (see
+    :func:`~terrasynth.workflows.run_folder.start_run`) unless it is None.
 
-    When it returns, the module holds the EMA weights.
+    When it returns, the module holds the EMA weights (in every process).
     """
-    gpus = torch.cuda.device_count()
+    gpu = settings.accelerator in ("gpu", "cuda") or (
+        settings.accelerator == "auto" and torch.cuda.is_available()
+    )
     trainer = L.Trainer(
         default_root_dir=out_dir,
         max_epochs=settings.max_epochs,
-        accelerator="gpu" if gpus else "cpu",
-        devices=settings.devices,
-        strategy="ddp" if gpus > 1 else "auto",
-        precision=settings.precision or ("bf16-mixed" if gpus else "32-true"),
+        **settings.trainer_options(),
+        precision=settings.precision or ("bf16-mixed" if gpu else "32-true"),
         accumulate_grad_batches=settings.accumulate,
         use_distributed_sampler=False,  # EpochSampler splits the data across ranks itself
         check_val_every_n_epoch=settings.sample_every_n_epochs,
@@ -236,7 +253,8 @@ def export_model(trainer: L.Trainer, out_dir: Path, save: Callable[[Path], objec
 
 
 def save_quicklook(module: L.LightningModule, picture: np.ndarray, batch_idx: int) -> None:
-    """Write an RGB quick-look to ``samples/`` of the run folder and to TensorBoard."""
+    """Write an RGB quick-look to ``samples/`` of the run folder and to TensorBoard (called by
+    the first process only, see the module docstring)."""
     path = module.out_dir / "samples" / f"epoch{module.current_epoch:04d}_batch{batch_idx}.png"
     path.parent.mkdir(parents=True, exist_ok=True)
     Image.fromarray(picture).save(path)

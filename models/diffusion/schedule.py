@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from functools import cached_property
 
+import numpy as np
 import torch
-from diffusers import DDIMScheduler, DDPMScheduler
+from diffusers import DDIMScheduler, DDPMScheduler, DPMSolverMultistepScheduler
 
 from terrasynth.core.errors import ConfigError
 
@@ -113,6 +114,34 @@ class NoiseSchedule:
         if clip is not None:
             config |= {"clip_sample": True, "clip_sample_range": clip}
         return DDIMScheduler(**config, set_alpha_to_one=True, timestep_spacing="trailing")
+
+    def dpm_solver_scheduler(self) -> DPMSolverMultistepScheduler:
+        """diffusers' DPM-Solver++ (2M: second order, first order at the first and, below 15 steps,
+        the last step) for this schedule, fed the clean image (``prediction_type="sample"``: see
+        :meth:`predicted_sample`); give it :meth:`logsnr_timesteps`."""
+        config = {k: v for k, v in self._scheduler_config().items() if k != "clip_sample"}
+        config["prediction_type"] = "sample"
+        return DPMSolverMultistepScheduler(**config, algorithm_type="dpmsolver++", solver_order=2)
+
+    def logsnr_timesteps(self, first: int, steps: int) -> list[int]:
+        """``steps`` training timesteps from ``first`` down to 0, evenly spaced in log signal-to-noise
+        ratio (DPM-Solver's spacing: dense where the image is nearly clean); two that round onto
+        one timestep are merged."""
+        a = self.alphas_cumprod.double()
+        log_snr = (0.5 * torch.log(a / (1 - a))).numpy()  # falls with t
+        wanted = np.linspace(log_snr[first], log_snr[0], steps)
+        t = np.interp(wanted, log_snr[::-1], np.arange(len(a))[::-1])
+        return sorted({int(v) for v in np.round(t)}, reverse=True)
+
+    def predicted_sample(self, prediction: torch.Tensor, x_t: torch.Tensor, t: int) -> torch.Tensor:
+        """The clean image that a model's ``prediction`` (noise, clean image or velocity) at
+        ``x_t`` and training timestep ``t`` implies."""
+        a = self.alphas_cumprod[t].to(x_t.device, x_t.dtype)
+        if self.prediction_type == "epsilon":
+            return (x_t - (1 - a).sqrt() * prediction) / a.sqrt()
+        if self.prediction_type == "sample":
+            return prediction
+        return a.sqrt() * x_t - (1 - a).sqrt() * prediction
 
     @cached_property
     def _training_scheduler(self) -> DDPMScheduler:

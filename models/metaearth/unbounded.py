@@ -2,9 +2,11 @@
 
 Windows follow :class:`~terrasynth.models.metaearth.windows.WindowGrid` (half overlap, a quarter
 cut at merges). With the ``shared``, ``independent`` and ``field`` noise modes every window is
-sampled on its own (DDIM, all windows of a batch in lockstep) and only its kept part is used.
+sampled on its own (a whole chain of DDIM or DPM-Solver++ steps per window; a batch of windows
+runs together, but no window's steps depend on another's) and only its kept part is used.
 With ``average``, overlapping windows are averaged at every step (the noise predictions of all
-windows covering a pixel are averaged before the step), on a field of initial noise.
+windows covering a pixel are averaged before the step), on a field of initial noise: strips of
+the canvas step in lockstep, one DDIM step at a time (a multistep solver's history is per chain).
 
 Memory stays bounded for any canvas: finished rows are yielded as soon as they are complete
 (:class:`CanvasBand`), and conditions are read window by window from any array-like input (a
@@ -31,12 +33,15 @@ import numpy as np
 import torch
 
 from terrasynth.core.errors import ConfigError
-from terrasynth.models.diffusion import DiffusionSampler
+from terrasynth.models.diffusion import DiffusionSampler, Solver
 from terrasynth.models.metaearth.denoiser import MetaEarthDenoiser, resample_onto
 from terrasynth.models.metaearth.noise import INITIAL, NOISE_MODES, NoiseField, WindowNoise
 from terrasynth.models.metaearth.windows import WindowGrid
 
 _CONDITION_MARGIN = 4  # condition pixels read around each window's footprint, for the encoder's context
+SOLVER_STEPS = {"ddim": 50, "dpm++": 10}
+"""Default steps per window of each solver: MetaEarth's 50 DDIM steps, and the fewest DPM-Solver++
+steps whose canvases score as well against real tiles (benchmarks/solver_steps.py)."""
 
 
 class ArrayLike(Protocol):
@@ -67,8 +72,12 @@ class UnboundedGenerator:
     Args:
         denoiser: the stage; it runs on its own device.
         window: window side in pixels (default: the tile size the stage was trained on).
-        steps: DDIM steps (50, as in MetaEarth).
+        steps: sampling steps of every window (default: :data:`SOLVER_STEPS` of the solver;
+            MetaEarth ran 50 DDIM steps).
         eta: DDIM noise scale; 0 (deterministic) is MetaEarth's choice.
+        solver: ``ddim`` or ``dpm++`` (DPM-Solver++: deterministic, the same quality in fewer
+            steps). Default: ``dpm++``, but ``ddim`` with ``average`` noise (strips stepped in
+            lockstep) or ``eta`` above 0.
         noise: ``shared`` (MetaEarth), ``independent``, ``field`` or ``average`` (see
             :mod:`~terrasynth.models.metaearth.noise`). ``shared`` needs a spatial input (the
             condition or land cover): without one every window would be the same.
@@ -86,16 +95,24 @@ class UnboundedGenerator:
         denoiser: MetaEarthDenoiser,
         *,
         window: int | None = None,
-        steps: int = 50,
+        steps: int | None = None,
         eta: float = 0.0,
         noise: str = "shared",
         seed: Hashable = 0,
         batch_size: int = 8,
         strength: float = 1.0,
         autocast_dtype: torch.dtype | None = None,
+        solver: Solver | None = None,
     ):
+        solver = solver or ("ddim" if noise == "average" or eta > 0 else "dpm++")
+        steps = SOLVER_STEPS.get(solver, 50) if steps is None else steps  # an unknown solver is refused below
         if noise not in NOISE_MODES:
             raise ConfigError(f"noise mode {noise!r} is unknown: use one of {', '.join(NOISE_MODES)}")
+        if noise == "average" and solver != "ddim":
+            raise ConfigError(
+                f"average noise steps the canvas in lockstep, one DDIM step at a time: use the ddim "
+                f"solver, or another noise mode with {solver}"
+            )
         self.window = window or denoiser.config.window
         if self.window % denoiser.size_multiple or self.window % 4:
             raise ConfigError(
@@ -106,7 +123,7 @@ class UnboundedGenerator:
         if strength < 1 and not denoiser.conditioned:
             raise ConfigError("a strength below 1 starts from the condition: this stage generates from noise")
         self.denoiser = denoiser.eval()
-        self.sampler = DiffusionSampler.for_model(denoiser, steps, eta, strength=strength)
+        self.sampler = DiffusionSampler.for_model(denoiser, steps, eta, strength=strength, solver=solver)
         self.noise, self.seed, self.batch_size = noise, seed, batch_size
         self.autocast_dtype = autocast_dtype
 

@@ -63,6 +63,22 @@ def test_cli_writes_a_georeferenced_geotiff_from_a_coarse_geotiff(stages, coarse
         assert np.array_equal(again.read(), first)  # the same seed, the same canvas
 
 
+def test_generate_with_each_solver_gives_the_same_canvas_for_the_same_seed(stages, coarse_geotiff, tmp_path):
+    coarse_geotiff.write_coarse_geotiff(tmp_path / "coarse.tif", rows=3, cols=3, gsd=16.0)
+    canvases = {}
+    for solver, run in itertools.product(("dpm++", "ddim"), range(2)):
+        out = tmp_path / f"{solver}-{run}.tif"
+        args = ["generate", "--checkpoint", str(stages / "upscaler"), "--from", str(tmp_path / "coarse.tif"),
+                "--out", str(out), "--solver", solver, "--steps", "3", "--noise", "field", "--seed", "3"]  # fmt: skip
+        result = CliRunner().invoke(app, args)
+        assert result.exit_code == 0, result.output
+        with rasterio.open(out) as canvas:
+            canvases[solver, run] = canvas.read()
+    assert np.array_equal(canvases["dpm++", 0], canvases["dpm++", 1])
+    assert np.array_equal(canvases["ddim", 0], canvases["ddim", 1])
+    assert not np.array_equal(canvases["dpm++", 0], canvases["ddim", 0])
+
+
 def test_cascade_from_noise_to_a_requested_size(stages, tmp_path):
     summary = generate(
         [stages / "first", stages / "upscaler"], tmp_path / "canvas.tif", size=(36, 44), steps=1, noise="field",
@@ -122,6 +138,8 @@ def test_shared_noise_from_noise_alone_fails_with_one_line(stages, tmp_path, cap
         (["--noise", "perlin"], "noise mode"),
         (["--strength", "1.5", "--size", "16x16"], "strength must be in (0, 1]"),
         ([], "give one with --from"),
+        (["--solver", "dpm++", "--noise", "average"], "average noise steps the canvas in lockstep"),
+        (["--solver", "heun"], "solver 'heun' is unknown: use one of ddim, dpm++"),
     ],
 )
 def test_bad_requests_fail_with_one_line(stages, tmp_path, capsys, extra, message):

@@ -131,3 +131,61 @@ def test_bad_settings_are_config_errors():
         DiffusionSampler(NoiseSchedule(), steps=0)
     with pytest.raises(ConfigError, match="eta"):
         DiffusionSampler(NoiseSchedule(), eta=-1)
+
+
+def gaussian_denoiser(schedule: NoiseSchedule, mean: float, std: float):
+    """The exact noise prediction for data drawn from N(mean, std^2) per pixel: its probability-flow
+    ODE maps the noise z at t = T onto about mean + std * z."""
+
+    def predict(x, t, **_):
+        a = schedule.alphas_cumprod[t].view(-1, 1, 1, 1)
+        return (1 - a).sqrt() * (x - a.sqrt() * mean) / (a * std**2 + 1 - a)
+
+    return predict
+
+
+@torch.no_grad()
+def test_dpm_solver_in_ten_steps_lands_nearer_the_exact_image_than_ddim():
+    schedule = NoiseSchedule()
+    denoiser = gaussian_denoiser(schedule, 0.2, 0.3)
+    x_T = torch.randn(4, 3, 8, 8, generator=torch.Generator().manual_seed(0))
+    exact = DiffusionSampler(schedule, steps=1000).sample(denoiser, x_T)
+    errors = {
+        solver: (DiffusionSampler(schedule, 10, solver=solver).sample(denoiser, x_T) - exact).abs().mean()
+        for solver in ("ddim", "dpm++")
+    }
+    assert errors["dpm++"] < errors["ddim"] / 3
+    # a chain shortened by strength runs its last steps (from t = 499), as well
+    start = DiffusionSampler(schedule, 20, strength=0.5).start(x_T, torch.full_like(x_T, 0.5))
+    exact = DiffusionSampler(schedule, steps=1000, strength=0.5).sample(denoiser, start)
+    part = {
+        solver: DiffusionSampler(schedule, 20, strength=0.5, solver=solver) for solver in ("ddim", "dpm++")
+    }
+    assert part["ddim"].timesteps == list(range(499, 0, -50))
+    assert (
+        part["dpm++"].timesteps[0] == 499 and part["dpm++"].timesteps[-1] == 0 and part["dpm++"].steps == 10
+    )
+    errors = {
+        solver: (sampler.sample(denoiser, start) - exact).abs().mean() for solver, sampler in part.items()
+    }
+    assert errors["dpm++"] < errors["ddim"] / 3
+
+
+@torch.no_grad()
+def test_dpm_solver_chains_are_deterministic_and_independent_of_each_other():
+    sampler = DiffusionSampler(NoiseSchedule(), steps=8, solver="dpm++", clip=1.0)
+    x_T = torch.randn(2, 3, 8, 8, generator=torch.Generator().manual_seed(1))
+    first = sampler.sample(Toy(), x_T)
+    sampler.sample(Toy(), torch.randn(2, 3, 8, 8))  # another chain in between leaves no history
+    assert torch.equal(first, sampler.sample(Toy(), x_T))
+    assert first.abs().max() <= 1.0  # the last step lands on the clipped clean image
+
+
+def test_dpm_solver_refuses_noise_and_single_steps():
+    with pytest.raises(ConfigError, match=r"dpm\+\+ solver is deterministic: use eta 0"):
+        DiffusionSampler(NoiseSchedule(), eta=0.5, solver="dpm++")
+    with pytest.raises(ConfigError, match="solver 'euler' is unknown: use one of ddim, dpm"):
+        DiffusionSampler(NoiseSchedule(), solver="euler")
+    sampler = DiffusionSampler(NoiseSchedule(), steps=4, solver="dpm++")
+    with pytest.raises(ConfigError, match="runs whole chains"):
+        sampler.step(torch.zeros(1, 3, 4, 4), sampler.timesteps[0], torch.zeros(1, 3, 4, 4))

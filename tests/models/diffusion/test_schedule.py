@@ -52,3 +52,15 @@ def test_schedule_round_trips_and_rejects_nonsense():
     velocity = NoiseSchedule(prediction_type="v_prediction")
     assert NoiseSchedule.from_dict(velocity.to_dict()) == velocity
     assert velocity.ddim_scheduler().config.prediction_type == "v_prediction"
+
+
+@pytest.mark.parametrize("prediction_type", ["epsilon", "sample", "v_prediction"])
+def test_each_prediction_type_implies_the_clean_image(prediction_type):
+    schedule = NoiseSchedule(prediction_type=prediction_type)
+    g = torch.Generator().manual_seed(0)
+    x0, noise = torch.rand(2, 3, 4, 4, generator=g), torch.randn(2, 3, 4, 4, generator=g)
+    for t in (10, 500, 990):
+        steps = torch.full((2,), t)
+        x_t = schedule.add_noise(x0, noise, steps)
+        implied = schedule.predicted_sample(schedule.target(x0, noise, steps), x_t, t)
+        torch.testing.assert_close(implied, x0, rtol=0, atol=2e-4)

@@ -114,6 +114,27 @@ def test_shared_noise_from_noise_alone_is_refused_because_every_window_would_be_
     assert not np.allclose(result[:, :, 4 : 4 + stride], result[:, :, 4 + stride : 4 + 2 * stride])
 
 
+def test_dpm_solver_is_the_default_where_windows_step_on_their_own(upscaler):
+    default = UnboundedGenerator(upscaler).sampler
+    assert (default.solver, default.steps) == ("dpm++", 10)
+    for options in ({"noise": "average"}, {"noise": "field", "eta": 0.5}):
+        sampler = UnboundedGenerator(upscaler, **options).sampler
+        assert (sampler.solver, sampler.steps) == ("ddim", 50)
+    with pytest.raises(ConfigError, match=r"average noise steps the canvas in lockstep.*ddim"):
+        UnboundedGenerator(upscaler, noise="average", solver="dpm++")
+
+
+@pytest.mark.parametrize("mode", ["shared", "independent", "field"])
+def test_dpm_solver_gives_the_same_canvas_for_the_same_seed_whole_or_in_parts(upscaler, mode):
+    def generator(solver="dpm++"):
+        return UnboundedGenerator(upscaler, steps=3, noise=mode, seed=4, batch_size=3, solver=solver)
+
+    whole = canvas(generator(), condition=LOW)
+    assert np.array_equal(whole, canvas(generator(), condition=LOW))
+    assert np.array_equal(canvas(generator(), condition=LOW, rows=(13, 29)), whole[:, 13:29])
+    assert not np.allclose(whole, canvas(generator("ddim"), condition=LOW))
+
+
 def test_strength_below_one_needs_a_condition(upscaler, first_stage):
     with pytest.raises(ConfigError, match="generates from noise"):
         UnboundedGenerator(first_stage, strength=0.5)
