@@ -20,7 +20,7 @@ import os
 import signal
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -147,21 +147,36 @@ def _interrupts_ignored_by_children() -> Iterator[None]:
         signal.signal(signal.SIGINT, previous)
 
 
-@contextmanager
-def block_executor(
-    scheduler: str, *, resources: dict[str, float] | None = None, gpus: int = 0
-) -> Iterator[tuple[Executor, str]]:
-    """An executor for blocks of generation and synthesis, and a description of where they run.
+@dataclass
+class BlockRunner:
+    """Where blocks of generation or shards of synthesis run: an ``executor``, a description, and
+    ``share``, which makes an object (a model, say) that every task takes as an argument reach
+    each worker once rather than with every task (a Dask future of it broadcast to the workers)."""
 
-    ``"threads"`` runs them one at a time in this process (torch uses the cores); ``"local"`` on
-    a local cluster of one single-threaded worker per core, or of one worker when this machine
+    executor: Executor
+    description: str
+    share: Callable[[object], object]
+
+
+@contextmanager
+def block_runner(
+    scheduler: str, *, resources: dict[str, float] | None = None, gpus: int = 0
+) -> Iterator[BlockRunner]:
+    """A :class:`BlockRunner` for ``scheduler``.
+
+    ``"threads"`` runs the tasks one at a time in this process (torch uses the cores); ``"local"``
+    on a local cluster of one single-threaded worker per core, or of one worker when this machine
     has ``gpus``; an address on that running cluster. Every task asks for ``resources`` (e.g.
     ``{"GPU": 1}``), which the local cluster's workers are given.
     """
     if scheduler == THREADS:
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="terrasynth-block") as executor:
-            yield executor, "this process"
+            yield BlockRunner(executor, "this process", lambda shared: shared)
         return
     workers = 1 if gpus else os.cpu_count() or 1
     with dask_client(scheduler, workers=workers, threads=1, resources=resources) as (client, description):
-        yield client.get_executor(resources=resources), description
+        yield BlockRunner(
+            client.get_executor(resources=resources),
+            description,
+            lambda shared: client.scatter(shared, broadcast=True, hash=False),
+        )

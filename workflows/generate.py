@@ -317,7 +317,7 @@ def _generate_in_blocks(
     from terrasynth.workflows import canvas_blocks as blocks
     from terrasynth.workflows import canvas_rasters as rasters
     from terrasynth.workflows.canvas_store import CanvasStore, LevelGrid
-    from terrasynth.workflows.dask_cluster import LOCAL, block_executor
+    from terrasynth.workflows.dask_cluster import LOCAL, block_runner
 
     generators = {plan.index: UnboundedGenerator(cascade.stages[plan.index], **options) for plan in plans}
     levels = {plan.index: Level(plan.gsd).name for plan in plans}
@@ -376,14 +376,14 @@ def _generate_in_blocks(
             TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
             disable=not show_progress,
         ) as progress,
-        block_executor(scheduler, resources=resources, gpus=gpus) as (executor, runner),
+        block_runner(scheduler, resources=resources, gpus=gpus) as runner,
     ):  # fmt: skip
         left = sum(windows[p.index, b.index] for p in plans for b in pending[p.index])
         if show_progress:
             progress.console.print(
                 f"Generating {width} x {height} px ({height * width / 1e6:,.1f} MP, {channels} bands at "
                 f"{final.gsd:g} m) in {len(plans)} stage(s), {sum(map(len, all_blocks.values()))} blocks "
-                f"({sum(map(len, pending.values()))} to compute{', resuming' if resumed else ''}) on {runner}: "
+                f"({sum(map(len, pending.values()))} to compute{', resuming' if resumed else ''}) on {runner.description}: "
                 f"up to {format_bytes(store_bytes)} in {store.path} and {format_bytes(output_bytes)} in {out}"
             )
         tasks = {
@@ -400,13 +400,13 @@ def _generate_in_blocks(
             progress.advance(tasks[plan.index])
             pace.advance(windows[plan.index, done_block.index])
 
-        blocks.run_stages(task, plans, pending, executor, finished)
+        blocks.run_stages(task, plans, pending, runner.executor, finished)
     with atomic_path(out) as partial:
         rasters.write_canvas(store.image(levels[final.index]), partial, crs, store.transform(final.gsd))
     return GenerationSummary(
         out, (channels, *final.shape), final.gsd, None if crs is None else crs.to_string(),
         [plan.index for plan in plans], time.perf_counter() - began,
-        sum(map(len, pending.values())), sum(len(all_blocks[i]) - len(pending[i]) for i in pending), runner,
+        sum(map(len, pending.values())), sum(len(all_blocks[i]) - len(pending[i]) for i in pending), runner.description,
     )  # fmt: skip
 
 
