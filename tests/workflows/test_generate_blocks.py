@@ -162,3 +162,16 @@ def test_a_canvas_on_two_worker_processes_equals_the_one_process_canvas(
     # models/metaearth/unbounded.py), which can move a pixel's uint16 value (x 1e4) by one.
     difference = np.abs(read(out).astype(int) - one_process[noise])
     assert difference.max() <= 1 and (difference > 0).mean() < 0.01
+
+
+def test_each_worker_loads_the_models_once_for_all_its_blocks(cascade, tmp_path, monkeypatch):
+    from terrasynth.workflows import generate as workflow
+
+    loads, load_stages = [], workflow.load_stages
+    monkeypatch.setattr(workflow, "load_stages", lambda paths: loads.append(paths) or load_stages(paths))
+    canvas_blocks.worker_cascade.cache_clear()
+    summary = generate(
+        [cascade / "model"], tmp_path / "canvas.tif", from_path=cascade / "coarse.tif", scheduler="threads",
+        block=1, **RUN,
+    )  # fmt: skip
+    assert summary.blocks == 10 and len(loads) == 2  # to plan the run here, and in the one worker
