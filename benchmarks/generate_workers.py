@@ -1,8 +1,9 @@
 """`terrasynth generate --scheduler`: canvas megapixels per second on one and on two Dask worker
 processes of this machine, in one run.
 
-Each worker is held to one thread (one Dask thread, ``torch.set_num_threads(1)``) and has loaded
-the model before the clock starts, so the figures compare the blocks' work, not start-up. The
+Each worker is held to one thread (one Dask thread, ``torch.set_num_threads(1)``), has loaded the
+model and generated a small warm-up canvas before the clock starts, so the figures compare the
+blocks' work, not start-up; the clock is the run's own (its blocks and the GeoTIFF). The
 canvas is a tiny random upscaler's (16 -> 4 m, 4 bands) from a random 16 m GeoTIFF, in blocks of
 two window strides, written to the store and then to the GeoTIFF as the command does. The ideal
 ``speedup`` is 2 with two free cores; the load average before and after says how busy the machine
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import tempfile
 from pathlib import Path
@@ -53,7 +55,9 @@ def _on_workers(workers: int, model: Path, coarse: Path, folder: Path) -> dict:
     from distributed import LocalCluster
 
     with (
-        LocalCluster(n_workers=workers, threads_per_worker=1, dashboard_address=None) as cluster,
+        LocalCluster(
+            n_workers=workers, threads_per_worker=1, dashboard_address=None, silence_logs=logging.ERROR
+        ) as cluster,
         cluster.get_client() as client,
     ):
         client.run(torch.set_num_threads, 1)

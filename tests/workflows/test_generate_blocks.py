@@ -175,3 +175,24 @@ def test_each_worker_loads_the_models_once_for_all_its_blocks(cascade, tmp_path,
         block=1, **RUN,
     )  # fmt: skip
     assert summary.blocks == 10 and len(loads) == 2  # to plan the run here, and in the one worker
+
+
+def test_missing_input_pixels_are_filled_in_the_store_as_in_one_process(cascade, generators, tmp_path):
+    generators("coarse_geotiff").write_coarse_geotiff(tmp_path / "coarse.tif", rows=12, cols=10, gsd=64.0)
+    with rasterio.open(tmp_path / "coarse.tif") as source:
+        profile = source.profile | {"dtype": "float32"}
+        values = source.read().astype(np.float32) * 1e-4
+    values[:, 0, 0] = np.nan  # 1 of 120 pixels
+    holed = tmp_path / "holed.tif"
+    with rasterio.open(holed, "w", **profile) as target:
+        target.write(values)
+    canvases = {}
+    for scheduler in (None, "threads"):
+        out = tmp_path / f"{scheduler}.tif"
+        generate(
+            [cascade / "model"], out, from_path=holed, gsd=16.0, scheduler=scheduler, **RUN
+        )  # 48 x 40 px
+        canvases[scheduler] = read(out)
+    assert np.array_equal(canvases[None], canvases["threads"])
+    tree = xr.open_datatree(tmp_path / "threads.zarr", engine="zarr", consolidated=False)
+    assert np.isfinite(tree["64m"]["image"].values).all()
