@@ -323,6 +323,7 @@ def synthesize(
         length=length, steps=steps, margin=margin, gsd=gsd, layout=layout, pairing=pairing, change=change,
         pairs=pairs, device=device_name,
     )  # fmt: skip
+    GPCM(model, steps=steps, margin=margin)  # checks the settings before anything is written
     if scheduler is not None:
         from terrasynth.workflows.synthesis_shards import synthesize_in_shards
 

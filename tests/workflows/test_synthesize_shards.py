@@ -151,3 +151,24 @@ def test_synthesis_on_two_worker_processes_writes_the_one_process_outputs(
         BUNDLED / "changen2", corpus, tmp_path / "out", layout=layout, scheduler=two_workers, **RUN
     )
     assert_same_outputs(summary, one_process[layout], layout, exact=False)
+
+
+def test_a_series_store_appended_but_not_recorded_is_cut_back_on_resuming(
+    corpus, one_process, tmp_path, monkeypatch
+):
+    run_shard = synthesis_shards.run_shard
+
+    def fails_after_two(drawing, writer_class, out, numbers, threads):
+        if numbers.start == 2:
+            raise KeyboardInterrupt
+        return run_shard(drawing, writer_class, out, numbers, threads)
+
+    monkeypatch.setattr(synthesis_shards, "run_shard", fails_after_two)
+    out = tmp_path / "out"
+    with pytest.raises(KeyboardInterrupt):
+        synthesize(BUNDLED / "changen2", corpus, out, layout="series", scheduler="threads", **RUN)
+    # a kill between appending series 1 and recording it: the store holds a series the manifest lacks
+    (tmp_path / ".out.partial.manifest" / "shards" / "1.json").unlink()
+    monkeypatch.undo()
+    summary = synthesize(BUNDLED / "changen2", corpus, out, layout="series", scheduler="threads", **RUN)
+    assert_same_outputs(summary, one_process["series"], "series", exact=True)
