@@ -92,6 +92,31 @@ class TileRows:
             self.written = ready
 
 
+def canvas_profile(shape: tuple[int, int], channels: int, crs, transform, *, final: bool = True) -> dict:
+    """The GeoTIFF profile of a canvas of ``shape`` (rows, columns): tiled; the final canvas as
+    deflated uint16 reflectance x 1e4, an intermediate stage's as float32."""
+    return {
+        "driver": "GTiff", "width": shape[1], "height": shape[0], "count": channels, "crs": crs,
+        "transform": transform, "tiled": True, "blockxsize": TILE, "blockysize": TILE, "BIGTIFF": "IF_SAFER",
+        "dtype": "uint16" if final else "float32", **({"compress": "deflate", "predictor": 2} if final else {}),
+    }  # fmt: skip
+
+
+def write_canvas(image, path: str | Path, crs, transform) -> None:
+    """Write ``image`` ((bands, rows, columns) reflectance, any array-like such as a Zarr array)
+    to the GeoTIFF ``path`` as uint16 x 1e4, in whole rows of tiles."""
+    import rasterio
+
+    from terrasynth.core.corpus import REFLECTANCE_SCALE
+
+    channels, rows, _ = image.shape
+    with rasterio.open(path, "w+", **canvas_profile(image.shape[1:], channels, crs, transform)) as dataset:
+        dataset.scales = [REFLECTANCE_SCALE] * channels
+        target = TileRows(RasterArray(dataset, REFLECTANCE_SCALE), TILE)
+        for top in range(0, rows, 4 * TILE):
+            target[:, top : top + 4 * TILE, :] = np.asarray(image[:, top : top + 4 * TILE, :])
+
+
 def open_raster(path: str | Path):
     """A rasterio dataset of ``path``; a file that is not a raster is a :class:`SourceError`."""
     import rasterio

@@ -50,12 +50,15 @@ class _StagedWriter(abc.ABC):
         bbox: Sequence[float] = WORLD,
         properties: Mapping | None = None,
         collection_id: str | None = None,
+        keep: bool = False,
     ):
         """Args:
         out: the folder to create; it must not exist yet, or be empty.
         bbox: (west, south, east, north) in degrees, for STAC.
         properties: provenance for STAC (seed, checkpoint, settings); never credentials.
         collection_id: the STAC collection id (default: the folder's name).
+        keep: keep what an earlier run wrote into the temporary folder (to resume it, or to write
+            into it from several processes) instead of starting it over.
         """
         self.out = Path(out)
         if self.out.exists() and (not self.out.is_dir() or any(self.out.iterdir())):
@@ -63,9 +66,9 @@ class _StagedWriter(abc.ABC):
                 f"{self.out} already exists and is not empty; choose another output or remove it"
             )
         self.stage = self.out.with_name(f".{self.out.name}.partial")
-        if self.stage.exists():
+        if self.stage.exists() and not keep:
             shutil.rmtree(self.stage)
-        self.stage.mkdir(parents=True)
+        self.stage.mkdir(parents=True, exist_ok=True)
         self.bbox = tuple(bbox)
         self.properties = dict(properties or {})
         self.collection_id = collection_id or self.out.name

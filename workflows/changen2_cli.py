@@ -175,17 +175,31 @@ def synthesize(
             "cover changes too, unlabelled, as between real acquisitions).",
         ),
     ] = False,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            "--scheduler",
+            help="Draw the series in shards, resumably (rerun to resume): 'local' (a Dask cluster on this "
+            "machine), 'threads' (this process) or a Dask scheduler address such as tcp://host:8786. "
+            "Default: one process.",
+        ),
+    ] = None,
+    resources: Annotated[
+        str | None, typer.Option("--resources", help="Dask worker resources each shard needs, e.g. GPU=1.")
+    ] = None,
 ) -> None:
     """Synthesize change pairs or series from single-date images with a Changen2 model (GPCM)."""
     from rich.console import Console
 
     from terrasynth.models.changen2 import DateAppearance
+    from terrasynth.workflows.generate import parse_resources
     from terrasynth.workflows.synthesize import synthesize as run
 
     summary = run(
         checkpoint, source, out, pairs=pairs, length=length, layout=layout, size=size, seed=seed, steps=steps,
         margin=margin, level=level, pairing=pairing, change=change, batch_size=batch_size, device=device,
         gsd=gsd, appearance=DateAppearance.none() if exact_carry_over else None, other_change=not buildings_only,
+        scheduler=scheduler, resources=parse_resources(resources),
     )  # fmt: skip
     figures = summary.consistency
     Console().print(

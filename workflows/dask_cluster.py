@@ -1,4 +1,5 @@
-"""Where ingest tiles run: a local Dask cluster, an existing one, or threads in this process.
+"""Where ingest tiles, canvas blocks and synthesis shards run: a local Dask cluster, an existing
+one, or threads in this process.
 
 Every worker prepares the source once through a worker plugin (:meth:`Source.setup`, which for
 Earth Engine looks up credentials on the worker itself), so no task carries a secret. Reads are
@@ -19,7 +20,7 @@ import os
 import signal
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -82,15 +83,37 @@ def tile_runner(scheduler: str, writer: CorpusWriter) -> Iterator[TileRunner]:
             yield TileRunner(executor, writer, None, f"{workers} threads in this process", workers)
         return
 
-    from distributed import Client, LocalCluster, Semaphore
+    from distributed import Semaphore
+
+    workers, threads = local_cluster_size(source)
+    with dask_client(scheduler, workers=workers, threads=threads) as (client, description):
+        client.register_plugin(SourceSetup(source), name=f"terrasynth-source-{uuid.uuid4().hex}")
+        limiter = None
+        if source.max_concurrency:
+            limiter = Semaphore(
+                max_leases=source.max_concurrency, name=f"terrasynth-reads-{uuid.uuid4().hex}"
+            )
+        shared = client.scatter(writer, broadcast=True)
+        slots = sum(client.nthreads().values())
+        yield TileRunner(client.get_executor(), shared, limiter, description, max(1, slots))
+
+
+@contextmanager
+def dask_client(
+    scheduler: str, *, workers: int, threads: int, resources: dict[str, float] | None = None
+) -> Iterator[tuple[object, str]]:
+    """A Dask client and a description of where it runs: on a local cluster of ``workers`` processes
+    x ``threads`` threads (each worker holding ``resources``) for ``"local"``, or on the running
+    cluster at the address ``scheduler``. The local cluster is closed on leaving."""
+    from distributed import Client, LocalCluster
 
     cluster = None
     if scheduler == LOCAL:
-        workers, threads = local_cluster_size(source)
         with _interrupts_ignored_by_children():
             cluster = LocalCluster(
                 n_workers=workers,
                 threads_per_worker=threads,
+                resources=resources,
                 dashboard_address=None,
                 silence_logs=logging.ERROR,  # workers' warnings (a slow task, a cancelled one) are no news
             )
@@ -106,15 +129,7 @@ def tile_runner(scheduler: str, writer: CorpusWriter) -> Iterator[TileRunner]:
             ) from None
         description = f"Dask cluster at {scheduler}"
     try:
-        client.register_plugin(SourceSetup(source), name=f"terrasynth-source-{uuid.uuid4().hex}")
-        limiter = None
-        if source.max_concurrency:
-            limiter = Semaphore(
-                max_leases=source.max_concurrency, name=f"terrasynth-reads-{uuid.uuid4().hex}"
-            )
-        shared = client.scatter(writer, broadcast=True)
-        slots = sum(client.nthreads().values())
-        yield TileRunner(client.get_executor(), shared, limiter, description, max(1, slots))
+        yield client, description
     finally:
         client.close()
         if cluster is not None:
@@ -133,3 +148,38 @@ def _interrupts_ignored_by_children() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+@dataclass
+class BlockRunner:
+    """Where blocks of generation or shards of synthesis run: an ``executor``, a description, and
+    ``share``, which makes an object (a model, say) that every task takes as an argument reach
+    each worker once rather than with every task (a Dask future of it broadcast to the workers)."""
+
+    executor: Executor
+    description: str
+    share: Callable[[object], object]
+
+
+@contextmanager
+def block_runner(
+    scheduler: str, *, resources: dict[str, float] | None = None, gpus: int = 0
+) -> Iterator[BlockRunner]:
+    """A :class:`BlockRunner` for ``scheduler``.
+
+    ``"threads"`` runs the tasks one at a time in this process (torch uses the cores); ``"local"``
+    on a local cluster of one single-threaded worker per core, or of one worker when this machine
+    has ``gpus``; an address on that running cluster. Every task asks for ``resources`` (e.g.
+    ``{"GPU": 1}``), which the local cluster's workers are given.
+    """
+    if scheduler == THREADS:
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="terrasynth-block") as executor:
+            yield BlockRunner(executor, "this process", lambda shared: shared)
+        return
+    workers = 1 if gpus else os.cpu_count() or 1
+    with dask_client(scheduler, workers=workers, threads=1, resources=resources) as (client, description):
+        yield BlockRunner(
+            client.get_executor(resources=resources),
+            description,
+            lambda shared: client.scatter(shared, broadcast=True, hash=False),
+        )

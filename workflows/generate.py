@@ -34,6 +34,11 @@ class GenerationSummary:
     crs: str | None
     stages: list[int]
     seconds: float
+    blocks: int = 0
+    """Blocks computed in this run (with a scheduler)."""
+    resumed: int = 0
+    """Blocks found finished by an earlier run and not computed again."""
+    runner: str = "this process"
 
     @property
     def megapixels_per_second(self) -> float:
@@ -84,6 +89,10 @@ def generate(
     device: str | None = None,
     overwrite: bool = False,
     show_progress: bool = True,
+    scheduler: str | None = None,
+    block: int | None = None,
+    resources: dict[str, float] | None = None,
+    torch_threads: int | None = None,
 ) -> GenerationSummary:
     """Runs a cascade and writes the finest canvas to a GeoTIFF (uint16 reflectance x 1e4).
 
@@ -110,7 +119,17 @@ def generate(
         seed, noise, steps, eta, strength, window, batch_size, solver: see
             :class:`~terrasynth.models.metaearth.UnboundedGenerator`.
         device: ``"cpu"``, ``"cuda"``... (default: a GPU when there is one; then bf16 autocast).
-        overwrite: replace an existing ``out``.
+        overwrite: replace an existing ``out`` (and, with a scheduler, start its store over).
+        scheduler: run the canvas in blocks (see :mod:`~terrasynth.workflows.canvas_blocks`) on a
+            local Dask cluster (``"local"``), on the running cluster at an address
+            (``"tcp://host:8786"``; the output folder and the inputs must be reachable from its
+            workers) or in this process (``"threads"``), writing every level into the store
+            ``canvas.zarr`` beside ``out`` (:mod:`~terrasynth.workflows.canvas_store`), and ``out``
+            from it at the end. A rerun of a killed run resumes it; ``None``: one process, no store.
+        block: window strides per block (default: 16; with ``average`` noise at least ``4 * steps``).
+        resources: Dask worker resources every block needs, e.g. ``{"GPU": 1}``.
+        torch_threads: torch threads in each worker (default: 1 on the local cluster of a
+            machine without GPU, else as the worker has it).
     """
     import rasterio
     import torch
@@ -125,16 +144,20 @@ def generate(
     from terrasynth.workflows.devices import torch_device
 
     out = check_output(out, overwrite=overwrite)
-    device = torch_device(device)
-    cascade = Cascade([stage.to(device) for stage in load_stages(checkpoints)])
+    if scheduler is not None:
+        device_type = "cpu"  # the stages only plan here; the workers run them on their own devices
+    else:
+        device = torch_device(device)
+        device_type = device.type
+    cascade = Cascade([stage.to(device_type if scheduler else device) for stage in load_stages(checkpoints)])
     options = {
         "window": window, "steps": steps, "eta": eta, "strength": strength, "noise": noise, "batch_size": batch_size,
         "solver": solver,
     }  # fmt: skip
-    if device.type == "cuda":
-        options["autocast_dtype"] = torch.bfloat16
-    generators = [UnboundedGenerator(stage, **options) for stage in cascade.stages]  # checks the options
-    sampler = generators[0].sampler  # before any file is touched
+    autocast = {"autocast_dtype": torch.bfloat16} if device_type == "cuda" else {}
+    sampler = UnboundedGenerator(cascade.stages[0], **options).sampler  # checks the options
+    for stage in cascade.stages[1:]:
+        UnboundedGenerator(stage, **options)  # before any file is touched
 
     with contextlib.ExitStack() as stack:
         stack.enter_context(rasterio.Env())
@@ -171,6 +194,14 @@ def generate(
             origin_m=origin_m,
             **options,
         )
+        if scheduler is not None:
+            return _generate_in_blocks(
+                [str(Path(c).absolute()) for c in checkpoints], out, cascade, plans, stack, scheduler,
+                condition=condition, missing=missing, crs=crs, origin_m=origin_m, from_gsd=from_gsd,
+                landcover=None if landcover is None else (str(Path(landcover.dataset.name).absolute()), landcover_gsd),
+                seed=seed, options=options, block=block, resources=resources, torch_threads=torch_threads,
+                device=device, overwrite=overwrite, show_progress=show_progress,
+            )  # fmt: skip
         final, channels = plans[-1], cascade.stages[-1].config.channels
         scratch_bytes = sum(
             4 * cascade.stages[p.index].config.channels * math.prod(p.shape) for p in plans[:-1]
@@ -193,13 +224,8 @@ def generate(
             """The final stage goes to the output (uint16 x 1e4), the others to scratch files (float32),
             each in whole rows of tiles."""
             last = plan.index == final.index
-            profile = {
-                "driver": "GTiff", "width": plan.shape[1], "height": plan.shape[0], "count": channels,
-                "crs": crs, "transform": Affine(plan.gsd, 0, origin_m[0], 0, -plan.gsd, origin_m[1]),
-                "tiled": True, "blockxsize": rasters.TILE, "blockysize": rasters.TILE, "BIGTIFF": "IF_SAFER",
-                "dtype": "uint16" if last else "float32",
-                **({"compress": "deflate", "predictor": 2} if last else {}),
-            }  # fmt: skip
+            transform = Affine(plan.gsd, 0, origin_m[0], 0, -plan.gsd, origin_m[1])
+            profile = rasters.canvas_profile(plan.shape, channels, crs, transform, final=last)
             dataset = stack.enter_context(
                 rasterio.open(partial if last else scratch / f"stage{plan.index}.tif", "w+", **profile)
             )
@@ -247,6 +273,7 @@ def generate(
                 store=store,
                 progress=advance,
                 **options,
+                **autocast,
             )
     return GenerationSummary(
         out,
@@ -256,6 +283,134 @@ def generate(
         [plan.index for plan in plans],
         time.perf_counter() - began,
     )
+
+
+def _generate_in_blocks(
+    checkpoints,
+    out,
+    cascade,
+    plans,
+    stack,
+    scheduler,
+    *,
+    condition,
+    missing,
+    crs,
+    origin_m,
+    from_gsd,
+    landcover,
+    seed,
+    options,
+    block,
+    resources,
+    torch_threads,
+    device,
+    overwrite,
+    show_progress,
+) -> GenerationSummary:
+    """:func:`generate` with a scheduler: the canvas in blocks into its store, then ``out`` from it."""
+    import dataclasses
+
+    import torch
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from terrasynth.core.levels import Level
+    from terrasynth.core.outputs import atomic_path, check_free_space, format_bytes
+    from terrasynth.models.metaearth import UnboundedGenerator
+    from terrasynth.workflows import canvas_blocks as blocks
+    from terrasynth.workflows import canvas_rasters as rasters
+    from terrasynth.workflows.canvas_store import CanvasStore, LevelGrid
+    from terrasynth.workflows.dask_cluster import LOCAL, block_runner
+
+    generators = {plan.index: UnboundedGenerator(cascade.stages[plan.index], **options) for plan in plans}
+    levels = {plan.index: Level(plan.gsd).name for plan in plans}
+    rows = {
+        i: blocks.block_rows(g.window, options["noise"], options["steps"], block)
+        for i, g in generators.items()
+    }
+    grids = [
+        LevelGrid(levels[p.index], p.gsd, p.shape, rows[p.index], cascade.stages[p.index].config.channels)
+        for p in plans
+    ]
+    source = None
+    if condition is not None:
+        source = Level(from_gsd).name
+        grids.insert(0, LevelGrid(source, from_gsd, tuple(condition.shape[1:]), 1024, condition.shape[0]))
+    final, channels = plans[-1], grids[-1].channels
+    store_bytes = sum(4 * g.channels * g.shape[0] * g.shape[1] for g in grids)
+    output_bytes = 2 * channels * final.shape[0] * final.shape[1]
+    height, width = final.shape
+    store = CanvasStore(blocks.store_path(out), crs, origin_m)
+    job = {
+        "checkpoints": checkpoints, "seed": seed, "options": options, "landcover": landcover,
+        "plans": [dataclasses.asdict(plan) for plan in plans], "levels": [dataclasses.asdict(g) for g in grids],
+        "crs": None if crs is None else crs.to_string(), "origin_m": list(origin_m),
+    }  # fmt: skip
+    if not (store.path.exists() and not overwrite):
+        check_free_space(
+            out, output_bytes + store_bytes, f"{width} x {height} px, {channels} bands, and its store"
+        )
+    resumed = store.open(job, grids, overwrite=overwrite)
+    if source is not None and (source, 0) not in store.finished():
+        if missing:
+            scratch = Path(
+                stack.enter_context(tempfile.TemporaryDirectory(prefix=".terrasynth-", dir=out.parent))
+            )
+            condition = rasters.filled_copy(condition, scratch / "condition.tif", stack)
+        store.copy_input(source, condition)
+        store.mark(source, 0)
+    done = store.finished()
+    all_blocks = {p.index: blocks.stage_blocks(p, levels[p.index], rows[p.index]) for p in plans}
+    pending = {i: [b for b in stage if (b.level, b.index) not in done] for i, stage in all_blocks.items()}
+    windows = {
+        (p.index, b.index): generators[p.index].windows_needed(*p.shape, rows=(b.top, b.bottom))
+        for p in plans
+        for b in all_blocks[p.index]
+    }
+    gpus = torch.cuda.device_count()
+    if torch_threads is None and scheduler == LOCAL and not gpus:
+        torch_threads = 1
+    task = blocks.CanvasJob(
+        str(store.path), tuple(checkpoints), levels, source, seed, options, landcover, device, torch_threads
+    )
+    began = time.perf_counter()
+    with (
+        Progress(
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+            disable=not show_progress,
+        ) as progress,
+        block_runner(scheduler, resources=resources, gpus=gpus) as runner,
+    ):  # fmt: skip
+        left = sum(windows[p.index, b.index] for p in plans for b in pending[p.index])
+        if show_progress:
+            progress.console.print(
+                f"Generating {width} x {height} px ({height * width / 1e6:,.1f} MP, {channels} bands at "
+                f"{final.gsd:g} m) in {len(plans)} stage(s), {sum(map(len, all_blocks.values()))} blocks "
+                f"({sum(map(len, pending.values()))} to compute{', resuming' if resumed else ''}) on {runner.description}: "
+                f"up to {format_bytes(store_bytes)} in {store.path} and {format_bytes(output_bytes)} in {out}"
+            )
+        tasks = {
+            p.index: progress.add_task(
+                f"stage {p.index}: {p.shape[1]} x {p.shape[0]} px at {p.gsd:g} m, blocks",
+                total=len(all_blocks[p.index]),
+                completed=len(all_blocks[p.index]) - len(pending[p.index]),
+            )
+            for p in plans
+        }
+        pace = _Pace(left, progress.console.print if show_progress else None)
+
+        def finished(plan, done_block):
+            progress.advance(tasks[plan.index])
+            pace.advance(windows[plan.index, done_block.index])
+
+        blocks.run_stages(task, plans, pending, runner.executor, finished)
+    with atomic_path(out) as partial:
+        rasters.write_canvas(store.image(levels[final.index]), partial, crs, store.transform(final.gsd))
+    return GenerationSummary(
+        out, (channels, *final.shape), final.gsd, None if crs is None else crs.to_string(),
+        [plan.index for plan in plans], time.perf_counter() - began,
+        sum(map(len, pending.values())), sum(len(all_blocks[i]) - len(pending[i]) for i in pending), runner.description,
+    )  # fmt: skip
 
 
 class _Pace:
@@ -400,7 +555,28 @@ def cli(
     ] = None,
     batch_size: Annotated[int, typer.Option("--batch-size", help="Windows per denoiser call.")] = 8,
     device: Annotated[str | None, typer.Option("--device", help=DEVICE_HELP)] = None,
-    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing --out file.")] = False,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace an existing --out file (and start its store over).")
+    ] = False,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            "--scheduler",
+            help="Generate in blocks into OUT's store (canvas.zarr beside it), resumably: 'local' (a Dask "
+            "cluster on this machine), 'threads' (this process) or a Dask scheduler address such as "
+            "tcp://host:8786. Default: one process, no store.",
+        ),
+    ] = None,
+    block: Annotated[
+        int | None,
+        typer.Option(
+            "--block", min=1, help="Window strides per block (default 16; average noise: 4 x steps)."
+        ),
+    ] = None,
+    resources: Annotated[
+        str | None,
+        typer.Option("--resources", help="Dask worker resources each block needs, e.g. GPU=1."),
+    ] = None,
 ) -> None:
     """Generate a seamless canvas of any size with a MetaEarth cascade."""
     from rich.console import Console
@@ -408,11 +584,29 @@ def cli(
     summary = generate(
         checkpoint, out, size=_parse_size(size), from_path=from_path, from_gsd=from_gsd, from_scale=from_scale,
         landcover=landcover, gsd=gsd, seed=seed, noise=noise, steps=steps, eta=eta, strength=strength, window=window,
-        batch_size=batch_size, solver=solver, device=device, overwrite=overwrite,
+        batch_size=batch_size, solver=solver, device=device, overwrite=overwrite, scheduler=scheduler, block=block,
+        resources=parse_resources(resources),
     )  # fmt: skip
     bands, rows, cols = summary.shape
+    blocks = (
+        f"; {summary.blocks} blocks computed ({summary.resumed} from an earlier run) on {summary.runner}"
+        if scheduler
+        else ""
+    )
     Console().print(
         f"Wrote {summary.path}: {cols} x {rows} px, {bands} bands at {summary.gsd:g} m"
         f"{f', {summary.crs}' if summary.crs else ' (not georeferenced)'}; stages {summary.stages}; "
-        f"{summary.seconds:.1f} s ({summary.megapixels_per_second:.3f} MP/s)."
+        f"{summary.seconds:.1f} s ({summary.megapixels_per_second:.3f} MP/s){blocks}."
     )
+
+
+def parse_resources(text: str | None) -> dict[str, float] | None:
+    """Dask worker resources from ``"GPU=1,MEMORY=8e9"``."""
+    from terrasynth.core.errors import ConfigError
+
+    if not text:
+        return None
+    try:
+        return {name.strip(): float(amount) for name, amount in (item.split("=") for item in text.split(","))}
+    except ValueError:
+        raise ConfigError(f"--resources {text!r} must be NAME=AMOUNT pairs, e.g. GPU=1") from None

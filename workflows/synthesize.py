@@ -32,6 +32,7 @@ converted released weights) reads and writes pictures as they are.
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from dataclasses import dataclass, replace
@@ -256,6 +257,8 @@ def synthesize(
     appearance: DateAppearance | None = None,
     other_change: bool = True,
     show_progress: bool = True,
+    scheduler: str | None = None,
+    resources: dict[str, float] | None = None,
 ) -> SynthesisSummary:
     """Writes ``pairs`` change pairs (or the series holding them) drawn by a Changen2 model.
 
@@ -290,6 +293,12 @@ def synthesize(
             previous one's (default :class:`~terrasynth.models.changen2.DateAppearance`;
             ``DateAppearance.none()`` carries unchanged areas over exactly).
         show_progress: show a rich progress bar.
+        scheduler: draw the series in shards of ``batch_size`` on a local Dask cluster
+            (``"local"``), on the running cluster at an address (``"tcp://host:8786"``; ``out``
+            must be reachable from its workers) or in this process (``"threads"``), resumably
+            (see :mod:`~terrasynth.workflows.synthesis_shards`); the same files and STAC as
+            without (``None``: one process, not resumable). ``device`` is then each worker's.
+        resources: Dask worker resources every shard needs, e.g. ``{"GPU": 1}``.
 
     The data is written into a hidden folder beside ``out`` and renamed to ``out`` once complete;
     a failure removes it.
@@ -302,7 +311,6 @@ def synthesize(
             f"need length >= 2 dates, pairs >= 1 and batch_size >= 1 (got {length}, {pairs}, {batch_size})"
         )
     out = check_output(out, folder=True)
-    device = torch_device(device)
     source = Path(source)
     corpus = (source / "zarr.json").is_file() or (source / ".zgroup").is_file()
     labelled = source.is_dir() and any(
@@ -313,7 +321,8 @@ def synthesize(
             f"{source} holds no PNG, JPEG or GeoTIFF image and is not a corpus: give a corpus (Zarr store) "
             "or a folder of images"
         )
-    model = load_model(checkpoint).to(device)
+    device_name = str(torch_device(device)) if scheduler is None else device  # with a scheduler: the workers'
+    model = load_model(checkpoint).to(device_name if scheduler is None else "cpu")
     kind = model.encoding.kind
     if kind == "pseudo" and (layout == "second" or change == "buildings"):
         raise ConfigError(
@@ -347,9 +356,6 @@ def synthesize(
         len(tiles), generator=torch.Generator().manual_seed(key_seed(seed, "order"))
     ).tolist()
     appearance = DateAppearance() if appearance is None else appearance
-    gpcm = GPCM(
-        model, steps=steps, margin=margin, autocast_dtype=torch.bfloat16 if device.type == "cuda" else None
-    )
     events = model.encoding.change_events()
     building_labels = layout == "levir-cd" and change == "buildings"
     if building_labels and not other_change:
@@ -359,10 +365,28 @@ def synthesize(
         "length": length, "size": size, "mask": kind, "pairing": pairing, "change_labels": change,
         "unlabelled_change": building_labels and other_change,
     }  # fmt: skip
-    writer = {"levir-cd": LevirCDWriter, "second": SecondWriter, "series": ChangeSeriesWriter}[layout](
-        out, properties=provenance
-    )
-    written, totals = 0, {"unchanged": [0.0, 0], "changed": [0.0, 0]}  # sum of differences, pixels
+    drawing = SeriesDrawing(
+        model, tiles, order, events, appearance, seed=seed, size=size,
+        length=length, steps=steps, margin=margin, gsd=gsd, layout=layout, pairing=pairing, change=change,
+        pairs=pairs, device=device_name,
+    )  # fmt: skip
+    GPCM(model, steps=steps, margin=margin)  # checks the settings before anything is written
+    if scheduler is not None:
+        from terrasynth.workflows.synthesis_shards import synthesize_in_shards
+
+        return synthesize_in_shards(
+            drawing,
+            WRITERS[layout],
+            out,
+            provenance,
+            n_series,
+            batch_size,
+            scheduler,
+            resources,
+            show_progress,
+        )
+    writer = WRITERS[layout](out, properties=provenance)
+    measured = []
     began = time.perf_counter()
     with writer, Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
@@ -374,31 +398,100 @@ def synthesize(
         )
         for first in range(0, n_series, batch_size):
             numbers = range(first, min(first + batch_size, n_series))
-            samples = [tiles[order[n % len(tiles)]] for n in numbers]
-            sequences = [
-                simulate_changes(s["mask"].numpy(), length, events, key_seed(seed, "events", n), gsd=gsd)
-                for s, n in zip(samples, numbers, strict=True)
-            ]
-            noise = torch.stack(
-                [keyed_normal(gpcm.noise_shape(size, size), seed, "noise", n) for n in numbers]
+            for n, drawn, sequence in drawing.series(numbers, partial(progress.advance, task, len(numbers))):
+                measured.append(consistency(drawn, torch.from_numpy(sequence.changes)))
+                drawing.write(writer, n, drawn, sequence)
+    return drawing.summary(Path(out), n_series, measured, time.perf_counter() - began)
+
+
+WRITERS = {"levir-cd": LevirCDWriter, "second": SecondWriter, "series": ChangeSeriesWriter}
+
+
+@dataclass
+class SeriesDrawing:
+    """What draws and writes series number ``n`` (its source tile, change events, noise and
+    appearance are keyed by the seed and ``n``), so series can be drawn in any grouping and order,
+    in any process (:mod:`~terrasynth.workflows.synthesis_shards`) with the same results.
+
+    ``device`` is where :attr:`gpcm` runs, chosen in the process that draws (``None``: a GPU
+    when it has one, then bf16 autocast).
+    """
+
+    model: Changen2Model
+    tiles: Dataset
+    order: list[int]
+    events: object
+    appearance: DateAppearance
+    seed: int
+    size: int
+    length: int
+    steps: int
+    margin: int
+    gsd: float
+    layout: str
+    pairing: str
+    change: str
+    pairs: int
+    device: str | None = None
+
+    @functools.cached_property
+    def gpcm(self) -> GPCM:
+        device = torch_device(self.device)
+        return GPCM(
+            self.model.to(device),
+            steps=self.steps,
+            margin=self.margin,
+            autocast_dtype=torch.bfloat16 if device.type == "cuda" else None,
+        )
+
+    @property
+    def per_series(self) -> int:
+        """Pairs written per series (the ``series`` layout: consecutive pairs in it)."""
+        return 1 if self.layout != "series" and self.pairing == "first-last" else self.length - 1
+
+    def series(self, numbers: range, on_step=None) -> list[tuple[int, torch.Tensor, object]]:
+        """(number, drawn (T, C, H, W) reflectance on the CPU, simulated sequence) of each series."""
+        gpcm, size = self.gpcm, self.size
+        samples = [self.tiles[self.order[n % len(self.tiles)]] for n in numbers]
+        sequences = [
+            simulate_changes(
+                s["mask"].numpy(), self.length, self.events, key_seed(self.seed, "events", n), gsd=self.gsd
             )
-            images = torch.stack([torch.as_tensor(s["image"]) for s in samples]).to(device)
-            series = gpcm(
-                images, sequences, noise.to(device), on_step=partial(progress.advance, task, len(numbers)),
-                step_noise=partial(_step_noise, gpcm.noise_shape(size, size), seed, numbers),
-            ).cpu()  # fmt: skip
-            series = _vary_dates(series, appearance, seed, numbers)
-            for n, drawn, sequence in zip(numbers, series, sequences, strict=True):
-                measured = consistency(drawn, torch.from_numpy(sequence.changes))
-                for key, total in totals.items():
-                    if pixels := measured[f"{key}_pixels"]:
-                        total[0] += measured[key] * pixels
-                        total[1] += pixels
-                written += _write(writer, layout, n, drawn, sequence, model, pairing, change, pairs - written)
-    seconds = time.perf_counter() - began
-    figures = {key: total / pixels if pixels else float("nan") for key, (total, pixels) in totals.items()}
-    figures["ratio"] = figures["unchanged"] / figures["changed"] if figures["changed"] else float("nan")
-    return SynthesisSummary(Path(out), layout, n_series, written, size, length, seconds, figures)
+            for s, n in zip(samples, numbers, strict=True)
+        ]
+        noise = torch.stack(
+            [keyed_normal(gpcm.noise_shape(size, size), self.seed, "noise", n) for n in numbers]
+        )
+        device = next(self.model.parameters()).device
+        images = torch.stack([torch.as_tensor(s["image"]) for s in samples]).to(device)
+        step_noise = partial(_step_noise, gpcm.noise_shape(size, size), self.seed, numbers)
+        series = gpcm(images, sequences, noise.to(device), on_step=on_step, step_noise=step_noise).cpu()
+        series = _vary_dates(series, self.appearance, self.seed, numbers)
+        return list(zip(numbers, series, sequences, strict=True))
+
+    def write(self, writer, number: int, drawn: torch.Tensor, sequence) -> int:
+        """Write series ``number`` (or as many of its pairs as the total leaves); returns the pairs written."""
+        left = self.pairs - number * self.per_series  # every earlier series wrote all its pairs
+        return _write(
+            writer, self.layout, number, drawn, sequence, self.model, self.pairing, self.change, left
+        )
+
+    def summary(self, out: Path, n_series: int, measured: list[dict], seconds: float) -> SynthesisSummary:
+        """The summary of ``n_series`` series written to ``out``, from their :func:`consistency`, in order."""
+        totals = {"unchanged": [0.0, 0], "changed": [0.0, 0]}  # sum of differences, pixels
+        for figures in measured:
+            for key, total in totals.items():
+                if pixels := figures[f"{key}_pixels"]:
+                    total[0] += figures[key] * pixels
+                    total[1] += pixels
+        written = (
+            min(self.pairs, n_series * self.per_series)
+            if self.layout != "series"
+            else n_series * (self.length - 1)
+        )
+        figures = {key: total / pixels if pixels else float("nan") for key, (total, pixels) in totals.items()}
+        figures["ratio"] = figures["unchanged"] / figures["changed"] if figures["changed"] else float("nan")
+        return SynthesisSummary(out, self.layout, n_series, written, self.size, self.length, seconds, figures)
 
 
 def _step_noise(shape, seed: int, numbers: range, date: int, step: int) -> torch.Tensor:
