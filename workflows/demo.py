@@ -59,7 +59,10 @@ class DemoSettings(Config):
         ge=16,
         description="edge of the generated 4 m canvas in pixels (30 window strides: seam scores need many cuts)",
     )
-    steps: int = Field(10, ge=1, description="DDIM steps of every generation")
+    steps: int = Field(10, ge=1, description="sampling steps of every generation (from pure noise)")
+    solver: Literal["dpm++", "ddim"] = Field(
+        "dpm++", description="the generation's sampler (see terrasynth generate)"
+    )
     noise: Literal["shared", "independent", "field", "average"] = Field(
         "field", description="initial noise of the windows (shared: MetaEarth's; see terrasynth generate)"
     )
@@ -248,7 +251,7 @@ def _generate(run: DemoRun) -> None:
     # 60 -> 16 m over the canvas' footprint (from the input's corner), then 16 -> 4 m over it,
     # by the one model of both level pairs
     options = {
-        "seed": run.seed, "steps": s.steps, "noise": s.noise, "strength": s.strength,
+        "seed": run.seed, "steps": s.steps, "solver": s.solver, "noise": s.noise, "strength": s.strength,
         "batch_size": s.generation_batch, "show_progress": run.progress,
     }  # fmt: skip
     coarse_size = -(-s.canvas // 4)
@@ -394,7 +397,7 @@ A {s.area / 1000:g} km square of the synthetic world (seed {run.seed}, {s.date})
 and 4 m into `corpus.zarr`. {_metaearth_words(run)} Starting from the corpus' real 60 m image
 (`canvas/input-60m.tif`), the model generated a {s.canvas} x {s.canvas} pixel canvas at 4 m
 (`canvas/4m.tif`, georeferenced) through a 16 m one, in sliding windows of {s.chip} pixels overlapping
-by half ({NOISE_WORDS[s.noise]}), with {s.steps} DDIM steps at strength {s.strength:g}:
+by half ({NOISE_WORDS[s.noise]}), with {s.solver} over {s.steps} steps at strength {s.strength:g}:
 {_strength_words(s)}.
 
 ![Real and generated images of the canvas' footprint at each level]({figures["levels"].name})
