@@ -60,8 +60,10 @@ class DemoSettings(Config):
         description="edge of the generated 4 m canvas in pixels (30 window strides: seam scores need many cuts)",
     )
     steps: int = Field(10, ge=1, description="sampling steps of every generation (from pure noise)")
+    # DDIM: at strength 0.4 the 10 steps leave 4, where DPM-Solver++ scored worse on the 480 px
+    # canvas (4 m SWD 82 against 71, seam energy ratio 1.15 against 1.06; seed 0, bundled model)
     solver: Literal["dpm++", "ddim"] = Field(
-        "dpm++", description="the generation's sampler (see terrasynth generate)"
+        "ddim", description="the generation's sampler (see terrasynth generate)"
     )
     noise: Literal["shared", "independent", "field", "average"] = Field(
         "field", description="initial noise of the windows (shared: MetaEarth's; see terrasynth generate)"
