@@ -161,6 +161,12 @@ class BlockRunner:
     share: Callable[[object], object]
 
 
+def worker_torch_threads(scheduler: str, gpus: int) -> int | None:
+    """Torch threads of each block worker: 1 on a local cluster without GPU (a single-threaded
+    worker per core), else None (as the worker has it)."""
+    return 1 if scheduler == LOCAL and not gpus else None
+
+
 @contextmanager
 def block_runner(
     scheduler: str, *, resources: dict[str, float] | None = None, gpus: int = 0

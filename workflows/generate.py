@@ -320,7 +320,7 @@ def _generate_in_blocks(
     from terrasynth.workflows import canvas_blocks as blocks
     from terrasynth.workflows import canvas_rasters as rasters
     from terrasynth.workflows.canvas_store import CanvasStore, LevelGrid
-    from terrasynth.workflows.dask_cluster import LOCAL, block_runner
+    from terrasynth.workflows.dask_cluster import block_runner, worker_torch_threads
 
     generators = {plan.index: UnboundedGenerator(cascade.stages[plan.index], **options) for plan in plans}
     levels = {plan.index: Level(plan.gsd).name for plan in plans}
@@ -368,8 +368,8 @@ def _generate_in_blocks(
         for b in all_blocks[p.index]
     }
     gpus = torch.cuda.device_count()
-    if torch_threads is None and scheduler == LOCAL and not gpus:
-        torch_threads = 1
+    if torch_threads is None:
+        torch_threads = worker_torch_threads(scheduler, gpus)
     task = blocks.CanvasJob(
         str(store.path), tuple(checkpoints), levels, source, seed, options, landcover, device, torch_threads
     )

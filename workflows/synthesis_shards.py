@@ -113,7 +113,7 @@ def synthesize_in_shards(
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from terrasynth.workflows.dask_cluster import LOCAL, block_runner
+    from terrasynth.workflows.dask_cluster import block_runner, worker_torch_threads
 
     stage = out.with_name(f".{out.name}.partial")
     manifest = ShardManifest(stage)
@@ -131,7 +131,7 @@ def synthesize_in_shards(
     shards = [range(first, min(first + batch_size, n_series)) for first in range(0, n_series, batch_size)]
     pending = [shard for shard in shards if shard.start not in done]
     gpus = torch.cuda.device_count()
-    threads = 1 if scheduler == LOCAL and not gpus else None  # a single-threaded worker per core
+    threads = worker_torch_threads(scheduler, gpus)
     began = time.perf_counter()
     with (
         Progress(
