@@ -43,6 +43,9 @@ def write_stac_collection(
         ),
         license="other",
         extra_fields={"terrasynth": properties} if properties else None,
+        # relative links only: the data set is written under a temporary name and renamed, and may
+        # be moved or copied later, so no link may name the folder it was written in
+        catalog_type=pystac.CatalogType.SELF_CONTAINED,
     )
     for key, (href, media_type, title) in assets.items():
         collection.add_asset(key, pystac.Asset(href=href, media_type=media_type, title=title))
