@@ -36,8 +36,8 @@ from torch.utils.data import DataLoader, Dataset, Sampler, Subset
 from terrasynth.core.config import Precision
 from terrasynth.core.errors import ConfigError
 from terrasynth.core.outputs import atomic_path
+from terrasynth.core.seeds import key_seed
 from terrasynth.models.diffusion import ReflectanceScaling
-from terrasynth.models.metaearth import key_seed
 from terrasynth.workflows.run_folder import RunCheckpointIO, fit_run
 from terrasynth.workflows.training_scale import SHARDED, ScaleSettings
 
