@@ -225,7 +225,9 @@ def test_a_tile_is_read_where_xee_is_not_installed(monkeypatch):
     """xee is in the dev group only: ``pip install terrasynth`` reads Earth Engine without it."""
     monkeypatch.setitem(sys.modules, "xee", None)  # `import xee` now raises ImportError
     monkeypatch.delitem(sys.modules, "terrasynth.ingest.earthengine")
+    monkeypatch.setattr("terrasynth.ingest.earthengine", earthengine)  # the other tests get it back
     fresh = importlib.import_module("terrasynth.ingest.earthengine")
+    assert fresh is not earthengine
     source = fresh.EarthEngineSource("2023-06-01", "2023-09-01", backoff=FAST)
     with fake_earth_engine():
         source.setup()
