@@ -28,6 +28,7 @@ _EXPORTS = {
         "BUILDING", "DYNAMIC_WORLD", "WORLDCOVER", "WORLDCOVER_TO_DYNAMIC_WORLD", "ClassTable", "has_buildings",
         "remap", "with_buildings",
     ],
+    "seeds": ["key_seed"],
     "stac": ["write_stac_collection"],
     "levels": ["DEFAULT_LADDER", "Level", "common_pitch", "parse_levels"],
 }  # fmt: skip

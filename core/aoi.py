@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -55,7 +56,7 @@ class Region:
         """(left, bottom, right, top) in metres of the region's UTM CRS."""
         return tuple(self.projected.bounds)
 
-    def grids(self, levels: list[Level] | tuple[Level, ...]) -> dict[str, GridSpec]:
+    def grids(self, levels: Sequence[Level]) -> dict[str, GridSpec]:
         """One grid per level, sharing origin and extent (see :func:`aligned_grids`)."""
         return aligned_grids(self.bounds, self.crs, levels)
 

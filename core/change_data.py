@@ -19,7 +19,6 @@ Time series (a Zarr store of one ``xarray.Dataset``)::
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +28,7 @@ import xarray as xr
 from PIL import Image
 
 from terrasynth.core.errors import CorpusError
+from terrasynth.core.outputs import atomic_path
 
 
 @dataclass(frozen=True)
@@ -79,11 +79,8 @@ def second_from_rgb(rgb: np.ndarray, *, where: str = "label map") -> np.ndarray:
 
 def write_png(path: str | Path, array: np.ndarray) -> None:
     """Write a uint8 (H, W) or (H, W, 3) array as PNG, atomically (a temporary name, then renamed)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.partial")
-    Image.fromarray(np.ascontiguousarray(array, dtype=np.uint8)).save(partial, format="PNG")
-    os.replace(partial, path)
+    with atomic_path(path) as partial:
+        Image.fromarray(np.ascontiguousarray(array, dtype=np.uint8)).save(partial, format="PNG")
 
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff")

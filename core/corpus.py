@@ -194,9 +194,10 @@ def validate_corpus(tree: xr.DataTree, *, allow_incomplete: bool = False, name: 
             raise CorpusError(
                 f"{where} holds level {unknown[0]}, which the corpus does not record ({', '.join(recorded)})"
             )
-        grids = {}
-        for group in region.children.values():
-            grids[group.name] = _validate_level(group.to_dataset(), f"{where}/{group.name}")
+        grids = {
+            name: _validate_level(group.to_dataset(), f"{where}/{name}")
+            for name, group in region.children.items()
+        }
         _validate_alignment(grids, where)
 
 

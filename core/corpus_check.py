@@ -79,15 +79,16 @@ def find_bad_tiles(
             for level, _ in group.groups():
                 wanted[(region, level)] = None
     else:
+        listed: dict[tuple[str, str], set[tuple[int, int]]] = {}
         for region, level, row, col in tiles:
-            wanted.setdefault((region, level), set()).add((row, col))
+            listed.setdefault((region, level), set()).add((row, col))
+        wanted.update(listed)
     bad = []
     for (region, level), indices in sorted(wanted.items()):
         for variable in VARIABLES:
             name = f"{region}/{level}/{variable}"
-            try:
-                array = root[name]
-            except KeyError:
+            array = root.get(name)
+            if not isinstance(array, zarr.Array):  # absent, or a group in its place
                 bad += [
                     BadTile(region, level, variable, *index, "missing") for index in sorted(indices or ())
                 ]
@@ -134,7 +135,7 @@ def _chunk_problems(path, array: zarr.Array, indices: list[tuple[int, int]], dec
 
 def _stored_keys(directory: Path) -> set[str]:
     """The chunk keys stored under an array's directory (paths relative to it, '/'-separated)."""
-    keys = set()
+    keys: set[str] = set()
     for folder, _, files in os.walk(directory):
         relative = Path(folder).relative_to(directory).as_posix()
         keys.update(name if relative == "." else f"{relative}/{name}" for name in files)

@@ -41,7 +41,7 @@ def describe_os_error(error: OSError) -> str:
 
     path = " -> ".join(repr(str(name)) for name in (error.filename, error.filename2) if name is not None)
     reason = error.strerror or str(error) or type(error).__name__
-    advice = {
+    advices: dict[int | None, str] = {  # errno is None for an OSError raised without one
         errno.ENOSPC: "free some space or write elsewhere",
         errno.EDQUOT: "free some space or write elsewhere",
         errno.EACCES: "check the permissions or write elsewhere",
@@ -51,5 +51,6 @@ def describe_os_error(error: OSError) -> str:
         errno.ENOTDIR: "a file is where a folder is expected: give a folder path",
         errno.ENOENT: "check the path",
         errno.EEXIST: "remove it or give another path",
-    }.get(error.errno, "check the path and the disk")
+    }
+    advice = advices.get(error.errno, "check the path and the disk")
     return f"{reason}: {path}: {advice}" if path else f"{reason}: {advice}"

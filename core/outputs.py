@@ -3,8 +3,8 @@
 Every command that writes calls :func:`check_output` first (and :func:`check_free_space` once it
 knows the size), so that a read-only disk, a path under a file, an existing output or a full disk
 is refused in one line before minutes of work, not after. :func:`atomic_path` gives the temporary
-name a file is written under: the file appears under its own name only once it is complete, and
-nothing is left behind when the writing fails.
+name a file or folder is written under: it appears under its own name only once it is complete,
+and nothing is left behind when the writing fails.
 """
 
 from __future__ import annotations
@@ -68,16 +68,34 @@ def check_free_space(path: str | Path, size_bytes: int, what: str = "") -> None:
 
 @contextlib.contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
-    """The temporary name (``.<name>.partial`` beside ``path``) to write a file under; it is
-    renamed to ``path`` when the block ends without an error, and removed when it fails."""
+    """The temporary name (``.<name>.partial`` beside ``path``) to write a file or fill a folder
+    under; it is renamed to ``path`` when the block ends without an error, and removed when it fails.
+
+    Whatever writes it (Pillow, safetensors, ``write_text``, ``torch.save``, a model's
+    ``save_pretrained``, ``to_zarr``) must be told the format, as the name ends in ``.partial``.
+    What an earlier, killed write left under the temporary name is removed first. An existing
+    ``path`` is replaced only once the new one is complete (a folder: deleted, then the new one
+    renamed into place).
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f".{path.name}.partial")
+    _remove(partial)
     try:
         yield partial
+        if partial.is_dir() and path.is_dir():
+            shutil.rmtree(path)
         os.replace(partial, path)
     finally:
-        partial.unlink(missing_ok=True)
+        _remove(partial)
+
+
+def _remove(path: Path) -> None:
+    """Delete the file or folder at ``path``, if there is one."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    else:
+        path.unlink(missing_ok=True)
 
 
 def format_bytes(size: float) -> str:

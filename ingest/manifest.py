@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from terrasynth.core.errors import CorpusError
+from terrasynth.core.outputs import atomic_path
 
 JOB_FILE = "job.json"
 RECORD = np.dtype([("row", "<u4"), ("col", "<u4"), ("reason", "<u4")])
@@ -121,11 +122,12 @@ class TileManifest:
         folder = self.root / region / level
         old = set(folder.glob("*.tiles")) | set(folder.glob("*.reasons")) | set(_markers(folder))
         compacted = folder / f"compacted-{_writer()}"
-        partial = folder / f".{compacted.name}.partial"
-        partial.write_text("".join(f"{text}\n" for text in texts))
-        os.replace(partial, compacted.with_name(compacted.name + ".reasons"))  # before records refer to it
-        partial.write_bytes(kept.tobytes())
-        os.replace(partial, compacted.with_name(compacted.name + ".tiles"))
+        with atomic_path(
+            compacted.with_name(compacted.name + ".reasons")
+        ) as partial:  # before records refer to it
+            partial.write_text("".join(f"{text}\n" for text in texts))
+        with atomic_path(compacted.with_name(compacted.name + ".tiles")) as partial:
+            partial.write_bytes(kept.tobytes())
         for path in old - {compacted.with_name(compacted.name + suffix) for suffix in (".tiles", ".reasons")}:
             path.unlink()
 
@@ -170,10 +172,8 @@ class TileManifest:
 
     def start(self, job: dict) -> None:
         """Record the job a new corpus is built from (atomically)."""
-        self.root.mkdir(parents=True, exist_ok=True)
-        temporary = self.root / f".{JOB_FILE}.tmp"
-        temporary.write_text(json.dumps(job, indent=1, sort_keys=True))
-        os.replace(temporary, self.root / JOB_FILE)
+        with atomic_path(self.root / JOB_FILE) as partial:
+            partial.write_text(json.dumps(job, indent=1, sort_keys=True))
 
     def remove(self) -> None:
         """Delete the manifest (to start over)."""

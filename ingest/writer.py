@@ -43,6 +43,7 @@ from terrasynth.core.corpus import (
 from terrasynth.core.corpus_check import find_bad_tiles
 from terrasynth.core.errors import CorpusError, SourceError
 from terrasynth.core.levels import Level, parse_levels
+from terrasynth.core.outputs import atomic_path
 from terrasynth.core.stac import write_stac_collection
 from terrasynth.ingest.dates import DateRange
 from terrasynth.ingest.manifest import TileManifest, manifest_path
@@ -216,10 +217,8 @@ class CorpusWriter:
             classes=self.source.classes,
             image_attrs={level.name: self.source.image_attrs(level) for level in self.levels},
         )
-        partial = self.path.with_name(self.path.name + ".partial")
-        shutil.rmtree(partial, ignore_errors=True)
-        tree.to_zarr(partial, mode="w", compute=False, consolidated=False)
-        partial.rename(self.path)
+        with atomic_path(self.path) as partial:
+            tree.to_zarr(partial, mode="w", compute=False, consolidated=False)
 
     def remove(self) -> None:
         """Delete the corpus, its manifest and its STAC collection."""

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import shutil
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from terrasynth.core.outputs import atomic_path
 
 BUNDLED = Path(__file__).resolve().parents[1] / "checkpoints"
 """The bundled checkpoints (``metaearth/``, ``changen2/``), each with the ``training.json`` of
@@ -46,12 +47,9 @@ def publish(
 ) -> Path:
     """Write the trained ``model`` folder (by ``copy(model, folder)``) with ``record`` as its
     ``training.json`` into ``out``, which is replaced only once the new folder is complete."""
-    partial = out.with_name(out.name + ".partial")
-    shutil.rmtree(partial, ignore_errors=True)
-    copy(model, partial)
-    (partial / "training.json").write_text(json.dumps(record, indent=2) + "\n")
-    shutil.rmtree(out, ignore_errors=True)
-    os.replace(partial, out)
+    with atomic_path(out) as partial:
+        copy(model, partial)
+        (partial / "training.json").write_text(json.dumps(record, indent=2) + "\n")
     return out
 
 

@@ -30,6 +30,7 @@ import zarr
 from affine import Affine
 
 from terrasynth.core.errors import ConfigError
+from terrasynth.core.outputs import atomic_path
 from terrasynth.ingest.manifest import TileManifest, manifest_path
 
 FORMAT = "terrasynth-canvas"
@@ -100,10 +101,8 @@ class CanvasStore:
             {"/": xr.Dataset(attrs={"format": FORMAT, "levels": [level.name for level in levels]})}
             | {f"/{level.name}": self._level_template(level) for level in levels}
         )
-        partial = self.path.with_name(self.path.name + ".partial")
-        shutil.rmtree(partial, ignore_errors=True)
-        tree.to_zarr(partial, mode="w", compute=False, consolidated=False)
-        partial.rename(self.path)
+        with atomic_path(self.path) as partial:
+            tree.to_zarr(partial, mode="w", compute=False, consolidated=False)
         return False
 
     def _level_template(self, level: LevelGrid) -> xr.Dataset:

@@ -13,9 +13,9 @@ import torch
 from torch.utils.data import Dataset
 
 from terrasynth.core.landcover import BUILDING
+from terrasynth.core.seeds import key_seed
 from terrasynth.datasets import CorpusRegions, RegionSampler, SampledDataset, grid_sampler
 from terrasynth.models.changen2 import MaskEncoding, pseudo_mask
-from terrasynth.models.metaearth import key_seed
 
 
 def corpus_tiles(

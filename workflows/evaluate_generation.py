@@ -9,7 +9,6 @@ onto the condition's pixels, follows it (``condition_error``).
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Annotated
@@ -161,6 +160,7 @@ def bicubic_baseline(condition: str | Path, generated: Sequence[str | Path], out
 
     from terrasynth.core.corpus import REFLECTANCE_SCALE
     from terrasynth.core.errors import ConfigError
+    from terrasynth.core.outputs import atomic_path
     from terrasynth.evaluation.condition import bicubic_upsample
 
     out = Path(out)
@@ -172,15 +172,12 @@ def bicubic_baseline(condition: str | Path, generated: Sequence[str | Path], out
             shape = (profile["height"], profile["width"])
             image = bicubic_upsample(low, gsd, profile["transform"].a, shape, corner)
             target = out / path.relative_to(folder)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            partial = target.with_name(f".{target.name}.partial")
             descriptions = profile.pop("descriptions")
             profile = {**profile, "dtype": "uint16", "count": len(image), "driver": "GTiff"}
-            with rasterio.open(partial, "w", **profile) as dst:
+            with atomic_path(target) as partial, rasterio.open(partial, "w", **profile) as dst:
                 dst.write(np.clip(np.round(image / REFLECTANCE_SCALE), 0, 65535).astype(np.uint16))
                 dst.scales = [REFLECTANCE_SCALE] * len(image)
                 dst.descriptions = descriptions
-            os.replace(partial, target)
             written += 1
     if not written:
         raise ConfigError(

@@ -24,19 +24,15 @@ import torch
 from lightning.fabric.plugins import TorchCheckpointIO
 
 from terrasynth.core.errors import ConfigError, WeightsError
+from terrasynth.core.outputs import atomic_path
 from terrasynth.workflows.training_scale import first_process
 
 RUN_FILES = (
-    "training.json", "checkpoints", "last.ckpt", "logs", "samples", "model", "model.partial",
+    "training.json", "checkpoints", "last.ckpt", "logs", "samples", "model", ".model.partial",
     "detector.safetensors", "detector.json",
 )  # fmt: skip
 """What the trainers write in a run folder (and all that ``overwrite`` removes: the folder may hold more)."""
 START_OVER = "rerun with --overwrite to start the run over"
-
-
-def partial_path(path: Path) -> Path:
-    """Where ``path`` is written before it is renamed into place (hidden, removed by a rerun)."""
-    return path.with_name(f".{path.name}.partial")
 
 
 def remove_partials(out_dir: Path) -> None:
@@ -76,9 +72,8 @@ def start_run(
     if first:
         out_dir.mkdir(parents=True, exist_ok=True)
         remove_partials(out_dir)
-        partial = partial_path(record_path)
-        partial.write_text(json.dumps(record, indent=2))
-        os.replace(partial, record_path)
+        with atomic_path(record_path) as partial:
+            partial.write_text(json.dumps(record, indent=2))
     return resume
 
 
@@ -151,14 +146,10 @@ class RunCheckpointIO(TorchCheckpointIO):
     """Lightning's checkpoint reader and writer for a run folder: writes are atomic (see the module)."""
 
     def save_checkpoint(self, checkpoint: dict, path, storage_options=None) -> None:
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = partial_path(path)
-        with open(partial, "wb") as file:
+        with atomic_path(path) as partial, open(partial, "wb") as file:
             torch.save(checkpoint, file)
             file.flush()
             os.fsync(file.fileno())
-        os.replace(partial, path)
 
 
 def fit_run(trainer: L.Trainer, module: L.LightningModule, resume: Path | None, **data) -> None:

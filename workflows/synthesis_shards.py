@@ -19,7 +19,6 @@ collection is written and the folder renamed, as a one-process run does: the sam
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import time
 from pathlib import Path
@@ -28,6 +27,7 @@ import torch
 import zarr
 
 from terrasynth.core.errors import ConfigError
+from terrasynth.core.outputs import atomic_path
 from terrasynth.models.changen2 import consistency
 from terrasynth.workflows.synthesize import SeriesDrawing, SynthesisSummary
 
@@ -72,10 +72,8 @@ class ShardManifest:
 
     @staticmethod
     def _write(path: Path, value) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        temporary.write_text(json.dumps(value))
-        os.replace(temporary, path)
+        with atomic_path(path) as partial:
+            partial.write_text(json.dumps(value))
 
 
 def run_shard(

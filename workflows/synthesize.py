@@ -52,6 +52,7 @@ from terrasynth.core.errors import ConfigError, CorpusError
 from terrasynth.core.landcover import BUILDING
 from terrasynth.core.levels import Level
 from terrasynth.core.outputs import check_free_space, check_output
+from terrasynth.core.seeds import key_seed
 from terrasynth.datasets.labelled_folders import LabelledImageTiles, labelled_images
 from terrasynth.ingest.synthetic.change_benchmark import second_classes
 from terrasynth.models.changen2 import (
@@ -62,7 +63,7 @@ from terrasynth.models.changen2 import (
     pseudo_mask,
     simulate_changes,
 )
-from terrasynth.models.metaearth import key_seed, keyed_normal
+from terrasynth.models.metaearth import keyed_normal
 from terrasynth.workflows.change_writers import ChangeSeriesWriter, LevirCDWriter, SecondWriter
 from terrasynth.workflows.corpus_samples import MaskedSamples, corpus_tiles
 from terrasynth.workflows.devices import torch_device

@@ -22,7 +22,6 @@ calls into the strategy's wrapped model.
 from __future__ import annotations
 
 import math
-import shutil
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Literal
@@ -36,8 +35,9 @@ from torch.utils.data import DataLoader, Dataset, Sampler, Subset
 
 from terrasynth.core.config import Precision
 from terrasynth.core.errors import ConfigError
+from terrasynth.core.outputs import atomic_path
+from terrasynth.core.seeds import key_seed
 from terrasynth.models.diffusion import ReflectanceScaling
-from terrasynth.models.metaearth import key_seed
 from terrasynth.workflows.run_folder import RunCheckpointIO, fit_run
 from terrasynth.workflows.training_scale import SHARDED, ScaleSettings
 
@@ -240,15 +240,12 @@ def fit(
 
 
 def export_model(trainer: L.Trainer, out_dir: Path, save: Callable[[Path], object]) -> Path:
-    """``save(folder)`` into ``out_dir/model.partial``, renamed to ``out_dir/model`` once written
+    """``save(folder)`` into ``out_dir/.model.partial``, renamed to ``out_dir/model`` once written
     (on the first rank only); returns ``out_dir/model``."""
     model_dir = out_dir / "model"
     if trainer.is_global_zero:
-        partial = out_dir / "model.partial"
-        shutil.rmtree(partial, ignore_errors=True)
-        save(partial)
-        shutil.rmtree(model_dir, ignore_errors=True)
-        partial.rename(model_dir)
+        with atomic_path(model_dir) as partial:
+            save(partial)
     return model_dir
 
 

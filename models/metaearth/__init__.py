@@ -11,7 +11,7 @@
 
 from terrasynth.models.metaearth.cascade import Cascade, StagePlan, numpy_store
 from terrasynth.models.metaearth.denoiser import MetaEarthDenoiser, resample_onto
-from terrasynth.models.metaearth.noise import NOISE_MODES, NoiseField, WindowNoise, key_seed, keyed_normal
+from terrasynth.models.metaearth.noise import NOISE_MODES, NoiseField, WindowNoise, keyed_normal
 from terrasynth.models.metaearth.presets import PRESETS, build_denoiser
 from terrasynth.models.metaearth.rrdbnet import RRDBEncoder
 from terrasynth.models.metaearth.unbounded import CanvasBand, UnboundedGenerator
@@ -30,7 +30,6 @@ __all__ = [
     "WindowGrid",
     "WindowNoise",
     "build_denoiser",
-    "key_seed",
     "keyed_normal",
     "numpy_store",
     "resample_onto",

@@ -14,22 +14,16 @@ Initial-noise modes (and the noise of stochastic steps when eta > 0):
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Hashable, Sequence
 
 import torch
 
 from terrasynth.core.errors import ConfigError
+from terrasynth.core.seeds import key_seed
 
 NOISE_MODES = ("shared", "independent", "field", "average")
 INITIAL = -1
 """The step index of the initial noise; stochastic steps use 0, 1, ..."""
-
-
-def key_seed(*key: Hashable) -> int:
-    """A 63-bit seed that depends only on ``key`` (ints, strings, tuples), the same in every process."""
-    digest = hashlib.blake2b(repr(key).encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "little") >> 1
 
 
 def keyed_normal(shape: Sequence[int], *key: Hashable) -> torch.Tensor:

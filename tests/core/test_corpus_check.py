@@ -61,3 +61,12 @@ def test_only_the_tiles_asked_for_are_checked(corpus, generators):
 
 def test_a_corpus_every_tile_of_which_is_stored_passes(pristine):
     assert find_bad_tiles(pristine) == []
+
+
+def test_a_group_where_a_variable_should_be_is_reported_missing(corpus):
+    import zarr
+
+    shutil.rmtree(corpus / "r00_utm32n" / "16m" / "valid")
+    zarr.open_group(str(corpus), mode="a").create_group("r00_utm32n/16m/valid")  # a foreign store's layout
+    [bad] = find_bad_tiles(corpus, [("r00_utm32n", "16m", 0, 1)])
+    assert (bad.variable, bad.problem) == ("valid", "missing")

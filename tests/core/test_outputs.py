@@ -69,5 +69,34 @@ def test_a_file_that_fails_to_write_leaves_nothing_and_keeps_the_old_one(tmp_pat
     assert path.read_text() == "new" and [p.name for p in tmp_path.iterdir()] == ["results.nc"]
 
 
+def test_a_model_folder_appears_only_once_complete_and_then_replaces_the_old_one(tmp_path):
+    out = tmp_path / "model"
+    out.mkdir()
+    (out / "config.json").write_text("old")
+    with pytest.raises(KeyboardInterrupt), atomic_path(out) as partial:
+        partial.mkdir()
+        (partial / "config.json").write_text("new")
+        raise KeyboardInterrupt  # Ctrl-C before the weights are written
+    assert [p.name for p in tmp_path.iterdir()] == ["model"] and (out / "config.json").read_text() == "old"
+    with atomic_path(out) as partial:
+        partial.mkdir()
+        (partial / "weights.safetensors").write_bytes(b"new")
+    assert [p.name for p in tmp_path.iterdir()] == ["model"]
+    assert [p.name for p in out.iterdir()] == ["weights.safetensors"]
+
+
+def test_a_rerun_writes_over_what_a_killed_write_left(tmp_path):
+    (tmp_path / ".corpus.zarr.partial" / "60m").mkdir(parents=True)  # a kill mid-write leaves it
+    (tmp_path / ".job.json.partial").write_text("{half")
+    with atomic_path(tmp_path / "corpus.zarr") as partial:
+        assert not partial.exists()
+        (partial / "16m").mkdir(parents=True)
+    with atomic_path(tmp_path / "job.json") as partial:
+        assert not partial.exists()
+        partial.write_text("{}")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["corpus.zarr", "job.json"]
+    assert [p.name for p in (tmp_path / "corpus.zarr").iterdir()] == ["16m"]
+
+
 def test_sizes_read_in_decimal_units():
     assert [format_bytes(n) for n in (999, 2900, 4.3e9, 6e15)] == ["999 B", "2.9 kB", "4.3 GB", "6.0 PB"]

@@ -2,8 +2,10 @@
 
 import dataclasses
 import functools
+import importlib
 import json
 import re
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -217,6 +219,20 @@ def test_a_quota_that_never_recovers_gives_up_after_the_last_attempt():
         source.setup()
         source.read(tile("60m", 16), Level(60.0))
     assert len(server.requests) == FAST.attempts
+
+
+def test_a_tile_is_read_where_xee_is_not_installed(monkeypatch):
+    """xee is in the dev group only: ``pip install terrasynth`` reads Earth Engine without it."""
+    monkeypatch.setitem(sys.modules, "xee", None)  # `import xee` now raises ImportError
+    monkeypatch.delitem(sys.modules, "terrasynth.ingest.earthengine")
+    monkeypatch.setattr("terrasynth.ingest.earthengine", earthengine)  # the other tests get it back
+    fresh = importlib.import_module("terrasynth.ingest.earthengine")
+    assert fresh is not earthengine
+    source = fresh.EarthEngineSource("2023-06-01", "2023-09-01", backoff=FAST)
+    with fake_earth_engine():
+        source.setup()
+        ds = source.read(tile("16m"), Level(16.0))
+    assert ds.image.shape == (len(catalog.COMMON_BANDS), 64, 64)
 
 
 def test_the_tile_equals_a_plain_xee_read_of_the_same_grid():
