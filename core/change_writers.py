@@ -1,10 +1,15 @@
-"""Writers for generated change data, in the layouts of :mod:`terrasynth.core.change_data`, each
-with a STAC collection (``collection.json``) beside the data.
+"""Writers of change data, in the layouts of :mod:`terrasynth.core.change_data`, each with a STAC
+collection (``collection.json``) beside the data. They import no torch, so ingest (the synthetic
+change benchmarks) and the workflows (synthesized change data) write through the same code.
 
 - :class:`LevirCDWriter`: pairs as ``<out>/<split>/{A,B,label}/<name>.png`` (label 0/255).
 - :class:`SecondWriter`: semantic change pairs as ``<out>/<split>/{im1,im2,label1,label2}/<name>.png``,
   label maps as SECOND colour maps, labelled only where the scene changed.
 - :class:`ChangeSeriesWriter`: time series in the Zarr store ``<out>/series.zarr``.
+
+A pair writer fills one split (``split="train"``, its STAC assets are that split's folders) or
+every split of its layout (``split=None``, each pair names its split, and the STAC assets are the
+split folders with their pair counts).
 
 Everything is written into ``.<out>.partial`` beside ``<out>``, which is renamed to ``<out>`` by
 :meth:`close` (also on leaving a ``with`` block without an error; leaving it with an error removes
@@ -15,6 +20,7 @@ folder over.
 from __future__ import annotations
 
 import abc
+import datetime as dt
 import os
 import shutil
 from collections.abc import Mapping, Sequence
@@ -48,20 +54,26 @@ class _StagedWriter(abc.ABC):
         out: str | Path,
         *,
         bbox: Sequence[float] = WORLD,
+        interval: tuple[dt.datetime | None, dt.datetime | None] = (None, None),
         properties: Mapping | None = None,
         collection_id: str | None = None,
+        description: str | None = None,
         keep: bool = False,
+        overwrite: bool = False,
     ):
         """Args:
         out: the folder to create; it must not exist yet, or be empty.
         bbox: (west, south, east, north) in degrees, for STAC.
+        interval: (start, end) of the time the data covers, for STAC (``None``: open).
         properties: provenance for STAC (seed, checkpoint, settings); never credentials.
         collection_id: the STAC collection id (default: the folder's name).
+        description: the STAC description (default: the writer's).
         keep: keep what an earlier run wrote into the temporary folder (to resume it, or to write
             into it from several processes) instead of starting it over.
+        overwrite: replace what ``out`` holds when the new data is complete.
         """
         self.out = Path(out)
-        if self.out.exists() and (not self.out.is_dir() or any(self.out.iterdir())):
+        if not overwrite and self.out.exists() and (not self.out.is_dir() or any(self.out.iterdir())):
             raise CorpusError(
                 f"{self.out} already exists and is not empty; choose another output or remove it"
             )
@@ -70,8 +82,11 @@ class _StagedWriter(abc.ABC):
             shutil.rmtree(self.stage)
         self.stage.mkdir(parents=True, exist_ok=True)
         self.bbox = tuple(bbox)
+        self.interval = interval
         self.properties = dict(properties or {})
         self.collection_id = collection_id or self.out.name
+        self.description = description or self.description
+        self.overwrite = overwrite
         self.count = 0
 
     def __enter__(self):
@@ -92,17 +107,23 @@ class _StagedWriter(abc.ABC):
             id=self.collection_id,
             description=self.description,
             bbox=self.bbox,
-            start=None,
-            end=None,
+            start=self.interval[0],
+            end=self.interval[1],
             assets=self._assets(),
-            properties={"layout": self.layout, "count": self.count, **self.properties},
+            properties={"layout": self.layout, **self._totals(), **self.properties},
         )
+        if self.overwrite and self.out.exists():
+            shutil.rmtree(self.out) if self.out.is_dir() else self.out.unlink()
         os.replace(self.stage, self.out)
         return self.out
 
     @abc.abstractmethod
     def _assets(self) -> dict[str, tuple[str, str, str]]:
         """STAC assets: key -> (href relative to the folder, media type, title)."""
+
+    def _totals(self) -> dict:
+        """What was written, for STAC."""
+        return {"count": self.count}
 
 
 class _PairWriter(_StagedWriter):
@@ -111,17 +132,27 @@ class _PairWriter(_StagedWriter):
     layout_spec: ChangeLayout
     titles: tuple[str, ...]
 
-    def __init__(self, out: str | Path, *, split: str = "train", **options):
+    def __init__(self, out: str | Path, *, split: str | None = "train", **options):
+        """``split``: the split every pair goes to, or ``None`` for pairs of every split (each
+        :meth:`write` names its own); ``options`` are those of the base writer."""
+        if split is not None:
+            self._check_split(split)
+        super().__init__(out, **options)
+        self.split = split
+        self.names: dict[str, set[str]] = {name: set() for name in self.layout_spec.splits}
+
+    def _check_split(self, split: str | None) -> str:
         if split not in self.layout_spec.splits:
             raise CorpusError(
                 f"split {split!r} is not one of {self.layout_spec.name}'s {self.layout_spec.splits}"
             )
-        super().__init__(out, **options)
-        self.split = split
-        self.names: set[str] = set()
+        return split
 
-    def _write_pair(self, name: str, images: Sequence[np.ndarray], labels: Sequence[np.ndarray]) -> None:
-        if name in self.names or not name or "/" in name:
+    def _write_pair(
+        self, name: str, images: Sequence[np.ndarray], labels: Sequence[np.ndarray], split: str | None
+    ) -> None:
+        split = self._check_split(split or self.split)
+        if name in self.names[split] or not name or "/" in name:
             raise CorpusError(f"pair name {name!r} is empty, holds '/', or was written already")
         for image in images:
             if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
@@ -133,16 +164,26 @@ class _PairWriter(_StagedWriter):
             raise CorpusError(f"pair {name!r}: images and labels differ in size: {sorted(shapes)}")
         folders = self.layout_spec.images + self.layout_spec.labels
         for folder, array in zip(folders, (*images, *labels), strict=True):
-            write_png(self.stage / self.split / folder / f"{name}.png", array)
-        self.names.add(name)
+            write_png(self.stage / split / folder / f"{name}.png", array)
+        self.names[split].add(name)
         self.count += 1
 
     def _assets(self):
+        if self.split is None:
+            return {
+                split: (f"./{split}/", "inode/directory", f"{split} split: {len(names)} pairs")
+                for split, names in self.names.items()
+            }
         folders = self.layout_spec.images + self.layout_spec.labels
         return {
             folder: (f"{self.split}/{folder}/", "image/png", title)
             for folder, title in zip(folders, self.titles, strict=True)
         }
+
+    def _totals(self) -> dict:
+        if self.split is None:
+            return {"pairs": {split: len(names) for split, names in self.names.items()}}
+        return super()._totals()
 
 
 class LevirCDWriter(_PairWriter):
@@ -157,11 +198,19 @@ class LevirCDWriter(_PairWriter):
         "change labels (0 no change, 255 change)",
     )
 
-    def write(self, name: str, image_a: np.ndarray, image_b: np.ndarray, change: np.ndarray) -> None:
+    def write(
+        self,
+        name: str,
+        image_a: np.ndarray,
+        image_b: np.ndarray,
+        change: np.ndarray,
+        *,
+        split: str | None = None,
+    ) -> None:
         """Add the pair ``name``: (H, W, 3) uint8 images at both dates and the (H, W) change mask
-        (bool or 0/1)."""
+        (bool or 0/1), to ``split`` (default: the writer's)."""
         label = np.where(np.asarray(change).astype(bool), 255, 0).astype(np.uint8)
-        self._write_pair(name, (np.asarray(image_a), np.asarray(image_b)), (label,))
+        self._write_pair(name, (np.asarray(image_a), np.asarray(image_b)), (label,), split)
 
 
 class SecondWriter(_PairWriter):
@@ -185,10 +234,13 @@ class SecondWriter(_PairWriter):
         semantic_a: np.ndarray,
         semantic_b: np.ndarray,
         change: np.ndarray,
+        *,
+        split: str | None = None,
     ) -> None:
-        """Add the pair ``name``: (H, W, 3) uint8 images, (H, W) SECOND class values at both dates
-        (1 water ... 6 playground) and the (H, W) change mask. As in SECOND, the label maps are
-        written only where the scene changed (0, white, elsewhere)."""
+        """Add the pair ``name`` to ``split`` (default: the writer's): (H, W, 3) uint8 images,
+        (H, W) SECOND class values at both dates (1 water ... 6 playground) and the (H, W) change
+        mask. As in SECOND, the label maps are written only where the scene changed (0, white,
+        elsewhere)."""
         change = np.asarray(change).astype(bool)
         labels = []
         for semantic in (semantic_a, semantic_b):
@@ -199,7 +251,7 @@ class SecondWriter(_PairWriter):
                     f"(semantic {semantic.shape}, change {change.shape})"
                 )
             labels.append(second_to_rgb(np.where(change, semantic, 0)))
-        self._write_pair(name, (np.asarray(image_a), np.asarray(image_b)), labels)
+        self._write_pair(name, (np.asarray(image_a), np.asarray(image_b)), labels, split)
 
 
 class ChangeSeriesWriter(_StagedWriter):

@@ -13,7 +13,7 @@ Sources:
   k-means pseudo-masks, and the model must be one trained on pseudo-masks (``--mask pseudo``).
   Images are cut into ``size`` x ``size`` tiles (row-major, partial edge tiles dropped).
 
-Layouts (written by :mod:`terrasynth.workflows.change_writers`, each with a STAC collection):
+Layouts (written by :mod:`terrasynth.core.change_writers`, each with a STAC collection):
 
 - ``levir-cd``: PNG pairs of consecutive dates (or the first and last, ``pairing="first-last"``)
   with the change mask: any class change, or, with ``change="buildings"``, building change only
@@ -47,6 +47,7 @@ from rasterio.windows import Window
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from torch.utils.data import Dataset
 
+from terrasynth.core.change_writers import ChangeSeriesWriter, LevirCDWriter, SecondWriter
 from terrasynth.core.display import from_display, to_display
 from terrasynth.core.errors import ConfigError, CorpusError
 from terrasynth.core.landcover import BUILDING
@@ -64,7 +65,6 @@ from terrasynth.models.changen2 import (
     simulate_changes,
 )
 from terrasynth.models.metaearth import keyed_normal
-from terrasynth.workflows.change_writers import ChangeSeriesWriter, LevirCDWriter, SecondWriter
 from terrasynth.workflows.corpus_samples import MaskedSamples, corpus_tiles
 from terrasynth.workflows.devices import torch_device
 

@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import os
-import shutil
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
@@ -26,17 +24,10 @@ import numpy as np
 from affine import Affine
 from pyproj import Transformer
 
-from terrasynth.core.change_data import (
-    LEVIR_CD,
-    SECOND,
-    SECOND_CLASSES,
-    ChangeLayout,
-    second_to_rgb,
-    write_png,
-)
+from terrasynth.core.change_data import LEVIR_CD, SECOND, SECOND_CLASSES, ChangeLayout
+from terrasynth.core.change_writers import LevirCDWriter, SecondWriter
 from terrasynth.core.errors import ConfigError
 from terrasynth.core.grid import GridSpec
-from terrasynth.core.stac import write_stac_collection
 from terrasynth.ingest.synthetic.hashing import draws, hash_ints, stream
 from terrasynth.ingest.synthetic.render import true_colour
 from terrasynth.ingest.synthetic.timeline import DateLike, parse_date
@@ -44,6 +35,7 @@ from terrasynth.ingest.synthetic.towns import town_centres
 from terrasynth.ingest.synthetic.world import Rendering, SyntheticWorld
 
 LAYOUTS = {LEVIR_CD.name: LEVIR_CD, SECOND.name: SECOND}
+WRITERS = {LEVIR_CD.name: LevirCDWriter, SECOND.name: SecondWriter}
 CRS = "EPSG:32632"
 SPLIT_ORIGIN = (200_000.0, 4_800_000.0)  # metres: south-west corner of the first split's part
 SPLIT_STRIDE = 400_000.0  # metres northward between the parts of successive splits
@@ -101,63 +93,49 @@ def build_change_benchmark(
     root = Path(root)
     if root.exists() and any(root.iterdir()) and not overwrite:
         raise ConfigError(f"{root} already holds files: choose an empty folder or pass overwrite=True")
-    partial = root.with_name(f".{root.name}.partial")
-    shutil.rmtree(partial, ignore_errors=True)
 
     tiles = {
         split: _tiles(seed, i, counts[split], int(size), float(gsd)) for i, split in enumerate(chosen.splits)
     }
-    world = SyntheticWorld(seed)
-    locations = {}
-    for split in chosen.splits:
-        for index, grid in enumerate(tiles[split]):
-            name = f"{split}_{index}"
-            before, after = world.render(grid, first), world.render(grid, second)
-            _write_pair(partial / split, chosen, f"{name}.png", before, after)
-            locations[name] = list(grid.bounds)
-            if progress:
-                progress(name)
-    write_stac_collection(
-        partial,
-        id=f"terrasynth-synthetic-{chosen.name}",
+    locations = {
+        f"{split}_{index}": list(grid.bounds)
+        for split in chosen.splits
+        for index, grid in enumerate(tiles[split])
+    }
+    writer = WRITERS[chosen.name](
+        root,
+        split=None,
+        overwrite=overwrite,
+        collection_id=f"terrasynth-synthetic-{chosen.name}",
         description=f"Bitemporal change pairs from the terrasynth synthetic world (seed {seed}) in the {chosen.name} layout.",
-        bbox=_lonlat_bbox(locations.values()) if locations else (0.0, 0.0, 0.0, 0.0),
-        start=dt.datetime.combine(min(first, second), dt.time()),
-        end=dt.datetime.combine(max(first, second), dt.time()),
-        assets={
-            split: (f"./{split}/", "inode/directory", f"{split} split: {counts[split]} pairs")
-            for split in chosen.splits
-        },
+        bbox=_lonlat_bbox(locations.values()),
+        interval=tuple(dt.datetime.combine(date, dt.time()) for date in sorted((first, second))),
         properties={
-            "source": "synthetic",
-            "seed": int(seed),
-            "layout": chosen.name,
-            "size": int(size),
-            "gsd": float(gsd),
-            "date1": first.isoformat(),
-            "date2": second.isoformat(),
-            "crs": CRS,
-            "pairs": counts,
-            "bounds": locations,
+            "source": "synthetic", "seed": int(seed), "size": int(size), "gsd": float(gsd),
+            "date1": first.isoformat(), "date2": second.isoformat(), "crs": CRS, "bounds": locations,
         },
-    )
-    if root.exists():
-        shutil.rmtree(root)
-    os.replace(partial, root)
+    )  # fmt: skip
+    world = SyntheticWorld(seed)
+    with writer:
+        for split in chosen.splits:
+            for index, grid in enumerate(tiles[split]):
+                name = f"{split}_{index}"
+                _write_pair(writer, split, name, world.render(grid, first), world.render(grid, second))
+                if progress:
+                    progress(name)
     return root
 
 
-def _write_pair(folder: Path, layout: ChangeLayout, name: str, before: Rendering, after: Rendering) -> None:
-    write_png(folder / layout.images[0] / name, true_colour(before.image))
-    write_png(folder / layout.images[1] / name, true_colour(after.image))
-    if layout is LEVIR_CD:
-        write_png(folder / "label" / name, np.where(before.buildings != after.buildings, 255, 0))
+def _write_pair(
+    writer: LevirCDWriter | SecondWriter, split: str, name: str, before: Rendering, after: Rendering
+) -> None:
+    images = true_colour(before.image), true_colour(after.image)
+    if isinstance(writer, LevirCDWriter):
+        writer.write(name, *images, before.buildings != after.buildings, split=split)
         return
     classes1 = second_classes(before.landcover, before.buildings)
     classes2 = second_classes(after.landcover, after.buildings)
-    changed = classes1 != classes2
-    write_png(folder / "label1" / name, second_to_rgb(np.where(changed, classes1, 0)))
-    write_png(folder / "label2" / name, second_to_rgb(np.where(changed, classes2, 0)))
+    writer.write(name, *images, classes1, classes2, classes1 != classes2, split=split)
 
 
 def _tiles(seed: int, split_index: int, count: int, size: int, gsd: float) -> list[GridSpec]:
@@ -200,6 +178,8 @@ def _counts(layout: ChangeLayout, pairs: int | Mapping[str, int]) -> dict[str, i
     for split, count in counts.items():
         if isinstance(count, bool) or not isinstance(count, int) or count < 0:
             raise ConfigError(f"pairs for split {split} must be a whole number >= 0, got {count!r}")
+    if not any(counts.values()):
+        raise ConfigError(f"no pairs asked for: give at least one pair in a split of {layout.name}")
     return {split: counts.get(split, 0) for split in layout.splits}
 
 

@@ -5,8 +5,8 @@ import pytest
 import xarray as xr
 
 from terrasynth.core.change_data import read_png, second_from_rgb
+from terrasynth.core.change_writers import ChangeSeriesWriter, LevirCDWriter, SecondWriter
 from terrasynth.core.errors import CorpusError
-from terrasynth.workflows.change_writers import ChangeSeriesWriter, LevirCDWriter, SecondWriter
 
 
 def _pair(seed, size=(24, 32)):
@@ -97,3 +97,35 @@ def test_bad_input_is_named(tmp_path):
         SecondWriter(tmp_path / "b").write("p", images[0], images[1], semantic[0] * 0, semantic[1], change)
     with pytest.raises(CorpusError, match="nothing was written"):
         ChangeSeriesWriter(tmp_path / "c").close()
+
+
+def test_pairs_of_every_split_are_described_split_by_split(tmp_path):
+    images, semantic, change = _pair(0)
+    out = tmp_path / "second"
+    with SecondWriter(out, split=None, collection_id="set", description="Two splits.") as writer:
+        writer.write("a", images[0], images[1], semantic[0], semantic[1], change, split="train")
+        writer.write("a", images[0], images[1], semantic[0], semantic[1], change, split="test")
+        writer.write("b", images[0], images[1], semantic[0], semantic[1], change, split="test")
+        with pytest.raises(CorpusError, match="split None"):
+            writer.write("c", images[0], images[1], semantic[0], semantic[1], change)
+    assert sorted(p.name for p in (out / "test" / "label2").iterdir()) == ["a.png", "b.png"]
+    collection = json.loads((out / "collection.json").read_text())
+    assert (collection["id"], collection["description"]) == ("set", "Two splits.")
+    assert collection["terrasynth"] == {"layout": "second", "pairs": {"train": 1, "test": 2}}
+    assert collection["assets"]["test"] == {
+        "href": "./test/",
+        "type": "inode/directory",
+        "title": "test split: 2 pairs",
+    }
+
+
+def test_overwrite_replaces_a_folder_only_once_the_new_data_is_complete(tmp_path):
+    images, _, change = _pair(0)
+    out = tmp_path / "levir"
+    out.mkdir()
+    (out / "old.txt").write_text("old")
+    writer = LevirCDWriter(out, overwrite=True)
+    writer.write("p0", images[0], images[1], change)
+    assert (out / "old.txt").exists()  # still the old data while the new is written
+    writer.close()
+    assert sorted(p.name for p in out.iterdir()) == ["collection.json", "train"]

@@ -306,7 +306,7 @@ def test_synthesize_into_a_used_folder_or_a_file_is_refused_before_loading_the_m
 
 
 def test_synthesize_on_a_full_disk_leaves_no_output_folder(trained, corpus, tmp_path, capsys, monkeypatch):
-    from terrasynth.workflows import change_writers
+    from terrasynth.core import change_writers
 
     written = []
 

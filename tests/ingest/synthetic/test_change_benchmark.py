@@ -122,3 +122,9 @@ def test_bad_requests_are_named(tmp_path):
     with pytest.raises(ConfigError, match="too large"):
         build_change_benchmark(tmp_path / "c", size=1024, gsd=4.0)
     assert not (tmp_path / "a").exists() and not (tmp_path / "c").exists()
+
+
+def test_a_set_of_no_pairs_is_refused_before_anything_is_written(tmp_path):
+    with pytest.raises(ConfigError, match="no pairs asked for"):
+        build_change_benchmark(tmp_path / "empty", pairs_per_split=0, size=16)
+    assert not list(tmp_path.iterdir())
