@@ -23,7 +23,8 @@ Change data (``NonGeoDataset``s of bitemporal pairs): :class:`LEVIRCDFolder`,
 :func:`open_change_dataset` to open any of them by name.
 
 Labelled single-date images in the xView2 and OpenEarthMap folder layouts, as tiles with their
-masks (the sources of change synthesis with the released Changen2 weights): :class:`LabelledImageTiles`.
+masks (the sources of change synthesis with the released Changen2 weights): :class:`LabelledImageTiles`;
+unlabelled images (PNG, JPEG, GeoTIFF) as tiles with k-means pseudo-masks: :class:`ImageFolderTiles`.
 """
 
 from terrasynth.core.lazy import lazy_exports
@@ -39,6 +40,7 @@ _EXPORTS = {
         "BlurSettings", "DegradationSettings", "NoiseSettings", "ResizeSettings", "SecondOrderDegradation",
         "degrade_condition",
     ],
+    "image_folder_tiles": ["ImageFolderTiles", "from_picture", "image_files"],
     "labelled_folders": ["LABELLED_LAYOUTS", "LabelledImageTiles", "labelled_images"],
     "level_reader": ["LevelReader"],
     "levircd": ["LEVIRCDFolder"],

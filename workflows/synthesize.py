@@ -40,20 +40,18 @@ from functools import partial
 from pathlib import Path
 
 import numpy as np
-import rasterio
 import torch
-from PIL import Image
-from rasterio.windows import Window
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from torch.utils.data import Dataset
 
 from terrasynth.core.change_writers import ChangeSeriesWriter, LevirCDWriter, SecondWriter
-from terrasynth.core.display import from_display, to_display
+from terrasynth.core.display import to_display
 from terrasynth.core.errors import ConfigError, CorpusError
 from terrasynth.core.landcover import BUILDING
 from terrasynth.core.levels import Level
 from terrasynth.core.outputs import check_free_space, check_output
 from terrasynth.core.seeds import key_seed
+from terrasynth.datasets.image_folder_tiles import ImageFolderTiles, from_picture, image_files
 from terrasynth.datasets.labelled_folders import LabelledImageTiles, labelled_images
 from terrasynth.ingest.synthetic.change_benchmark import second_classes
 from terrasynth.models.changen2 import (
@@ -61,7 +59,6 @@ from terrasynth.models.changen2 import (
     Changen2Model,
     DateAppearance,
     consistency,
-    pseudo_mask,
     simulate_changes,
 )
 from terrasynth.models.metaearth import keyed_normal
@@ -73,8 +70,6 @@ LABELLED_SOURCES = {"buildings": "xview2", "openearthmap": "oem"}
 """The labelled folder layout a model of each mask kind synthesizes from."""
 PAIRINGS = ("consecutive", "first-last")
 CHANGES = ("any", "buildings")
-RASTER_SUFFIXES = (".tif", ".tiff")
-PICTURE_SUFFIXES = (".png", ".jpg", ".jpeg")
 
 
 @dataclass(frozen=True)
@@ -113,57 +108,6 @@ def load_model(checkpoint: str | Path) -> Changen2Model:
     return Changen2Model.load(path / "model" if (path / "model" / "config.json").is_file() else path)
 
 
-class ImageFolderTiles(Dataset):
-    """The ``size``-pixel tiles of the images in a folder, with pseudo-masks.
-
-    A sample: ``image`` float32 (C, size, size) reflectance, ``mask`` int64 pseudo-classes
-    (k-means seeded by (seed, index)), ``name``. PNG/JPEG images are RGB as displayed and go to the
-    model's RGB bands (the model must have three); GeoTIFFs hold reflectance (integers x 1e-4, or
-    the file's scale) in the model's bands.
-    """
-
-    def __init__(self, folder: str | Path, size: int, model: Changen2Model, seed: int = 0):
-        self.folder, self.size, self.model, self.seed = Path(folder), size, model, seed
-        self.tiles = []
-        for path in image_files(self.folder):
-            if path.suffix.lower() in RASTER_SUFFIXES:
-                with rasterio.open(path) as dataset:
-                    height, width, bands = dataset.height, dataset.width, dataset.count
-            else:
-                with Image.open(path) as picture:
-                    (width, height), bands = picture.size, 3
-            if bands != model.channels:
-                raise ConfigError(f"{path} has {bands} bands but the model draws {model.channels}")
-            for row in range(0, height - size + 1, size):
-                self.tiles += [(path, row, col) for col in range(0, width - size + 1, size)]
-        if not self.tiles:
-            raise ConfigError(
-                f"{self.folder} holds no PNG, JPEG or GeoTIFF image of at least {size} x {size} px"
-            )
-
-    def __len__(self) -> int:
-        return len(self.tiles)
-
-    def __getitem__(self, index: int) -> dict:
-        path, row, col = self.tiles[index]
-        image = torch.from_numpy(self._read(path, row, col))
-        generator = torch.Generator().manual_seed(key_seed(self.seed, "mask", index))
-        mask = pseudo_mask(image, len(self.model.encoding.classes), generator=generator)
-        return {"image": image, "mask": mask, "name": f"{path.stem}_r{row}_c{col}"}
-
-    def _read(self, path: Path, row: int, col: int) -> np.ndarray:
-        size = self.size
-        if path.suffix.lower() in RASTER_SUFFIXES:
-            with rasterio.open(path) as dataset:
-                values = dataset.read(window=Window(col, row, size, size)).astype(np.float32)
-                integer = np.issubdtype(np.dtype(dataset.dtypes[0]), np.integer)
-                scale = dataset.scales[0] if dataset.scales[0] != 1.0 else (1e-4 if integer else 1.0)
-            return values * np.float32(scale)
-        with Image.open(path) as picture:
-            rgb = np.asarray(picture.convert("RGB"))[row : row + size, col : col + size]
-        return from_picture(rgb.transpose(2, 0, 1), self.model)
-
-
 class LabelledTiles(Dataset):
     """The tiles of a labelled folder (:class:`~terrasynth.datasets.LabelledImageTiles`) with their
     images in the model's values."""
@@ -177,20 +121,6 @@ class LabelledTiles(Dataset):
     def __getitem__(self, index: int) -> dict:
         sample = self.tiles[index]
         return {**sample, "image": torch.from_numpy(from_picture(sample["image"].numpy(), self.model))}
-
-
-def from_picture(rgb: np.ndarray, model: Changen2Model) -> np.ndarray:
-    """(3, H, W) uint8 RGB -> (C, H, W) float32 image values of ``model`` in its RGB bands:
-    value / 255 for an 8-bit model, else reflectance through the inverse display mapping."""
-    image = np.zeros((model.channels, *rgb.shape[1:]), np.float32)
-    eight_bit = model.pixel_values == "8bit"
-    image[list(model.rgb_bands)] = rgb.astype(np.float32) / 255 if eight_bit else from_display(rgb)
-    return image
-
-
-def image_files(folder: Path) -> list[Path]:
-    """The PNG, JPEG and GeoTIFF files of ``folder``, sorted."""
-    return sorted(p for p in folder.iterdir() if p.suffix.lower() in RASTER_SUFFIXES + PICTURE_SUFFIXES)
 
 
 def _corpus_tiles(

@@ -14,7 +14,8 @@ from terrasynth.models.changen2 import GPCM, Changen2Model
 from terrasynth.models.changen2.sequence import ChangeSequence
 from terrasynth.workflows.cli import main
 from terrasynth.workflows.convert_changen2 import convert_changen2
-from terrasynth.workflows.synthesize import from_picture, synthesize
+from terrasynth.datasets.image_folder_tiles import from_picture
+from terrasynth.workflows.synthesize import synthesize
 
 
 @pytest.fixture(scope="module")
