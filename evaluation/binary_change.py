@@ -1,9 +1,12 @@
 """Binary change scores: ONE confusion matrix accumulated over the whole test set.
 
 For the change class: P = TP/(TP+FP), R = TP/(TP+FN), F1 = 2PR/(P+R) = 2TP/(2TP+FP+FN),
-IoU = TP/(TP+FP+FN); NaN where a denominator is 0. Per-image counts (summed into the set's matrix,
-and giving the per-image F1) are counted here (torchmetrics' samplewise stat scores fail on a batch
-of one); the threshold sweep is torchmetrics' binned precision-recall curve.
+IoU = TP/(TP+FP+FN); NaN where a denominator is 0. :class:`BinaryChangeMetrics` is a
+``torchmetrics.Metric``: its confusion matrices are summed states (and the per-image counts
+gathered ones), so processes of a DDP run (or :meth:`~torchmetrics.Metric.merge_state` of
+metrics updated on parts of a set) give the scores of the whole set. Per-image counts are counted
+here (torchmetrics' samplewise stat scores fail on a batch of one); the threshold sweep counts
+``p >= t``, as torchmetrics' binned precision-recall curve does.
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 import xarray as xr
+from torchmetrics import Metric
+from torchmetrics.utilities import dim_zero_cat
 
 BINARY_METRICS = ("precision", "recall", "f1", "iou")
 
@@ -29,23 +34,37 @@ def binary_scores(tp, fp, fn) -> dict[str, np.ndarray]:
         }
 
 
-class BinaryChangeMetrics:
+class BinaryChangeMetrics(Metric):
     """Accumulates binary change predictions over a test set.
 
     Args:
         threshold: probability above which a pixel counts as changed (``p > threshold``).
         thresholds: the sweep for the precision-recall curve: a count of evenly spaced values in
-            [0, 1] or the values themselves (torchmetrics counts ``p >= t`` there).
+            [0, 1] or the values themselves (counted as ``p >= t`` there).
+        kwargs: those of ``torchmetrics.Metric`` (``sync_on_compute``, ``process_group``...).
+
+    States: ``confusion`` (truth, predicted) and ``sweep`` (threshold, truth, predicted) pixel
+    counts, summed across processes; ``image_counts``, per image (tp, fp, tn, fn), gathered.
+    Image names are kept by the process that saw them (and carried over by
+    :meth:`merge_state` from another :class:`BinaryChangeMetrics`); where the gathered counts
+    outnumber them (after a DDP sync), images are numbered in the gathered order.
     """
 
-    def __init__(self, threshold: float = 0.5, thresholds: int | Sequence[float] = 101):
-        from torchmetrics.classification import BinaryPrecisionRecallCurve
+    full_state_update = False
+    is_differentiable = False
+    higher_is_better = True
 
+    def __init__(self, threshold: float = 0.5, thresholds: int | Sequence[float] = 101, **kwargs):
+        super().__init__(**kwargs)
         self.threshold = float(threshold)
         if isinstance(thresholds, int):
             thresholds = torch.linspace(0, 1, thresholds)
-        self.curve = BinaryPrecisionRecallCurve(thresholds=torch.as_tensor(thresholds, dtype=torch.float32))
-        self.counts: list[np.ndarray] = []  # per image: tp, fp, tn, fn
+        self.register_buffer("thresholds", torch.as_tensor(thresholds, dtype=torch.float32), persistent=False)
+        self.add_state("confusion", torch.zeros(2, 2, dtype=torch.long), dist_reduce_fx="sum")
+        self.add_state(
+            "sweep", torch.zeros(len(self.thresholds), 2, 2, dtype=torch.long), dist_reduce_fx="sum"
+        )
+        self.add_state("image_counts", [], dist_reduce_fx="cat")
         self.names: list[str] = []
 
     def update(
@@ -58,30 +77,48 @@ class BinaryChangeMetrics:
             mask: ``(B, H, W)`` true change, 0/1.
             names: image names (default: running numbers).
         """
-        probability, mask = probability.detach().float().cpu(), mask.detach().long().cpu()
-        if probability.shape != mask.shape or probability.ndim != 3:
+        probability, truth = (
+            probability.detach().float().to(self.device),
+            mask.detach().to(self.device).bool(),
+        )
+        if probability.shape != truth.shape or probability.ndim != 3:
             raise ValueError(
                 f"expected matching (B, H, W) tensors, got {tuple(probability.shape)}, {tuple(mask.shape)}"
             )
-        predicted, truth = probability > self.threshold, mask.bool()
+        predicted = probability > self.threshold
         counts = [predicted & truth, predicted & ~truth, ~predicted & ~truth, ~predicted & truth]
-        self.counts.append(torch.stack([c.sum((1, 2)) for c in counts], 1).numpy())
+        image_counts = torch.stack([c.sum((1, 2)) for c in counts], 1)
+        self.image_counts.append(image_counts)
+        tp, fp, tn, fn = image_counts.sum(0)
+        self.confusion += torch.stack([torch.stack([tn, fp]), torch.stack([fn, tp])])
+        self.sweep += _sweep(probability.flatten(), truth.flatten(), self.thresholds)
         start = len(self.names)
-        self.names += list(names) if names is not None else [str(start + i) for i in range(len(mask))]
-        self.curve.update(probability.flatten(), mask.flatten())
+        self.names += list(names) if names is not None else [str(start + i) for i in range(len(truth))]
+
+    def merge_state(self, incoming_state) -> None:
+        """Add the states of another metric (or a dict of states); another
+        :class:`BinaryChangeMetrics` brings its image names, first, as its counts come first."""
+        super().merge_state(incoming_state)
+        if isinstance(incoming_state, BinaryChangeMetrics):
+            self.names = incoming_state.names + self.names
+
+    def reset(self) -> None:
+        super().reset()
+        self.names = []
 
     def compute(self) -> xr.Dataset:
         """``scores (metric)``, ``confusion (truth, predicted)``, the sweep ``pr_precision``,
         ``pr_recall``, ``pr_f1`` ``(threshold)`` and ``image_f1 (image)`` (NaN where an image has
         no true and no predicted change)."""
-        if not self.counts:
+        if not len(self.image_counts):
             raise ValueError("no predictions were added")
-        counts = np.concatenate(self.counts)
-        tp, fp, tn, fn = counts.sum(axis=0)
+        counts = dim_zero_cat(self.image_counts).cpu().numpy()
+        (tn, fp), (fn, tp) = self.confusion.cpu().numpy()
         scores = binary_scores(tp, fp, fn)
-        confmat = self.curve.confmat.numpy()  # (threshold, truth, predicted)
-        sweep = binary_scores(confmat[:, 1, 1], confmat[:, 0, 1], confmat[:, 1, 0])
+        sweep_counts = self.sweep.cpu().numpy()  # (threshold, truth, predicted)
+        sweep = binary_scores(sweep_counts[:, 1, 1], sweep_counts[:, 0, 1], sweep_counts[:, 1, 0])
         image_f1 = binary_scores(counts[:, 0], counts[:, 1], counts[:, 3])["f1"]
+        names = self.names if len(self.names) == len(counts) else [str(i) for i in range(len(counts))]
         return xr.Dataset(
             {
                 "scores": ("metric", [float(scores[m]) for m in BINARY_METRICS]),
@@ -95,8 +132,22 @@ class BinaryChangeMetrics:
                 "metric": list(BINARY_METRICS),
                 "truth": [0, 1],
                 "predicted": [0, 1],
-                "threshold": self.curve.thresholds.numpy().astype(np.float64),
-                "image": self.names,
+                "threshold": self.thresholds.cpu().numpy().astype(np.float64),
+                "image": names,
             },
             attrs={"threshold": self.threshold, "confusion": "one matrix over all pixels of the test set"},
         )
+
+
+def _sweep(probability: torch.Tensor, truth: torch.Tensor, thresholds: torch.Tensor) -> torch.Tensor:
+    """(threshold, truth, predicted) pixel counts with ``probability >= threshold`` as changed."""
+    ordered, order = thresholds.sort()
+    at_or_above = torch.bucketize(probability, ordered, right=True)  # thresholds <= p
+    matrices = []
+    for positive in (~truth, truth):
+        per_bucket = torch.bincount(at_or_above[positive], minlength=len(ordered) + 1)
+        predicted = per_bucket.flip(0).cumsum(0).flip(0)[1:]  # pixels with more than k thresholds <= p
+        matrices.append(torch.stack([positive.sum() - predicted, predicted], -1))
+    counts = torch.empty(len(ordered), 2, 2, dtype=torch.long, device=probability.device)
+    counts[order] = torch.stack(matrices, 1)
+    return counts

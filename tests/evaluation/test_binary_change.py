@@ -1,7 +1,13 @@
 import numpy as np
 import pytest
 import torch
-from torchmetrics.classification import BinaryF1Score, BinaryJaccardIndex, BinaryPrecision, BinaryRecall
+from torchmetrics.classification import (
+    BinaryF1Score,
+    BinaryJaccardIndex,
+    BinaryPrecision,
+    BinaryPrecisionRecallCurve,
+    BinaryRecall,
+)
 
 from terrasynth.evaluation.binary_change import BinaryChangeMetrics, binary_scores
 
@@ -63,3 +69,47 @@ def test_undefined_scores_are_nan():
     metrics = BinaryChangeMetrics()
     metrics.update(torch.zeros(1, 4, 4), torch.zeros(1, 4, 4, dtype=torch.long), ["empty"])
     assert np.isnan(metrics.compute()["image_f1"].item())
+
+
+def _halves():
+    generator = torch.Generator().manual_seed(1)
+    probability = torch.rand(6, 12, 12, generator=generator)
+    mask = (torch.rand(6, 12, 12, generator=generator) < 0.3).long()
+    return probability, mask, [f"image{i}" for i in range(6)]
+
+
+def test_sweep_counts_as_torchmetrics_precision_recall_curve():
+    probability, mask, _ = _halves()
+    metrics = BinaryChangeMetrics(thresholds=11)
+    metrics.update(probability, mask)
+    curve = BinaryPrecisionRecallCurve(thresholds=11)
+    curve.update(probability.flatten(), mask.flatten())
+    assert torch.equal(metrics.sweep, curve.confmat)
+
+
+def test_metrics_of_two_halves_merged_equal_the_metrics_of_the_whole_set():
+    probability, mask, names = _halves()
+    whole, first, second = BinaryChangeMetrics(), BinaryChangeMetrics(), BinaryChangeMetrics()
+    whole.update(probability, mask, names)
+    first.update(probability[:3], mask[:3], names[:3])
+    second.update(probability[3:], mask[3:], names[3:])
+    first.merge_state(second)
+    expected, merged = whole.compute(), first.compute().sortby("image")
+    for name in ("scores", "confusion", "pr_precision", "pr_recall", "pr_f1", "image_f1"):
+        np.testing.assert_array_equal(merged[name].values, expected[name].values)
+    assert merged["image"].values.tolist() == names
+
+
+def test_states_gathered_from_another_process_add_up_to_the_whole_set():
+    probability, mask, names = _halves()
+    whole, part = BinaryChangeMetrics(), BinaryChangeMetrics()
+    whole.update(probability, mask, names)
+    part.update(probability[:3], mask[:3], names[:3])
+    other = BinaryChangeMetrics()
+    other.update(probability[3:], mask[3:], names[3:])
+    # what a DDP sync does: each state reduced over the processes' states
+    part.merge_state({name: getattr(other, name) for name in ("confusion", "sweep", "image_counts")})
+    synced = part.compute()
+    np.testing.assert_array_equal(synced["confusion"].values, whole.compute()["confusion"].values)
+    np.testing.assert_array_equal(synced["pr_f1"].values, whole.compute()["pr_f1"].values)
+    assert len(synced["image"]) == 6  # names of the other process are unknown here: images numbered
