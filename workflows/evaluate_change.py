@@ -1,8 +1,10 @@
 """Zero-shot (or supervised) change detection on a benchmark, as an xarray results Dataset.
 
-Every full-size image pair goes through sliding-window inference; the binary scores come from
-one confusion matrix over the whole split, SECOND-style semantic scores (both variants, named)
-are added when the data set has ``semantic`` labels and the detector six-class semantic heads. Several
+Glue: load each detector checkpoint, score it with
+:func:`~terrasynth.evaluation.change_detection.evaluate_change_detection` (every full-size image
+pair through sliding-window inference; the binary scores from one confusion matrix over the whole
+split, SECOND-style semantic scores, both variants, named, when the data set has ``semantic``
+labels and the detector six-class semantic heads), and write the results and figures. Several
 checkpoints side by side (zero-shot against supervised) are one call: :func:`compare_checkpoints`.
 """
 
@@ -114,46 +116,23 @@ def _evaluate(
     thresholds=101, device="cpu", examples=4, on_image=None,
 ):  # fmt: skip
     """One checkpoint's results and its first ``examples`` predictions (dicts for plot_examples)."""
-    import torch
-    import xarray as xr
-
-    from terrasynth.evaluation.binary_change import BinaryChangeMetrics
-    from terrasynth.evaluation.semantic_change import SemanticChangeMetrics
-    from terrasynth.models.detector import load_detector, sliding_window_predict
+    from terrasynth.evaluation.change_detection import SlidingWindowDetector, evaluate_change_detection
+    from terrasynth.models.detector import load_detector
 
     model, metadata = load_detector(checkpoint, map_location=device)
     model.to(device)
-    binary = BinaryChangeMetrics(threshold=threshold, thresholds=thresholds)
-    semantic = SemanticChangeMetrics() if model.config.semantic_classes == 6 else None
-    kept, semantic_seen = [], False
-    for index in range(len(dataset)):
-        sample = dataset[index]
-        image_name = str(sample.get("name", index))
-        outputs = sliding_window_predict(
-            model, sample["image"][None].to(device), window=window, overlap=overlap
-        )
-        probability = outputs["change"][:, 0].sigmoid().cpu()
-        mask = torch.as_tensor(sample["mask"])[None]
-        binary.update(probability, mask, [image_name])
-        predicted = probability > threshold
-        if semantic is not None and "semantic" in sample:
-            semantic_seen = True
-            classes = outputs["semantic"].argmax(2).cpu() + 1  # head class k is SECOND value k + 1
-            semantic.update(predicted, classes, mask, torch.as_tensor(sample["semantic"])[None])
+    kept = []
+
+    def on_prediction(example: dict) -> None:
         if len(kept) < examples:
-            kept.append(
-                {
-                    "name": image_name,
-                    "image": sample["image"].cpu(),
-                    "mask": mask[0],
-                    "prediction": predicted[0],
-                }
-            )
+            kept.append(example)
         if on_image:
             on_image()
-    results = binary.compute()
-    if semantic_seen:
-        results = xr.merge([results, semantic.compute()])
+
+    results = evaluate_change_detection(
+        SlidingWindowDetector(model, window=window, overlap=overlap), dataset, threshold=threshold,
+        thresholds=thresholds, device=device, on_prediction=on_prediction,
+    )  # fmt: skip
     results.attrs |= {
         "checkpoint": str(checkpoint),
         "detector": json.dumps(model.config.to_dict()),
