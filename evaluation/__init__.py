@@ -20,6 +20,7 @@ _EXPORTS = {
         "outcome_map", "plot_canvas_windows", "plot_examples", "plot_f1_histogram", "plot_image_grid",
         "plot_precision_recall",
     ],
+    "report": ["demo_report"],
     "results": [
         "load_results", "open_results", "print_results", "results_markdown", "results_table", "save_results",
     ],

@@ -20,7 +20,6 @@ CPU cores; ``"medium"`` is for a GPU.
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import logging
 import math
 import time
@@ -355,6 +354,7 @@ def _evaluate_generation(run: DemoRun) -> None:
 
 
 def _report(run: DemoRun) -> None:
+    from terrasynth.evaluation.report import demo_report
     from terrasynth.evaluation.results import save_results
 
     save_results(run.results, run.results_file)
@@ -364,175 +364,9 @@ def _report(run: DemoRun) -> None:
         "canvas": _canvas_figure(run),
         "pairs": _pairs_figure(run),
     }
-    run.report.write_text(_markdown(run, figures))
-
-
-def _markdown(run: DemoRun, figures: dict[str, Path]) -> str:
-    """The report: what ran, its figures and its metric tables, every number from this run."""
-    from terrasynth import __version__
-    from terrasynth.evaluation.results import results_markdown
-
-    s, change, generation = run.settings, run.results["change"], run.results["generation"]
-    scores = change["scores"].squeeze(["dataset", "split"], drop=True)
-    f1 = scores.sel(metric="f1")
-    steps = "\n".join(f"| {name} | {seconds:.0f} |" for name, seconds in run.steps.items())
-    distances = generation["distance"]
-    seams = generation["seam"].sel(level=["16m", "4m"])
-    condition_errors = generation["condition_error"].sel(level=["16m", "4m"])
-    features = (
-        "FID and KID (Inception v3)" if "fid" in generation["metric"] else "SWD only: FID needs --inception"
-    )
-    bench = ", ".join(f"{n} {split}" for split, n in s.benchmark_pairs.items())
-    return f"""# terrasynth demo report
-
-terrasynth {__version__}, seed {run.seed}, written {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC.
-Everything below was computed by this run, on the synthetic world, from nothing downloaded.
-
-| step | seconds |
-|---|---:|
-{steps}
-| **total** | **{sum(run.steps.values()):.0f}** |
-
-## 1. Corpus and cascade
-
-A {s.area / 1000:g} km square of the synthetic world (seed {run.seed}, {s.date}) was ingested at 60, 16
-and 4 m into `corpus.zarr`. {_metaearth_words(run)} Starting from the corpus' real 60 m image
-(`canvas/input-60m.tif`), the model generated a {s.canvas} x {s.canvas} pixel canvas at 4 m
-(`canvas/4m.tif`, georeferenced) through a 16 m one, in sliding windows of {s.chip} pixels overlapping
-by half ({NOISE_WORDS[s.noise]}), with {s.solver} over {s.steps} steps at strength {s.strength:g}:
-{_strength_words(s)}.
-
-![Real and generated images of the canvas' footprint at each level]({figures["levels"].name})
-
-![The 4 m canvas with the lines where windows were cut and merged]({figures["canvas"].name})
-
-The paper trains for days on GPUs. The `bicubic` rows below are the baseline every stage must
-beat: the 60 m input upsampled bicubically to each level, which has the layout right and no
-detail. The condition error says how far each canvas, averaged back onto the 60 m pixels, is from
-its input (reflectance; 0 = it kept the layout exactly).
-
-Seam scores of the canvases (energy ratio: gradient energy across window cuts over that inside
-windows, 1 = no seam; spectral peak: strength of the window stride in the gradient spectrum):
-
-{results_markdown(seams, columns="seam_metric")}
-
-Distance of generated to real tiles by level and land cover ({features}):
-
-{results_markdown(distances, columns="metric")}
-
-Condition error of the canvases (their 60 m average against the input, reflectance):
-
-{results_markdown(condition_errors, columns="condition_metric")}
-
-## 2. Change data
-
-A {s.change_area:g} m square on the edge of a town of the same world was ingested at {s.change_gsd:g} m
-(`change/corpus.zarr`), with the buildings' footprints in its land cover: at this resolution a
-house is an object of tens to hundreds of pixels, as in LEVIR-CD, where at 4 m it is a speck.
-{_changen2_words(run)} It turned {s.synthetic_pairs} single-date tiles of {s.pair_size} pixels into pairs
-of dates (`change/synthetic`, LEVIR-CD layout): buildings built on open ground and demolished to
-bare ground on the land cover, labelled; other classes changing too (crops, soil, vegetation),
-unlabelled, as between two real acquisitions; the second date drawn where the scene changed, with
-{s.synthesis_steps} DDIM steps; and, everywhere, the second date seen with its own illumination,
-sensor noise and sub-pixel registration, as a second acquisition is. Without the last two, a
-detector learns "the pixels that differ are the change"; the benchmark's unlabelled land-cover
-change then becomes its false positives.
-
-![Synthesized pairs: date 1, date 2 and the change between them]({figures["pairs"].name})
-
-## 3. Zero-shot change detection
-
-A held-out benchmark was built from another synthetic world (seed {run.seed + 1}; {bench} pairs of
-{s.pair_size} pixels at {s.change_gsd:g} m, LEVIR-CD layout, `change/benchmark`). Two `{s.detector_encoder}` ChangeStar
-detectors were trained for {s.detector_epochs} epochs: **zero-shot** on the synthesized pairs only, and
-**supervised** on the benchmark's own training split. Both were evaluated on its test split (one
-confusion matrix over the split):
-
-{results_markdown(scores, gap=True)}
-
-Zero-shot F1 is {float(f1.sel(model="zero-shot")):.3f} against {float(f1.sel(model="supervised")):.3f}
-supervised. Changen2 reports a gap of about 3 F1 points on LEVIR-CD with full-size models trained
-for days; this run trains tiny models for minutes on a CPU.
-
-![Precision against recall over thresholds](change_pr.png)
-
-![Per-image F1](change_f1.png)
-
-![Zero-shot predictions (false positives red, false negatives blue)](change_examples_zero-shot.png)
-
-![Supervised predictions](change_examples_supervised.png)
-
-## Files
-
-`results.nc` holds every number above as xarray Datasets (groups `generation` and `change`):
-`xarray.open_dataset("results.nc", group="change")`, or
-`terrasynth.evaluation.open_results("results.nc", "change")`.
-
-## Next steps
-
-- A real corpus: `terrasynth ingest --source earthengine --aoi area.geojson --levels 60,16,4
-  --start 2023-05-01 --end 2023-09-30 --project YOUR_PROJECT --out corpus.zarr` (see the README's
-  Earth Engine set-up).
-- On a GPU: `terrasynth demo --scale medium`, or train `base` and `paper` presets with
-  `terrasynth train metaearth --preset base` (bf16, several GPUs with DDP).
-"""
-
-
-def _metaearth_words(run: DemoRun) -> str:
-    """Which MetaEarth model generated the canvas, and how it was trained."""
-    s = run.settings
-    if run.checkpoints is None:
-        return (
-            f"One `{s.preset}` MetaEarth model of both stages (60 -> 16 m and 16 -> 4 m, told their "
-            f"resolutions) was trained in this run on {s.chip}-pixel tiles of it for "
-            f"{s.cascade_epochs * s.cascade_steps} steps of {s.cascade_batch} tiles (`models/metaearth`)."
-        )
-    return f"The bundled MetaEarth checkpoint, one model of both stages ({_checkpoint_words(run.metaearth)})."
-
-
-def _changen2_words(run: DemoRun) -> str:
-    """Which Changen2 model drew the pairs, and how it was trained."""
-    s = run.settings
-    if run.checkpoints is None:
-        return (
-            f"A `{s.changen2_preset}` Changen2 RS-DiT was trained in this run on its tiles and land cover "
-            f"for {s.changen2_epochs * s.changen2_steps} steps (`models/changen2`)."
-        )
-    return f"The bundled Changen2 checkpoint ({_checkpoint_words(run.changen2)})."
-
-
-def _checkpoint_words(folder: Path) -> str:
-    """How a bundled checkpoint was trained, from its ``training.json``."""
-    import json
-
-    record = json.loads((folder / "training.json").read_text())
-    world = record["world"]
-    return (
-        f"`{folder.parent.name}/{folder.name}`, trained from scratch by `{record['command']}`: "
-        f"{record['optimizer_steps']} optimizer steps of {record['settings']['batch_size']} tiles of world "
-        f"{world['seed']}, {record['seconds'] / 60:.0f} minutes on {record['threads']} CPU threads, "
-        f"terrasynth {record['software_version']}"
-    )
-
-
-NOISE_WORDS = {
-    "shared": "the same initial noise for every window, as in MetaEarth",
-    "independent": "independent noise for every window",
-    "field": "noise drawn from one field keyed by ground position, so any window or split of the "
-    "canvas gets the same noise where they overlap; MetaEarth's shared noise repeats its pattern in "
-    "every window, which a briefly trained model leaves visible",
-    "average": "overlapping windows averaged at every step",
-}
-
-
-def _strength_words(s: DemoSettings) -> str:
-    if s.strength == 1:
-        return "every window starts from pure noise, as in MetaEarth"
-    return (
-        f"every window starts from its upsampled condition noised to the level of step "
-        f"{s.steps - round(s.steps * s.strength) + 1}, and the last {round(s.steps * s.strength)} steps run "
-        "(1 would start from pure noise as MetaEarth does; briefly trained models err most on the noisiest steps)"
-    )
+    report = demo_report(run.results, settings=run.settings, seed=run.seed, steps=run.steps, figures=figures,
+                         checkpoints=run.checkpoints)  # fmt: skip
+    run.report.write_text(report)
 
 
 def _levels_figure(run: DemoRun) -> Path:
