@@ -20,13 +20,21 @@ from typer import Option
 from terrasynth.workflows.devices import DEVICE_HELP
 
 
-def evaluate_change(
+def evaluate_change(dataset, checkpoint: str | Path, *, model_name: str | None = None, **options):
+    """Evaluate one checkpoint on one split of a data set; returns the results Dataset.
+
+    ``model_name`` is its ``model`` coordinate (default: see :func:`checkpoint_name`); ``options``
+    are those of :func:`compare_checkpoints`.
+    """
+    return compare_checkpoints(dataset, {model_name or checkpoint_name(checkpoint): checkpoint}, **options)
+
+
+def compare_checkpoints(
     dataset,
-    checkpoint: str | Path,
+    checkpoints: Mapping[str, str | Path],
     *,
     dataset_name: str,
     split: str = "test",
-    model_name: str | None = None,
     window: int = 512,
     overlap: float = 0.25,
     threshold: float = 0.5,
@@ -37,14 +45,14 @@ def evaluate_change(
     examples: int = 4,
     on_image: Callable[[], None] | None = None,
 ):
-    """Evaluate one checkpoint on one split of a data set; returns the results Dataset.
+    """Evaluate several named detector checkpoints (e.g. ``{"zero-shot": ..., "supervised": ...}``)
+    on one split of a data set; returns one results Dataset along ``model``.
 
     Args:
         dataset: a torch Dataset of change pair samples (``image`` ``(2, C, H, W)`` in [0, 1],
             ``mask`` ``(H, W)``, optionally ``semantic`` ``(2, H, W)`` and ``name``), full size.
-        checkpoint: a detector checkpoint (``.safetensors`` + ``.json``, or their folder).
+        checkpoints: model name -> detector checkpoint (``.safetensors`` + ``.json``, or their folder).
         dataset_name, split: the ``dataset`` and ``split`` coordinates of the result.
-        model_name: the ``model`` coordinate (default: see :func:`checkpoint_name`).
         window, overlap: sliding-window size in pixels (at least 1) and overlap fraction, in [0, 1).
         threshold: change probability above which a pixel counts as changed.
         thresholds: points of the precision-recall sweep over [0, 1].
@@ -52,7 +60,7 @@ def evaluate_change(
         out: when given, the results are saved there (netCDF) with figures beside it
             (see :func:`write_change_report`); checked before the evaluation starts.
         overwrite: replace existing results and figures at ``out``.
-        examples: image pairs (the first ones) shown in the example figure.
+        examples: image pairs (the first ones) shown in the example figure of each model.
         on_image: called after every image (progress bars).
 
     Returns:
@@ -60,29 +68,6 @@ def evaluate_change(
         ``confusion (truth, predicted)``, ``pr_precision``/``pr_recall``/``pr_f1 (threshold)``,
         ``image_f1 (image)`` and, for semantic change, ``semantic_scores (variant, semantic_metric)``.
     """
-    return compare_checkpoints(
-        dataset,
-        {model_name or checkpoint_name(checkpoint): checkpoint},
-        dataset_name=dataset_name, split=split, window=window, overlap=overlap, threshold=threshold,
-        thresholds=thresholds, device=device, out=out, overwrite=overwrite, examples=examples, on_image=on_image,
-    )  # fmt: skip
-
-
-def compare_checkpoints(
-    dataset,
-    checkpoints: Mapping[str, str | Path],
-    *,
-    window: int = 512,
-    overlap: float = 0.25,
-    device: str | None = None,
-    out: str | Path | None = None,
-    overwrite: bool = False,
-    examples: int = 4,
-    **options,
-):
-    """:func:`evaluate_change` for several named checkpoints (e.g. ``{"zero-shot": ...,
-    "supervised": ...}``), one Dataset along ``model``; ``options`` are those of
-    :func:`evaluate_change`."""
     import xarray as xr
 
     from terrasynth.core.errors import ConfigError
@@ -99,10 +84,11 @@ def compare_checkpoints(
             check_output(path, overwrite=overwrite)
     runs = {
         name: _evaluate(
-            dataset, path, name, window=window, overlap=overlap, device=device, examples=examples, **options
+            dataset, path, name, dataset_name=dataset_name, split=split, window=window, overlap=overlap,
+            threshold=threshold, thresholds=thresholds, device=device, examples=examples, on_image=on_image,
         )
         for name, path in checkpoints.items()
-    }
+    }  # fmt: skip
     results = xr.concat(
         [r for r, _ in runs.values()], dim="model", join="outer", combine_attrs="drop_conflicts"
     )
@@ -112,8 +98,8 @@ def compare_checkpoints(
 
 
 def _evaluate(
-    dataset, checkpoint, name, *, dataset_name, split="test", window=512, overlap=0.25, threshold=0.5,
-    thresholds=101, device="cpu", examples=4, on_image=None,
+    dataset, checkpoint, name, *, dataset_name, split, window, overlap, threshold, thresholds, device, examples,
+    on_image,
 ):  # fmt: skip
     """One checkpoint's results and its first ``examples`` predictions (dicts for plot_examples)."""
     from terrasynth.evaluation.change_detection import SlidingWindowDetector, evaluate_change_detection
