@@ -1,4 +1,5 @@
-"""Shared vocabulary: levels, grids, areas of interest, land-cover tables, the corpus format, errors, config.
+"""Shared vocabulary: levels, grids, areas of interest, land-cover tables, the corpus format, the change
+data formats and their writers, errors, config.
 
 Imports no torch and no Earth Engine. Names are loaded on first use, so that importing one small
 module (the errors, say) does not pull in xarray and dask.
@@ -12,6 +13,7 @@ _EXPORTS = {
         "IMAGE_SUFFIXES", "LEVIR_CD", "S2LOOKING", "SECOND", "SECOND_CLASSES", "SECOND_PALETTE", "ChangeLayout",
         "change_series", "image_size", "read_image", "read_png", "second_from_rgb", "second_to_rgb", "write_png",
     ],
+    "change_writers": ["ChangeSeriesWriter", "LevirCDWriter", "SecondWriter"],
     "config": ["Config", "load_config", "read_config_file", "validate_config"],
     "corpus": [
         "corpus_levels", "corpus_regions", "corpus_template", "dataset_grid", "mark_complete", "mark_incomplete",

@@ -10,11 +10,11 @@ import torch
 from PIL import Image
 from scipy.ndimage import binary_dilation
 
+from terrasynth.datasets.image_folder_tiles import from_picture
 from terrasynth.models.changen2 import GPCM, Changen2Model
 from terrasynth.models.changen2.sequence import ChangeSequence
 from terrasynth.workflows.cli import main
 from terrasynth.workflows.convert_changen2 import convert_changen2
-from terrasynth.datasets.image_folder_tiles import from_picture
 from terrasynth.workflows.synthesize import synthesize
 
 
