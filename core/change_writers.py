@@ -112,8 +112,8 @@ class _StagedWriter(abc.ABC):
             assets=self._assets(),
             properties={"layout": self.layout, **self._totals(), **self.properties},
         )
-        if self.overwrite and self.out.exists():
-            shutil.rmtree(self.out) if self.out.is_dir() else self.out.unlink()
+        if self.overwrite and self.out.is_dir():
+            shutil.rmtree(self.out)
         os.replace(self.stage, self.out)
         return self.out
 
