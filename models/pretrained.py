@@ -20,6 +20,7 @@ from terrasynth.core.errors import ConfigError, WeightsError
 INDEX_NAME = "model_index.json"
 """The index of a composite model's folder."""
 AGAIN = "train the model again with this version"
+"""What to do with a model saved in an older layout."""
 PICKLED = (".pt", ".pth", ".ckpt", ".bin", ".pkl")
 """Suffixes of torch's pickled files (checkpoints, state dicts), which are never loaded."""
 
@@ -48,16 +49,15 @@ def check_folder(folder: str | Path, class_name: str, config_name: str = CONFIG_
             f"{folder} is in an older terrasynth layout, which this version does not read: {AGAIN}"
         )
     config_path = folder / config_name
-    if not config_path.is_file():
-        other = folder / (INDEX_NAME if config_name == CONFIG_NAME else CONFIG_NAME)
-        if (folder / "training.json").is_file() and not other.is_file():
+    if not config_path.is_file():  # the folder of a model of the other kind, a run folder, or none
+        config_path = folder / (INDEX_NAME if config_name == CONFIG_NAME else CONFIG_NAME)
+        if not config_path.is_file() and (folder / "training.json").is_file():
             finished = "" if (folder / "model").is_dir() else " (written once its training has finished)"
             raise WeightsError(
                 f"{folder} is a training run: use its model folder, {folder / 'model'}{finished}"
             )
-        if not other.is_file():
+        if not config_path.is_file():
             raise WeightsError(f"{folder} holds no {config_name}: {written}")
-        config_name, config_path = other.name, other
     try:
         config = json.loads(config_path.read_text())
     except (ValueError, UnicodeDecodeError):
@@ -65,7 +65,7 @@ def check_folder(folder: str | Path, class_name: str, config_name: str = CONFIG_
     found = config.get("_class_name") if isinstance(config, dict) else None
     if found is None:
         raise WeightsError(
-            f"{folder} is in an older terrasynth layout (its {config_name} names no model class), which this "
+            f"{folder} is in an older terrasynth layout (its {config_path.name} names no model class), which this "
             f"version does not read: {AGAIN}"
         )
     if found != class_name:
@@ -85,7 +85,7 @@ def load_folder(cls: type[ModelMixin], folder: str | Path) -> ModelMixin:
         raise WeightsError(
             f"{folder} holds {held}: a model folder has {SAFETENSORS_WEIGHTS_NAME}, written by save_pretrained"
         )
-    try:
+    try:  # diffusers' own from_pretrained, not LocalModelMixin's
         model, info = ModelMixin.from_pretrained.__func__(
             cls,
             folder,
