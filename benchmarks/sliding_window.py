@@ -13,7 +13,7 @@ import time
 
 import torch
 
-from terrasynth.models.detector import ChangeDetector, DetectorConfig, sliding_window_predict
+from terrasynth.models.detector import ChangeDetector, sliding_window_predict
 
 
 def _seconds(function, repeats: int) -> float:
@@ -28,8 +28,7 @@ def run(quick: bool) -> dict:
     size, window = (256, 128) if quick else (1024, 512)
     repeats = 2 if quick else 3
     torch.manual_seed(0)
-    config = DetectorConfig(encoder="resnet18", decoder_channels=64 if quick else 256)
-    model = ChangeDetector(config).eval()
+    model = ChangeDetector(encoder="resnet18", decoder_channels=64 if quick else 256).eval()
     images = torch.rand(1, 2, 3, size, size)
     with torch.no_grad():
         whole = _seconds(lambda: model(images), repeats)

@@ -59,8 +59,8 @@ def training_world(path: Path, progress: bool = False) -> Path:
 
 
 def train_checkpoint(out: str | Path, *, work: str | Path | None = None, progress: bool = False) -> Path:
-    """Train the bundled checkpoint from scratch and write it to ``out``: the model (``config.json``
-    + ``rsdit.safetensors``, loadable by ``terrasynth synthesize``) and ``training.json`` (world,
+    """Train the bundled checkpoint from scratch and write it to ``out``: the model folder
+    (``model_index.json`` + ``rsdit/``, loadable by ``terrasynth synthesize``) and ``training.json`` (world,
     settings, steps, seconds).
 
     Args:

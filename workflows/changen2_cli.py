@@ -110,7 +110,7 @@ def train(
 
 def synthesize(
     checkpoint: Annotated[
-        Path, typer.Option("--checkpoint", exists=True, help="The model folder (or its training run folder).")
+        Path, typer.Option("--checkpoint", exists=True, help="The model folder (a training run's RUN/model).")
     ],
     source: Annotated[
         Path,

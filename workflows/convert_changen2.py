@@ -89,7 +89,7 @@ def convert_changen2(
     config = rsdit.config
     if not config.learn_sigma:
         raise ConfigError(
-            f"{weights} predicts no variance (its output has {config.out_channels} channels): released Changen2 "
+            f"{weights} predicts no variance (its output has {rsdit.out_channels} channels): released Changen2 "
             "RS-DiTs learn it (twice the input channels)"
         )
     encoding = MaskEncoding.released(masks, config.mask_channels)
@@ -119,7 +119,7 @@ def convert_changen2(
     )
     with atomic_path(out) as partial:
         try:
-            model.save(partial)
+            model.save_pretrained(partial)
         except BaseException:
             shutil.rmtree(partial, ignore_errors=True)
             raise

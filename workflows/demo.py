@@ -204,8 +204,8 @@ def check_checkpoints(folder: Path) -> Path:
     """``folder`` if it holds both bundled models, else a one-line error saying how to make them."""
     from terrasynth.core.errors import WeightsError
 
-    for name in ("metaearth", "changen2"):
-        if not (folder / name / "config.json").is_file():
+    for name, index in (("metaearth", "config.json"), ("changen2", "model_index.json")):
+        if not (folder / name / index).is_file():
             raise WeightsError(
                 f"{folder / name} holds no bundled checkpoint: run `terrasynth train {name}-checkpoint "
                 f"--out {folder / name}`, or `terrasynth demo --from-scratch`"
@@ -307,13 +307,12 @@ def _benchmark(run: DemoRun) -> None:
 
 def _train_detectors(run: DemoRun) -> None:
     from terrasynth.datasets import open_change_dataset
-    from terrasynth.models.detector import DetectorConfig
     from terrasynth.workflows.train_detector import TrainSettings, train_detector
 
     s = run.settings
     settings = TrainSettings(epochs=s.detector_epochs, batch_size=s.detector_batch, crop_size=0,
                              learning_rate=1e-3, schedule=s.detector_schedule, seed=run.seed)  # fmt: skip
-    config = DetectorConfig(encoder=s.detector_encoder, decoder_channels=64)
+    config = {"encoder": s.detector_encoder, "decoder_channels": 64}
     training_sets = {
         "zero-shot": open_change_dataset("folder", run.path("change", "synthetic"), "train"),
         "supervised": open_change_dataset("levir-cd", run.path("change", "benchmark"), "train"),
@@ -328,7 +327,9 @@ def _evaluate_change(run: DemoRun) -> None:
     from terrasynth.workflows.evaluate_change import compare_checkpoints
 
     test = open_change_dataset("levir-cd", run.path("change", "benchmark"), "test")
-    checkpoints = {name: run.path("models", f"detector-{name}") for name in ("zero-shot", "supervised")}
+    checkpoints = {
+        name: run.path("models", f"detector-{name}", "model") for name in ("zero-shot", "supervised")
+    }
     # the figures (precision-recall, F1 histogram, examples) go beside change.nc in report/
     run.results["change"] = compare_checkpoints(
         test,

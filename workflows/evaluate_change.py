@@ -51,7 +51,8 @@ def compare_checkpoints(
     Args:
         dataset: a torch Dataset of change pair samples (``image`` ``(2, C, H, W)`` in [0, 1],
             ``mask`` ``(H, W)``, optionally ``semantic`` ``(2, H, W)`` and ``name``), full size.
-        checkpoints: model name -> detector checkpoint (``.safetensors`` + ``.json``, or their folder).
+        checkpoints: model name -> a detector's model folder (``ChangeDetector.save_pretrained``; a
+            training run's ``model/``).
         dataset_name, split: the ``dataset`` and ``split`` coordinates of the result.
         window, overlap: sliding-window size in pixels (at least 1) and overlap fraction, in [0, 1).
         threshold: change probability above which a pixel counts as changed.
@@ -103,10 +104,12 @@ def _evaluate(
 ):  # fmt: skip
     """One checkpoint's results and its first ``examples`` predictions (dicts for plot_examples)."""
     from terrasynth.evaluation.change_detection import SlidingWindowDetector, evaluate_change_detection
-    from terrasynth.models.detector import load_detector
+    from terrasynth.models.detector import ChangeDetector
+    from terrasynth.models.pretrained import public_config
 
-    model, metadata = load_detector(checkpoint, map_location=device)
-    model.to(device)
+    model = ChangeDetector.from_pretrained(checkpoint).to(device)
+    record = Path(checkpoint) / "training.json"  # written beside the model by train_detector
+    metadata = json.loads(record.read_text()) if record.is_file() else {}
     kept = []
 
     def on_prediction(example: dict) -> None:
@@ -121,7 +124,7 @@ def _evaluate(
     )  # fmt: skip
     results.attrs |= {
         "checkpoint": str(checkpoint),
-        "detector": json.dumps(model.config.to_dict()),
+        "detector": json.dumps(public_config(model)),
         "trained_on": str(metadata.get("trained_on", "")),
         "window": window,
         "overlap": overlap,
@@ -130,11 +133,9 @@ def _evaluate(
 
 
 def checkpoint_name(path: str | Path) -> str:
-    """A model name for a checkpoint: its file stem, or its folder's name for ``detector.*``."""
+    """A model name for a model folder: its name, or its training run's for a run's ``model/``."""
     path = Path(path)
-    if path.is_dir():
-        return path.name
-    return path.parent.name if path.stem == "detector" else path.stem
+    return path.parent.name if path.name == "model" else path.name
 
 
 def change_report_paths(out: str | Path, models: Sequence[str] = ()) -> list[Path]:
@@ -163,11 +164,15 @@ def cli(
     root: Annotated[Path, Option("--root", help="The data set's folder (holding train/, test/, ...).")],
     checkpoint: Annotated[
         list[Path],
-        Option("--checkpoint", help="Detector checkpoint; repeat to compare (zero-shot, supervised)."),
+        Option(
+            "--checkpoint",
+            help="Detector model folder (RUN/model); repeat to compare (zero-shot, supervised).",
+        ),
     ],
     out: Annotated[Path, Option("--out", help="Results file (.nc); figures are written beside it.")],
     name: Annotated[
-        list[str] | None, Option("--name", help="A name per checkpoint (default: file or folder name).")
+        list[str] | None,
+        Option("--name", help="A name per checkpoint (default: its folder name, or its run's)."),
     ] = None,
     split: Annotated[str, Option("--split", help="Split to evaluate.")] = "test",
     window: Annotated[int, Option("--window", min=1, help="Sliding-window edge in pixels.")] = 512,

@@ -46,26 +46,10 @@ class GenerationSummary:
 
 
 def load_stages(checkpoints: Sequence[str | Path]):
-    """The stages saved at ``checkpoints`` (model folders, or training run folders holding ``model/``)."""
-    from terrasynth.core.errors import WeightsError
+    """The stages saved in the model folders ``checkpoints`` (``MetaEarthDenoiser.from_pretrained``)."""
     from terrasynth.models.metaearth import MetaEarthDenoiser
 
-    stages = []
-    for path in map(Path, checkpoints):
-        folder = path / "model" if (path / "model" / "config.json").exists() else path
-        if not (folder / "config.json").exists():
-            raise WeightsError(
-                f"{path} holds no MetaEarth model: give a folder with config.json and safetensors weights"
-            )
-        try:
-            stages.append(
-                MetaEarthDenoiser.from_pretrained(folder, use_safetensors=True, low_cpu_mem_usage=False)
-            )
-        except (OSError, ValueError, TypeError) as error:
-            raise WeightsError(
-                f"cannot load the model in {folder}: {' '.join(str(error).split())[:200]}"
-            ) from None
-    return stages
+    return [MetaEarthDenoiser.from_pretrained(path) for path in checkpoints]
 
 
 def generate(
@@ -479,7 +463,8 @@ def cli(
     checkpoint: Annotated[
         list[Path],
         typer.Option(
-            "--checkpoint", help="A stage's model folder (or training run folder); repeat, coarse to fine."
+            "--checkpoint",
+            help="A stage's model folder (a training run's RUN/model); repeat, coarse to fine.",
         ),
     ],
     out: Annotated[Path, typer.Option("--out", help="The GeoTIFF to write (uint16 reflectance x 1e4).")],

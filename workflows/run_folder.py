@@ -29,7 +29,6 @@ from terrasynth.workflows.training_scale import first_process
 
 RUN_FILES = (
     "training.json", "checkpoints", "last.ckpt", "logs", "samples", "model", ".model.partial",
-    "detector.safetensors", "detector.json",
 )  # fmt: skip
 """What the trainers write in a run folder (and all that ``overwrite`` removes: the folder may hold more)."""
 START_OVER = "rerun with --overwrite to start the run over"

@@ -103,9 +103,8 @@ class SynthesisSummary:
 
 
 def load_model(checkpoint: str | Path) -> Changen2Model:
-    """A Changen2 model from its folder, or from a training run folder holding ``model/``."""
-    path = Path(checkpoint)
-    return Changen2Model.load(path / "model" if (path / "model" / "config.json").is_file() else path)
+    """The Changen2 model saved in the model folder ``checkpoint`` (``Changen2Model.from_pretrained``)."""
+    return Changen2Model.from_pretrained(checkpoint)
 
 
 class LabelledTiles(Dataset):
@@ -194,7 +193,7 @@ def synthesize(
     """Writes ``pairs`` change pairs (or the series holding them) drawn by a Changen2 model.
 
     Args:
-        checkpoint: the model folder (or its training run folder).
+        checkpoint: the model folder (a training run's ``model/``).
         source: a corpus (Zarr store) or a folder of images (see the module docstring).
         out: the folder to write; it must not exist, or be empty (checked before anything runs,
             with the room on its disk).

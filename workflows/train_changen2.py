@@ -20,7 +20,7 @@ improved DDPM's hybrid loss with a learned variance (``vlb_weight``), so the mod
 and loaded as a converted released one is.
 
 The run folder is laid out as every training run's (:mod:`terrasynth.workflows.training`);
-``model/`` holds a :class:`~terrasynth.models.changen2.Changen2Model` (``Changen2Model.load``).
+``model/`` holds a :class:`~terrasynth.models.changen2.Changen2Model` (``Changen2Model.from_pretrained``).
 """
 
 from __future__ import annotations
@@ -196,7 +196,7 @@ def train_changen2(
         overwrite: start over, removing a run in ``out_dir``.
 
     Returns:
-        ``out_dir/model``, loadable with ``Changen2Model.load(path)``.
+        ``out_dir/model``, loadable with ``Changen2Model.from_pretrained(path)``.
     """
     settings = Changen2Training.model_validate({**(settings.echo() if settings else {}), **overrides})
     out_dir = Path(out_dir)
@@ -225,7 +225,9 @@ def train_changen2(
     )
     samples = MaskedSamples(dataset, encoding, settings.seed)
     trainer = fit(module, TrainingData(samples, settings, _collate), out_dir, settings, resume, callbacks)
-    return export_model(trainer, out_dir, module.model.save)  # the EMA weights, copied in at the end
+    return export_model(
+        trainer, out_dir, module.model.save_pretrained
+    )  # the EMA weights, copied in at the end
 
 
 def train_on_corpus(

@@ -4,7 +4,8 @@ A sample is a dict: ``image`` float32 ``(2, C, H, W)`` in [0, 1], ``mask`` int64
 optionally ``semantic`` int64 ``(2, H, W)`` SECOND values 0-6 and ``name``. The output folder
 holds Lightning's ``last.ckpt``, written atomically after every epoch, from which a rerun with the
 same folder resumes (weights, optimiser state and epoch count restored), and, once training has
-finished, the detector: ``detector.safetensors`` + ``detector.json``.
+finished, the detector's model folder ``model/`` (``ChangeDetector.from_pretrained``) with the
+``training.json`` of what it was trained on.
 
 On several devices or nodes (:class:`~terrasynth.workflows.training_scale.ScaleSettings`), each
 process trains on its share of the shuffled samples (Lightning's distributed sampler) and only the
@@ -15,6 +16,7 @@ its own share.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from functools import partial
 from pathlib import Path
@@ -35,11 +37,9 @@ from terrasynth.workflows.training_scale import (
 if TYPE_CHECKING:
     import lightning as L
 
-    from terrasynth.models.detector import DetectorConfig
-
 
 class TrainSettings(ScaleSettings):
-    """How to train (the architecture is a :class:`~terrasynth.models.detector.DetectorConfig`);
+    """How to train (the architecture is the :class:`~terrasynth.models.detector.ChangeDetector` config);
     ``--config FILE`` (YAML or TOML) holds these keys."""
 
     epochs: int = Field(
@@ -70,7 +70,7 @@ def train_detector(
     dataset,
     out_dir: str | Path,
     *,
-    config: DetectorConfig | None = None,
+    config: dict | None = None,
     settings: TrainSettings | None = None,
     encoder_weights: str | Path | None = None,
     val_dataset=None,
@@ -79,19 +79,19 @@ def train_detector(
     callbacks: Sequence[L.Callback] = (),
     overwrite: bool = False,
 ) -> Path:
-    """Train a detector and return its ``detector.safetensors`` path.
+    """Train a detector and return its model folder, ``out_dir/model``.
 
     Args:
         dataset: a torch Dataset of change pair samples (any LEVIR-layout folder, a synthetic
             change set, ...).
         out_dir: the run folder; an unfinished run there is resumed.
-        config: the architecture (:class:`~terrasynth.models.detector.DetectorConfig`); its
-            ``in_channels`` must match the samples' bands. Default: ResNet-18, 1 x 256 head.
+        config: the architecture, :class:`~terrasynth.models.detector.ChangeDetector` keyword
+            arguments; its ``in_channels`` must match the samples' bands. Default: ResNet-18, 1 x 256 head.
         settings: training settings.
         encoder_weights: a local timm state dict for the encoder (never downloaded).
         val_dataset: optional samples for the validation loss after each epoch.
         progress: show Lightning's progress bar.
-        data_name: what the model was trained on, recorded in ``detector.json``.
+        data_name: what the model was trained on, recorded in ``model/training.json``.
         callbacks: extra Lightning callbacks.
         overwrite: start over, removing a run in ``out_dir``.
     """
@@ -101,25 +101,29 @@ def train_detector(
     from torch.utils.data import DataLoader
 
     from terrasynth.core.errors import ConfigError
-    from terrasynth.models.detector import ChangeDetector, DetectorConfig, save_detector
+    from terrasynth.models.detector import ChangeDetector
+    from terrasynth.models.pretrained import public_config
     from terrasynth.workflows.detector_module import DetectorModule, collate_change_pairs
     from terrasynth.workflows.run_folder import RunCheckpointIO, fit_run, start_run
+    from terrasynth.workflows.training import export_model
 
     settings = settings or TrainSettings()
-    config = config or DetectorConfig()
     out_dir = Path(out_dir)
     if len(dataset) == 0:
         raise ConfigError("the training data set is empty")
+    L.seed_everything(settings.seed, workers=True, verbose=False)
+    detector = ChangeDetector(**(config or {}), encoder_weights=encoder_weights)
     bands = dataset[0]["image"].shape[1]
-    if bands != config.in_channels:
-        raise ConfigError(f"samples have {bands} bands but the detector expects {config.in_channels}")
+    if bands != detector.config.in_channels:
+        raise ConfigError(
+            f"samples have {bands} bands but the detector expects {detector.config.in_channels}"
+        )
     record = {
-        "data": data_name, "samples": len(dataset), "detector": config.to_dict(), "settings": settings.echo(),
+        "data": data_name, "samples": len(dataset), "detector": public_config(detector), "settings": settings.echo(),
         "encoder_weights": str(encoder_weights) if encoder_weights else None,
     }  # fmt: skip
-    L.seed_everything(settings.seed, workers=True, verbose=False)
     module = DetectorModule(
-        ChangeDetector(config, encoder_weights=encoder_weights),
+        detector,
         learning_rate=settings.learning_rate,
         weight_decay=settings.weight_decay,
         dice_weight=settings.dice_weight,
@@ -159,16 +163,20 @@ def train_detector(
             else None
         ),
     )
-    metadata = {"trained_on": data_name, "samples": len(dataset), "settings": settings.echo()}
-    if trainer.is_global_zero:  # the final weights, written only now that training has finished
-        save_detector(module.model, out_dir, metadata=metadata | {"epochs": trainer.current_epoch})
-    return out_dir / "detector.safetensors"
+    metadata = {"trained_on": data_name, "samples": len(dataset), "settings": settings.echo(),
+                "epochs": trainer.current_epoch}  # fmt: skip
+
+    def save(folder: Path) -> None:  # the final weights, written only now that training has finished
+        module.model.save_pretrained(folder)
+        (folder / "training.json").write_text(json.dumps(metadata, indent=2))
+
+    return export_model(trainer, out_dir, save)
 
 
 def cli(
     dataset: Annotated[str, Option("--dataset", help="Layout: levir-cd, s2looking, second or folder.")],
     root: Annotated[Path, Option("--root", help="The data set's folder (holding train/, test/, ...).")],
-    out: Annotated[Path, Option("--out", help="Output folder: detector.safetensors/.json and last.ckpt.")],
+    out: Annotated[Path, Option("--out", help="Run folder: last.ckpt, then the model folder model/.")],
     split: Annotated[str, Option("--split", help="Split to train on.")] = "train",
     val_split: Annotated[
         str, Option("--val-split", help="Split for the validation loss (none if empty).")
@@ -216,7 +224,6 @@ def cli(
 
     from terrasynth.core.config import load_config
     from terrasynth.datasets import open_change_dataset
-    from terrasynth.models.detector import DetectorConfig
 
     settings = load_config(
         TrainSettings, config_file, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
@@ -226,14 +233,9 @@ def cli(
     train = open_change_dataset(dataset, root, split)
     val = open_change_dataset(dataset, root, val_split) if val_split else None
     bands = train[0]["image"].shape[1]
-    defaults = DetectorConfig()  # ImageNet statistics for RGB; mid-grey otherwise
-    config = DetectorConfig(
-        encoder=encoder,
-        in_channels=bands,
-        semantic_classes=6 if semantic else 0,
-        mean=defaults.mean if bands == 3 else (0.5,) * bands,
-        std=defaults.std if bands == 3 else (0.25,) * bands,
-    )
+    config = {"encoder": encoder, "in_channels": bands, "semantic_classes": 6 if semantic else 0}
+    if bands != 3:  # ImageNet statistics (the default) for RGB; mid-grey otherwise
+        config |= {"mean": (0.5,) * bands, "std": (0.25,) * bands}
     path = train_detector(
         train, out, config=config, settings=settings, encoder_weights=encoder_weights,
         val_dataset=val, data_name=f"{dataset}:{root.resolve()}:{split}", overwrite=overwrite,

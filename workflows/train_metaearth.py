@@ -199,7 +199,7 @@ def train_metaearth(
         overwrite: start over, removing a run in ``out_dir``.
 
     Returns:
-        ``out_dir/model``, loadable with ``MetaEarthDenoiser.from_pretrained(path, use_safetensors=True)``.
+        ``out_dir/model``, loadable with ``MetaEarthDenoiser.from_pretrained(path)``.
     """
     settings = MetaEarthTraining.model_validate({**(settings.echo() if settings else {}), **overrides})
     out_dir = Path(out_dir)

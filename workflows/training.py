@@ -7,7 +7,7 @@ A run folder holds::
     checkpoints/    last.ckpt: the full training state, to resume exactly
     samples/        PNG quick-looks drawn with the EMA weights every few epochs
     logs/           TensorBoard logs (losses, sample images)
-    model/          the final EMA weights, in the model's own format
+    model/          the final EMA weights: a model folder (the model's ``save_pretrained``)
 
 Resuming is exact at epoch boundaries: data order, noise and timesteps are all drawn from
 generators seeded by (seed, epoch, batch), and checkpoints are written at the end of every epoch.

@@ -17,8 +17,8 @@ _EXPORTS = {
     "mask_encoding": ["MASK_KINDS", "MaskEncoding"],
     "model": ["Changen2Model", "build_changen2"],
     "pseudo_masks": ["pseudo_mask"],
-    "rsdit": ["PRESETS", "RSDiT", "RSDiTConfig", "build_rsdit", "rsdit_config"],
-    "rsdit_weights": ["load_rsdit", "read_rsdit", "read_state_dict", "save_rsdit"],
+    "rsdit": ["PRESETS", "RSDiT", "build_rsdit", "rsdit_config"],
+    "rsdit_weights": ["read_rsdit", "read_state_dict"],
     "sequence": [
         "BUILDING_EVENTS", "OPENEARTHMAP_EVENTS", "SECOND_EVENTS", "WORLDCOVER_EVENTS", "ChangeEvents",
         "ChangeSequence", "pseudo_mask_events", "simulate_changes",

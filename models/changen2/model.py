@@ -1,10 +1,11 @@
 """A mask-conditioned image diffusion model: RS-DiT with its mask encoding, noise schedule and
 reflectance scaling, in pixel space or in the latent space of an autoencoder.
 
-Saved as a folder::
+Saved by :meth:`Changen2Model.save_pretrained` as a folder laid out like a diffusers pipeline::
 
-    config.json          mask encoding, schedule, scaling, bands, training tile size
-    rsdit.safetensors    the RS-DiT weights (with its own configuration in the metadata)
+    model_index.json     the class of each component, and the mask encoding, schedule, scaling,
+                         bands, training tile size, ...
+    rsdit/               the RS-DiT (``RSDiT.save_pretrained``: config.json + safetensors)
     autoencoder/         a diffusers AutoencoderKL (safetensors), for latent models only
 
 Our own models predict the noise only (``learn_sigma=False``) by default, and are sampled with
@@ -25,26 +26,29 @@ from pathlib import Path
 
 import torch
 from diffusers import AutoencoderKL
+from diffusers.configuration_utils import ConfigMixin
 from torch import nn
 
 from terrasynth.core.errors import ConfigError, WeightsError
 from terrasynth.models.changen2.mask_encoding import MaskEncoding
 from terrasynth.models.changen2.rsdit import RSDiT, build_rsdit, rsdit_config
-from terrasynth.models.changen2.rsdit_weights import load_rsdit, save_rsdit
 from terrasynth.models.diffusion import NoiseSchedule, ReflectanceScaling
+from terrasynth.models.pretrained import INDEX_NAME, check_folder, load_folder
 
-CONFIG_NAME = "config.json"
-WEIGHTS_NAME = "rsdit.safetensors"
-AUTOENCODER_FOLDER = "autoencoder"
 PIXEL_VALUES = ("reflectance", "8bit")
+COMPONENTS = {"rsdit": ("terrasynth.models.changen2", RSDiT), "autoencoder": ("diffusers", AutoencoderKL)}
+"""Each component of the model: its subfolder, the library and the class the index names."""
 
 
-class Changen2Model(nn.Module):
+class Changen2Model(nn.Module, ConfigMixin):
     """``model(x_t, t, mask=condition) -> eps``, a :class:`~terrasynth.models.diffusion.Denoiser`.
 
     ``x_t`` is in the model's space: images mapped to [-1, 1] by :attr:`scaling` (pixel models) or
     their autoencoder latents (see :meth:`to_latent`); ``mask`` is the (B, C, H, W) condition of
     :attr:`encoding` at image size.
+
+    Its ``config`` is what ``model_index.json`` holds: each component as ``[library, class]``
+    (``[null, null]`` when absent, as in diffusers) and the settings below, JSON-ready.
 
     Attributes:
         rsdit: the denoiser.
@@ -63,6 +67,8 @@ class Changen2Model(nn.Module):
             images, at the cost of context: windows see nothing of each other).
         pixel_values: ``reflectance`` or ``8bit`` (see the module docstring).
     """
+
+    config_name = INDEX_NAME
 
     def __init__(
         self,
@@ -114,6 +120,29 @@ class Changen2Model(nn.Module):
             )
         if autoencoder is not None:
             autoencoder.requires_grad_(False).eval()
+        self._register_settings()
+
+    def _register_settings(self) -> None:
+        """Record the components and the settings in :attr:`config`, JSON-ready (as saved)."""
+        settings = {
+            "encoding": self.encoding.to_dict(),
+            "schedule": self.schedule.to_dict(),
+            "scaling": self.scaling.to_dict(),
+            "bands": self.bands,
+            "rgb_bands": self.rgb_bands,
+            "gsd": self.gsd,
+            "tile_size": self.tile_size,
+            "global_window": self.global_window,
+            "pixel_values": self.pixel_values,
+        }
+        components = {"rsdit": self.rsdit, "autoencoder": self.autoencoder}
+        self.register_to_config(
+            **{
+                name: _index_entry(name) if part is not None else [None, None]
+                for name, part in components.items()
+            },
+            **json.loads(json.dumps(settings)),
+        )
 
     @property
     def clip(self) -> float | None:
@@ -172,62 +201,58 @@ class Changen2Model(nn.Module):
         f = self.latent_factor
         return self.rsdit.config.in_channels, height // f, width // f
 
-    def describe(self) -> dict:
-        """The JSON-ready settings saved beside the weights."""
-        return {
-            "encoding": self.encoding.to_dict(),
-            "schedule": self.schedule.to_dict(),
-            "scaling": self.scaling.to_dict(),
-            "bands": list(self.bands),
-            "rgb_bands": list(self.rgb_bands),
-            "gsd": self.gsd,
-            "tile_size": self.tile_size,
-            "global_window": self.global_window,
-            "latent": self.autoencoder is not None,
-            "pixel_values": self.pixel_values,
-        }
-
-    def save(self, folder: str | Path) -> Path:
-        """Write the model to ``folder`` (see the module docstring)."""
+    def save_pretrained(self, folder: str | Path) -> Path:
+        """Write the model to ``folder`` (see the module docstring); the index last, so that a
+        folder without one is no model."""
         folder = Path(folder)
-        folder.mkdir(parents=True, exist_ok=True)
-        save_rsdit(self.rsdit, folder / WEIGHTS_NAME)
+        self._register_settings()  # settings changed since (global_window, ...)
+        self.rsdit.save_pretrained(folder / "rsdit")
         if self.autoencoder is not None:
-            self.autoencoder.save_pretrained(folder / AUTOENCODER_FOLDER, safe_serialization=True)
-        (folder / CONFIG_NAME).write_text(json.dumps(self.describe(), indent=2))
+            self.autoencoder.save_pretrained(folder / "autoencoder")
+        self.save_config(folder)
         return folder
 
     @classmethod
-    def load(cls, folder: str | Path) -> Changen2Model:
-        """A model saved by :meth:`save`, in evaluation mode."""
+    def from_pretrained(cls, folder: str | Path) -> Changen2Model:
+        """A model saved by :meth:`save_pretrained`, in evaluation mode; anything else (a training
+        run folder, an older layout, another model, damaged weights) is refused in one line."""
         folder = Path(folder)
-        if not (folder / CONFIG_NAME).is_file() or not (folder / WEIGHTS_NAME).is_file():
-            raise WeightsError(
-                f"{folder} holds no Changen2 model: give a folder with {CONFIG_NAME} and {WEIGHTS_NAME}"
-            )
-        try:
-            settings = json.loads((folder / CONFIG_NAME).read_text())
-            autoencoder = None
-            if settings["latent"]:
-                autoencoder = AutoencoderKL.from_pretrained(
-                    folder / AUTOENCODER_FOLDER, use_safetensors=True, low_cpu_mem_usage=False
+        index = check_folder(folder, cls.__name__, INDEX_NAME)
+        parts = {}
+        for name in COMPONENTS:
+            entry = index.get(name, [None, None])
+            if entry == [None, None] and name == "autoencoder":
+                parts[name] = None
+            elif entry == _index_entry(name):
+                parts[name] = load_folder(COMPONENTS[name][1], folder / name)
+            else:
+                raise WeightsError(
+                    f"{folder / INDEX_NAME} names {entry} as its {name}, where a Changen2 model has "
+                    f"{_index_entry(name)}: give a folder written by Changen2Model.save_pretrained"
                 )
+        try:
             model = cls(
-                load_rsdit(folder / WEIGHTS_NAME),
-                MaskEncoding.from_dict(settings["encoding"]),
-                schedule=NoiseSchedule.from_dict(settings["schedule"]),
-                scaling=ReflectanceScaling.from_dict(settings["scaling"]),
-                autoencoder=autoencoder,
-                bands=tuple(settings["bands"]),
-                rgb_bands=tuple(settings["rgb_bands"]),
-                gsd=settings["gsd"],
-                tile_size=settings["tile_size"],
-                global_window=settings.get("global_window"),
-                pixel_values=settings.get("pixel_values", "reflectance"),
+                parts["rsdit"],
+                MaskEncoding.from_dict(index["encoding"]),
+                schedule=NoiseSchedule.from_dict(index["schedule"]),
+                scaling=ReflectanceScaling.from_dict(index["scaling"]),
+                autoencoder=parts["autoencoder"],
+                bands=tuple(index["bands"]),
+                rgb_bands=tuple(index["rgb_bands"]),
+                gsd=index["gsd"],
+                tile_size=index["tile_size"],
+                global_window=index["global_window"],
+                pixel_values=index["pixel_values"],
             )
-        except (OSError, KeyError, TypeError, ValueError, ConfigError) as error:
-            raise WeightsError(f"cannot load the Changen2 model in {folder}: {error}") from None
+        except (KeyError, TypeError, ValueError, ConfigError) as error:
+            raise WeightsError(f"{folder / INDEX_NAME} does not describe a Changen2 model: {error}") from None
         return model.eval()
+
+
+def _index_entry(name: str) -> list[str]:
+    """``[library, class]`` of a component, as the index names it."""
+    library, component = COMPONENTS[name]
+    return [library, component.__name__]
 
 
 def build_changen2(
@@ -249,7 +274,7 @@ def build_changen2(
     in_channels = channels if autoencoder is None else autoencoder.config.latent_channels
     factor = 1 if autoencoder is None else 2 ** (len(autoencoder.config.block_out_channels) - 1)
     # the mask embedded at the token grid (at most 1/8, the released model's latent grid)
-    stride = min(8, factor * rsdit_config(preset).patch_size)
+    stride = min(8, factor * rsdit_config(preset)["patch_size"])
     rsdit = build_rsdit(
         preset,
         in_channels=in_channels,

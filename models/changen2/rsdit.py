@@ -14,10 +14,9 @@ see the mask of an 8-pixel cell, too coarse to outline a house.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 import torch.nn.functional as F
+from diffusers.configuration_utils import ConfigMixin, register_to_config
 from diffusers.models.embeddings import TimestepEmbedding, Timesteps
 from einops import rearrange
 from timm.layers import PatchEmbed
@@ -26,54 +25,10 @@ from torch.utils.checkpoint import checkpoint
 
 from terrasynth.core.errors import ConfigError
 from terrasynth.models.changen2.rsdit_blocks import FinalLayer, RSDiTBlock, mask_embedder
+from terrasynth.models.pretrained import LocalModelMixin
 
 FREQUENCY_CHANNELS = 256
 """Width of the sinusoidal timestep encoding fed to the timestep MLP."""
-
-
-@dataclass(frozen=True)
-class RSDiTConfig:
-    """The shape of an RS-DiT.
-
-    Attributes:
-        in_channels: channels of the noisy input (image bands in pixel space, latent channels).
-        mask_channels: channels of the condition mask (1 for a binary or class-code mask, or one
-            per class for a one-hot mask).
-        hidden_size: token width D.
-        depth: number of transformer blocks.
-        num_heads: attention heads.
-        patch_size: input pixels per token side.
-        mlp_ratio: MLP hidden width over D.
-        window_size: attention window side in tokens.
-        global_every: every this-many-th block attends globally (the 4th, 8th, ...).
-        learn_sigma: predict the variance too (output channels = 2 x in_channels).
-        mask_stride: the mask embedding's downsampling, 1, 2, 4 or 8 (the released model's: the
-            latent grid of its images); the same weights serve every stride.
-    """
-
-    in_channels: int = 4
-    mask_channels: int = 1
-    hidden_size: int = 1152
-    depth: int = 28
-    num_heads: int = 16
-    patch_size: int = 2
-    mlp_ratio: float = 4.0
-    window_size: int = 8
-    global_every: int = 4
-    learn_sigma: bool = True
-    mask_stride: int = 8
-
-    def __post_init__(self):
-        if self.mask_stride not in (1, 2, 4, 8):
-            raise ConfigError(f"RS-DiT mask_stride must be 1, 2, 4 or 8, got {self.mask_stride}")
-        if self.hidden_size % self.num_heads or self.hidden_size % 8:
-            raise ConfigError(
-                f"RS-DiT hidden_size {self.hidden_size} must be a multiple of num_heads ({self.num_heads}) and of 8"
-            )
-
-    @property
-    def out_channels(self) -> int:
-        return 2 * self.in_channels if self.learn_sigma else self.in_channels
 
 
 PRESETS = {
@@ -95,42 +50,83 @@ PRESETS = {
 channels and learned sigma) and a ``tiny`` one for tests and CPU demos."""
 
 
-def rsdit_config(preset: str, **overrides) -> RSDiTConfig:
-    """The configuration of a preset (``S``, ``B``, ``L``, ``XL``, ``tiny``), with fields overridden."""
+def rsdit_config(preset: str, **overrides) -> dict:
+    """The :class:`RSDiT` arguments of a preset (``S``, ``B``, ``L``, ``XL``, ``tiny``), with some
+    overridden."""
     if preset not in PRESETS:
         raise ConfigError(f"unknown RS-DiT size {preset!r}; choose one of {sorted(PRESETS)}")
-    return RSDiTConfig(**{**PRESETS[preset], **overrides})
+    return {**PRESETS[preset], **overrides}
 
 
-class RSDiT(nn.Module):
-    """The RS-DiT denoiser: ``model(x, t, mask)`` -> noise (and variance) prediction."""
+class RSDiT(LocalModelMixin, ConfigMixin):
+    """The RS-DiT denoiser: ``model(x, t, mask)`` -> noise (and variance) prediction; saved by
+    ``save_pretrained`` as ``config.json`` + safetensors.
 
-    def __init__(self, config: RSDiTConfig):
+    Args:
+        in_channels: channels of the noisy input (image bands in pixel space, latent channels).
+        mask_channels: channels of the condition mask (1 for a binary or class-code mask, or one
+            per class for a one-hot mask).
+        hidden_size: token width D.
+        depth: number of transformer blocks.
+        num_heads: attention heads.
+        patch_size: input pixels per token side.
+        mlp_ratio: MLP hidden width over D.
+        window_size: attention window side in tokens.
+        global_every: every this-many-th block attends globally (the 4th, 8th, ...).
+        learn_sigma: predict the variance too (output channels = 2 x in_channels).
+        mask_stride: the mask embedding's downsampling, 1, 2, 4 or 8 (the released model's: the
+            latent grid of its images); the same weights serve every stride.
+    """
+
+    @register_to_config
+    def __init__(
+        self,
+        in_channels: int = 4,
+        mask_channels: int = 1,
+        hidden_size: int = 1152,
+        depth: int = 28,
+        num_heads: int = 16,
+        patch_size: int = 2,
+        mlp_ratio: float = 4.0,
+        window_size: int = 8,
+        global_every: int = 4,
+        learn_sigma: bool = True,
+        mask_stride: int = 8,
+    ):
         super().__init__()
-        self.config = config
-        dim = config.hidden_size
+        if mask_stride not in (1, 2, 4, 8):
+            raise ConfigError(f"RS-DiT mask_stride must be 1, 2, 4 or 8, got {mask_stride}")
+        if hidden_size % num_heads or hidden_size % 8:
+            raise ConfigError(
+                f"RS-DiT hidden_size {hidden_size} must be a multiple of num_heads ({num_heads}) and of 8"
+            )
+        dim = hidden_size
         self.gradient_checkpointing = False
         self.patch_embed = PatchEmbed(
             img_size=None,
-            patch_size=config.patch_size,
-            in_chans=config.in_channels,
+            patch_size=patch_size,
+            in_chans=in_channels,
             embed_dim=dim,
             output_fmt="NHWC",
         )
         self.time_proj = Timesteps(FREQUENCY_CHANNELS, flip_sin_to_cos=True, downscale_freq_shift=0)
         self.time_embed = TimestepEmbedding(FREQUENCY_CHANNELS, dim)
-        self.mask_embed = mask_embedder(config.mask_channels, dim, config.mask_stride)
+        self.mask_embed = mask_embedder(mask_channels, dim, mask_stride)
         self.blocks = nn.ModuleList(
             RSDiTBlock(
                 dim,
-                config.num_heads,
-                config.mlp_ratio,
-                window=0 if (index + 1) % config.global_every == 0 else config.window_size,
+                num_heads,
+                mlp_ratio,
+                window=0 if (index + 1) % global_every == 0 else window_size,
             )
-            for index in range(config.depth)
+            for index in range(depth)
         )
-        self.final_layer = FinalLayer(dim, config.patch_size, config.out_channels)
+        self.final_layer = FinalLayer(dim, patch_size, self.out_channels)
         self.reset_parameters()
+
+    @property
+    def out_channels(self) -> int:
+        return 2 * self.config.in_channels if self.config.learn_sigma else self.config.in_channels
 
     def reset_parameters(self) -> None:
         """DiT's initialisation: Xavier-uniform linear maps (and patch projection), N(0, 0.02) for
@@ -195,4 +191,4 @@ def build_rsdit(preset: str, **overrides) -> RSDiT:
 
     Build on ``torch.device("meta")`` to count parameters without allocating them.
     """
-    return RSDiT(rsdit_config(preset, **overrides))
+    return RSDiT(**rsdit_config(preset, **overrides))

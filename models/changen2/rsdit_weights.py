@@ -1,6 +1,6 @@
-"""Reading and writing RS-DiT weights: our safetensors files (weights plus the configuration in
-the metadata) and the released Changen2 checkpoints of the ``torchange`` package (``.pth`` or
-safetensors, its parameter names, optionally wrapped in a training checkpoint).
+"""Reading the released Changen2 checkpoints of the ``torchange`` package (``.pth`` or safetensors,
+its parameter names, optionally wrapped in a training checkpoint) into an RS-DiT. Our own models
+are saved and loaded with ``RSDiT.save_pretrained`` / ``from_pretrained``.
 
 ``.pth`` files are read with ``torch.load(weights_only=True)`` only: nothing is unpickled beyond
 tensors, plain containers and ``argparse.Namespace`` (the training arguments DiT-style checkpoints
@@ -11,9 +11,6 @@ A training checkpoint holding both raw and EMA weights gives the EMA ones, and s
 from __future__ import annotations
 
 import argparse
-import dataclasses
-import json
-import os
 import pickle
 import re
 import zipfile
@@ -21,13 +18,10 @@ from pathlib import Path
 
 import torch
 from safetensors import SafetensorError, safe_open
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file
 
 from terrasynth.core.errors import WeightsError
-from terrasynth.models.changen2.rsdit import PRESETS, RSDiT, RSDiTConfig
-
-CONFIG_KEY = "rsdit_config"
-"""safetensors metadata key holding the JSON of the :class:`RSDiTConfig`."""
+from terrasynth.models.changen2.rsdit import PRESETS, RSDiT
 
 TORCHANGE_NAMES = (
     ("x_embedder.", "patch_embed."),
@@ -47,29 +41,13 @@ WEIGHTS_KEY = "weights"
 """metadata key (of :func:`read_state_dict`) naming the copy of the weights that was read."""
 
 
-def save_rsdit(model: RSDiT, path: str | Path) -> Path:
-    """Write ``model``'s weights and configuration to a safetensors file, atomically."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.partial")
-    state = {name: tensor.detach().contiguous().cpu() for name, tensor in model.state_dict().items()}
-    save_file(state, partial, metadata={CONFIG_KEY: json.dumps(dataclasses.asdict(model.config))})
-    os.replace(partial, path)
-    return path
-
-
-def load_rsdit(path: str | Path, **overrides) -> RSDiT:
-    """An RS-DiT with the weights of ``path``, in evaluation mode (see :func:`read_rsdit`)."""
-    return read_rsdit(path, **overrides)[0]
-
-
 def read_rsdit(path: str | Path, **overrides) -> tuple[RSDiT, str]:
     """An RS-DiT with the weights of ``path``, in evaluation mode, and which copy of the weights
     that was (``ema``, ``model``, ... or ``weights`` for a plain state dict).
 
-    Reads our safetensors files and torchange RSDiT checkpoints (``.safetensors``, ``.pth``,
-    ``.pt``, ``.bin``, ``.ckpt``). The configuration comes from the file's metadata or, failing
-    that, from the tensor shapes; what shapes cannot tell (``num_heads`` of a non-standard size,
+    Reads torchange RSDiT checkpoints (``.safetensors``, ``.pth``, ``.pt``, ``.bin``, ``.ckpt``)
+    and plain RS-DiT state dicts under our names. The configuration comes from the tensor shapes;
+    what shapes cannot tell (``num_heads`` of a non-standard size,
     ``window_size``, ``global_every``) is taken from ``overrides`` or the matching preset.
     """
     state, metadata = read_state_dict(path)
@@ -81,11 +59,8 @@ def read_rsdit(path: str | Path, **overrides) -> tuple[RSDiT, str]:
             others = ", ".join(sorted(p.rstrip(".") for p in prefixes - {prefix}))
             copy = f"{prefix.rstrip('.')} (also holds {others})"
         state = from_torchange(state, prefix)
-    if CONFIG_KEY in metadata:
-        config = RSDiTConfig(**{**json.loads(metadata[CONFIG_KEY]), **overrides})
-    else:
-        config = infer_config(state, path, **overrides)
-    model = RSDiT(config)
+    config = infer_config(state, path, **overrides)
+    model = RSDiT(**config)
     try:
         model.load_state_dict(state)
     except RuntimeError as error:  # missing, unexpected or misshapen tensors, listed one per line
@@ -162,8 +137,8 @@ def from_torchange(state: dict[str, torch.Tensor], prefix: str | None = None) ->
     return renamed
 
 
-def infer_config(state: dict[str, torch.Tensor], path: str | Path = "weights", **overrides) -> RSDiTConfig:
-    """The :class:`RSDiTConfig` that the tensor shapes of ``state`` (our names) imply."""
+def infer_config(state: dict[str, torch.Tensor], path: str | Path = "weights", **overrides) -> dict:
+    """The :class:`RSDiT` arguments that the tensor shapes of ``state`` (our names) imply."""
     try:
         hidden, in_channels, patch, _ = state["patch_embed.proj.weight"].shape
         depth = 1 + max(int(m.group(1)) for name in state if (m := re.match(r"blocks\.(\d+)\.", name)))
@@ -192,4 +167,4 @@ def infer_config(state: dict[str, torch.Tensor], path: str | Path = "weights", *
                 f"{path}: an RS-DiT of depth {depth} and width {hidden} is no standard size; pass num_heads"
             )
         shapes["num_heads"] = preset["num_heads"]
-    return RSDiTConfig(**{**shapes, **overrides})
+    return {**shapes, **overrides}

@@ -8,105 +8,87 @@ logits. Optional semantic heads classify each date (SECOND-style semantic change
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+from diffusers.configuration_utils import ConfigMixin, register_to_config
 from torch import nn
 
 from terrasynth.core.errors import ConfigError, WeightsError
+from terrasynth.models.pretrained import LocalModelMixin
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
-@dataclass(frozen=True)
-class DetectorConfig:
-    """The detector's architecture, stored as JSON beside its weights.
+class ChangeDetector(LocalModelMixin, ConfigMixin):
+    """Bitemporal change detector: ``images (B, 2, C, H, W)`` in [0, 1] -> logits at full size;
+    saved by ``save_pretrained`` as ``config.json`` + safetensors.
 
-    Attributes:
+    ``forward`` returns ``{"change": (B, 1, H, W)}`` change logits, plus ``"semantic"``
+    ``(B, 2, K, H, W)`` class logits per date when ``semantic_classes`` is K > 0. Any H, W
+    works (inputs are padded to the encoder's stride and the outputs cropped back).
+
+    Args:
         encoder: a timm model name (``"resnet18"``, ``"convnext_atto"``, ...); built without weights.
         in_channels: bands per date.
         decoder_channels: width ``d`` of the shared feature map (ChangeStar "1 x d").
         head_layers: 3x3 conv layers in the change head (ChangeStar "1 x d" has one).
         semantic_classes: classes of each date's semantic head, 0 for binary change only
             (6 for SECOND: head class ``k`` is SECOND value ``k + 1``).
-        mean, std: per-band normalisation applied to inputs in [0, 1] (ImageNet's for RGB).
+        mean, std: per-band normalisation applied to inputs in [0, 1] (default ImageNet's, for RGB).
+        encoder_weights: a local timm state dict (``.safetensors``, or ``.pth``/``.pt``/``.bin``
+            read with ``weights_only``) for the encoder; random init when None. Never downloads,
+            and not part of the config (the saved weights hold the encoder).
     """
 
-    encoder: str = "resnet18"
-    in_channels: int = 3
-    decoder_channels: int = 256
-    head_layers: int = 1
-    semantic_classes: int = 0
-    mean: tuple[float, ...] = field(default=IMAGENET_MEAN)
-    std: tuple[float, ...] = field(default=IMAGENET_STD)
+    ignore_for_config = ("encoder_weights",)
 
-    def __post_init__(self):
-        object.__setattr__(self, "mean", tuple(float(v) for v in self.mean))
-        object.__setattr__(self, "std", tuple(float(v) for v in self.std))
-        if len(self.mean) != self.in_channels or len(self.std) != self.in_channels:
+    @register_to_config
+    def __init__(
+        self,
+        encoder: str = "resnet18",
+        in_channels: int = 3,
+        decoder_channels: int = 256,
+        head_layers: int = 1,
+        semantic_classes: int = 0,
+        mean: tuple[float, ...] = IMAGENET_MEAN,
+        std: tuple[float, ...] = IMAGENET_STD,
+        encoder_weights: str | Path | None = None,
+    ):
+        super().__init__()
+        if len(mean) != in_channels or len(std) != in_channels:
             raise ConfigError(
-                f"detector mean/std have {len(self.mean)}/{len(self.std)} values for {self.in_channels} "
-                "bands: give one per band"
+                f"detector mean/std have {len(mean)}/{len(std)} values for {in_channels} bands: give one per band"
             )
-        _check_encoder(self.encoder)
-        if self.decoder_channels < 1 or self.head_layers < 1 or self.semantic_classes < 0:
+        _check_encoder(encoder)
+        if decoder_channels < 1 or head_layers < 1 or semantic_classes < 0:
             raise ConfigError(
                 "detector needs decoder_channels >= 1, head_layers >= 1 and semantic_classes >= 0, got "
-                f"{self.decoder_channels}, {self.head_layers}, {self.semantic_classes}"
+                f"{decoder_channels}, {head_layers}, {semantic_classes}"
             )
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, values: dict) -> DetectorConfig:
-        known = set(cls.__dataclass_fields__)
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ConfigError(f"unknown detector settings {unknown}; known: {sorted(known)}")
-        return cls(**values)
-
-
-class ChangeDetector(nn.Module):
-    """Bitemporal change detector: ``images (B, 2, C, H, W)`` in [0, 1] -> logits at full size.
-
-    ``forward`` returns ``{"change": (B, 1, H, W)}`` change logits, plus ``"semantic"``
-    ``(B, 2, K, H, W)`` class logits per date when ``config.semantic_classes`` is K > 0. Any H, W
-    works (inputs are padded to the encoder's stride and the outputs cropped back).
-    """
-
-    def __init__(self, config: DetectorConfig | None = None, *, encoder_weights: str | Path | None = None):
-        """Args:
-        config: the architecture.
-        encoder_weights: a local timm state dict (``.safetensors``, or ``.pth``/``.pt``/``.bin``
-            read with ``weights_only``) for the encoder; random init when None. Never downloads.
-        """
-        super().__init__()
-        self.config = config = config or DetectorConfig()
-        self.encoder = _timm_encoder(config, encoder_weights)
-        reductions = self.encoder.feature_info.reduction()
-        channels = self.encoder.feature_info.channels()
+        self.backbone = _timm_encoder(encoder, in_channels, encoder_weights)
+        reductions = self.backbone.feature_info.reduction()
+        channels = self.backbone.feature_info.channels()
         self._levels = [i for i, r in enumerate(reductions) if r >= 4]
         if not self._levels:
-            raise ConfigError(f"encoder {config.encoder!r} has no feature map at stride 4 or coarser")
+            raise ConfigError(f"encoder {encoder!r} has no feature map at stride 4 or coarser")
         self.output_stride = reductions[self._levels[0]]
         self.input_multiple = max(reductions)
-        d = config.decoder_channels
+        d = decoder_channels
         self.neck = FeaturePyramid([channels[i] for i in self._levels], d)
         layers: list[nn.Module] = []
-        for index in range(config.head_layers):
+        for index in range(head_layers):
             layers += [
                 nn.Conv2d(2 * d if index == 0 else d, d, 3, padding=1, bias=False),
                 nn.BatchNorm2d(d),
                 nn.ReLU(inplace=True),
             ]
         self.change_head = nn.Sequential(*layers, nn.Conv2d(d, 1, 1))
-        self.semantic_head = nn.Conv2d(d, config.semantic_classes, 1) if config.semantic_classes else None
-        self.register_buffer("mean", torch.tensor(config.mean).view(1, -1, 1, 1), persistent=False)
-        self.register_buffer("std", torch.tensor(config.std).view(1, -1, 1, 1), persistent=False)
+        self.semantic_head = nn.Conv2d(d, semantic_classes, 1) if semantic_classes else None
+        self.register_buffer("input_mean", torch.tensor(mean).view(1, -1, 1, 1), persistent=False)
+        self.register_buffer("input_std", torch.tensor(std).view(1, -1, 1, 1), persistent=False)
 
     def forward(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
         if images.ndim != 5 or images.shape[1] != 2 or images.shape[2] != self.config.in_channels:
@@ -114,11 +96,11 @@ class ChangeDetector(nn.Module):
                 f"expected images (B, 2, {self.config.in_channels}, H, W), got {tuple(images.shape)}"
             )
         batch, _, _, height, width = images.shape
-        x = (images.flatten(0, 1) - self.mean) / self.std
+        x = (images.flatten(0, 1) - self.input_mean) / self.input_std
         pad_h, pad_w = (-height) % self.input_multiple, (-width) % self.input_multiple
         if pad_h or pad_w:
             x = F.pad(x, (0, pad_w, 0, pad_h), mode="replicate")
-        features = self.encoder(x)
+        features = self.backbone(x)
         shared = self.neck([features[i] for i in self._levels])  # stride 4
         t1, t2 = shared.unflatten(0, (batch, 2)).unbind(1)
         change = self.change_head(torch.cat([t1, t2], 1)) + self.change_head(torch.cat([t2, t1], 1))
@@ -188,32 +170,31 @@ def _check_encoder(name: str) -> None:
         raise ConfigError(f"unknown encoder {name!r}: give a timm model name ({hint})")
 
 
-def _timm_encoder(config: DetectorConfig, weights: str | Path | None) -> nn.Module:
+def _timm_encoder(name: str, in_channels: int, weights: str | Path | None) -> nn.Module:
     import timm
 
-    options = {"features_only": True, "in_chans": config.in_channels}
+    options = {"features_only": True, "in_chans": in_channels}
     if weights is None:
         try:
-            return timm.create_model(config.encoder, pretrained=False, **options)
+            return timm.create_model(name, pretrained=False, **options)
         except RuntimeError as error:  # the model gives no feature maps (features_only)
             raise ConfigError(
-                f"encoder {config.encoder!r} gives no feature maps ({str(error).splitlines()[0]}): "
+                f"encoder {name!r} gives no feature maps ({str(error).splitlines()[0]}): "
                 "choose a convolutional one, e.g. resnet18 or convnext_atto"
             ) from None
     state = read_state_dict(weights)
     # timm's features_only loader ignores absent keys, so check the file against the full model first.
-    reference = timm.create_model(config.encoder, pretrained=False)
+    reference = timm.create_model(name, pretrained=False)
     classifier = str(reference.pretrained_cfg.get("classifier") or "")
     missing = [k for k in reference.state_dict() if k not in state and not k.startswith(classifier + ".")]
     if missing:
         raise WeightsError(
-            f"{weights} does not hold a {config.encoder} encoder: {len(missing)} weights missing "
-            f"(first: {missing[0]})"
+            f"{weights} does not hold a {name} encoder: {len(missing)} weights missing (first: {missing[0]})"
         )
     # The state dict is handed over in memory (source pinned to it): timm maps names for the
     # feature wrapper and adapts the first conv to in_chans; nothing is looked up online.
     overlay = {"state_dict": state, "source": "", "file": None, "url": None, "hf_hub_id": None}
     try:
-        return timm.create_model(config.encoder, pretrained=True, pretrained_cfg_overlay=overlay, **options)
+        return timm.create_model(name, pretrained=True, pretrained_cfg_overlay=overlay, **options)
     except RuntimeError as error:
-        raise WeightsError(f"{weights} does not fit {config.encoder}: {str(error).splitlines()[0]}") from None
+        raise WeightsError(f"{weights} does not fit {name}: {str(error).splitlines()[0]}") from None

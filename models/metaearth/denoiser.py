@@ -28,18 +28,19 @@ import itertools
 
 import torch
 import torch.nn.functional as F
-from diffusers import ModelMixin, UNet2DModel
+from diffusers import UNet2DModel
 from diffusers.configuration_utils import ConfigMixin, register_to_config
 from diffusers.models.embeddings import TimestepEmbedding, Timesteps
 
 from terrasynth.core.errors import ConfigError
 from terrasynth.models.diffusion import NoiseSchedule, ReflectanceScaling
 from terrasynth.models.metaearth.rrdbnet import RRDBEncoder
+from terrasynth.models.pretrained import LocalModelMixin
 
 _NODATA = 0
 
 
-class MetaEarthDenoiser(ModelMixin, ConfigMixin):
+class MetaEarthDenoiser(LocalModelMixin, ConfigMixin):
     """Predicts the noise, clean image or velocity of x_t (as its ``schedule`` says) for a stage of
     the cascade, or for every stage; saved as safetensors + ``config.json``.
 

@@ -6,7 +6,7 @@ import torch
 import xarray as xr
 
 from terrasynth.evaluation import BinaryChangeMetrics, SlidingWindowDetector, evaluate_change_detection
-from terrasynth.models.detector import ChangeDetector, DetectorConfig
+from terrasynth.models.detector import ChangeDetector
 
 
 def _pairs(semantic=False):
@@ -57,8 +57,8 @@ def test_semantic_scores_come_with_semantic_labels_and_values():
 
 def test_a_detector_in_sliding_windows_gives_probabilities_and_second_values():
     torch.manual_seed(0)
-    config = DetectorConfig(encoder="resnet18", decoder_channels=8, semantic_classes=6)
-    model = SlidingWindowDetector(ChangeDetector(config).eval(), window=16, overlap=0.5)
+    detector = ChangeDetector(encoder="resnet18", decoder_channels=8, semantic_classes=6)
+    model = SlidingWindowDetector(detector.eval(), window=16, overlap=0.5)
     outputs = model(torch.rand(1, 2, 3, 24, 24))
     assert (
         outputs["change"].shape == (1, 24, 24)

@@ -17,7 +17,7 @@ def test_one_command_trains_the_bundled_checkpoint_from_scratch(monkeypatch, tmp
     assert sorted(p.name for p in out.iterdir()) == [
         "config.json", "diffusion_pytorch_model.safetensors", "training.json",
     ]  # fmt: skip
-    model = MetaEarthDenoiser.from_pretrained(out, use_safetensors=True)
+    model = MetaEarthDenoiser.from_pretrained(out)
     assert [gsd for gsd, _ in model.pairs] == [16.0, 4.0] and model.config.residual
     assert model.schedule.prediction_type == "sample" and model.config.window == 16
     record = json.loads((out / "training.json").read_text())
@@ -37,5 +37,5 @@ def test_the_bundled_checkpoint_is_what_the_command_makes():
     assert record["command"] == "terrasynth train metaearth-checkpoint"
     assert record["world"] == json.loads(json.dumps(cascade_checkpoint.WORLD))  # tuples come back as lists
     assert record["settings"] == cascade_checkpoint.TRAINING and record["chip"] == cascade_checkpoint.CHIP
-    model = MetaEarthDenoiser.from_pretrained(folder, use_safetensors=True)
+    model = MetaEarthDenoiser.from_pretrained(folder)
     assert [gsd for gsd, _ in model.pairs] == [16.0, 4.0] and model.config.window == cascade_checkpoint.CHIP

@@ -13,8 +13,8 @@ def test_one_command_trains_the_bundled_changen2_checkpoint_from_scratch(monkeyp
     small = {"max_epochs": 1, "steps_per_epoch": 2, "batch_size": 2, "sample_every_n_epochs": 1}
     monkeypatch.setattr(changen2_checkpoint, "TRAINING", changen2_checkpoint.TRAINING | small)
     out = changen2_checkpoint.train_checkpoint(tmp_path / "changen2", work=tmp_path / "work")
-    assert sorted(p.name for p in out.iterdir()) == ["config.json", "rsdit.safetensors", "training.json"]
-    model = Changen2Model.load(out)
+    assert sorted(p.name for p in out.iterdir()) == ["model_index.json", "rsdit", "training.json"]
+    model = Changen2Model.from_pretrained(out)
     assert model.gsd == 4.0 and model.tile_size == 16 and model.schedule.prediction_type == "sample"
     assert 250 in model.encoding.classes  # building footprints are a class of their own
     record = json.loads((out / "training.json").read_text())
@@ -31,6 +31,6 @@ def test_the_bundled_checkpoint_is_what_the_command_makes():
     assert record["command"] == "terrasynth train changen2-checkpoint"
     assert record["world"] == json.loads(json.dumps(changen2_checkpoint.WORLD))  # tuples come back as lists
     assert record["settings"] == changen2_checkpoint.TRAINING and record["tile"] == changen2_checkpoint.TILE
-    model = Changen2Model.load(folder)
+    model = Changen2Model.from_pretrained(folder)
     assert model.gsd == 1.0 and model.tile_size == changen2_checkpoint.TILE
     assert model.schedule.prediction_type == "sample" and 250 in model.encoding.classes

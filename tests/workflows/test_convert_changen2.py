@@ -50,13 +50,13 @@ def test_conversion_records_the_objective_scaling_masks_and_weights(converted):
     done = converted["xview2"]
     assert done.weights == "ema (also holds model)" and done.mask == "buildings, 1 channel (one-hot)"
     assert converted["oem"].mask == "openearthmap, 8 channels (one-hot)"
-    settings = json.loads((done.path / "config.json").read_text())
+    settings = json.loads((done.path / "model_index.json").read_text())
     assert settings["schedule"] == {
         "kind": "linear", "beta_start": 1e-4, "beta_end": 0.02, "num_train_timesteps": 1000,
         "prediction_type": "epsilon", "variance_type": "learned_range",
     }  # fmt: skip
     assert settings["pixel_values"] == "8bit" and settings["scaling"] == {"low": 0.0, "high": 1.0}
-    model = Changen2Model.load(done.path)
+    model = Changen2Model.from_pretrained(done.path)
     assert model.latent_factor == 8 and model.autoencoder.config.scaling_factor == 0.18215
     assert model.rsdit.config.learn_sigma and model.tile_size == 256
     assert sorted(p.name for p in done.path.parent.iterdir()) == ["oem", "xview2"]  # no partial left
@@ -90,7 +90,7 @@ def _reference(peer, vae, mask, noise, steps, step_noise):
 
 @pytest.mark.parametrize(("size", "steps"), [(256, 3), (1024, 2)])
 def test_gpcm_with_converted_weights_equals_torchange_rsdit_step_by_step(files, converted, size, steps):
-    model = Changen2Model.load(converted["xview2"].path)
+    model = Changen2Model.from_pretrained(converted["xview2"].path)
     generator = torch.Generator().manual_seed(size)
     codes = (torch.rand(size // 32, size // 32, generator=generator) > 0.5).long()
     codes = codes.repeat_interleave(32, 0).repeat_interleave(32, 1).numpy()
@@ -142,7 +142,7 @@ def test_synthesize_from_an_openearthmap_folder_at_1024_px(converted, released, 
 
 
 def test_an_8bit_model_reads_pictures_as_they_are(converted):
-    model = Changen2Model.load(converted["oem"].path)
+    model = Changen2Model.from_pretrained(converted["oem"].path)
     rgb = np.arange(3 * 4 * 4, dtype=np.uint8).reshape(3, 4, 4) * 5
     assert np.array_equal(from_picture(rgb, model), rgb / np.float32(255))
     assert np.array_equal(model.scaling.to_model(torch.tensor(rgb / 255.0)), torch.tensor(rgb / 127.5 - 1))

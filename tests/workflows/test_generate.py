@@ -13,6 +13,7 @@ import torch
 from typer.testing import CliRunner
 
 from terrasynth.models.metaearth import build_denoiser
+from terrasynth.workflows.bundled import BUNDLED
 from terrasynth.workflows.cli import app, main
 from terrasynth.workflows.generate import generate
 
@@ -154,7 +155,34 @@ def test_bad_requests_fail_with_one_line(stages, tmp_path, capsys, extra, messag
 def test_missing_weights_are_a_weights_error(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["generate", "--checkpoint", str(tmp_path), "--out", str(tmp_path / "x.tif"), "--size", "16x16"])
-    assert "holds no MetaEarth model" in capsys.readouterr().err
+    assert (
+        "holds no config.json: give a folder written by MetaEarthDenoiser.save_pretrained"
+        in capsys.readouterr().err
+    )
+
+
+def test_generate_from_a_training_run_folder_asks_for_its_model_folder(stages, tmp_path, capsys):
+    run = tmp_path / "run"
+    (run / "checkpoints").mkdir(parents=True)
+    (run / "training.json").write_text("{}")
+    with pytest.raises(SystemExit) as exit_info:
+        main(["generate", "--checkpoint", str(run), "--out", str(tmp_path / "x.tif"), "--size", "16x16"])
+    error = capsys.readouterr().err.strip()
+    assert exit_info.value.code == 2 and "\n" not in error
+    assert f"{run} is a training run: use its model folder, {run / 'model'}" in error
+    with pytest.raises(SystemExit):  # a Changen2 model is no MetaEarth stage
+        main(
+            [
+                "generate",
+                "--checkpoint",
+                str(BUNDLED / "changen2"),
+                "--out",
+                str(tmp_path / "x.tif"),
+                "--size",
+                "16x16",
+            ]
+        )
+    assert "holds a Changen2Model, not a MetaEarthDenoiser" in capsys.readouterr().err
 
 
 def fail(capsys, *args) -> str:

@@ -37,7 +37,7 @@ def corpus(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def trained(corpus, tmp_path_factory):
-    """A tiny land-cover model trained for two steps through the CLI."""
+    """The model folder of a tiny land-cover model trained for two steps through the CLI."""
     out = tmp_path_factory.mktemp("train") / "run"
     args = ["train", "changen2", "--corpus", str(corpus), "--level", "4m", "--preset", "tiny", "--out", str(out),
             "--tile-size", "64", "--epochs", "1", "--steps-per-epoch", "2", "--batch-size", "2",
@@ -45,7 +45,7 @@ def trained(corpus, tmp_path_factory):
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     assert "Trained a tiny RS-DiT" in result.output
-    return out
+    return out / "model"
 
 
 def _synthesize(trained, corpus, out, *extra):
@@ -58,7 +58,7 @@ def _synthesize(trained, corpus, out, *extra):
 
 
 def test_training_leaves_a_model_of_the_corpus(trained):
-    model = Changen2Model.load(trained / "model")
+    model = Changen2Model.from_pretrained(trained)
     assert model.bands == ("B2", "B3", "B4", "B8") and model.gsd == 4.0 and model.tile_size == 64
     assert (
         model.encoding.kind == "landcover" and model.encoding.channels == 13
@@ -277,6 +277,12 @@ def _fail(capsys, *args) -> str:
     error = capsys.readouterr().err
     assert error.startswith("terrasynth: error: ") and error.count("\n") == 1, error
     return error
+
+
+def test_synthesize_from_a_training_run_folder_asks_for_its_model_folder(trained, corpus, tmp_path, capsys):
+    run = trained.parent
+    error = _fail(capsys, "--checkpoint", run, "--from", corpus, "--out", tmp_path / "o")
+    assert f"{run} is a training run: use its model folder, {run / 'model'}" in error
 
 
 def test_synthesize_from_a_folder_without_images_says_no_images_were_found(trained, tmp_path, capsys):

@@ -46,7 +46,7 @@ def test_a_building_model_trains_in_the_latent_space_of_a_local_autoencoder(make
         make_samples.MaskedTiles(4, 32), out, SETTINGS, bands=("B2", "B3", "B4", "B8"), gsd=4.0,
         mask="buildings", autoencoder=str(tmp_path / "vae"),
     )  # fmt: skip
-    model = Changen2Model.load(model_dir)
+    model = Changen2Model.from_pretrained(model_dir)
     assert model.autoencoder is not None and model.latent_factor == 2 and model.tile_size == 32
     assert model.encoding.kind == "buildings" and model.encoding.channels == 2 and model.gsd == 4.0
     record = json.loads((out / "training.json").read_text())
@@ -62,7 +62,7 @@ def test_a_model_trained_with_the_hybrid_objective_is_saved_and_sampled_as_a_rel
     model_dir = train_changen2(
         make_samples.MaskedTiles(2, 16), tmp_path / "run", SETTINGS, objective="hybrid", sample_steps=2
     )
-    model = Changen2Model.load(model_dir)
+    model = Changen2Model.from_pretrained(model_dir)
     assert model.schedule == NoiseSchedule.dit() and model.rsdit.config.learn_sigma
     assert isinstance(GPCM(model, steps=2).sampler, AncestralSampler)
     assert len(list((tmp_path / "run" / "samples").glob("*.png"))) == 1
@@ -115,7 +115,7 @@ def test_a_run_killed_while_writing_a_checkpoint_resumes_from_the_one_before(
     assert torch.load(checkpoints / "last.ckpt", weights_only=True)["epoch"] == 0  # whole
     assert (checkpoints / ".last.ckpt.partial").is_file() and not (tmp_path / "model").exists()
     counter = count_steps()
-    Changen2Model.load(train([counter]))
+    Changen2Model.from_pretrained(train([counter]))
     assert counter.steps == 1  # the second epoch only
     assert not (checkpoints / ".last.ckpt.partial").exists()
 
@@ -130,7 +130,7 @@ def test_ctrl_c_keeps_the_last_checkpoint_and_a_rerun_resumes(
     assert torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=True)["epoch"] == 0
     assert not (tmp_path / "model").exists()
     counter = count_steps()
-    Changen2Model.load(
+    Changen2Model.from_pretrained(
         train_changen2(make_samples.MaskedTiles(2, 16), tmp_path, TWO_EPOCHS, callbacks=[counter])
     )
     assert counter.steps == 1

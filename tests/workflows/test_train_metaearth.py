@@ -64,7 +64,7 @@ def finished_run(cascade_samples, tmp_path_factory):
 def test_a_run_leaves_safetensors_weights_config_samples_and_a_checkpoint(finished_run):
     out, model_dir = finished_run
     assert model_dir == out / "model"
-    model = MetaEarthDenoiser.from_pretrained(model_dir, use_safetensors=True)
+    model = MetaEarthDenoiser.from_pretrained(model_dir)
     assert model.config.gsd == 4.0 and model.config.condition_gsd == 16.0 and model.config.window == 16
     assert model.config.schedule["kind"] == "scaled_linear"
     record = json.loads((out / "training.json").read_text())
@@ -93,9 +93,7 @@ def test_killed_and_resumed_run_ends_with_the_same_weights(
 
 def test_first_stage_trains_with_land_cover(cascade_samples, tmp_path):
     settings = SETTINGS.model_copy(update={"max_epochs": 1, "first_stage": True, "steps_per_epoch": 1})
-    model = MetaEarthDenoiser.from_pretrained(
-        train_metaearth(cascade_samples(), tmp_path, settings), use_safetensors=True
-    )
+    model = MetaEarthDenoiser.from_pretrained(train_metaearth(cascade_samples(), tmp_path, settings))
     assert not model.conditioned and model.uses_landcover and 80 in model.config.landcover_codes
 
 
@@ -199,9 +197,7 @@ def test_one_model_trained_across_level_pairs_runs_every_stage(cascade_samples, 
         ]
     )  # conditions of 4 and 8 pixels: batches mix both
     settings = SETTINGS.model_copy(update={"max_epochs": 1, "residual": True, "prediction": "sample"})
-    model = MetaEarthDenoiser.from_pretrained(
-        train_metaearth(pairs, tmp_path, settings), use_safetensors=True
-    )
+    model = MetaEarthDenoiser.from_pretrained(train_metaearth(pairs, tmp_path, settings))
     assert model.pairs == [(16.0, 64.0), (4.0, 8.0)] and model.config.residual
     assert model.schedule.prediction_type == "sample"
     low = np.random.default_rng(0).random((3, 2, 2)).astype(np.float32) * 0.3

@@ -87,11 +87,10 @@ def train(kind: str, out: Path, callback: FinalWeights) -> None:
         tiles = fixture("changen2", "make_samples.py").MaskedTiles(count=4, size=16)
         train_changen2(tiles, out, settings, callbacks=[callback])
     else:
-        from terrasynth.models.detector import DetectorConfig
         from terrasynth.workflows.train_detector import TrainSettings, train_detector
 
         settings = TrainSettings(epochs=1, batch_size=2, crop_size=32, learning_rate=1e-3, **scale)
-        config = DetectorConfig(encoder="test_efficientnet", decoder_channels=8)
+        config = {"encoder": "test_efficientnet", "decoder_channels": 8}
         pairs = fixture("change_pairs").ChangePairs(count=4, size=32)
         train_detector(
             pairs,

@@ -6,6 +6,7 @@ from terrasynth.core.errors import ConfigError, WeightsError
 from terrasynth.models.changen2 import Changen2Model, MaskEncoding, build_changen2, build_rsdit
 from terrasynth.models.changen2.rsdit_blocks import RSDiTBlock
 from terrasynth.models.diffusion import epsilon_loss
+from terrasynth.models.pretrained import public_config
 
 LANDCOVER = MaskEncoding.for_kind("landcover")
 
@@ -39,19 +40,51 @@ def test_tiny_model_overfits_one_batch_on_the_cpu_in_seconds(make_samples, learn
     assert last < first / 20
 
 
+def _same_state(a: torch.nn.Module, b: torch.nn.Module) -> bool:
+    first, second = a.state_dict(), b.state_dict()
+    return first.keys() == second.keys() and all(torch.equal(first[k], second[k]) for k in first)
+
+
 def test_saved_model_loads_with_its_settings_and_weights(tmp_path):
     model = _randomize(
         build_changen2("tiny", LANDCOVER, 4, bands=("B2", "B3", "B4", "B8"), gsd=4.0, tile_size=64)
     )
-    loaded = Changen2Model.load(model.save(tmp_path / "model"))
-    assert loaded.describe() == model.describe() and loaded.bands == ("B2", "B3", "B4", "B8")
+    loaded = Changen2Model.from_pretrained(model.save_pretrained(tmp_path / "model"))
+    assert sorted(p.name for p in (tmp_path / "model").iterdir()) == ["model_index.json", "rsdit"]
+    assert public_config(loaded) == public_config(model) and loaded.bands == ("B2", "B3", "B4", "B8")
+    assert public_config(loaded.rsdit) == public_config(model.rsdit) and _same_state(loaded, model)
+    assert loaded.encoding == model.encoding and loaded.schedule == model.schedule and not loaded.training
     x, mask = torch.randn(1, 4, 32, 48), LANDCOVER.encode(torch.full((1, 32, 48), 30))
     with torch.no_grad():
         assert torch.equal(
             loaded(x, torch.tensor([500]), mask=mask), model(x, torch.tensor([500]), mask=mask)
         )
-    with pytest.raises(WeightsError, match="holds no Changen2 model"):
-        Changen2Model.load(tmp_path)
+
+
+def test_a_run_folder_an_old_layout_or_another_model_is_refused_in_one_line(tmp_path):
+    model = build_changen2("tiny", LANDCOVER, 4, tile_size=32)
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "training.json").write_text("{}")
+    with pytest.raises(
+        WeightsError, match=r"is a training run: use its model folder, .*run/model \(written once"
+    ):
+        Changen2Model.from_pretrained(tmp_path / "run")
+    old = tmp_path / "old"  # config.json + rsdit.safetensors, before save_pretrained
+    old.mkdir()
+    (old / "config.json").write_text('{"latent": false}')
+    (old / "rsdit.safetensors").write_bytes(b"")
+    with pytest.raises(WeightsError, match=r"old.* older terrasynth layout.*train the model again"):
+        Changen2Model.from_pretrained(old)
+    model.rsdit.save_pretrained(tmp_path / "rsdit")
+    with pytest.raises(WeightsError, match=r"rsdit holds a RSDiT, not a Changen2Model"):
+        Changen2Model.from_pretrained(tmp_path / "rsdit")
+    folder = model.save_pretrained(tmp_path / "model")
+    weights = folder / "rsdit" / "diffusion_pytorch_model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:1000])
+    with pytest.raises(
+        WeightsError, match=r"cannot read the weights in .*model/rsdit \(damaged or truncated\?\)"
+    ):
+        Changen2Model.from_pretrained(folder)
 
 
 def test_global_blocks_attend_over_the_whole_image_unless_windowed(tmp_path):
@@ -72,11 +105,11 @@ def test_global_blocks_attend_over_the_whole_image_unless_windowed(tmp_path):
     t = torch.tensor([500])
     with torch.no_grad():
         assert (model(x, t, mask=mask) - model(far, t, mask=mask))[..., :16, :16].abs().max() > 1e-4
-        windowed = Changen2Model.load(model.save(tmp_path / "windowed"))
+        windowed = Changen2Model.from_pretrained(model.save_pretrained(tmp_path / "windowed"))
         windowed.global_window = 8  # tokens of 4 px: 32 px windows
         near = (windowed(x, t, mask=mask) - windowed(far, t, mask=mask))[..., :16, :16]
         assert near.abs().max() == 0
-    assert Changen2Model.load(windowed.save(tmp_path / "again")).global_window == 8
+    assert Changen2Model.from_pretrained(windowed.save_pretrained(tmp_path / "again")).global_window == 8
     with pytest.raises(ConfigError, match="global_window"):
         build_changen2("tiny", LANDCOVER, 4, global_window=0)
 
@@ -98,8 +131,10 @@ def test_latent_model_with_a_local_autoencoder(tmp_path, make_samples):
     loss = epsilon_loss(model, x0, model.schedule, mask=LANDCOVER.encode(landcover))
     assert torch.isfinite(loss)
     assert model.from_latent(x0).shape == image.shape
-    loaded = Changen2Model.load(model.save(tmp_path / "model"))
+    loaded = Changen2Model.from_pretrained(model.save_pretrained(tmp_path / "model"))
     assert loaded.autoencoder is not None and (tmp_path / "model" / "autoencoder" / "config.json").exists()
+    assert public_config(loaded) == public_config(model) and _same_state(loaded, model)
+    assert public_config(loaded)["autoencoder"] == ["diffusers", "AutoencoderKL"]
     with torch.no_grad():
         assert torch.equal(loaded.from_latent(x0), model.from_latent(x0))
     with pytest.raises(ConfigError, match="takes 4 bands"):

@@ -7,8 +7,9 @@ import torch
 
 from terrasynth.core.errors import WeightsError
 from terrasynth.models.changen2 import MaskEncoding
-from terrasynth.models.changen2.rsdit import rsdit_config
+from terrasynth.models.changen2.rsdit import build_rsdit
 from terrasynth.models.changen2.rsdit_weights import read_rsdit
+from terrasynth.models.pretrained import public_config
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +38,9 @@ def test_b2_checkpoints_of_the_released_shapes_convert_to_our_rsdit(released, tm
     assert path.stat().st_size < 2_000_000
     model, copy = read_rsdit(path)
     assert copy == "weights"
-    assert model.config == rsdit_config("B", mask_channels=channels)  # 4 latent channels, learned sigma
+    with torch.device("meta"):
+        size_b = build_rsdit("B", mask_channels=channels)  # 4 latent channels, learned sigma
+    assert public_config(model) == public_config(size_b)
     assert sum(p.numel() for p in model.parameters()) == sum(v.numel() for v in state.values())
     assert MaskEncoding.released(masks, channels).channels == channels
     assert MaskEncoding.released(masks, channels).format == fmt

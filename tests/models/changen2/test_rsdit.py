@@ -1,8 +1,9 @@
 import pytest
 import torch
 
-from terrasynth.core.errors import ConfigError
-from terrasynth.models.changen2.rsdit import build_rsdit, rsdit_config
+from terrasynth.core.errors import ConfigError, WeightsError
+from terrasynth.models.changen2.rsdit import RSDiT, build_rsdit, rsdit_config
+from terrasynth.models.pretrained import public_config
 
 
 def _randomize(model, seed=0):
@@ -74,7 +75,43 @@ def test_bad_input_is_named():
     with pytest.raises(ConfigError, match="unknown RS-DiT size"):
         rsdit_config("XXL")
     with pytest.raises(ConfigError, match="multiple of num_heads"):
-        rsdit_config("tiny", num_heads=3)
+        build_rsdit("tiny", num_heads=3)
+
+
+def test_a_saved_rsdit_loads_with_the_same_config_weights_and_outputs(tmp_path):
+    model = _randomize(build_rsdit("tiny", window_size=4, mask_channels=3, mask_stride=4))
+    model.save_pretrained(tmp_path / "rsdit")
+    assert sorted(p.name for p in (tmp_path / "rsdit").iterdir()) == [
+        "config.json", "diffusion_pytorch_model.safetensors",
+    ]  # fmt: skip
+    loaded = RSDiT.from_pretrained(tmp_path / "rsdit")
+    assert public_config(loaded) == public_config(model) and public_config(loaded)["mask_stride"] == 4
+    state, loaded_state = model.state_dict(), loaded.state_dict()
+    assert state.keys() == loaded_state.keys() and all(torch.equal(state[k], loaded_state[k]) for k in state)
+    x, t, mask = torch.randn(1, 3, 32, 48), torch.tensor([300]), torch.rand(1, 3, 32, 48)
+    with torch.no_grad():
+        assert torch.equal(loaded(x, t, mask), model(x, t, mask)) and not loaded.training
+
+
+def test_pickled_or_partial_rsdit_weights_are_refused_in_one_line(tmp_path):
+    model = build_rsdit("tiny")
+    model.save_pretrained(tmp_path / "rsdit")
+    weights = tmp_path / "rsdit" / "diffusion_pytorch_model.safetensors"
+    weights.unlink()
+    torch.save(model.state_dict(), tmp_path / "rsdit" / "diffusion_pytorch_model.bin")
+    with pytest.raises(
+        WeightsError, match=r"only pickled weights \(diffusion_pytorch_model\.bin\), which are never"
+    ):
+        RSDiT.from_pretrained(tmp_path / "rsdit")
+    from safetensors.torch import save_file
+
+    state = model.state_dict()
+    del state["final_layer.linear.bias"]
+    save_file(state, weights)
+    with pytest.raises(
+        WeightsError, match=r"do not fit its config\.json \(missing keys final_layer\.linear\.bias\)"
+    ):
+        RSDiT.from_pretrained(tmp_path / "rsdit")
 
 
 @pytest.mark.parametrize(("size", "millions"), [("S", 35), ("B", 140), ("L", 476), ("XL", 699)])

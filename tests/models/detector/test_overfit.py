@@ -1,6 +1,6 @@
 import torch
 
-from terrasynth.models.detector import ChangeDetector, DetectorConfig, change_loss
+from terrasynth.models.detector import ChangeDetector, change_loss
 
 
 def test_a_tiny_detector_overfits_a_few_synthetic_pairs(change_pairs):
@@ -8,7 +8,7 @@ def test_a_tiny_detector_overfits_a_few_synthetic_pairs(change_pairs):
     pairs = change_pairs(count=2, size=32)
     images = torch.stack([s["image"] for s in pairs])
     masks = torch.stack([s["mask"] for s in pairs])
-    model = ChangeDetector(DetectorConfig(encoder="resnet18", decoder_channels=16))
+    model = ChangeDetector(encoder="resnet18", decoder_channels=16)
     optimiser = torch.optim.AdamW(model.parameters(), lr=1e-2)
     for _ in range(40):
         optimiser.zero_grad()

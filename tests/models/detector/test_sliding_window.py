@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from terrasynth.models.detector import ChangeDetector, DetectorConfig, sliding_window_predict, window_starts
+from terrasynth.models.detector import ChangeDetector, sliding_window_predict, window_starts
 
 
 class PerPixel(torch.nn.Module):
@@ -38,7 +38,7 @@ def test_blending_windows_of_a_per_pixel_model_equals_the_whole_image(window, ov
 
 def test_a_window_covering_the_image_is_whole_image_inference():
     torch.manual_seed(0)
-    detector = ChangeDetector(DetectorConfig(encoder="resnet18", decoder_channels=8)).eval()
+    detector = ChangeDetector(encoder="resnet18", decoder_channels=8).eval()
     images = torch.rand(1, 2, 3, 64, 64)
     with torch.no_grad():
         whole = detector(images)["change"]

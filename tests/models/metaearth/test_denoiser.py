@@ -5,6 +5,7 @@ import torch.nn.functional as F
 from terrasynth.core.errors import ConfigError
 from terrasynth.models.diffusion import DiffusionSampler
 from terrasynth.models.metaearth import MetaEarthDenoiser, build_denoiser, resample_onto
+from terrasynth.models.pretrained import public_config
 
 from .conftest import micro_stage
 
@@ -102,7 +103,7 @@ def test_saved_as_safetensors_with_a_config_naming_schedule_and_scaling(upscaler
         "config.json",
         "diffusion_pytorch_model.safetensors",
     ]
-    loaded = MetaEarthDenoiser.from_pretrained(tmp_path, use_safetensors=True)
+    loaded = MetaEarthDenoiser.from_pretrained(tmp_path)
     assert loaded.config.schedule == {
         "kind": "scaled_linear", "beta_start": 0.0015, "beta_end": 0.0155, "num_train_timesteps": 1000,
         "prediction_type": "epsilon",
@@ -111,6 +112,13 @@ def test_saved_as_safetensors_with_a_config_naming_schedule_and_scaling(upscaler
     assert loaded.config.condition_gsd == 16.0 and loaded.config.window == 16
     for a, b in zip(upscaler.state_dict().values(), loaded.state_dict().values(), strict=True):
         assert torch.equal(a, b)
+    assert public_config(loaded) == public_config(upscaler)
+    x, low = torch.randn(1, 3, 32, 32), torch.randn(1, 3, 8, 8)
+    with torch.no_grad():
+        expected = upscaler.eval()(x, torch.tensor([10]), gsd=4.0, condition=low, condition_gsd=16.0)
+        assert torch.equal(
+            loaded(x, torch.tensor([10]), gsd=4.0, condition=low, condition_gsd=16.0), expected
+        )
 
 
 @torch.no_grad()

@@ -171,7 +171,7 @@ def generate_half(model_dir, rows, queue):
     its own thread count (1 or 2), as parts made on other machines would have."""
     torch.manual_seed(os.getpid())
     torch.set_num_threads(1 + rows[0] % 2)
-    stage = MetaEarthDenoiser.from_pretrained(model_dir, use_safetensors=True)
+    stage = MetaEarthDenoiser.from_pretrained(model_dir)
     generator = UnboundedGenerator(stage, steps=2, eta=1.0, noise="field", seed=5, batch_size=4)
     bands = generator.bands(40, 44, condition=LOW, origin=(1000, -64), rows=rows)
     queue.put((rows, np.concatenate([band.data for band in bands], axis=1)))

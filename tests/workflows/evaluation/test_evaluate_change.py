@@ -1,4 +1,5 @@
 import errno
+import json
 
 import numpy as np
 import pytest
@@ -9,7 +10,7 @@ from typer.testing import CliRunner
 from terrasynth.core.errors import WeightsError
 from terrasynth.evaluation.binary_change import binary_scores
 from terrasynth.evaluation.results import open_results
-from terrasynth.models.detector import ChangeDetector, DetectorConfig, save_detector
+from terrasynth.models.detector import ChangeDetector
 from terrasynth.workflows.cli import app, main
 from terrasynth.workflows.evaluate_change import (
     checkpoint_name,
@@ -21,13 +22,16 @@ from terrasynth.workflows.evaluate_change import (
 
 @pytest.fixture(scope="module")
 def checkpoints(tmp_path_factory):
-    """Two untrained tiny detectors with semantic heads, saved as checkpoints."""
+    """Two untrained tiny detectors with semantic heads, saved as model folders with the record of
+    what they were trained on, as training leaves them."""
     root = tmp_path_factory.mktemp("checkpoints")
     paths = {}
     for seed, name in enumerate(("zero-shot", "supervised")):
         torch.manual_seed(seed)
-        model = ChangeDetector(DetectorConfig(encoder="resnet18", decoder_channels=8, semantic_classes=6))
-        paths[name] = save_detector(model, root / name, metadata={"trained_on": name})
+        model = ChangeDetector(encoder="resnet18", decoder_channels=8, semantic_classes=6)
+        paths[name] = root / name / "model"
+        model.save_pretrained(paths[name])
+        (paths[name] / "training.json").write_text(json.dumps({"trained_on": name}))
     return paths
 
 
@@ -66,8 +70,8 @@ def test_zero_shot_against_supervised_on_semantic_change(checkpoints, change_pai
 
 
 def test_checkpoint_names(tmp_path):
-    assert checkpoint_name(tmp_path / "zero-shot" / "detector.safetensors") == "zero-shot"
-    assert checkpoint_name(tmp_path / "levir_sup.safetensors") == "levir_sup"
+    assert checkpoint_name(tmp_path / "zero-shot" / "model") == "zero-shot"
+    assert checkpoint_name(tmp_path / "levir_sup") == "levir_sup"
 
 
 def test_command_with_two_checkpoints_prints_the_gap(checkpoints, change_benchmarks, tmp_path):
@@ -85,7 +89,7 @@ def test_command_refuses_unknown_layouts_and_missing_checkpoints(change_benchmar
 
     with pytest.raises(ConfigError, match="--dataset 'xview' is unknown"):
         cli(dataset="xview", root=tmp_path, checkpoint=[tmp_path], out=tmp_path / "r.nc")
-    with pytest.raises(WeightsError, match="is missing"):
+    with pytest.raises(WeightsError, match=r"model folder .*none does not exist"):
         cli(dataset="levir-cd", root=change_benchmarks["levir-cd"], checkpoint=[tmp_path / "none"],
             out=tmp_path / "r.nc")  # fmt: skip
 

@@ -1,5 +1,4 @@
 import csv
-import dataclasses
 import json
 import math
 import signal
@@ -10,13 +9,19 @@ from typer.testing import CliRunner
 
 from terrasynth.core.errors import ConfigError, WeightsError
 from terrasynth.evaluation.results import open_results
-from terrasynth.models.detector import ChangeDetector, DetectorConfig, load_detector, save_detector
+from terrasynth.models.detector import ChangeDetector
+from terrasynth.models.pretrained import public_config
 from terrasynth.workflows.cli import app, main
 from terrasynth.workflows.train_detector import TrainSettings, train_detector
 
-TINY = DetectorConfig(encoder="resnet18", decoder_channels=8, semantic_classes=6)
-SMALL = DetectorConfig(encoder="test_efficientnet", decoder_channels=8)
+TINY = {"encoder": "resnet18", "decoder_channels": 8, "semantic_classes": 6}
+SMALL = {"encoder": "test_efficientnet", "decoder_channels": 8}
 """timm's test encoder (82 000 weights): checkpoints of a few MB, for the tests of resuming."""
+
+
+def trained_epochs(run) -> int:
+    """The epochs recorded beside the final model of a training run."""
+    return json.loads((run / "model" / "training.json").read_text())["epochs"]
 
 
 def settings(epochs: int) -> TrainSettings:
@@ -25,24 +30,24 @@ def settings(epochs: int) -> TrainSettings:
     )
 
 
-def test_training_writes_safetensors_and_resumes(tmp_path, change_pairs):
+def test_training_writes_a_model_folder_and_resumes(tmp_path, change_pairs):
     pairs = change_pairs(count=4, size=48, semantic=True)
     out = tmp_path / "run"
     path = train_detector(
         pairs, out, config=TINY, settings=settings(1), progress=False, data_name="synthetic"
     )
-    assert path == out / "detector.safetensors" and (out / "last.ckpt").is_file()
-    first = json.loads((out / "detector.json").read_text())
-    assert first["metadata"]["epochs"] == 1 and first["metadata"]["trained_on"] == "synthetic"
-    model, _ = load_detector(path)
-    assert model.config == TINY
+    assert path == out / "model" and (out / "last.ckpt").is_file()
+    first = json.loads((path / "training.json").read_text())
+    assert first["epochs"] == 1 and first["trained_on"] == "synthetic"
+    model = ChangeDetector.from_pretrained(path)
+    assert {key: public_config(model)[key] for key in TINY} == TINY
 
     # a rerun with more epochs resumes from last.ckpt: only the missing epoch is trained
     train_detector(
         pairs, out, config=TINY, settings=settings(2), progress=False, val_dataset=change_pairs(2, 32),
         data_name="synthetic",
     )  # fmt: skip
-    assert json.loads((out / "detector.json").read_text())["metadata"]["epochs"] == 2
+    assert trained_epochs(out) == 2
     with open(out / "logs" / "version_1" / "metrics.csv") as rows:
         logged = list(csv.DictReader(rows))
     assert {row["epoch"] for row in logged} == {"1"} and logged[-1]["val_change_loss"]
@@ -72,7 +77,7 @@ def test_training_samples_are_augmented_and_validation_samples_are_not(
 
 
 def test_band_mismatch_is_refused(tmp_path, change_pairs):
-    config = DetectorConfig(encoder="resnet18", in_channels=4, mean=(0.5,) * 4, std=(0.25,) * 4)
+    config = {"encoder": "resnet18", "in_channels": 4, "mean": (0.5,) * 4, "std": (0.25,) * 4}
     with pytest.raises(ConfigError, match="samples have 3 bands but the detector expects 4"):
         train_detector(change_pairs(1, 32), tmp_path, config=config, settings=settings(1), progress=False)
 
@@ -86,11 +91,11 @@ def test_train_then_evaluate_on_all_three_layouts(tmp_path, change_benchmarks):
              "--accelerator", "cpu", "--devices", "1"]  # fmt: skip
     result = CliRunner().invoke(app, train)
     assert result.exit_code == 0, result.output
-    assert (run / "detector.safetensors").is_file() and "Trained on 2 pairs" in result.output
+    assert (run / "model" / "config.json").is_file() and "Trained on 2 pairs" in result.output
     for kind, root in change_benchmarks.items():
         out = tmp_path / f"{kind}.nc"
-        evaluate = ["evaluate", "change", "--dataset", kind, "--root", str(root), "--checkpoint", str(run),
-                    "--out", str(out), "--window", "64"]  # fmt: skip
+        evaluate = ["evaluate", "change", "--dataset", kind, "--root", str(root), "--checkpoint",
+                    str(run / "model"), "--out", str(out), "--window", "64"]  # fmt: skip
         result = CliRunner().invoke(app, evaluate, env={"COLUMNS": "200"})
         assert result.exit_code == 0, result.output
         results = open_results(out)
@@ -115,12 +120,12 @@ def test_a_run_killed_while_writing_a_checkpoint_resumes_from_the_one_before(
     # the first epoch's checkpoint is whole, the second's half-written aside; no final weights yet
     assert torch.load(tmp_path / "last.ckpt", weights_only=True)["epoch"] == 0
     assert (tmp_path / ".last.ckpt.partial").is_file()
-    assert not (tmp_path / "detector.safetensors").exists()
+    assert not (tmp_path / "model").exists()
     counter = count_steps()
     train([counter])
     assert counter.steps == 4  # the second and third epochs
     assert not (tmp_path / ".last.ckpt.partial").exists()
-    assert load_detector(tmp_path)[1]["epochs"] == 3
+    assert trained_epochs(tmp_path) == 3
 
 
 def test_ctrl_c_keeps_the_last_checkpoint_and_a_rerun_resumes(
@@ -138,10 +143,10 @@ def test_ctrl_c_keeps_the_last_checkpoint_and_a_rerun_resumes(
         )
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # Ctrl-C works again
     assert torch.load(tmp_path / "last.ckpt", weights_only=True)["epoch"] == 0
-    assert not (tmp_path / "detector.safetensors").exists()
+    assert not (tmp_path / "model").exists()
     counter = count_steps()
     train_detector(pairs, tmp_path, config=SMALL, settings=settings(2), progress=False, callbacks=[counter])
-    assert counter.steps == 2 and load_detector(tmp_path)[1]["epochs"] == 2
+    assert counter.steps == 2 and trained_epochs(tmp_path) == 2
 
 
 def test_ctrl_c_during_train_detector_exits_130_with_one_line(
@@ -190,7 +195,7 @@ def test_a_damaged_checkpoint_is_refused_in_one_line_and_overwrite_starts_over(
     error = capsys.readouterr().err
     assert error.count("\n") == 1 and f"{last} is damaged" in error and "--overwrite" in error
     assert train_command(root, tmp_path, "--epochs", "2", "--overwrite") == 0
-    assert load_detector(tmp_path)[1]["epochs"] == 2
+    assert trained_epochs(tmp_path) == 2
     assert sorted(path.name for path in (tmp_path / "logs").iterdir()) == ["version_0"]  # a new run
 
 
@@ -199,7 +204,7 @@ def test_a_checkpoint_of_another_encoder_is_refused(tmp_path, change_pairs):
     train_detector(pairs, tmp_path / "a", config=SMALL, settings=settings(1), progress=False)
     (tmp_path / "b").mkdir()
     (tmp_path / "a" / "last.ckpt").rename(tmp_path / "b" / "last.ckpt")
-    other = dataclasses.replace(SMALL, encoder="test_resnet")
+    other = SMALL | {"encoder": "test_resnet"}
     with pytest.raises(WeightsError, match=r"b/last\.ckpt holds another model .* --overwrite"):
         train_detector(pairs, tmp_path / "b", config=other, settings=settings(1), progress=False)
 
@@ -261,14 +266,16 @@ def test_train_detector_refuses_a_bad_config_file_in_one_line(
 def test_evaluate_change_refuses_a_truncated_detector_in_one_line(
     tmp_path, change_benchmarks, generators, capsys
 ):
-    weights = generators("corrupt").truncate_file(save_detector(ChangeDetector(SMALL), tmp_path / "run"))
+    model = tmp_path / "model"
+    ChangeDetector(**SMALL).save_pretrained(model)
+    generators("corrupt").truncate_file(model / "diffusion_pytorch_model.safetensors")
     args = ["evaluate", "change", "--dataset", "levir-cd", "--root", str(change_benchmarks["levir-cd"]),
-            "--checkpoint", str(tmp_path / "run"), "--out", str(tmp_path / "results.nc")]  # fmt: skip
+            "--checkpoint", str(model), "--out", str(tmp_path / "results.nc")]  # fmt: skip
     with pytest.raises(SystemExit) as exit_info:
         main(args)
     error = capsys.readouterr().err
     assert exit_info.value.code == 2 and error.count("\n") == 1
-    assert f"{weights} is damaged or truncated" in error
+    assert f"cannot read the weights in {model} (damaged or truncated?)" in error
 
 
 def test_a_cosine_schedule_takes_the_learning_rate_to_zero_over_the_run(tmp_path, change_pairs):
