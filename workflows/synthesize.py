@@ -53,6 +53,7 @@ from terrasynth.core.landcover import BUILDING
 from terrasynth.core.levels import Level
 from terrasynth.core.outputs import check_free_space, check_output
 from terrasynth.datasets.labelled_folders import LabelledImageTiles, labelled_images
+from terrasynth.datasets.masked_samples import MaskedSamples, corpus_tiles
 from terrasynth.ingest.synthetic.change_benchmark import second_classes
 from terrasynth.models.changen2 import (
     GPCM,
@@ -64,7 +65,6 @@ from terrasynth.models.changen2 import (
 )
 from terrasynth.models.metaearth import key_seed, keyed_normal
 from terrasynth.workflows.change_writers import ChangeSeriesWriter, LevirCDWriter, SecondWriter
-from terrasynth.workflows.corpus_samples import MaskedSamples, corpus_tiles
 from terrasynth.workflows.devices import torch_device
 
 LAYOUTS = ("levir-cd", "second", "series")
