@@ -40,7 +40,7 @@ class ChangeDataModule(L.LightningDataModule):
 
     def val_dataloader(self) -> DataLoader | list:
         if self.val_dataset is None:
-            return []  # no validation
+            return []  # no validation (the trainer's limit_val_batches is 0)
         batches = partial(collate_change_pairs, crop_size=self.settings.crop_size)
         return self._loader(self.val_dataset, collate_fn=batches)
 
