@@ -1,8 +1,9 @@
 """What the diffusion LightningModules share: random draws keyed by (seed, rank, key), and the
 quick-looks drawn with the EMA weights.
 
-A module's hyper-parameters (``save_hyperparameters``) hold its ``seed``. Quick-looks are written to ``samples/`` of the run folder (the trainer's
-``default_root_dir``) and to TensorBoard, by the first process only.
+A module's hyper-parameters (``save_hyperparameters``) hold its ``seed``. Quick-looks are written
+to ``samples/`` of the run folder (the trainer's ``default_root_dir``) and to TensorBoard, by the
+first process only.
 """
 
 from __future__ import annotations
