@@ -57,7 +57,7 @@ RECIPES["residual"] = RECIPES["demo"] | {
     "p2_gamma": 0.0,
 }
 RECIPES["residual-unified"] = RECIPES["residual"] | {"unified": True, "steps_per_epoch": 80}
-"""Training (``terrasynth.workflows.train_metaearth.MetaEarthTraining`` fields, plus ``chip``,
+"""Training (``terrasynth.trainers.settings.MetaEarthTraining`` fields, plus ``chip``,
 ``condition``: ``coarser`` or ``degraded``, and ``unified``: one model of both level pairs,
 trained for the steps of both stages together) and sampling settings (``steps``, ``noise``,
 ``strength``, ``eta``, ``window``) by name. ``demo`` is the demo's cascade as it was (two stages

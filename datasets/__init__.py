@@ -13,7 +13,8 @@ metres of the region's UTM CRS):
 - :class:`CorpusRegions` + :class:`RegionSampler`: every region, each in its own CRS, sampled in
   proportion to valid area.
 - :class:`SampledDataset`: a map-style view over the queries of one sampler (for trainers that
-  shuffle integer indices).
+  shuffle integer indices); :func:`corpus_tiles`: every tile of a level as one, and
+  :class:`MaskedSamples`: its samples with the mask a Changen2 model draws from (:func:`sample_mask`).
 - :func:`random_sampler`, :func:`grid_sampler`, :data:`RandomPatchSampler`,
   :data:`GriddedPatchSampler`: torchgeo's samplers under one name on torchgeo 0.8 and 0.10.
 
@@ -44,6 +45,7 @@ _EXPORTS = {
     "labelled_folders": ["LABELLED_LAYOUTS", "LabelledImageTiles", "labelled_images"],
     "level_reader": ["LevelReader"],
     "levircd": ["LEVIRCDFolder"],
+    "masked_samples": ["MaskedSamples", "corpus_tiles", "sample_mask"],
     "s2looking": ["S2LookingFolder"],
     "sampled": ["SampledDataset"],
     "samplers": ["GriddedPatchSampler", "RandomPatchSampler", "RegionSampler", "grid_sampler", "random_sampler"],

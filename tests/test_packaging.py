@@ -12,7 +12,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 UV = os.environ.get("UV") or shutil.which("uv")  # `uv run` names itself in $UV
-FOLDERS = ["core", "ingest", "datasets", "models", "evaluation", "workflows"]
+FOLDERS = ["core", "ingest", "datasets", "models", "evaluation", "trainers", "workflows"]
 
 
 @pytest.fixture(scope="module")

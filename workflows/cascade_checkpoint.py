@@ -35,7 +35,7 @@ TRAINING = {
     "max_epochs": 16, "steps_per_epoch": 250, "batch_size": 16, "learning_rate": 1e-3, "seed": 0,
     "sample_every_n_epochs": 8,
 }  # fmt: skip
-"""The :class:`~terrasynth.workflows.train_metaearth.MetaEarthTraining` settings: 4000 steps of 16 tiles."""
+"""The :class:`~terrasynth.trainers.settings.MetaEarthTraining` settings: 4000 steps of 16 tiles."""
 
 WEIGHTS = "diffusion_pytorch_model.safetensors"
 

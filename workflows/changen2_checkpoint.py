@@ -40,7 +40,7 @@ TRAINING = {
     "preset": "tiny", "mask": "landcover", "prediction": "sample", "max_epochs": 8, "steps_per_epoch": 500,
     "batch_size": 16, "learning_rate": 1e-3, "seed": 0, "sample_every_n_epochs": 4,
 }  # fmt: skip
-"""The :class:`~terrasynth.workflows.train_changen2.Changen2Training` settings: 4000 steps of 16 tiles."""
+"""The :class:`~terrasynth.trainers.settings.Changen2Training` settings: 4000 steps of 16 tiles."""
 
 
 def training_world(path: Path, progress: bool = False) -> Path:

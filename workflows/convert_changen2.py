@@ -78,7 +78,7 @@ def convert_changen2(
     from terrasynth.models.changen2.rsdit import PRESETS
     from terrasynth.models.changen2.rsdit_weights import read_rsdit
     from terrasynth.models.diffusion import NoiseSchedule, ReflectanceScaling
-    from terrasynth.workflows.train_changen2 import load_autoencoder
+    from terrasynth.trainers.changen2 import load_autoencoder
 
     if masks not in RELEASED_MASKS:
         raise ConfigError(f"released masks {masks!r} are unknown; use one of {', '.join(RELEASED_MASKS)}")

@@ -53,6 +53,7 @@ from terrasynth.core.outputs import check_free_space, check_output
 from terrasynth.core.seeds import key_seed
 from terrasynth.datasets.image_folder_tiles import ImageFolderTiles, from_picture, image_files
 from terrasynth.datasets.labelled_folders import LabelledImageTiles, labelled_images
+from terrasynth.datasets.masked_samples import MaskedSamples, corpus_tiles
 from terrasynth.ingest.synthetic.change_benchmark import second_classes
 from terrasynth.models.changen2 import (
     GPCM,
@@ -62,7 +63,6 @@ from terrasynth.models.changen2 import (
     simulate_changes,
 )
 from terrasynth.models.metaearth import keyed_normal
-from terrasynth.workflows.corpus_samples import MaskedSamples, corpus_tiles
 from terrasynth.workflows.devices import torch_device
 
 LAYOUTS = ("levir-cd", "second", "series")

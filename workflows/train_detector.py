@@ -1,13 +1,12 @@
-"""Train the change detector with Lightning on any Dataset of change pair samples.
+"""Train the change detector with Lightning on any Dataset of change pair samples (the sample dict
+of :mod:`terrasynth.trainers.change_data`).
 
-A sample is a dict: ``image`` float32 ``(2, C, H, W)`` in [0, 1], ``mask`` int64 ``(H, W)`` 0/1,
-optionally ``semantic`` int64 ``(2, H, W)`` SECOND values 0-6 and ``name``. The output folder
-holds Lightning's ``last.ckpt``, written atomically after every epoch, from which a rerun with the
-same folder resumes (weights, optimiser state and epoch count restored), and, once training has
-finished, the detector's model folder ``model/`` (``ChangeDetector.from_pretrained``) with the
-``training.json`` of what it was trained on.
+The output folder holds ``training.json``, Lightning's ``checkpoints/last.ckpt``, written
+atomically after every epoch, from which a rerun with the same folder resumes (weights, optimiser
+state and epoch count restored), and, once training has finished, the detector's model folder
+``model/`` (``ChangeDetector.from_pretrained``) with the ``training.json`` of what it was trained on.
 
-On several devices or nodes (:class:`~terrasynth.workflows.training_scale.ScaleSettings`), each
+On several devices or nodes (:class:`~terrasynth.trainers.settings.ScaleSettings`), each
 process trains on its share of the shuffled samples (Lightning's distributed sampler) and only the
 first writes files. Validation is split across the processes too, and its losses are averaged
 over all of them: the validation set may be as large as the training set, and each process scores
@@ -18,52 +17,21 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING, Annotated
 
-from pydantic import Field
 from typer import Option
 
-from terrasynth.core.config import Precision
+from terrasynth.trainers.settings import TrainSettings
 from terrasynth.workflows.training_scale import (
     AcceleratorOption,
     DevicesOption,
     NumNodesOption,
-    ScaleSettings,
     StrategyOption,
 )
 
 if TYPE_CHECKING:
     import lightning as L
-
-
-class TrainSettings(ScaleSettings):
-    """How to train (the architecture is the :class:`~terrasynth.models.detector.ChangeDetector` config);
-    ``--config FILE`` (YAML or TOML) holds these keys."""
-
-    epochs: int = Field(
-        10, ge=1, description="passes over the data set (a rerun may raise it to extend the run)"
-    )
-    batch_size: int = Field(8, ge=1, description="samples per step (per device)")
-    learning_rate: float = Field(1e-4, gt=0, description="AdamW")
-    schedule: Literal["constant", "cosine"] = Field(
-        "constant", description="learning rate: constant, or cosine decay to 0 over the run"
-    )
-    weight_decay: float = Field(1e-4, ge=0, description="AdamW")
-    crop_size: int = Field(
-        512,
-        ge=0,
-        description="random crop edge in pixels (0: none; a batch's samples must then match in size)",
-    )
-    augment: bool = Field(
-        True, description="random quarter turns, mirror images and date swaps of training samples"
-    )
-    dice_weight: float = Field(1.0, ge=0, description="weight of the Dice term next to binary cross-entropy")
-    semantic_weight: float = Field(1.0, ge=0, description="weight of the per-date semantic cross-entropy")
-    num_workers: int = Field(0, ge=0, description="DataLoader worker processes")
-    seed: int = Field(0, description="seeds weights, shuffling and crops")
-    precision: Precision = "32-true"
 
 
 def train_detector(
@@ -96,23 +64,31 @@ def train_detector(
         overwrite: start over, removing a run in ``out_dir``.
     """
     import lightning as L
-    from lightning.pytorch.callbacks import ModelCheckpoint, RichProgressBar
     from lightning.pytorch.loggers import CSVLogger
-    from torch.utils.data import DataLoader
 
     from terrasynth.core.errors import ConfigError
-    from terrasynth.models.detector import ChangeDetector
     from terrasynth.models.pretrained import public_config
-    from terrasynth.workflows.detector_module import DetectorModule, collate_change_pairs
-    from terrasynth.workflows.run_folder import RunCheckpointIO, fit_run, start_run
-    from terrasynth.workflows.training import export_model
+    from terrasynth.trainers.change_data import ChangeDataModule
+    from terrasynth.trainers.detector import DetectorModule
+    from terrasynth.trainers.run_folder import export_model, fit_run, start_run
+    from terrasynth.trainers.trainer import build_trainer
 
     settings = settings or TrainSettings()
     out_dir = Path(out_dir)
     if len(dataset) == 0:
         raise ConfigError("the training data set is empty")
     L.seed_everything(settings.seed, workers=True, verbose=False)
-    detector = ChangeDetector(**(config or {}), encoder_weights=encoder_weights)
+    weights = str(encoder_weights) if encoder_weights else None
+    module = DetectorModule(
+        dict(config or {}),
+        encoder_weights=weights,
+        learning_rate=settings.learning_rate,
+        weight_decay=settings.weight_decay,
+        dice_weight=settings.dice_weight,
+        semantic_weight=settings.semantic_weight,
+        schedule=settings.schedule,
+    )
+    detector = module.model
     bands = dataset[0]["image"].shape[1]
     if bands != detector.config.in_channels:
         raise ConfigError(
@@ -120,49 +96,15 @@ def train_detector(
         )
     record = {
         "data": data_name, "samples": len(dataset), "detector": public_config(detector), "settings": settings.echo(),
-        "encoder_weights": str(encoder_weights) if encoder_weights else None,
+        "encoder_weights": weights,
     }  # fmt: skip
-    module = DetectorModule(
-        detector,
-        learning_rate=settings.learning_rate,
-        weight_decay=settings.weight_decay,
-        dice_weight=settings.dice_weight,
-        semantic_weight=settings.semantic_weight,
-        schedule=settings.schedule,
-    )
-    resume = start_run(
-        out_dir, record, module, out_dir / "last.ckpt", epochs="settings.epochs", overwrite=overwrite
-    )
-    loader = partial(DataLoader, batch_size=settings.batch_size, num_workers=settings.num_workers)
-    training_batches = partial(collate_change_pairs, crop_size=settings.crop_size, augment=settings.augment)
-    trainer = L.Trainer(
-        default_root_dir=out_dir,
-        max_epochs=settings.epochs,
-        **settings.trainer_options(),
-        precision=settings.precision,
-        logger=CSVLogger(out_dir, name="logs"),
-        plugins=[RunCheckpointIO()],
-        callbacks=[
-            ModelCheckpoint(  # overwritten at the end of every epoch
-                dirpath=out_dir, filename="last", enable_version_counter=False, save_on_train_epoch_end=True
-            ),
-            *([RichProgressBar()] if progress else []),
-            *callbacks,
-        ],
-        enable_progress_bar=progress,
-        enable_model_summary=False,
-    )
-    fit_run(
-        trainer,
-        module,
-        resume,
-        train_dataloaders=loader(dataset, shuffle=True, collate_fn=training_batches),
-        val_dataloaders=(
-            loader(val_dataset, collate_fn=partial(collate_change_pairs, crop_size=settings.crop_size))
-            if val_dataset is not None
-            else None
-        ),
-    )
+    resume = start_run(out_dir, record, module, epochs="settings.epochs", overwrite=overwrite)
+    trainer = build_trainer(
+        out_dir, settings, max_epochs=settings.epochs, precision=settings.precision,
+        logger=CSVLogger(out_dir, name="logs"), progress=progress, callbacks=callbacks,
+        enable_model_summary=False, limit_val_batches=1.0 if val_dataset is not None else 0,
+    )  # fmt: skip
+    fit_run(trainer, module, resume, datamodule=ChangeDataModule(dataset, settings, val_dataset))
     metadata = {"trained_on": data_name, "samples": len(dataset), "settings": settings.echo(),
                 "epochs": trainer.current_epoch}  # fmt: skip
 

@@ -8,8 +8,8 @@ from diffusers import AutoencoderKL
 from terrasynth.core.errors import ConfigError, WeightsError
 from terrasynth.models.changen2 import GPCM, Changen2Model
 from terrasynth.models.diffusion import AncestralSampler, NoiseSchedule
-from terrasynth.workflows.corpus_samples import MaskedSamples
-from terrasynth.workflows.train_changen2 import Changen2Training, train_changen2
+from terrasynth.trainers.settings import Changen2Training
+from terrasynth.workflows.train_changen2 import train_changen2
 
 torch.set_num_threads(1)  # tiny models on a shared CI machine
 
@@ -69,20 +69,6 @@ def test_a_model_trained_with_the_hybrid_objective_is_saved_and_sampled_as_a_rel
     with pytest.raises(ConfigError, match="set prediction: epsilon"):
         train_changen2(make_samples.MaskedTiles(2, 16), tmp_path / "other", SETTINGS, objective="hybrid",
                        prediction="sample")  # fmt: skip
-
-
-def test_masks_of_each_kind_come_from_the_corpus_sample(make_samples):
-    tiles = make_samples.MaskedTiles(1, 32)
-    landcover = tiles[0]["landcover"]
-    for kind, expected in (("landcover", landcover), ("buildings", (landcover == 250).long())):  # footprints
-        encoding = SETTINGS.model_copy(update={"mask": kind}).encoding()
-        assert torch.equal(MaskedSamples(tiles, encoding)[0]["mask"], expected)
-    pseudo = MaskedSamples(
-        tiles, SETTINGS.model_copy(update={"mask": "pseudo", "pseudo_classes": 3}).encoding()
-    )
-    mask = pseudo[0]["mask"]
-    assert mask.shape == (32, 32) and set(mask.unique().tolist()) <= {1, 2, 3}
-    assert torch.equal(mask, pseudo[0]["mask"])  # seeded by (seed, index)
 
 
 def test_missing_autoencoder_is_a_weights_error(make_samples, tmp_path):

@@ -14,7 +14,8 @@ from safetensors.torch import load_file
 from terrasynth.core.errors import ConfigError, WeightsError
 from terrasynth.datasets import CascadeLevels
 from terrasynth.models.metaearth import Cascade, MetaEarthDenoiser
-from terrasynth.workflows.train_metaearth import MetaEarthTraining, train_metaearth
+from terrasynth.trainers.settings import MetaEarthTraining
+from terrasynth.workflows.train_metaearth import train_metaearth
 
 torch.set_num_threads(1)  # tiny models on a shared CI machine
 

@@ -1,6 +1,6 @@
 """Cascade training samples in memory: smooth reflectance at 4 m, its 16 m average, land cover.
 
-The layout is the cascade sample dict of ``terrasynth.workflows.train_metaearth``. Run
+The layout is the cascade sample dict of ``terrasynth.trainers.metaearth``. Run
 ``python tests/data/cascade_samples/data.py`` to print one sample.
 """
 

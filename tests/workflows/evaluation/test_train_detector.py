@@ -11,8 +11,9 @@ from terrasynth.core.errors import ConfigError, WeightsError
 from terrasynth.evaluation.results import open_results
 from terrasynth.models.detector import ChangeDetector
 from terrasynth.models.pretrained import public_config
+from terrasynth.trainers.settings import TrainSettings
 from terrasynth.workflows.cli import app, main
-from terrasynth.workflows.train_detector import TrainSettings, train_detector
+from terrasynth.workflows.train_detector import train_detector
 
 TINY = {"encoder": "resnet18", "decoder_channels": 8, "semantic_classes": 6}
 SMALL = {"encoder": "test_efficientnet", "decoder_channels": 8}
@@ -36,7 +37,7 @@ def test_training_writes_a_model_folder_and_resumes(tmp_path, change_pairs):
     path = train_detector(
         pairs, out, config=TINY, settings=settings(1), progress=False, data_name="synthetic"
     )
-    assert path == out / "model" and (out / "last.ckpt").is_file()
+    assert path == out / "model" and (out / "checkpoints" / "last.ckpt").is_file()
     first = json.loads((path / "training.json").read_text())
     assert first["epochs"] == 1 and first["trained_on"] == "synthetic"
     model = ChangeDetector.from_pretrained(path)
@@ -57,16 +58,16 @@ def test_training_writes_a_model_folder_and_resumes(tmp_path, change_pairs):
 def test_training_samples_are_augmented_and_validation_samples_are_not(
     tmp_path, change_pairs, monkeypatch, augment
 ):
-    from terrasynth.workflows import detector_module
+    from terrasynth.trainers import change_data
 
     augmented = []
-    original = detector_module.random_dihedral
+    original = change_data.random_dihedral
 
     def spy(sample, generator=None):
         augmented.append(sample["name"])
         return original(sample, generator)
 
-    monkeypatch.setattr(detector_module, "random_dihedral", spy)
+    monkeypatch.setattr(change_data, "random_dihedral", spy)
     train, val = change_pairs(count=4, size=48), change_pairs(2, 32)
     train_detector(
         train, tmp_path, config=TINY, settings=settings(1).model_copy(update={"augment": augment}), progress=False,
@@ -118,13 +119,13 @@ def test_a_run_killed_while_writing_a_checkpoint_resumes_from_the_one_before(
 
     assert killed_while_checkpointing(train, epoch=1) == -9  # 2 steps per epoch
     # the first epoch's checkpoint is whole, the second's half-written aside; no final weights yet
-    assert torch.load(tmp_path / "last.ckpt", weights_only=True)["epoch"] == 0
-    assert (tmp_path / ".last.ckpt.partial").is_file()
+    assert torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=True)["epoch"] == 0
+    assert (tmp_path / "checkpoints" / ".last.ckpt.partial").is_file()
     assert not (tmp_path / "model").exists()
     counter = count_steps()
     train([counter])
     assert counter.steps == 4  # the second and third epochs
-    assert not (tmp_path / ".last.ckpt.partial").exists()
+    assert not (tmp_path / "checkpoints" / ".last.ckpt.partial").exists()
     assert trained_epochs(tmp_path) == 3
 
 
@@ -142,7 +143,7 @@ def test_ctrl_c_keeps_the_last_checkpoint_and_a_rerun_resumes(
             callbacks=[ctrl_c_after_step(3)],
         )
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # Ctrl-C works again
-    assert torch.load(tmp_path / "last.ckpt", weights_only=True)["epoch"] == 0
+    assert torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=True)["epoch"] == 0
     assert not (tmp_path / "model").exists()
     counter = count_steps()
     train_detector(pairs, tmp_path, config=SMALL, settings=settings(2), progress=False, callbacks=[counter])
@@ -152,7 +153,7 @@ def test_ctrl_c_keeps_the_last_checkpoint_and_a_rerun_resumes(
 def test_ctrl_c_during_train_detector_exits_130_with_one_line(
     tmp_path, change_benchmarks, monkeypatch, capsys
 ):
-    from terrasynth.workflows.detector_module import DetectorModule
+    from terrasynth.trainers.detector import DetectorModule
 
     step = DetectorModule.training_step
 
@@ -189,7 +190,7 @@ def test_a_damaged_checkpoint_is_refused_in_one_line_and_overwrite_starts_over(
 ):
     root = change_benchmarks["levir-cd"]
     assert train_command(root, tmp_path) == 0
-    last = generators("corrupt").truncate_file(tmp_path / "last.ckpt", fraction)
+    last = generators("corrupt").truncate_file(tmp_path / "checkpoints" / "last.ckpt", fraction)
     capsys.readouterr()
     assert train_command(root, tmp_path, "--epochs", "2") == 2
     error = capsys.readouterr().err
@@ -202,10 +203,10 @@ def test_a_damaged_checkpoint_is_refused_in_one_line_and_overwrite_starts_over(
 def test_a_checkpoint_of_another_encoder_is_refused(tmp_path, change_pairs):
     pairs = change_pairs(count=2, size=32)
     train_detector(pairs, tmp_path / "a", config=SMALL, settings=settings(1), progress=False)
-    (tmp_path / "b").mkdir()
-    (tmp_path / "a" / "last.ckpt").rename(tmp_path / "b" / "last.ckpt")
+    (tmp_path / "b" / "checkpoints").mkdir(parents=True)
+    (tmp_path / "a" / "checkpoints" / "last.ckpt").rename(tmp_path / "b" / "checkpoints" / "last.ckpt")
     other = SMALL | {"encoder": "test_resnet"}
-    with pytest.raises(WeightsError, match=r"b/last\.ckpt holds another model .* --overwrite"):
+    with pytest.raises(WeightsError, match=r"b/checkpoints/last\.ckpt holds another model .* --overwrite"):
         train_detector(pairs, tmp_path / "b", config=other, settings=settings(1), progress=False)
 
 

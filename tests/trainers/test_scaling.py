@@ -3,20 +3,8 @@ import torch
 
 from terrasynth.core import ConfigError
 from terrasynth.models.diffusion import ReflectanceScaling
-from terrasynth.workflows.training import TrainingSettings, model_scaling, warmup_ema
-
-
-def test_ema_warms_up_then_holds_its_decay():
-    average = warmup_ema(0.999)
-    one, zero = torch.ones(3), torch.zeros(3)
-    # after 1 update the weight of the average is (1 + 1) / (10 + 1); after 10 000 it is the decay
-    assert average(one, zero, torch.tensor(1)).tolist() == pytest.approx([2 / 11] * 3)
-    assert average(one, zero, torch.tensor(10_000)).tolist() == pytest.approx([0.999] * 3)
-    # 60 steps of a short run already leave the initial weights behind
-    averaged = one.clone()
-    for n in range(1, 61):
-        averaged = average(averaged, zero, torch.tensor(n))
-    assert float(averaged[0]) < 0.01
+from terrasynth.trainers.scaling import model_scaling
+from terrasynth.trainers.settings import DiffusionTraining
 
 
 def test_model_space_is_fitted_per_band_on_the_training_samples():
@@ -25,10 +13,10 @@ def test_model_space_is_fitted_per_band_on_the_training_samples():
         {"image": torch.stack([torch.full((4, 4), 0.02 * i), torch.full((4, 4), 0.3 + 0.01 * i)])}
         for i in range(5)
     ]
-    fitted = model_scaling(TrainingSettings(), samples)
+    fitted = model_scaling(DiffusionTraining(), samples)
     assert fitted.low == pytest.approx((0.0, 0.3))  # 16 pixels of each sample: quantiles fall on values
     assert fitted.high == pytest.approx((0.08, 0.34))
-    given = model_scaling(TrainingSettings(reflectance_range=(0.0, 0.5)), samples)
+    given = model_scaling(DiffusionTraining(reflectance_range=(0.0, 0.5)), samples)
     assert given == ReflectanceScaling(0.0, 0.5)
 
 
@@ -39,7 +27,7 @@ def test_pixels_outside_the_valid_mask_are_left_out_of_the_fit():
     image = torch.full((2, 4, 4), 0.2)
     image[:, ~valid] = 0.0
     samples = [{"image": image + 0.01 * i, "valid": valid} for i in range(5)]
-    fitted = model_scaling(TrainingSettings(), samples)
+    fitted = model_scaling(DiffusionTraining(), samples)
     assert fitted.low == pytest.approx((0.2, 0.2)) and fitted.high == pytest.approx((0.24, 0.24))
     with pytest.raises(ConfigError, match="a band has no valid pixel"):
-        model_scaling(TrainingSettings(), [{"image": image, "valid": torch.zeros(4, 4, dtype=torch.bool)}])
+        model_scaling(DiffusionTraining(), [{"image": image, "valid": torch.zeros(4, 4, dtype=torch.bool)}])

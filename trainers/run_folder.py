@@ -1,5 +1,9 @@
-"""A training run's folder: its record, Lightning checkpoints that survive a kill, and resuming
-from them.
+"""A training run's folder: its record, Lightning checkpoints that survive a kill, resuming from
+them, and the final weights.
+
+Every trainer's run folder holds ``training.json`` (the validated settings and what the data
+implied, echoed for provenance) and ``checkpoints/last.ckpt`` (the full training state, to
+resume exactly), beside its logs and, once training has finished, its weights.
 
 A rerun with the same folder resumes from its last checkpoint. It is refused in one line when its
 settings or data differ from the record's (more epochs extend the run), or when the checkpoint is
@@ -17,6 +21,7 @@ import json
 import os
 import shutil
 import signal
+from collections.abc import Callable
 from pathlib import Path
 
 import lightning as L
@@ -25,13 +30,23 @@ from lightning.fabric.plugins import TorchCheckpointIO
 
 from terrasynth.core.errors import ConfigError, WeightsError
 from terrasynth.core.outputs import atomic_path
-from terrasynth.workflows.training_scale import first_process
 
+LAST_CHECKPOINT = Path("checkpoints", "last.ckpt")
+"""Every run's training state, relative to its folder."""
 RUN_FILES = (
-    "training.json", "checkpoints", "last.ckpt", "logs", "samples", "model", ".model.partial",
+    "training.json", "checkpoints", "logs", "samples", "model", ".model.partial",
 )  # fmt: skip
 """What the trainers write in a run folder (and all that ``overwrite`` removes: the folder may hold more)."""
 START_OVER = "rerun with --overwrite to start the run over"
+
+
+def first_process() -> bool:
+    """Whether this is the run's first process (global rank 0), also before Lightning has set the
+    ranks: processes started by Lightning, ``torchrun`` or SLURM carry their rank in the
+    environment, and the first process of a node other than the first its ``NODE_RANK``."""
+    from lightning.fabric.utilities.rank_zero import rank_zero_only
+
+    return rank_zero_only.rank == 0 and os.environ.get("NODE_RANK", "0") == "0"
 
 
 def remove_partials(out_dir: Path) -> None:
@@ -45,13 +60,13 @@ def start_run(
     out_dir: Path,
     record: dict,
     module: torch.nn.Module,
-    checkpoint: Path,
     *,
     epochs: str,
     overwrite: bool = False,
 ) -> Path | None:
     """Create the run folder with ``training.json`` (``record``: settings and data), or check a
-    rerun against it; returns the ``checkpoint`` to resume ``module`` from (None: start afresh).
+    rerun against it; returns the checkpoint to resume ``module`` from (``out_dir/checkpoints/last.ckpt``;
+    None: start afresh).
 
     Every setting of a rerun must be the same but the number of epochs (the key ``epochs`` of the
     flattened record, e.g. ``settings.max_epochs``), which may grow to extend the run; the
@@ -67,6 +82,7 @@ def start_run(
     record_path = out_dir / "training.json"
     if record_path.exists() and not overwrite:  # (other processes may still see the run to remove)
         _check_rerun(record_path, record, epochs)
+    checkpoint = out_dir / LAST_CHECKPOINT
     resume = _resumable(checkpoint, module) if checkpoint.is_file() and not overwrite else None
     if first:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -167,3 +183,13 @@ def fit_run(trainer: L.Trainer, module: L.LightningModule, resume: Path | None, 
             raise
         signal.signal(signal.SIGINT, on_interrupt)  # Lightning ignores Ctrl-C from its shutdown on
         raise KeyboardInterrupt from None
+
+
+def export_model(trainer: L.Trainer, out_dir: Path, save: Callable[[Path], object]) -> Path:
+    """``save(folder)`` into ``out_dir/.model.partial``, renamed to ``out_dir/model`` once written
+    (on the first rank only); returns ``out_dir/model``."""
+    model_dir = out_dir / "model"
+    if trainer.is_global_zero:
+        with atomic_path(model_dir) as partial:
+            save(partial)
+    return model_dir

@@ -4,14 +4,14 @@ import pytest
 import torch
 
 from terrasynth.core.errors import ConfigError, WeightsError
-from terrasynth.workflows.run_folder import RunCheckpointIO, start_run
+from terrasynth.trainers.run_folder import LAST_CHECKPOINT, RunCheckpointIO, start_run
 
 RECORD = {"settings": {"max_epochs": 2, "learning_rate": 0.001}, "data": "corpus.zarr"}
 
 
 def start(out_dir, record=RECORD, module=None, **options):
     module = module or torch.nn.Linear(2, 1)
-    return start_run(out_dir, record, module, out_dir / "last.ckpt", epochs="settings.max_epochs", **options)
+    return start_run(out_dir, record, module, epochs="settings.max_epochs", **options)
 
 
 def checkpoint_of(module: torch.nn.Module) -> dict:
@@ -35,7 +35,7 @@ def test_a_damaged_run_record_is_refused_in_one_line(tmp_path):
 
 def test_overwrite_removes_the_run_and_nothing_else(tmp_path):
     module = torch.nn.Linear(2, 1)
-    RunCheckpointIO().save_checkpoint(checkpoint_of(torch.nn.Linear(3, 1)), tmp_path / "last.ckpt")
+    RunCheckpointIO().save_checkpoint(checkpoint_of(torch.nn.Linear(3, 1)), tmp_path / LAST_CHECKPOINT)
     (tmp_path / "logs").mkdir()
     (tmp_path / "notes.txt").write_text("mine")
     with pytest.raises(WeightsError, match="holds another model"):
@@ -46,8 +46,9 @@ def test_overwrite_removes_the_run_and_nothing_else(tmp_path):
 
 def test_a_checkpoint_is_written_whole_under_its_name_and_leftovers_are_removed(tmp_path):
     module = torch.nn.Linear(2, 1)
-    RunCheckpointIO().save_checkpoint(checkpoint_of(module), tmp_path / "last.ckpt")
-    assert sorted(path.name for path in tmp_path.iterdir()) == ["last.ckpt"]
-    (tmp_path / ".last.ckpt.partial").write_bytes(b"half a checkpoint")  # what a kill leaves
-    assert start(tmp_path, module=module) == tmp_path / "last.ckpt"
-    assert not (tmp_path / ".last.ckpt.partial").exists()
+    checkpoints = tmp_path / "checkpoints"
+    RunCheckpointIO().save_checkpoint(checkpoint_of(module), checkpoints / "last.ckpt")
+    assert sorted(path.name for path in checkpoints.iterdir()) == ["last.ckpt"]
+    (checkpoints / ".last.ckpt.partial").write_bytes(b"half a checkpoint")  # what a kill leaves
+    assert start(tmp_path, module=module) == checkpoints / "last.ckpt"
+    assert not (checkpoints / ".last.ckpt.partial").exists()

@@ -13,10 +13,8 @@ import torch
 
 from terrasynth.core.config import load_config
 from terrasynth.core.errors import ConfigError
+from terrasynth.trainers.settings import Changen2Training, MetaEarthTraining, TrainSettings
 from terrasynth.workflows.cli import main
-from terrasynth.workflows.train_changen2 import Changen2Training
-from terrasynth.workflows.train_detector import TrainSettings
-from terrasynth.workflows.train_metaearth import MetaEarthTraining
 
 SCRIPT = Path(__file__).resolve().parents[1] / "data" / "ddp" / "train_two_ranks.py"
 
@@ -110,7 +108,7 @@ def test_an_unknown_strategy_on_the_command_line_is_one_line_and_exit_2(tmp_path
     [
         ("metaearth", {"training.json", "checkpoints/last.ckpt", "samples/epoch0000_batch0.png", "model"}),
         ("changen2", {"training.json", "checkpoints/last.ckpt", "samples/epoch0000_batch0.png", "model"}),
-        ("detector", {"training.json", "last.ckpt", "model"}),
+        ("detector", {"training.json", "checkpoints/last.ckpt", "model"}),
     ],
 )
 def test_two_process_ddp_training_ends_with_the_same_weights_on_both_and_writes_its_files_once(
@@ -141,12 +139,10 @@ def test_two_process_ddp_training_ends_with_the_same_weights_on_both_and_writes_
 
 
 def test_a_node_other_than_the_first_leaves_the_run_folder_to_it(tmp_path, monkeypatch):
-    from terrasynth.workflows.run_folder import RunCheckpointIO, start_run
+    from terrasynth.trainers.run_folder import LAST_CHECKPOINT, RunCheckpointIO, start_run
 
     def start(record, **options):
-        return start_run(
-            tmp_path, record, torch.nn.Linear(2, 1), tmp_path / "last.ckpt", epochs="epochs", **options
-        )
+        return start_run(tmp_path, record, torch.nn.Linear(2, 1), epochs="epochs", **options)
 
     monkeypatch.setenv("NODE_RANK", "1")  # the first process of the second node, before Lightning sets ranks
     start({"epochs": 1})
@@ -155,10 +151,10 @@ def test_a_node_other_than_the_first_leaves_the_run_folder_to_it(tmp_path, monke
     monkeypatch.setenv("NODE_RANK", "0")
     start({"epochs": 1, "learning_rate": 0.1})
     RunCheckpointIO().save_checkpoint(
-        {"state_dict": torch.nn.Linear(2, 1).state_dict()}, tmp_path / "last.ckpt"
+        {"state_dict": torch.nn.Linear(2, 1).state_dict()}, tmp_path / LAST_CHECKPOINT
     )
     monkeypatch.setenv("NODE_RANK", "1")
     assert start({"epochs": 1, "learning_rate": 0.2}, overwrite=True) is None
-    assert (tmp_path / "last.ckpt").exists()  # removed by the first node only
+    assert (tmp_path / LAST_CHECKPOINT).exists()  # removed by the first node only
     with pytest.raises(ConfigError, match="other settings"):
         start({"epochs": 1, "learning_rate": 0.2})

@@ -1,4 +1,5 @@
-"""Corpus tiles as map-style datasets of samples, and the masks a mask-conditioned model draws from.
+"""Corpus tiles as map-style datasets of samples, and the masks a mask-conditioned model (Changen2)
+draws from.
 
 A corpus sample is a dict (the contract with ``terrasynth.datasets``): ``image`` float32 (C, H, W)
 reflectance, ``landcover`` int64 (H, W) WorldCover codes, ``valid`` bool (H, W), ``gsd`` float32 metres per

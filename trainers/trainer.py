@@ -1,0 +1,90 @@
+"""The one Lightning ``Trainer`` factory of every trainer: a run folder's checkpoints, logs,
+progress bar and, for the diffusion models, the EMA of the weights.
+
+Resuming is exact at epoch boundaries: checkpoints are written (atomically, see
+:mod:`~terrasynth.trainers.run_folder`) at the end of every epoch into
+``checkpoints/last.ckpt`` of the run folder, and every random draw of the trainers depends only on
+(seed, epoch, batch).
+
+On several devices or nodes (:class:`~terrasynth.trainers.settings.ScaleSettings`), each
+process trains on its own share of every epoch, and only the first writes the run folder.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import lightning as L
+import torch
+from lightning.pytorch.callbacks import ModelCheckpoint, RichProgressBar, WeightAveraging
+from lightning.pytorch.loggers import Logger, TensorBoardLogger
+
+from terrasynth.trainers.ema import warmup_ema
+from terrasynth.trainers.run_folder import LAST_CHECKPOINT, RunCheckpointIO
+from terrasynth.trainers.settings import DiffusionTraining, ScaleSettings
+
+
+def build_trainer(
+    out_dir: Path,
+    settings: ScaleSettings,
+    *,
+    max_epochs: int,
+    precision: str,
+    logger: Logger,
+    ema_decay: float | None = None,
+    progress: bool = True,
+    callbacks: Sequence[L.Callback] = (),
+    **options,
+) -> L.Trainer:
+    """A ``lightning.Trainer`` of the run folder ``out_dir`` on the processes ``settings`` name.
+
+    Its training state is checkpointed at the end of every epoch into ``out_dir/checkpoints/last.ckpt``
+    (:data:`~terrasynth.trainers.run_folder.LAST_CHECKPOINT`, overwritten). With ``ema_decay``,
+    it keeps an exponential moving average of the weights (:func:`~terrasynth.trainers.ema.warmup_ema`),
+    swapped in for validation and copied into the module when training ends. ``progress`` shows
+    a progress bar; ``options`` are other ``Trainer`` arguments.
+    """
+    averaging = [WeightAveraging(avg_fn=warmup_ema(ema_decay), use_buffers=False)] if ema_decay else []
+    return L.Trainer(
+        default_root_dir=out_dir,
+        max_epochs=max_epochs,
+        **settings.trainer_options(),
+        precision=precision,
+        logger=logger,
+        plugins=[RunCheckpointIO()],
+        callbacks=[
+            *averaging,
+            ModelCheckpoint(  # overwritten at the end of every epoch
+                dirpath=out_dir / LAST_CHECKPOINT.parent,
+                filename=LAST_CHECKPOINT.stem,
+                enable_version_counter=False,
+                save_on_train_epoch_end=True,
+            ),
+            *([RichProgressBar()] if progress else []),
+            *callbacks,
+        ],
+        enable_progress_bar=progress,
+        **options,
+    )
+
+
+def diffusion_options(settings: DiffusionTraining, out_dir: Path) -> dict:
+    """:func:`build_trainer`'s arguments for a diffusion run: EMA weights, by default bf16 mixed
+    precision on GPUs (else 32-bit), quick-looks every ``sample_every_n_epochs``, TensorBoard logs
+    in ``out_dir/logs``, and the data split across processes by
+    :class:`~terrasynth.trainers.epoch_sampler.EpochSampler` rather than by Lightning."""
+    gpu = settings.accelerator in ("gpu", "cuda") or (
+        settings.accelerator == "auto" and torch.cuda.is_available()
+    )
+    return {
+        "max_epochs": settings.max_epochs,
+        "precision": settings.precision or ("bf16-mixed" if gpu else "32-true"),
+        "logger": TensorBoardLogger(out_dir, name="logs", version=""),
+        "ema_decay": settings.ema_decay,
+        "accumulate_grad_batches": settings.accumulate,
+        "use_distributed_sampler": False,
+        "check_val_every_n_epoch": settings.sample_every_n_epochs,
+        "num_sanity_val_steps": 0,
+        "log_every_n_steps": 1,
+    }
