@@ -38,6 +38,7 @@ import time
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
+from typing import get_args
 
 import numpy as np
 import rasterio
@@ -47,6 +48,7 @@ from rasterio.windows import Window
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from torch.utils.data import Dataset
 
+from terrasynth.core.choices import ChangeLabel, Pairing, SynthesisLayout
 from terrasynth.core.display import from_display, to_display
 from terrasynth.core.errors import ConfigError, CorpusError
 from terrasynth.core.landcover import BUILDING
@@ -67,11 +69,11 @@ from terrasynth.workflows.change_writers import ChangeSeriesWriter, LevirCDWrite
 from terrasynth.workflows.corpus_samples import MaskedSamples, corpus_tiles
 from terrasynth.workflows.devices import torch_device
 
-LAYOUTS = ("levir-cd", "second", "series")
+LAYOUTS = get_args(SynthesisLayout)
 LABELLED_SOURCES = {"buildings": "xview2", "openearthmap": "oem"}
 """The labelled folder layout a model of each mask kind synthesizes from."""
-PAIRINGS = ("consecutive", "first-last")
-CHANGES = ("any", "buildings")
+PAIRINGS = get_args(Pairing)
+CHANGES = get_args(ChangeLabel)
 RASTER_SUFFIXES = (".tif", ".tiff")
 PICTURE_SUFFIXES = (".png", ".jpg", ".jpeg")
 

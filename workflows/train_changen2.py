@@ -37,6 +37,7 @@ from diffusers import AutoencoderKL
 from pydantic import Field
 from torch.utils.data import Dataset
 
+from terrasynth.core.choices import RSDiTPreset, TrainingMask
 from terrasynth.core.errors import ConfigError, WeightsError
 from terrasynth.models.changen2 import Changen2Model, MaskEncoding, build_changen2
 from terrasynth.models.diffusion import (
@@ -65,8 +66,8 @@ from terrasynth.workflows.training import (
 class Changen2Training(TrainingSettings):
     """Settings of a Changen2 training run (echoed into ``training.json``)."""
 
-    preset: Literal["tiny", "S", "B", "L", "XL"] = "tiny"
-    mask: Literal["landcover", "buildings", "pseudo"] = "landcover"
+    preset: RSDiTPreset = "tiny"
+    mask: TrainingMask = "landcover"
     boundary: bool = Field(True, description="append the class-boundary channel to the mask condition")
     pseudo_classes: int = Field(8, ge=2, description="classes of pseudo-masks")
     autoencoder: str | None = Field(

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 import lightning as L
 import torch
@@ -34,6 +34,7 @@ import torch.nn.functional as F
 from pydantic import Field
 from torch.utils.data import Dataset
 
+from terrasynth.core.choices import CascadeCondition, MetaEarthPreset
 from terrasynth.core.errors import ConfigError
 from terrasynth.core.landcover import WORLDCOVER
 from terrasynth.datasets.degradation import degrade_condition
@@ -60,7 +61,7 @@ if TYPE_CHECKING:
 class MetaEarthTraining(TrainingSettings):
     """Settings of one stage's training run (echoed into ``training.json``)."""
 
-    preset: Literal["tiny", "base", "paper"] = "tiny"
+    preset: MetaEarthPreset = "tiny"
     first_stage: bool = Field(
         False, description="generate from noise (and land cover), not from the condition"
     )
@@ -222,7 +223,7 @@ def corpus_stage(
     level: str,
     *,
     first_stage: bool | None = None,
-    condition: Literal["coarser", "degraded"] = "coarser",
+    condition: CascadeCondition = "coarser",
     condition_level: str | None = None,
     chip: int = 64,
     min_valid_fraction: float = 0.5,
@@ -267,7 +268,7 @@ def corpus_cascade(
     corpus: str | Path,
     levels: str = "all",
     *,
-    condition: Literal["coarser", "degraded"] = "coarser",
+    condition: CascadeCondition = "coarser",
     chip: int = 64,
     min_valid_fraction: float = 0.5,
 ) -> CascadeLevels:

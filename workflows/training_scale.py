@@ -10,9 +10,8 @@ files (``training.json``, checkpoints, quick-looks, the exported model).
 from __future__ import annotations
 
 import os
-from typing import Annotated, Literal
+from typing import Literal
 
-import typer
 from pydantic import Field, field_validator
 
 from terrasynth.core.config import Config
@@ -21,10 +20,14 @@ SHARDED = ("fsdp", "deepspeed")
 """Prefixes of Lightning's strategies that shard the weights across processes."""
 
 
+Accelerator = Literal["auto", "cpu", "gpu", "cuda", "mps", "tpu"]
+"""Lightning's accelerators by name."""
+
+
 class ScaleSettings(Config):
     """The processes a run trains on (Lightning ``Trainer`` arguments of the same names)."""
 
-    accelerator: Literal["auto", "cpu", "gpu", "cuda", "mps", "tpu"] = "auto"
+    accelerator: Accelerator = "auto"
     devices: int | str = Field(
         "auto", description="Lightning's: devices per node as a count, 'auto', or a list such as '0,1'"
     )
@@ -68,21 +71,3 @@ def first_process() -> bool:
     from lightning.fabric.utilities.rank_zero import rank_zero_only
 
     return rank_zero_only.rank == 0 and os.environ.get("NODE_RANK", "0") == "0"
-
-
-AcceleratorOption = Annotated[
-    str | None, typer.Option("--accelerator", help="Lightning accelerator: auto, cpu, gpu, cuda, mps or tpu.")
-]
-DevicesOption = Annotated[
-    str | None, typer.Option("--devices", help="Devices per node: auto, a count, or a list such as 0,1.")
-]
-NumNodesOption = Annotated[
-    int | None, typer.Option("--num-nodes", min=1, help="Machines, each running --devices processes.")
-]
-StrategyOption = Annotated[
-    str | None,
-    typer.Option(
-        "--strategy", help="Lightning strategy: auto (DDP on several devices), ddp, ddp_spawn, fsdp..."
-    ),
-]
-"""The command-line options of :class:`ScaleSettings` (None: the settings file's, or the default)."""

@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Hashable, Sequence
+from typing import get_args
 
 import torch
 
+from terrasynth.core.choices import NoiseMode
 from terrasynth.core.errors import ConfigError
 
-NOISE_MODES = ("shared", "independent", "field", "average")
+NOISE_MODES = get_args(NoiseMode)
 INITIAL = -1
 """The step index of the initial noise; stochastic steps use 0, 1, ..."""
 

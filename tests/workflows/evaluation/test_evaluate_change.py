@@ -13,7 +13,6 @@ from terrasynth.models.detector import ChangeDetector, DetectorConfig, save_dete
 from terrasynth.workflows.cli import app, main
 from terrasynth.workflows.evaluate_change import (
     checkpoint_name,
-    cli,
     compare_checkpoints,
     evaluate_change,
 )
@@ -81,13 +80,14 @@ def test_command_with_two_checkpoints_prints_the_gap(checkpoints, change_benchma
 
 
 def test_command_refuses_unknown_layouts_and_missing_checkpoints(change_benchmarks, tmp_path):
-    from terrasynth.core.errors import ConfigError
+    from terrasynth.workflows.commands.evaluate import change
 
-    with pytest.raises(ConfigError, match="--dataset 'xview' is unknown"):
-        cli(dataset="xview", root=tmp_path, checkpoint=[tmp_path], out=tmp_path / "r.nc")
+    result = CliRunner().invoke(app, ["evaluate", "change", "--dataset", "xview", "--root", str(tmp_path),
+                                      "--checkpoint", str(tmp_path), "--out", str(tmp_path / "r.nc")])  # fmt: skip
+    assert result.exit_code == 2 and "'xview' is not one of 'levir-cd', 's2looking'" in result.output
     with pytest.raises(WeightsError, match="is missing"):
-        cli(dataset="levir-cd", root=change_benchmarks["levir-cd"], checkpoint=[tmp_path / "none"],
-            out=tmp_path / "r.nc")  # fmt: skip
+        change(dataset="levir-cd", root=change_benchmarks["levir-cd"], checkpoint=[tmp_path / "none"],
+               out=tmp_path / "r.nc")  # fmt: skip
 
 
 def _evaluate(capsys, checkpoint, root, out, *extra) -> tuple[int, str]:
