@@ -79,12 +79,14 @@ def test_command_with_two_checkpoints_prints_the_gap(checkpoints, change_benchma
     assert (tmp_path / "levir_pr.png").is_file() and (tmp_path / "levir_examples_supervised.png").is_file()
 
 
-def test_command_refuses_unknown_layouts_and_missing_checkpoints(change_benchmarks, tmp_path):
+def test_command_refuses_unknown_layouts_and_missing_checkpoints(change_benchmarks, tmp_path, capsys):
     from terrasynth.workflows.commands.evaluate import change
 
-    result = CliRunner().invoke(app, ["evaluate", "change", "--dataset", "xview", "--root", str(tmp_path),
-                                      "--checkpoint", str(tmp_path), "--out", str(tmp_path / "r.nc")])  # fmt: skip
-    assert result.exit_code == 2 and "'xview' is not one of 'levir-cd', 's2looking'" in result.output
+    with pytest.raises(SystemExit) as exit_info:
+        main(["evaluate", "change", "--dataset", "xview", "--root", str(tmp_path), "--checkpoint", str(tmp_path),
+              "--out", str(tmp_path / "r.nc")])  # fmt: skip
+    code, error = exit_info.value.code, capsys.readouterr().err
+    assert code == 2 and error.count("\n") == 1 and "'xview' is not one of 'levir-cd', 's2looking'" in error
     with pytest.raises(WeightsError, match="is missing"):
         change(dataset="levir-cd", root=change_benchmarks["levir-cd"], checkpoint=[tmp_path / "none"],
                out=tmp_path / "r.nc")  # fmt: skip
