@@ -5,6 +5,8 @@ The commands are walked through typer's click command tree, so a new command is 
 """
 
 import re
+import subprocess
+import sys
 from typing import get_args
 
 import pytest
@@ -79,6 +81,29 @@ def _key(path):
 
 def test_every_option_with_a_fixed_set_of_values_is_a_choice():
     assert {(_key(path), option) for path, option in CHOICES} == FIXED_SETS
+
+
+@pytest.mark.parametrize("path", sorted(COMMANDS), ids=" ".join)
+def test_every_command_shows_its_help(capsys, path):
+    with pytest.raises(SystemExit) as exit_info:
+        main([*path, "--help"])
+    assert exit_info.value.code == 0
+    assert " ".join(COMMANDS[path].help.split()[:4]) in " ".join(capsys.readouterr().out.split())
+
+
+def test_help_imports_no_torch():
+    """Every command's choices come from torch-free modules, so ``--help`` stays fast."""
+    script = """
+import sys
+from terrasynth.workflows.cli import main
+try:
+    main(["--help"])
+except SystemExit:
+    pass
+assert "torch" not in sys.modules, "terrasynth --help imported torch"
+"""
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
 
 
 @pytest.mark.parametrize(("path", "option"), sorted(CHOICES, key=str), ids=lambda v: " ".join(v))
