@@ -1,8 +1,8 @@
 """``terrasynth ingest``: build a multi-resolution corpus from a source, resumably.
 
-:func:`run_ingest` is the library call (a source object in, a corpus out); :func:`cli` is the
-command that builds the source from its options, prints the plan (``--dry-run``) or runs it with a
-progress bar per level and a summary.
+:func:`run_ingest` is the library call (a source object in, a corpus out); the command
+(:mod:`terrasynth.workflows.commands.ingest`) builds the source from its options, prints the plan
+(:func:`print_plan`, ``--dry-run``) or runs it with a progress bar per level and a summary.
 """
 
 from __future__ import annotations

@@ -33,7 +33,7 @@ def preview(
     size: Annotated[
         float, typer.Option("--size", help="Edge of the square area around --center, in metres.")
     ] = 2048.0,
-    gsd: Annotated[float, typer.Option("--gsd", help="Pixel size in metres (e.g. 4, 16, 60).")] = 4.0,
+    gsd: Annotated[float, typer.Option("--gsd", help="Metres per pixel (e.g. 4, 16, 60).")] = 4.0,
     seed: Annotated[int, typer.Option("--seed", help="Which synthetic world to draw.")] = 0,
     date1: Annotated[str, typer.Option("--date1", help="First date, YYYY-MM-DD.")] = "2018-06-01",
     date2: Annotated[str, typer.Option("--date2", help="Second date, YYYY-MM-DD.")] = "2023-06-01",
