@@ -18,13 +18,14 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import torch
 from rasterio.windows import Window
 from torch.utils.data import Dataset
 
+from terrasynth.core.choices import CascadeCondition
 from terrasynth.core.corpus import corpus_levels, open_corpus
 from terrasynth.core.errors import CorpusError
 from terrasynth.core.levels import Level
@@ -64,7 +65,7 @@ class CascadePairs(CorpusDataset):
         level: str | float | Level,
         region: str | None = None,
         *,
-        condition: Literal["coarser", "degraded"] = "coarser",
+        condition: CascadeCondition = "coarser",
         condition_level: str | float | Level | None = None,
         margin: int = 4,
         tile_size: int | None = None,

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import get_args
 
 from torch.utils.data import Dataset
 
+from terrasynth.core.choices import ChangeDataset
 from terrasynth.core.errors import ConfigError, CorpusError
 
-CHANGE_DATASETS = ("levir-cd", "s2looking", "second", "folder")
+CHANGE_DATASETS = get_args(ChangeDataset)
 """Names for :func:`open_change_dataset`; ``folder`` is a change set terrasynth wrote (LEVIR-CD
 layout, with or without split folders, or a Zarr change series)."""
 

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, field_validator
 
+from terrasynth.core.choices import MetaEarthPreset, RSDiTPreset, TrainingMask
 from terrasynth.core.config import Config, Precision
 from terrasynth.core.errors import ConfigError
 
@@ -30,10 +31,14 @@ SHARDED = ("fsdp", "deepspeed")
 """Prefixes of Lightning's strategies that shard the weights across processes."""
 
 
+Accelerator = Literal["auto", "cpu", "gpu", "cuda", "mps", "tpu"]
+"""Lightning's accelerators by name."""
+
+
 class ScaleSettings(Config):
     """The processes a run trains on (Lightning ``Trainer`` arguments of the same names)."""
 
-    accelerator: Literal["auto", "cpu", "gpu", "cuda", "mps", "tpu"] = "auto"
+    accelerator: Accelerator = "auto"
     devices: int | str = Field(
         "auto", description="Lightning's: devices per node as a count, 'auto', or a list such as '0,1'"
     )
@@ -119,7 +124,7 @@ class DiffusionTraining(ScaleSettings):
 class MetaEarthTraining(DiffusionTraining):
     """Settings of one MetaEarth stage's training run (echoed into ``training.json``)."""
 
-    preset: Literal["tiny", "base", "paper"] = "tiny"
+    preset: MetaEarthPreset = "tiny"
     first_stage: bool = Field(
         False, description="generate from noise (and land cover), not from the condition"
     )
@@ -140,8 +145,8 @@ class MetaEarthTraining(DiffusionTraining):
 class Changen2Training(DiffusionTraining):
     """Settings of a Changen2 training run (echoed into ``training.json``)."""
 
-    preset: Literal["tiny", "S", "B", "L", "XL"] = "tiny"
-    mask: Literal["landcover", "buildings", "pseudo"] = "landcover"
+    preset: RSDiTPreset = "tiny"
+    mask: TrainingMask = "landcover"
     boundary: bool = Field(True, description="append the class-boundary channel to the mask condition")
     pseudo_classes: int = Field(8, ge=2, description="classes of pseudo-masks")
     autoencoder: str | None = Field(

@@ -17,11 +17,8 @@ from __future__ import annotations
 import math
 import shutil
 from pathlib import Path
-from typing import Annotated
 
-import typer
-
-from terrasynth.workflows.bundled import publish, say_trained, training_record, work_folder
+from terrasynth.workflows.bundled import publish, training_record, work_folder
 
 WORLD = {"seed": 1000, "centre": (9.42, 45.62), "area": 8000.0, "date": "2021-06-01", "levels": "60,16,4"}
 """The training world: a square of ``area`` metres of the synthetic world (seed, date) at 60, 16
@@ -92,16 +89,3 @@ def write_half(model: Path, out: Path) -> None:
     shutil.copy2(model / "config.json", out / "config.json")
     weights = load_file(model / WEIGHTS)
     save_file({k: v.to(torch.float16) for k, v in weights.items()}, out / WEIGHTS, metadata={"format": "pt"})
-
-
-def cli(
-    out: Annotated[Path, typer.Option("--out", help="Checkpoint folder to write.")] = Path(
-        "checkpoints/metaearth"
-    ),
-    work: Annotated[
-        Path | None,
-        typer.Option("--work", help="Training corpus and run (default: OUT.work); rerun to resume."),
-    ] = None,
-) -> None:
-    """Train the bundled MetaEarth checkpoint from scratch (one model of the 60 -> 16 -> 4 m cascade)."""
-    say_trained(train_checkpoint(out, work=work, progress=True))

@@ -15,11 +15,8 @@ pixel space on 4 x 4 pixel tokens with the mask embedded at the token grid.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
 
-import typer
-
-from terrasynth.workflows.bundled import publish, say_trained, training_record, work_folder
+from terrasynth.workflows.bundled import publish, training_record, work_folder
 
 WORLD = {
     "seed": 1000,
@@ -79,16 +76,3 @@ def train_checkpoint(out: str | Path, *, work: str | Path | None = None, progres
         model = train_on_corpus(corpus, WORLD["level"], work / "run", tile_size=TILE, **TRAINING)
         record["optimizer_steps"] = TRAINING["max_epochs"] * TRAINING["steps_per_epoch"]
     return publish(model, out, record)
-
-
-def cli(
-    out: Annotated[Path, typer.Option("--out", help="Checkpoint folder to write.")] = Path(
-        "checkpoints/changen2"
-    ),
-    work: Annotated[
-        Path | None,
-        typer.Option("--work", help="Training corpus and run (default: OUT.work); rerun to resume."),
-    ] = None,
-) -> None:
-    """Train the bundled Changen2 checkpoint from scratch (1 m imagery from land cover and buildings)."""
-    say_trained(train_checkpoint(out, work=work, progress=True))

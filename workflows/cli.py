@@ -1,7 +1,7 @@
 """The ``terrasynth`` command line.
 
-Each command is a thin shell over a documented Python call in ``terrasynth.workflows``; heavy
-libraries are imported inside the commands so that ``--help`` stays fast. A known error
+This module assembles the commands of :mod:`terrasynth.workflows.commands` (one module per command
+group), each a thin shell over a documented Python call in ``terrasynth.workflows``. A known error
 (:class:`~terrasynth.core.errors.TerrasynthError`) prints one line and exits with status 2;
 ``--debug`` shows the full traceback instead.
 """
@@ -9,21 +9,19 @@ libraries are imported inside the commands so that ``--help`` stays fast. A know
 from __future__ import annotations
 
 import sys
+from typing import Annotated
 
 import typer
 
-from terrasynth.workflows import (
-    changen2_cli,
-    check,
-    convert_changen2,
-    demo,
-    evaluate_change,
-    evaluate_generation,
-    generate,
-    ingest,
-    preview,
-)
-from terrasynth.workflows.train import train_app
+from terrasynth.workflows.commands.check import check
+from terrasynth.workflows.commands.convert import convert_app
+from terrasynth.workflows.commands.demo import demo
+from terrasynth.workflows.commands.evaluate import evaluate_app
+from terrasynth.workflows.commands.generate import generate
+from terrasynth.workflows.commands.ingest import ingest
+from terrasynth.workflows.commands.preview import preview
+from terrasynth.workflows.commands.synthesize import synthesize
+from terrasynth.workflows.commands.train import train_app
 
 app = typer.Typer(
     name="terrasynth",
@@ -44,29 +42,25 @@ def _show_version(value: bool) -> None:
 
 @app.callback()
 def _global_options(
-    debug: bool = typer.Option(False, "--debug", help="Show the full traceback on errors and every warning."),
-    version: bool = typer.Option(
-        False, "--version", callback=_show_version, is_eager=True, help="Print the version and exit."
-    ),
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show the full traceback on errors and every warning.")
+    ] = False,
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_show_version, is_eager=True, help="Print the version and exit."),
+    ] = False,
 ) -> None:
     """(``--debug`` is read by :func:`main` before the command runs.)"""
 
 
-app.command("demo")(demo.cli)
-app.command("ingest")(ingest.cli)
-app.command("check")(check.cli)
-app.command("preview")(preview.cli)
-app.command("generate")(generate.cli)
-app.command("synthesize")(changen2_cli.synthesize)
+app.command("demo")(demo)
+app.command("ingest")(ingest)
+app.command("check")(check)
+app.command("preview")(preview)
+app.command("generate")(generate)
+app.command("synthesize")(synthesize)
 app.add_typer(train_app, name="train")
-evaluate_app = typer.Typer(help="Evaluate generated imagery and change detectors.", no_args_is_help=True)
-evaluate_app.command("generation")(evaluate_generation.cli)
-evaluate_app.command("change")(evaluate_change.cli)
 app.add_typer(evaluate_app, name="evaluate")
-convert_app = typer.Typer(
-    help="Convert released weights into terrasynth model folders.", no_args_is_help=True
-)
-convert_app.command("changen2")(convert_changen2.cli)
 app.add_typer(convert_app, name="convert")
 
 

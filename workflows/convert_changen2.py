@@ -16,14 +16,13 @@ from __future__ import annotations
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import get_args
 
-import typer
-
+from terrasynth.core.choices import ReleasedMask
 from terrasynth.core.errors import ConfigError
 from terrasynth.core.outputs import atomic_path, check_output
 
-RELEASED_MASKS = ("xview2", "oem")
+RELEASED_MASKS = get_args(ReleasedMask)
 RELEASED_GSD = {"xview2": 0.5, "oem": 0.5}
 """Metres per pixel assumed for the images of each data set (xView2 0.3-0.8 m, OpenEarthMap
 0.25-0.5 m); ``--gsd`` sets another. Change events are sized in square metres with it."""
@@ -126,40 +125,3 @@ def convert_changen2(
     size = next((f"{n}/{config.patch_size}" for n, p in PRESETS.items() if (p["depth"], p["hidden_size"], p.get("patch_size", 2)) == (config.depth, config.hidden_size, config.patch_size)), f"depth {config.depth}, width {config.hidden_size}, patch {config.patch_size}")  # fmt: skip
     mask = f"{encoding.kind}, {encoding.channels} channel{'s' * (encoding.channels > 1)} ({encoding.format})"
     return Conversion(Path(out), copy, size, mask, sum(p.numel() for p in rsdit.parameters()))
-
-
-def cli(
-    weights: Annotated[
-        Path, typer.Option("--weights", exists=True, dir_okay=False, help="The released RS-DiT file.")
-    ],
-    autoencoder: Annotated[
-        Path,
-        typer.Option(
-            "--autoencoder",
-            exists=True,
-            file_okay=False,
-            help="Local folder of Stable Diffusion's VAE (diffusers AutoencoderKL, safetensors).",
-        ),
-    ],
-    masks: Annotated[
-        Literal["xview2", "oem"],
-        typer.Option(
-            "--masks", help="The masks the weights were trained on: xview2 buildings or oem classes."
-        ),
-    ],
-    out: Annotated[
-        Path, typer.Option("--out", help="The model folder to write (must not exist, or be empty).")
-    ],
-    gsd: Annotated[
-        float | None,
-        typer.Option("--gsd", min=0.01, help="Metres per pixel of the images (default 0.5)."),
-    ] = None,
-) -> None:
-    """Convert a released Changen2 RS-DiT checkpoint into a model folder for terrasynth synthesize."""
-    from rich.console import Console
-
-    done = convert_changen2(weights, autoencoder, masks, out, gsd=gsd)
-    Console().print(
-        f"Converted RS-DiT {done.architecture} ({done.parameters / 1e6:.1f}M parameters, {done.mask} masks) "
-        f"from the {done.weights!r} weights of {weights}; the model is in {done.path}"
-    )

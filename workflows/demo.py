@@ -19,20 +19,17 @@ CPU cores; ``"medium"`` is for a GPU.
 
 from __future__ import annotations
 
-import contextlib
-import logging
 import math
 import time
-import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Literal
 
 import numpy as np
-import typer
 from pydantic import Field
 
+from terrasynth.core.choices import MetaEarthPreset, NoiseMode, RSDiTPreset, Solver
 from terrasynth.core.config import Config
 from terrasynth.workflows.bundled import BUNDLED
 
@@ -48,7 +45,7 @@ class DemoSettings(Config):
         True,
         description="use the bundled checkpoints (tiny models) unless from scratch; False trains this scale's",
     )
-    preset: Literal["tiny", "base", "paper"] = "tiny"
+    preset: MetaEarthPreset = "tiny"
     chip: int = Field(32, ge=8, description="training tile of both cascade stages, pixels")
     cascade_epochs: int = Field(3, ge=1)
     cascade_steps: int = Field(40, ge=1, description="optimizer steps per epoch of each stage")
@@ -61,10 +58,8 @@ class DemoSettings(Config):
     steps: int = Field(10, ge=1, description="sampling steps of every generation (from pure noise)")
     # DDIM: at strength 0.4 the 10 steps leave 4, where DPM-Solver++ scored worse on the 480 px
     # canvas (4 m SWD 82 against 73, seam energy ratio 1.15 against 1.07; seed 0, bundled model)
-    solver: Literal["dpm++", "ddim"] = Field(
-        "ddim", description="the generation's sampler (see terrasynth generate)"
-    )
-    noise: Literal["shared", "independent", "field", "average"] = Field(
+    solver: Solver = Field("ddim", description="the generation's sampler (see terrasynth generate)")
+    noise: NoiseMode = Field(
         "field", description="initial noise of the windows (shared: MetaEarth's; see terrasynth generate)"
     )
     strength: float = Field(
@@ -82,7 +77,7 @@ class DemoSettings(Config):
     change_area: float = Field(
         640.0, gt=0, description="side in metres of the change corpus, a square on a town's edge"
     )
-    changen2_preset: str = "tiny"
+    changen2_preset: RSDiTPreset = "tiny"
     changen2_chip: int = Field(64, ge=16)
     changen2_epochs: int = Field(3, ge=1)
     changen2_steps: int = Field(80, ge=1, description="optimizer steps per epoch")
@@ -457,62 +452,3 @@ def steps(run: DemoRun) -> list[tuple[str, Callable[[DemoRun], None]]]:
         ("evaluate generation", _evaluate_generation),
         ("write the report", _report),
     ]
-
-
-@contextlib.contextmanager
-def _quiet_lightning() -> Iterator[None]:
-    """Leave out Lightning's start-up notes (accelerators, tips) and its warnings about the demo's
-    deliberately tiny runs (no validation loader, fewer batches than a logging interval, a
-    deprecation inside Lightning itself), which would bury the steps' progress."""
-    import lightning.pytorch  # noqa: F401  (its import sets the level this overrides)
-
-    logger = logging.getLogger("lightning.pytorch")
-    level = logger.level
-    logger.setLevel(logging.WARNING)
-    try:
-        with warnings.catch_warnings():
-            for message in (".*no `val_dataloader`", ".*smaller than the logging interval", ".*LeafSpec"):
-                warnings.filterwarnings("ignore", message=message)
-            yield
-    finally:
-        logger.setLevel(level)
-
-
-def cli(
-    out: Annotated[Path, typer.Option("--out", help="Folder for everything the demo writes.")] = Path(
-        "demo-out"
-    ),
-    seed: Annotated[int, typer.Option("--seed", help="The synthetic world and every random draw.")] = 0,
-    scale: Annotated[
-        str, typer.Option("--scale", help="small (~10 min on 2 CPU cores) or medium (GPU).")
-    ] = "small",
-    inception: Annotated[
-        Path | None,
-        typer.Option("--inception", help="Local pt_inception-2015-12-05-6726825d.pth, for FID/KID."),
-    ] = None,
-    from_scratch: Annotated[
-        bool,
-        typer.Option(
-            "--from-scratch",
-            help="Train the MetaEarth and Changen2 models in the run instead of using the bundled checkpoints.",
-        ),
-    ] = False,
-) -> None:
-    """Run the whole system on the synthetic world and write a report (no network, no credentials)."""
-    from rich.console import Console
-
-    console = Console()
-
-    def on_step(name: str, number: int, total: int) -> None:
-        console.rule(f"[bold]{number}/{total} {name}")
-
-    with _quiet_lightning():
-        run = run_demo(
-            out, seed=seed, scale=scale, inception_weights=inception, from_scratch=from_scratch,
-            on_step=on_step, progress=True,
-        )  # fmt: skip
-    f1 = run.results["change"]["scores"].sel(metric="f1").squeeze(drop=True)
-    console.print(
-        f"demo finished in {sum(run.steps.values()):.0f} s: zero-shot F1 {float(f1.sel(model='zero-shot')):.3f}, "
-        f"supervised F1 {float(f1.sel(model='supervised')):.3f}; report: {run.report}"
-    )

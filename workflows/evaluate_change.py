@@ -13,11 +13,6 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Annotated
-
-from typer import Option
-
-from terrasynth.workflows.devices import DEVICE_HELP
 
 
 def evaluate_change(dataset, checkpoint: str | Path, *, model_name: str | None = None, **options):
@@ -157,57 +152,3 @@ def write_change_report(results, examples: Mapping[str, Sequence[dict]], out: st
     written = [plot_precision_recall(results, pr), plot_f1_histogram(results, f1)]
     written += [plot_examples(kept, path) for kept, path in zip(shown.values(), example_paths, strict=True)]
     return [save_results(results, out), *written]
-
-
-def cli(
-    dataset: Annotated[str, Option("--dataset", help="Layout: levir-cd, s2looking, second or folder.")],
-    root: Annotated[Path, Option("--root", help="The data set's folder (holding train/, test/, ...).")],
-    checkpoint: Annotated[
-        list[Path],
-        Option(
-            "--checkpoint",
-            help="Detector model folder (RUN/model); repeat to compare (zero-shot, supervised).",
-        ),
-    ],
-    out: Annotated[Path, Option("--out", help="Results file (.nc); figures are written beside it.")],
-    name: Annotated[
-        list[str] | None,
-        Option("--name", help="A name per checkpoint (default: its folder name, or its run's)."),
-    ] = None,
-    split: Annotated[str, Option("--split", help="Split to evaluate.")] = "test",
-    window: Annotated[int, Option("--window", min=1, help="Sliding-window edge in pixels.")] = 512,
-    overlap: Annotated[
-        float, Option("--overlap", min=0.0, help="Overlap of neighbouring windows, in [0, 1).")
-    ] = 0.25,
-    threshold: Annotated[
-        float, Option("--threshold", min=0.0, max=1.0, help="Change probability counted as change.")
-    ] = 0.5,
-    device: Annotated[str | None, Option("--device", help=DEVICE_HELP)] = None,
-    examples: Annotated[
-        int, Option("--examples", min=0, help="Image pairs shown in the example figure.")
-    ] = 4,
-    overwrite: Annotated[
-        bool, Option("--overwrite", help="Replace existing results and figures at --out.")
-    ] = False,
-) -> None:
-    """Evaluate change detectors on LEVIR-CD, S2Looking, SECOND or a LEVIR-layout folder."""
-    from rich.console import Console
-    from rich.progress import Progress
-
-    from terrasynth.core.errors import ConfigError
-    from terrasynth.datasets import open_change_dataset
-    from terrasynth.evaluation.results import print_results
-
-    names = list(name or []) or [checkpoint_name(c) for c in checkpoint]
-    if len(names) != len(checkpoint) or len(set(names)) != len(names):
-        raise ConfigError(f"give one distinct --name per --checkpoint (got names {names})")
-    data = open_change_dataset(dataset, root, split)
-    with Progress(transient=True) as progress:
-        task = progress.add_task("evaluating", total=len(data) * len(checkpoint))
-        results = compare_checkpoints(
-            data, dict(zip(names, checkpoint, strict=True)), dataset_name=dataset, split=split,
-            window=window, overlap=overlap, threshold=threshold, device=device, out=out, overwrite=overwrite,
-            examples=examples, on_image=lambda: progress.advance(task),
-        )  # fmt: skip
-    print_results(results, gap=len(names) == 2)
-    Console().print(f"{len(data)} image pairs, {len(names)} model(s); wrote {out} and its figures")

@@ -11,11 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Annotated
-
-from typer import Option
-
-from terrasynth.workflows.devices import DEVICE_HELP
 
 BICUBIC = "bicubic"
 """The ``model`` name of the bicubic baseline."""
@@ -225,89 +220,4 @@ def _per_level(errors: list[dict], names: list[str], levels: list[str]):
         dims=("model", "level", "condition_metric"),
         coords={"model": names, "level": levels, "condition_metric": list(CONDITION_METRICS)},
         attrs={"long_name": "canvas averaged onto the condition's pixels against the condition"},
-    )
-
-
-def cli(
-    real: Annotated[
-        Path, Option("--real", help="Real images: folder of PNG/GeoTIFF files or a Zarr corpus.")
-    ],
-    generated: Annotated[
-        list[Path],
-        Option("--generated", help="Generated images, same forms; repeat to compare several sets."),
-    ],
-    out: Annotated[Path, Option("--out", help="Results file (.nc).")],
-    overwrite: Annotated[bool, Option("--overwrite", help="Replace an existing --out file.")] = False,
-    name: Annotated[
-        list[str] | None, Option("--name", help="A name per generated set (default: folder name).")
-    ] = None,
-    inception: Annotated[
-        Path | None,
-        Option(
-            "--inception",
-            help="Local pt_inception-2015-12-05-6726825d.pth for FID/KID (else SWD and seams only).",
-        ),
-    ] = None,
-    tile_size: Annotated[int, Option("--tile-size", min=16, help="Tile edge in pixels.")] = 256,
-    rgb_bands: Annotated[
-        str, Option("--rgb-bands", help="Red,green,blue band names or indices, e.g. B4,B3,B2.")
-    ] = "",
-    window_stride: Annotated[
-        int,
-        Option(
-            "--window-stride",
-            min=0,
-            help="Generator window stride in pixels, 2 or more (enables seam scores).",
-        ),
-    ] = 0,
-    window_offset: Annotated[
-        int, Option("--window-offset", min=0, help="Pixel of the first window cut.")
-    ] = 0,
-    batch_size: Annotated[int, Option("--batch-size", min=1, help="Tiles per batch.")] = 32,
-    seed: Annotated[int, Option("--seed", help="Random seed (patches, SWD directions, KID subsets).")] = 0,
-    device: Annotated[str | None, Option("--device", help=DEVICE_HELP)] = None,
-    condition: Annotated[
-        Path | None,
-        Option(
-            "--condition",
-            exists=True,
-            dir_okay=False,
-            help="Low-resolution GeoTIFF the canvases came from: adds a 'bicubic' model and each canvas' "
-            "error against it, averaged back down onto its pixels.",
-        ),
-    ] = None,
-) -> None:
-    """Compare generated imagery with real imagery (FID, KID, SWD, seams; per level and class)."""
-    from rich.console import Console
-    from rich.progress import Progress
-
-    from terrasynth.core.outputs import check_output
-    from terrasynth.evaluation.generation import tile_count
-    from terrasynth.evaluation.image_sets import open_image_set
-    from terrasynth.evaluation.inception import check_inception_weights
-    from terrasynth.evaluation.results import print_results, save_results
-
-    console = Console()
-    check_output(out, overwrite=overwrite)
-    if inception is not None:
-        check_inception_weights(inception)  # fail before any image is read
-    else:
-        console.print("No --inception weights: FID and KID are skipped (SWD and seams need none).")
-    bands = [b.strip() for b in rgb_bands.split(",")] if rgb_bands else None
-    sets = [real, *generated, *(generated if condition else [])]  # the bicubic baseline mirrors them
-    total = sum(tile_count(open_image_set(p, rgb_bands=bands), tile_size) for p in sets)
-    with Progress(transient=True) as progress:
-        task = progress.add_task("tiles", total=total)
-        results = evaluate_generation(
-            real, generated, names=name or None, inception_weights=inception, tile_size=tile_size,
-            rgb_bands=bands, window_stride=window_stride or None,
-            window_offset=window_offset, batch_size=batch_size, seed=seed, device=device, condition=condition,
-            on_tiles=lambda n: progress.advance(task, n),
-        )  # fmt: skip
-    save_results(results, out)
-    print_results(results)
-    tiles = results["tiles"].sel(level="all", landcover="all")
-    console.print(
-        f"{int(tiles.sel(set='real').max())} real and {int(tiles.sel(set='generated').sum())} generated tiles "
-        f"in {len(generated)} set(s); wrote {out}"
     )

@@ -1,8 +1,8 @@
 """``terrasynth ingest``: build a multi-resolution corpus from a source, resumably.
 
-:func:`run_ingest` is the library call (a source object in, a corpus out); :func:`cli` is the
-command that builds the source from its options, prints the plan (``--dry-run``) or runs it with a
-progress bar per level and a summary.
+:func:`run_ingest` is the library call (a source object in, a corpus out); the command
+(:mod:`terrasynth.workflows.commands.ingest`) builds the source from its options, prints the plan
+(:func:`print_plan`, ``--dry-run``) or runs it with a progress bar per level and a summary.
 """
 
 from __future__ import annotations
@@ -11,11 +11,6 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated
-
-import typer
-
-from terrasynth.ingest.registry import SOURCES
 
 IN_FLIGHT_PER_SLOT = 2
 """Tiles submitted per tile that can run at once (a worker thread): enough that no worker waits for
@@ -276,151 +271,3 @@ def _duration(seconds: float) -> str:
     if seconds < 7200:
         return f"{seconds / 60:.0f} min"
     return f"{seconds / 3600:.1f} h"
-
-
-def _check_options_fit(source: str, given_by_source: dict[str, dict]) -> None:
-    """Refuse options that belong to another source than the one chosen (they would be ignored)."""
-    from terrasynth.core.errors import ConfigError
-
-    for owner, options in given_by_source.items():
-        given = [name for name, value in options.items() if value]
-        if owner != source and given:
-            raise ConfigError(f"{given[0]} is an option of the {owner} source, not of --source {source}")
-
-
-def cli(
-    source: str = typer.Option(
-        "synthetic", "--source", help=f"Where pixels come from: {' | '.join(SOURCES)}."
-    ),
-    aoi: str = typer.Option(
-        ..., "--aoi", help="Area: 'west,south,east,north' degrees, GeoJSON/WKT text or a file holding either."
-    ),
-    levels: str = typer.Option("60,16,4", "--levels", help="Resolutions in metres, coarse to fine."),
-    start: str | None = typer.Option(
-        None, "--start", help="First day of the date range, YYYY-MM-DD (needed by earthengine)."
-    ),
-    end: str | None = typer.Option(None, "--end", help="Day after the date range, YYYY-MM-DD (excluded)."),
-    out: str = typer.Option("corpus.zarr", "--out", help="The Zarr store to write (resumed if it exists)."),
-    dry_run: bool = typer.Option(
-        False, "--dry-run", help="Print regions, tiles, requests, bytes and time; fetch nothing."
-    ),
-    overwrite: bool = typer.Option(
-        False, "--overwrite", help="Start over instead of resuming an existing --out."
-    ),
-    scheduler: str = typer.Option(
-        "local",
-        "--scheduler",
-        help="'local' (a Dask cluster sized to this machine), 'threads' (this process; small jobs) or a "
-        "Dask scheduler address such as tcp://host:8786.",
-    ),
-    tile_size: int = typer.Option(256, "--tile-size", help="Tile and chunk edge in pixels."),
-    project: str | None = typer.Option(
-        None, "--project", help="earthengine: Cloud project with Earth Engine enabled (default: $EE_PROJECT)."
-    ),
-    service_account_key: str | None = typer.Option(
-        None,
-        "--service-account-key",
-        help="earthengine: service-account JSON key file (default: application-default credentials).",
-    ),
-    imagery: str = typer.Option("sentinel2", "--imagery", help="earthengine: sentinel2 | landsat."),
-    fine_imagery: str | None = typer.Option(
-        None,
-        "--fine-imagery",
-        help="earthengine: nicfi | naip for levels finer than --imagery (else resampled).",
-    ),
-    landcover: str = typer.Option(
-        "worldcover", "--landcover", help="earthengine: worldcover | dynamicworld."
-    ),
-    buildings: bool = typer.Option(
-        False,
-        "--buildings",
-        help="earthengine: burn Open Buildings temporal into the land cover as built-up.",
-    ),
-    cloud_threshold: float = typer.Option(
-        0.6, "--cloud-threshold", help="earthengine: keep Sentinel-2 pixels with Cloud Score+ cs_cdf >= this."
-    ),
-    concurrency: int = typer.Option(
-        32, "--concurrency", help="earthengine: requests in flight at once, all workers together (quota ~40)."
-    ),
-    image: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--image", help="local: a GeoTIFF/COG to read (repeat for several; the first listed wins)."
-        ),
-    ] = None,
-    bands: str | None = typer.Option(
-        None, "--bands", help="local: bands to keep, 1-based indexes or descriptions, e.g. 2,3,4,8."
-    ),
-    scale: float = typer.Option(1e-4, "--scale", help="local: reflectance = stored value x scale + offset."),
-    offset: float = typer.Option(0.0, "--offset", help="local: reflectance = stored value x scale + offset."),
-    landcover_raster: str | None = typer.Option(
-        None,
-        "--landcover-raster",
-        help="local: a class raster (ESA WorldCover codes) to store as land cover.",
-    ),
-    seed: int = typer.Option(0, "--seed", help="synthetic: the seed of the world."),
-) -> None:
-    """Build a multi-resolution corpus (Zarr) from Earth Engine, local rasters or the synthetic world."""
-    from terrasynth.core import AreaOfInterest
-    from terrasynth.core.errors import ConfigError
-    from terrasynth.ingest.dates import DateRange
-    from terrasynth.ingest.registry import make_source
-
-    if (start is None) != (end is None):
-        raise ConfigError("give both --start and --end, or neither")
-    dates = DateRange.parse(start, end) if start is not None else None
-    _check_options_fit(
-        source,
-        {
-            "local": {"--image": image, "--bands": bands, "--landcover-raster": landcover_raster},
-            "earthengine": {
-                "--project": project,
-                "--service-account-key": service_account_key,
-                "--fine-imagery": fine_imagery,
-                "--buildings": buildings,
-            },
-        },
-    )
-    if source == "earthengine":
-        if dates is None:
-            raise ConfigError(
-                "the earthengine source needs a date range: pass --start and --end (YYYY-MM-DD)"
-            )
-        options = {
-            "start": dates.start,
-            "end": dates.end,
-            "imagery": imagery,
-            "fine_imagery": fine_imagery,
-            "landcover": landcover,
-            "buildings": buildings,
-            "cloud_threshold": cloud_threshold,
-            "concurrency": concurrency,
-            "project": project,
-            "service_account_key": service_account_key,
-        }
-    elif source == "local":
-        options = {
-            "images": image or [],
-            "bands": bands.split(",") if bands else None,
-            "scale": scale,
-            "offset": offset,
-            "landcover": landcover_raster,
-        }
-    else:
-        options = {"seed": seed, **({"date": dates.start} if dates else {})}
-    area = AreaOfInterest.parse(aoi)
-    chosen = make_source(source, **options)
-    if dry_run:
-        print_plan(area, levels, tile_size, chosen)
-        return
-    summary = run_ingest(
-        chosen,
-        area,
-        out,
-        levels=levels,
-        tile_size=tile_size,
-        dates=dates,
-        overwrite=overwrite,
-        scheduler=scheduler,
-    )
-    print_summary(summary)

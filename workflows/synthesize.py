@@ -38,6 +38,7 @@ import time
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
+from typing import get_args
 
 import numpy as np
 import torch
@@ -45,6 +46,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from torch.utils.data import Dataset
 
 from terrasynth.core.change_writers import ChangeSeriesWriter, LevirCDWriter, SecondWriter
+from terrasynth.core.choices import ChangeLabel, Pairing, SynthesisLayout
 from terrasynth.core.display import to_display
 from terrasynth.core.errors import ConfigError, CorpusError
 from terrasynth.core.landcover import BUILDING
@@ -65,11 +67,11 @@ from terrasynth.models.changen2 import (
 from terrasynth.models.metaearth import keyed_normal
 from terrasynth.workflows.devices import torch_device
 
-LAYOUTS = ("levir-cd", "second", "series")
+LAYOUTS = get_args(SynthesisLayout)
 LABELLED_SOURCES = {"buildings": "xview2", "openearthmap": "oem"}
 """The labelled folder layout a model of each mask kind synthesizes from."""
-PAIRINGS = ("consecutive", "first-last")
-CHANGES = ("any", "buildings")
+PAIRINGS = get_args(Pairing)
+CHANGES = get_args(ChangeLabel)
 
 
 @dataclass(frozen=True)

@@ -18,17 +18,9 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
-
-from typer import Option
+from typing import TYPE_CHECKING
 
 from terrasynth.trainers.settings import TrainSettings
-from terrasynth.workflows.training_scale import (
-    AcceleratorOption,
-    DevicesOption,
-    NumNodesOption,
-    StrategyOption,
-)
 
 if TYPE_CHECKING:
     import lightning as L
@@ -113,73 +105,3 @@ def train_detector(
         (folder / "training.json").write_text(json.dumps(metadata, indent=2))
 
     return export_model(trainer, out_dir, save)
-
-
-def cli(
-    dataset: Annotated[str, Option("--dataset", help="Layout: levir-cd, s2looking, second or folder.")],
-    root: Annotated[Path, Option("--root", help="The data set's folder (holding train/, test/, ...).")],
-    out: Annotated[Path, Option("--out", help="Run folder: last.ckpt, then the model folder model/.")],
-    split: Annotated[str, Option("--split", help="Split to train on.")] = "train",
-    val_split: Annotated[
-        str, Option("--val-split", help="Split for the validation loss (none if empty).")
-    ] = "",
-    encoder: Annotated[
-        str, Option("--encoder", help="timm encoder name (built without weights).")
-    ] = "resnet18",
-    encoder_weights: Annotated[
-        Path | None,
-        Option("--encoder-weights", help="Local timm state dict for the encoder (.safetensors/.pth)."),
-    ] = None,
-    semantic: Annotated[
-        bool, Option("--semantic", help="Add SECOND semantic heads (6 classes per date).")
-    ] = False,
-    epochs: Annotated[
-        int | None, Option("--epochs", help="Epochs to train (a rerun may raise it to extend the run).")
-    ] = None,
-    batch_size: Annotated[int | None, Option("--batch-size", help="Samples per step and device.")] = None,
-    learning_rate: Annotated[float | None, Option("--lr", help="AdamW learning rate.")] = None,
-    crop_size: Annotated[
-        int | None, Option("--crop-size", help="Random crop edge in pixels (0: whole images).")
-    ] = None,
-    augment: Annotated[
-        bool | None,
-        Option("--augment/--no-augment", help="Random quarter turns, mirror images and date swaps."),
-    ] = None,
-    accelerator: AcceleratorOption = None,
-    devices: DevicesOption = None,
-    num_nodes: NumNodesOption = None,
-    strategy: StrategyOption = None,
-    precision: Annotated[
-        str | None,
-        Option("--precision", help="32-true, 16-mixed, bf16-mixed, 16-true, bf16-true or 64-true."),
-    ] = None,
-    seed: Annotated[int | None, Option("--seed", help="Random seed.")] = None,
-    config_file: Annotated[
-        Path | None, Option("--config", help="YAML/TOML file of TrainSettings (every option above and more).")
-    ] = None,
-    overwrite: Annotated[
-        bool, Option("--overwrite", help="Start over, removing a run in --out (else it is resumed).")
-    ] = False,
-) -> None:
-    """Train the ChangeStar-style change detector on a change data set."""
-    from rich.console import Console
-
-    from terrasynth.core.config import load_config
-    from terrasynth.datasets import open_change_dataset
-
-    settings = load_config(
-        TrainSettings, config_file, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
-        crop_size=crop_size, augment=augment, accelerator=accelerator, precision=precision, seed=seed,
-        devices=devices, num_nodes=num_nodes, strategy=strategy,
-    )  # fmt: skip
-    train = open_change_dataset(dataset, root, split)
-    val = open_change_dataset(dataset, root, val_split) if val_split else None
-    bands = train[0]["image"].shape[1]
-    config = {"encoder": encoder, "in_channels": bands, "semantic_classes": 6 if semantic else 0}
-    if bands != 3:  # ImageNet statistics (the default) for RGB; mid-grey otherwise
-        config |= {"mean": (0.5,) * bands, "std": (0.25,) * bands}
-    path = train_detector(
-        train, out, config=config, settings=settings, encoder_weights=encoder_weights,
-        val_dataset=val, data_name=f"{dataset}:{root.resolve()}:{split}", overwrite=overwrite,
-    )  # fmt: skip
-    Console().print(f"Trained on {len(train)} pairs for {settings.epochs} epochs: {path}")

@@ -18,12 +18,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 import lightning as L
 import torch
 from torch.utils.data import Dataset
 
+from terrasynth.core.choices import CascadeCondition
 from terrasynth.core.errors import ConfigError
 from terrasynth.trainers.corpus_data import CorpusDataModule
 from terrasynth.trainers.metaearth import MetaEarthModule, collate_cascade_samples, describe_stage
@@ -80,7 +81,7 @@ def corpus_stage(
     level: str,
     *,
     first_stage: bool | None = None,
-    condition: Literal["coarser", "degraded"] = "coarser",
+    condition: CascadeCondition = "coarser",
     condition_level: str | None = None,
     chip: int = 64,
     min_valid_fraction: float = 0.5,
@@ -125,7 +126,7 @@ def corpus_cascade(
     corpus: str | Path,
     levels: str = "all",
     *,
-    condition: Literal["coarser", "degraded"] = "coarser",
+    condition: CascadeCondition = "coarser",
     chip: int = 64,
     min_valid_fraction: float = 0.5,
 ) -> CascadeLevels:

@@ -12,15 +12,15 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
-from typing import Literal, Protocol
+from typing import Protocol, get_args
 
 import torch
 
+from terrasynth.core.choices import Solver
 from terrasynth.core.errors import ConfigError
 from terrasynth.models.diffusion.schedule import NoiseSchedule
 
-Solver = Literal["ddim", "dpm++"]
-SOLVERS: tuple[str, ...] = ("ddim", "dpm++")
+SOLVERS: tuple[str, ...] = get_args(Solver)
 """``ddim``: DDIM, any ``eta``; ``dpm++``: DPM-Solver++ 2M (Lu et al., 2022), deterministic."""
 
 

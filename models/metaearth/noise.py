@@ -15,13 +15,15 @@ Initial-noise modes (and the noise of stochastic steps when eta > 0):
 from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
+from typing import get_args
 
 import torch
 
+from terrasynth.core.choices import NoiseMode
 from terrasynth.core.errors import ConfigError
 from terrasynth.core.seeds import key_seed
 
-NOISE_MODES = ("shared", "independent", "field", "average")
+NOISE_MODES = get_args(NoiseMode)
 INITIAL = -1
 """The step index of the initial noise; stochastic steps use 0, 1, ..."""
 

@@ -60,7 +60,7 @@ def trainer_arguments(monkeypatch):
 @pytest.mark.parametrize(
     "command",
     [
-        ["train", "metaearth", "--level", "16m", "--chip", "32"],
+        ["train", "metaearth", "--level", "16m", "--tile-size", "32"],
         ["train", "changen2", "--level", "16m", "--tile-size", "32", "--min-valid-fraction", "0"],
     ],
 )

@@ -52,7 +52,18 @@ def test_check_names_each_damaged_tile_and_how_to_repair_it(damaged, capsys):
 @pytest.mark.parametrize(
     "command",
     [
-        ["train", "metaearth", "--corpus", "{corpus}", "--level", "16m", "--chip", "32", "--out", "{out}"],
+        [
+            "train",
+            "metaearth",
+            "--corpus",
+            "{corpus}",
+            "--level",
+            "16m",
+            "--tile-size",
+            "32",
+            "--out",
+            "{out}",
+        ],
         [
             "train",
             "changen2",

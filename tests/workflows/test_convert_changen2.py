@@ -151,7 +151,7 @@ def test_an_8bit_model_reads_pictures_as_they_are(converted):
 def test_converting_with_the_wrong_masks_or_autoencoder_is_one_line(files, released, tmp_path, capsys):
     args = ["convert", "changen2", "--weights", str(files["oem"]), "--autoencoder", str(files["vae"])]
     with pytest.raises(SystemExit) as exited:
-        main([*args, "--masks", "xview2", "--out", str(tmp_path / "a")])
+        main([*args, "--mask", "xview2", "--out", str(tmp_path / "a")])
     error = capsys.readouterr().err
     assert (
         exited.value.code == 2
@@ -165,7 +165,7 @@ def test_converting_with_the_wrong_masks_or_autoencoder_is_one_line(files, relea
                   down_block_types=("DownEncoderBlock2D",) * 2,
                   up_block_types=("UpDecoderBlock2D",) * 2).save_pretrained(other)  # fmt: skip
     with pytest.raises(SystemExit) as exited:
-        main(["convert", "changen2", "--weights", str(files["oem"]), "--autoencoder", str(other), "--masks", "oem",
+        main(["convert", "changen2", "--weights", str(files["oem"]), "--autoencoder", str(other), "--mask", "oem",
               "--out", str(tmp_path / "b")])  # fmt: skip
     error = capsys.readouterr().err
     assert exited.value.code == 2 and error.count("\n") == 1 and "give Stable Diffusion's VAE" in error

@@ -100,7 +100,7 @@ def test_generated_canvas_is_georeferenced_at_4m(demo):
 
 
 @pytest.mark.parametrize(
-    ("extra", "message"), [([], "is not empty"), (["--scale", "huge"], "--scale 'huge' is unknown")]
+    ("extra", "message"), [([], "is not empty"), (["--scale", "huge"], "Invalid value for '--scale'")]
 )
 def test_command_refuses_a_used_folder_and_an_unknown_scale(tmp_path, capsys, extra, message):
     (tmp_path / "kept.txt").write_text("mine")

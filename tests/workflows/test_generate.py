@@ -136,11 +136,14 @@ def test_shared_noise_from_noise_alone_fails_with_one_line(stages, tmp_path, cap
     ("extra", "message"),
     [
         (["--size", "12x"], "WIDTHxHEIGHT"),
-        (["--noise", "perlin"], "noise mode"),
+        (["--noise", "perlin"], "Invalid value for '--noise': Value error, 'perlin' is not one of"),
         (["--strength", "1.5", "--size", "16x16"], "strength must be in (0, 1]"),
         ([], "give one with --from"),
         (["--solver", "dpm++", "--noise", "average"], "average noise steps the canvas in lockstep"),
-        (["--solver", "heun"], "solver 'heun' is unknown: use one of ddim, dpm++"),
+        (
+            ["--solver", "heun"],
+            "Invalid value for '--solver': Value error, 'heun' is not one of 'ddim', 'dpm++'",
+        ),
     ],
 )
 def test_bad_requests_fail_with_one_line(stages, tmp_path, capsys, extra, message):

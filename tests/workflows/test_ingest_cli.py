@@ -32,7 +32,7 @@ def run(*args) -> int:
     [
         (
             ["ingest", "--source", "sentinel", "--aoi", AOI],
-            "unknown source 'sentinel': choose one of earthengine, local",
+            "Invalid value for '--source': Value error, 'sentinel' is not one of 'earthengine', 'local'",
         ),
         ([*EE[:-4], "--start", "2023-13-01", "--end", "2023-09-01"], "--start '2023-13-01' is not a date"),
         (

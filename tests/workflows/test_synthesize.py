@@ -195,7 +195,7 @@ def test_a_folder_of_unlabelled_images_gets_pseudo_masks(pseudo_model, generator
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
-        (["--layout", "zarr"], "layout 'zarr' is unknown"),
+        (["--layout", "zarr"], "Invalid value for '--layout': Value error, 'zarr' is not one of 'levir-cd'"),
         (["--length", "1"], "length >= 2"),
         (["--size", "62"], "multiple of 4"),
     ],
@@ -217,6 +217,15 @@ def test_bad_requests_fail_with_one_line(trained, corpus, tmp_path, capsys, extr
     assert exit_info.value.code == 2
     error = capsys.readouterr().err.strip()
     assert message in error and "\n" not in error
+    assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize(("option", "value"), [("layout", "zarr"), ("pairing", "all"), ("change", "roads")])
+def test_python_callers_get_the_same_choices_as_the_command(trained, corpus, tmp_path, option, value):
+    from terrasynth.core.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=f"{option} '{value}' is unknown; use one of"):
+        synthesize(trained, corpus, tmp_path / "o", **{option: value})
     assert not list(tmp_path.iterdir())
 
 

@@ -35,7 +35,7 @@ def test_stages_read_the_corpus_tile_by_tile(corpus):
 
 def test_train_metaearth_command(corpus, tmp_path):
     out = tmp_path / "run"
-    args = ["train", "metaearth", "--corpus", corpus, "--level", "16m", "--out", str(out), "--chip", "32",
+    args = ["train", "metaearth", "--corpus", corpus, "--level", "16m", "--out", str(out), "--tile-size", "32",
             "--epochs", "1", "--batch-size", "4"]  # fmt: skip
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
@@ -82,12 +82,17 @@ def command(*args):
     [
         (
             "metaearth",
-            "--chip",
+            "--tile-size",
             "0",
-            "Invalid value for '--chip': Input should be greater than or equal to 4",
+            "Invalid value for '--tile-size': Input should be greater than or equal to 4",
         ),
-        ("metaearth", "--chip", "512", "no 512-pixel tile of 16m is at least half valid (the level may be"),
-        ("metaearth", "--chip", "512", "give a smaller --chip, or ingest a larger area"),
+        (
+            "metaearth",
+            "--tile-size",
+            "512",
+            "no 512-pixel tile of 16m is at least half valid (the level may be",
+        ),
+        ("metaearth", "--tile-size", "512", "give a smaller --tile-size, or ingest a larger area"),
         (
             "changen2",
             "--tile-size",
@@ -97,7 +102,7 @@ def command(*args):
         ("changen2", "--tile-size", "512", "give a smaller --tile-size or --min-valid-fraction, or ingest a"),
     ],
 )
-def test_train_refuses_a_chip_that_does_not_fit_in_one_line(
+def test_train_refuses_a_tile_size_that_does_not_fit_in_one_line(
     corpus, tmp_path, capsys, trainer, option, value, message
 ):
     out = tmp_path / "run"
@@ -125,7 +130,7 @@ def test_train_refuses_a_bad_config_file_in_one_line(corpus, tmp_path, capsys, t
 def test_train_metaearth_refuses_a_damaged_checkpoint_in_one_line_and_overwrite_starts_over(
     corpus, tmp_path, capsys, generators
 ):
-    args = ["train", "metaearth", "--corpus", corpus, "--level", "16m", "--out", tmp_path, "--chip", "32",
+    args = ["train", "metaearth", "--corpus", corpus, "--level", "16m", "--out", tmp_path, "--tile-size", "32",
             "--batch-size", "4", "--epochs", "1"]  # fmt: skip
     assert command(*args) == 0
     last = generators("corrupt").truncate_file(tmp_path / "checkpoints" / "last.ckpt")

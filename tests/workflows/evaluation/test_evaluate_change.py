@@ -14,7 +14,6 @@ from terrasynth.models.detector import ChangeDetector
 from terrasynth.workflows.cli import app, main
 from terrasynth.workflows.evaluate_change import (
     checkpoint_name,
-    cli,
     compare_checkpoints,
     evaluate_change,
 )
@@ -84,14 +83,17 @@ def test_command_with_two_checkpoints_prints_the_gap(checkpoints, change_benchma
     assert (tmp_path / "levir_pr.png").is_file() and (tmp_path / "levir_examples_supervised.png").is_file()
 
 
-def test_command_refuses_unknown_layouts_and_missing_checkpoints(change_benchmarks, tmp_path):
-    from terrasynth.core.errors import ConfigError
+def test_command_refuses_unknown_layouts_and_missing_checkpoints(change_benchmarks, tmp_path, capsys):
+    from terrasynth.workflows.commands.evaluate import change
 
-    with pytest.raises(ConfigError, match="--dataset 'xview' is unknown"):
-        cli(dataset="xview", root=tmp_path, checkpoint=[tmp_path], out=tmp_path / "r.nc")
+    with pytest.raises(SystemExit) as exit_info:
+        main(["evaluate", "change", "--dataset", "xview", "--root", str(tmp_path), "--checkpoint", str(tmp_path),
+              "--out", str(tmp_path / "r.nc")])  # fmt: skip
+    code, error = exit_info.value.code, capsys.readouterr().err
+    assert code == 2 and error.count("\n") == 1 and "'xview' is not one of 'levir-cd', 's2looking'" in error
     with pytest.raises(WeightsError, match=r"model folder .*none does not exist"):
-        cli(dataset="levir-cd", root=change_benchmarks["levir-cd"], checkpoint=[tmp_path / "none"],
-            out=tmp_path / "r.nc")  # fmt: skip
+        change(dataset="levir-cd", root=change_benchmarks["levir-cd"], checkpoint=[tmp_path / "none"],
+               out=tmp_path / "r.nc")  # fmt: skip
 
 
 def _evaluate(capsys, checkpoint, root, out, *extra) -> tuple[int, str]:

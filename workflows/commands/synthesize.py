@@ -1,7 +1,4 @@
-"""The Changen2 commands: ``terrasynth train changen2`` and ``terrasynth synthesize``, thin shells over
-:func:`terrasynth.workflows.train_changen2.train_on_corpus` and
-:func:`terrasynth.workflows.synthesize.synthesize` (imported when a command runs, so that
-``terrasynth --help`` stays fast)."""
+"""``terrasynth synthesize``: a thin shell over :func:`terrasynth.workflows.synthesize.synthesize`."""
 
 from __future__ import annotations
 
@@ -10,102 +7,8 @@ from typing import Annotated
 
 import typer
 
+from terrasynth.core.choices import ChangeLabel, Pairing, SynthesisLayout
 from terrasynth.workflows.devices import DEVICE_HELP
-from terrasynth.workflows.training_scale import (
-    AcceleratorOption,
-    DevicesOption,
-    NumNodesOption,
-    StrategyOption,
-)
-
-
-def train(
-    corpus: Annotated[
-        Path, typer.Option("--corpus", exists=True, help="The corpus (Zarr store) to train on.")
-    ],
-    out: Annotated[Path, typer.Option("--out", help="The run folder (rerun the same command to resume).")],
-    level: Annotated[str, typer.Option("--level", help="The corpus level, e.g. 4m.")] = "4m",
-    preset: Annotated[
-        str | None, typer.Option("--preset", help="RS-DiT size: tiny (pixel space, CPU), S, B, L or XL.")
-    ] = None,
-    mask: Annotated[
-        str | None,
-        typer.Option(
-            "--mask",
-            help="landcover (WorldCover classes), buildings (WorldCover built-up) or pseudo (k-means of the image).",
-        ),
-    ] = None,
-    tile_size: Annotated[int, typer.Option("--tile-size", min=1, help="Training tile side in pixels.")] = 256,
-    epochs: Annotated[int | None, typer.Option("--epochs", help="Training epochs.")] = None,
-    steps_per_epoch: Annotated[
-        int | None, typer.Option("--steps-per-epoch", help="Optimizer steps per epoch (default: one pass).")
-    ] = None,
-    batch_size: Annotated[int | None, typer.Option("--batch-size", help="Tiles per batch.")] = None,
-    learning_rate: Annotated[
-        float | None, typer.Option("--learning-rate", help="AdamW learning rate.")
-    ] = None,
-    autoencoder: Annotated[
-        Path | None,
-        typer.Option(
-            "--autoencoder", help="Local folder of a diffusers AutoencoderKL: train in its latent space."
-        ),
-    ] = None,
-    min_valid_fraction: Annotated[
-        float,
-        typer.Option(
-            "--min-valid-fraction", min=0, max=1, help="Skip tiles with a smaller share of valid pixels."
-        ),
-    ] = 0.5,
-    sample_steps: Annotated[
-        int | None,
-        typer.Option("--sample-steps", help="DDIM steps of the quick-look samples drawn every epoch."),
-    ] = None,
-    seed: Annotated[
-        int | None, typer.Option("--seed", help="Seed of the weights, data order and noise.")
-    ] = None,
-    accelerator: AcceleratorOption = None,
-    devices: DevicesOption = None,
-    num_nodes: NumNodesOption = None,
-    strategy: StrategyOption = None,
-    config: Annotated[
-        Path | None, typer.Option("--config", help="YAML/TOML file of Changen2Training settings.")
-    ] = None,
-    overwrite: Annotated[
-        bool, typer.Option("--overwrite", help="Start over, removing a run in --out (else it is resumed).")
-    ] = False,
-) -> None:
-    """Train a Changen2 RS-DiT on (image, mask) tiles of a corpus."""
-    import time
-
-    from rich.console import Console
-
-    from terrasynth.core.config import load_config
-    from terrasynth.core.errors import ConfigError
-    from terrasynth.datasets.corpus import NoValidTilesError
-    from terrasynth.workflows.train_changen2 import Changen2Training, train_on_corpus
-
-    settings = load_config(
-        Changen2Training, config, preset=preset, mask=mask, max_epochs=epochs, steps_per_epoch=steps_per_epoch,
-        batch_size=batch_size, learning_rate=learning_rate, sample_steps=sample_steps, seed=seed,
-        autoencoder=str(autoencoder) if autoencoder else None, accelerator=accelerator, devices=devices,
-        num_nodes=num_nodes, strategy=strategy,
-    )  # fmt: skip
-    began = time.perf_counter()
-    try:
-        model_dir = train_on_corpus(
-            corpus, level, out, settings, tile_size=tile_size, min_valid_fraction=min_valid_fraction,
-            overwrite=overwrite,
-        )  # fmt: skip
-    except NoValidTilesError:
-        raise ConfigError(
-            f"{corpus}: no {tile_size}-pixel tile of {level} has a valid share of at least {min_valid_fraction} "
-            "(the level may be smaller than one tile): give a smaller --tile-size or --min-valid-fraction, or "
-            "ingest a larger area"
-        ) from None
-    Console().print(
-        f"Trained a {settings.preset} RS-DiT on {settings.mask} masks of {corpus} ({level}, {tile_size} px "
-        f"tiles) for {settings.max_epochs} epochs in {time.perf_counter() - began:.1f} s; the model is in {model_dir}"
-    )
 
 
 def synthesize(
@@ -127,7 +30,7 @@ def synthesize(
         int, typer.Option("--length", help="Dates per simulated series (the first is the source).")
     ] = 2,
     layout: Annotated[
-        str,
+        SynthesisLayout,
         typer.Option("--layout", help="levir-cd (PNG pairs), second (semantic PNG pairs) or series (Zarr)."),
     ] = "levir-cd",
     size: Annotated[
@@ -145,10 +48,10 @@ def synthesize(
         str | None, typer.Option("--level", help="Corpus level (default: the model's resolution).")
     ] = None,
     pairing: Annotated[
-        str, typer.Option("--pairing", help="Pairs of consecutive dates, or first-last of each series.")
+        Pairing, typer.Option("--pairing", help="Pairs of consecutive dates, or first-last of each series.")
     ] = "consecutive",
     change: Annotated[
-        str,
+        ChangeLabel,
         typer.Option(
             "--change", help="LEVIR-CD pairs: any class change, or buildings only (built and demolished)."
         ),
@@ -192,7 +95,7 @@ def synthesize(
     from rich.console import Console
 
     from terrasynth.models.changen2 import DateAppearance
-    from terrasynth.workflows.generate import parse_resources
+    from terrasynth.workflows.commands.generate import parse_resources
     from terrasynth.workflows.synthesize import synthesize as run
 
     summary = run(

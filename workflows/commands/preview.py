@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
 
@@ -18,40 +20,45 @@ def _numbers(text: str, count: int, option: str) -> list[float]:
     return values
 
 
-def cli(
-    bbox: str = typer.Option(
-        None, "--bbox", help="Area as 'west,south,east,north' in degrees (instead of --center and --size)."
-    ),
-    center: str = typer.Option(
-        "9.179,45.808", "--center", help="Centre of the area as 'lon,lat' in degrees."
-    ),
-    size: float = typer.Option(2048.0, "--size", help="Edge of the square area around --center, in metres."),
-    resolution: float = typer.Option(4.0, "--resolution", help="Pixel size in metres (e.g. 4, 16, 60)."),
-    seed: int = typer.Option(0, "--seed", help="Which synthetic world to draw."),
-    date1: str = typer.Option("2018-06-01", "--date1", help="First date, YYYY-MM-DD."),
-    date2: str = typer.Option("2023-06-01", "--date2", help="Second date, YYYY-MM-DD."),
-    clouds: float = typer.Option(0.0, "--clouds", help="Fraction of sky covered by clouds (0-1)."),
-    colours: int = typer.Option(
-        None, "--colours", help="Write a smaller palette PNG with at most this many colours (2-256)."
-    ),
-    out: str = typer.Option("preview.png", "--out", help="PNG file to write."),
-    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing --out file."),
+def preview(
+    bbox: Annotated[
+        str | None,
+        typer.Option(
+            "--bbox", help="Area as 'west,south,east,north' in degrees (instead of --center and --size)."
+        ),
+    ] = None,
+    center: Annotated[
+        str, typer.Option("--center", help="Centre of the area as 'lon,lat' in degrees.")
+    ] = "9.179,45.808",
+    size: Annotated[
+        float, typer.Option("--size", help="Edge of the square area around --center, in metres.")
+    ] = 2048.0,
+    gsd: Annotated[float, typer.Option("--gsd", help="Metres per pixel (e.g. 4, 16, 60).")] = 4.0,
+    seed: Annotated[int, typer.Option("--seed", help="Which synthetic world to draw.")] = 0,
+    date1: Annotated[str, typer.Option("--date1", help="First date, YYYY-MM-DD.")] = "2018-06-01",
+    date2: Annotated[str, typer.Option("--date2", help="Second date, YYYY-MM-DD.")] = "2023-06-01",
+    clouds: Annotated[
+        float, typer.Option("--clouds", min=0.0, max=1.0, help="Fraction of sky covered by clouds (0-1).")
+    ] = 0.0,
+    colours: Annotated[
+        int | None,
+        typer.Option("--colours", help="Write a smaller palette PNG with at most this many colours (2-256)."),
+    ] = None,
+    out: Annotated[str, typer.Option("--out", help="PNG file to write.")] = "preview.png",
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing --out file.")] = False,
 ) -> None:
     """Draw the synthetic world: the image at two dates, land cover and the change between them."""
     from rich.console import Console
     from rich.progress import Progress
 
-    from terrasynth.core.errors import ConfigError
     from terrasynth.core.outputs import check_output
     from terrasynth.ingest.synthetic import preview_grid, render_preview
 
     check_output(out, overwrite=overwrite)
-    if not 0.0 <= clouds <= 1.0:
-        raise ConfigError(f"--clouds must be a fraction between 0 and 1, got {clouds}")
     if bbox is not None:
-        grid = preview_grid(bbox=_numbers(bbox, 4, "--bbox"), resolution=resolution)
+        grid = preview_grid(bbox=_numbers(bbox, 4, "--bbox"), resolution=gsd)
     else:
-        grid = preview_grid(centre=_numbers(center, 2, "--center"), size=size, resolution=resolution)
+        grid = preview_grid(centre=_numbers(center, 2, "--center"), size=size, resolution=gsd)
     console = Console()
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task(f"rendering {grid.width} x {grid.height} px", total=4)

@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 
 
-def cli(
+def check(
     corpus: Annotated[Path, typer.Argument(help="Corpus store written by `terrasynth ingest`.")],
 ) -> None:
     """Check that every finished tile of a corpus is on disk and decodes; name each bad one."""

@@ -1,0 +1,326 @@
+"""``terrasynth train ...``: one command per model, each a thin shell over its training function
+(:mod:`~terrasynth.workflows.train_metaearth`, :mod:`~terrasynth.workflows.train_changen2`,
+:mod:`~terrasynth.workflows.train_detector`, and the bundled checkpoints' recipes)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from terrasynth.core.choices import (
+    CascadeCondition,
+    ChangeDataset,
+    MetaEarthPreset,
+    RSDiTPreset,
+    TrainingMask,
+)
+from terrasynth.core.config import Precision
+from terrasynth.trainers.settings import Accelerator
+
+train_app = typer.Typer(help="Train MetaEarth cascade stages and the other models.", no_args_is_help=True)
+
+AcceleratorOption = Annotated[
+    Accelerator | None, typer.Option("--accelerator", help="Lightning accelerator.")
+]
+DevicesOption = Annotated[
+    str | None, typer.Option("--devices", help="Devices per node: auto, a count, or a list such as 0,1.")
+]
+NumNodesOption = Annotated[
+    int | None, typer.Option("--num-nodes", min=1, help="Machines, each running --devices processes.")
+]
+StrategyOption = Annotated[
+    str | None,
+    typer.Option(
+        "--strategy", help="Lightning strategy: auto (DDP on several devices), ddp, ddp_spawn, fsdp..."
+    ),
+]
+"""The options of :class:`~terrasynth.trainers.settings.ScaleSettings` (None: the settings
+file's, or the default)."""
+
+OverwriteOption = Annotated[
+    bool, typer.Option("--overwrite", help="Start over, removing a run in --out (else it is resumed).")
+]
+CheckpointWorkOption = Annotated[
+    Path | None,
+    typer.Option("--work", help="Training corpus and run (default: OUT.work); rerun to resume."),
+]
+
+
+@train_app.command("metaearth")
+def metaearth(
+    corpus: Annotated[Path, typer.Option("--corpus", help="Corpus store written by `terrasynth ingest`.")],
+    level: Annotated[
+        str,
+        typer.Option(
+            "--level",
+            help="Level the stage generates, e.g. 16m; or 'all' / '16m,4m': one model for every stage.",
+        ),
+    ],
+    out: Annotated[Path, typer.Option("--out", help="Run folder (rerun the same command to resume).")],
+    preset: Annotated[
+        MetaEarthPreset, typer.Option("--preset", help="Model size: tiny (CPU), base or paper.")
+    ] = "tiny",
+    condition: Annotated[
+        CascadeCondition,
+        typer.Option("--condition", help="LR condition: 'coarser' (next coarser level) or 'degraded'."),
+    ] = "coarser",
+    condition_level: Annotated[
+        str | None, typer.Option("--condition-level", help="LR resolution, e.g. 60m (default: next coarser).")
+    ] = None,
+    first_stage: Annotated[
+        bool | None,
+        typer.Option(
+            "--first-stage/--no-first-stage", help="Generate from noise (default: the coarsest level)."
+        ),
+    ] = None,
+    tile_size: Annotated[
+        int, typer.Option("--tile-size", min=4, help="Training tile edge in pixels (a multiple of 4).")
+    ] = 64,
+    epochs: Annotated[int | None, typer.Option("--epochs", help="Training epochs.")] = None,
+    batch_size: Annotated[int | None, typer.Option("--batch-size", help="Tiles per batch.")] = None,
+    seed: Annotated[int | None, typer.Option("--seed", help="Seed of weights, data order and noise.")] = None,
+    accelerator: AcceleratorOption = None,
+    devices: DevicesOption = None,
+    num_nodes: NumNodesOption = None,
+    strategy: StrategyOption = None,
+    config: Annotated[
+        Path | None, typer.Option("--config", help="YAML/TOML file of MetaEarthTraining settings.")
+    ] = None,
+    overwrite: OverwriteOption = False,
+) -> None:
+    """Train one stage of the MetaEarth cascade on a corpus, or one model for every stage (--level all)."""
+    from rich.console import Console
+
+    from terrasynth.core.config import load_config
+    from terrasynth.core.errors import ConfigError
+    from terrasynth.datasets.corpus import NoValidTilesError
+    from terrasynth.trainers.settings import MetaEarthTraining
+    from terrasynth.workflows.train_metaearth import corpus_cascade, corpus_stage, train_metaearth
+
+    several = level == "all" or "," in level
+    if several and (first_stage or condition_level):
+        raise typer.BadParameter(
+            "one model of several stages refines each level from the next coarser one", param_hint="--level"
+        )
+    settings = load_config(
+        MetaEarthTraining, config, preset=preset, max_epochs=epochs, batch_size=batch_size, seed=seed,
+        accelerator=accelerator, devices=devices, num_nodes=num_nodes, strategy=strategy,
+    )  # fmt: skip
+    try:
+        if several:
+            dataset, is_first = corpus_cascade(corpus, level, condition=condition, chip=tile_size), False
+        else:
+            dataset, is_first = corpus_stage(
+                corpus,
+                level,
+                first_stage=first_stage,
+                condition=condition,
+                condition_level=condition_level,
+                chip=tile_size,
+            )
+    except NoValidTilesError:
+        raise ConfigError(
+            f"{corpus}: no {tile_size}-pixel tile of {level} is at least half valid (the level may be smaller "
+            "than one tile): give a smaller --tile-size, or ingest a larger area"
+        ) from None
+    settings = settings.model_copy(update={"first_stage": is_first})
+    model = train_metaearth(dataset, out, settings, overwrite=overwrite)
+    kind = "first stage (from noise)" if is_first else f"stage conditioned on the {condition} level"
+    Console().print(
+        f"trained a {settings.preset} {kind} at {level} on {len(dataset)} tiles: weights in {model}"
+    )
+
+
+@train_app.command("changen2")
+def changen2(
+    corpus: Annotated[
+        Path, typer.Option("--corpus", exists=True, help="The corpus (Zarr store) to train on.")
+    ],
+    out: Annotated[Path, typer.Option("--out", help="The run folder (rerun the same command to resume).")],
+    level: Annotated[str, typer.Option("--level", help="The corpus level, e.g. 4m.")] = "4m",
+    preset: Annotated[
+        RSDiTPreset | None,
+        typer.Option("--preset", help="RS-DiT size: tiny (pixel space, CPU), S, B, L or XL."),
+    ] = None,
+    mask: Annotated[
+        TrainingMask | None,
+        typer.Option(
+            "--mask",
+            help="landcover (WorldCover classes), buildings (WorldCover built-up) or pseudo (k-means of the image).",
+        ),
+    ] = None,
+    tile_size: Annotated[int, typer.Option("--tile-size", min=1, help="Training tile side in pixels.")] = 256,
+    epochs: Annotated[int | None, typer.Option("--epochs", help="Training epochs.")] = None,
+    steps_per_epoch: Annotated[
+        int | None, typer.Option("--steps-per-epoch", help="Optimizer steps per epoch (default: one pass).")
+    ] = None,
+    batch_size: Annotated[int | None, typer.Option("--batch-size", help="Tiles per batch.")] = None,
+    learning_rate: Annotated[
+        float | None, typer.Option("--learning-rate", help="AdamW learning rate.")
+    ] = None,
+    autoencoder: Annotated[
+        Path | None,
+        typer.Option(
+            "--autoencoder", help="Local folder of a diffusers AutoencoderKL: train in its latent space."
+        ),
+    ] = None,
+    min_valid_fraction: Annotated[
+        float,
+        typer.Option(
+            "--min-valid-fraction", min=0, max=1, help="Skip tiles with a smaller share of valid pixels."
+        ),
+    ] = 0.5,
+    sample_steps: Annotated[
+        int | None,
+        typer.Option("--sample-steps", help="DDIM steps of the quick-look samples drawn every epoch."),
+    ] = None,
+    seed: Annotated[
+        int | None, typer.Option("--seed", help="Seed of the weights, data order and noise.")
+    ] = None,
+    accelerator: AcceleratorOption = None,
+    devices: DevicesOption = None,
+    num_nodes: NumNodesOption = None,
+    strategy: StrategyOption = None,
+    config: Annotated[
+        Path | None, typer.Option("--config", help="YAML/TOML file of Changen2Training settings.")
+    ] = None,
+    overwrite: OverwriteOption = False,
+) -> None:
+    """Train a Changen2 RS-DiT on (image, mask) tiles of a corpus."""
+    import time
+
+    from rich.console import Console
+
+    from terrasynth.core.config import load_config
+    from terrasynth.core.errors import ConfigError
+    from terrasynth.datasets.corpus import NoValidTilesError
+    from terrasynth.trainers.settings import Changen2Training
+    from terrasynth.workflows.train_changen2 import train_on_corpus
+
+    settings = load_config(
+        Changen2Training, config, preset=preset, mask=mask, max_epochs=epochs, steps_per_epoch=steps_per_epoch,
+        batch_size=batch_size, learning_rate=learning_rate, sample_steps=sample_steps, seed=seed,
+        autoencoder=str(autoencoder) if autoencoder else None, accelerator=accelerator, devices=devices,
+        num_nodes=num_nodes, strategy=strategy,
+    )  # fmt: skip
+    began = time.perf_counter()
+    try:
+        model_dir = train_on_corpus(
+            corpus, level, out, settings, tile_size=tile_size, min_valid_fraction=min_valid_fraction,
+            overwrite=overwrite,
+        )  # fmt: skip
+    except NoValidTilesError:
+        raise ConfigError(
+            f"{corpus}: no {tile_size}-pixel tile of {level} has a valid share of at least {min_valid_fraction} "
+            "(the level may be smaller than one tile): give a smaller --tile-size or --min-valid-fraction, or "
+            "ingest a larger area"
+        ) from None
+    Console().print(
+        f"Trained a {settings.preset} RS-DiT on {settings.mask} masks of {corpus} ({level}, {tile_size} px "
+        f"tiles) for {settings.max_epochs} epochs in {time.perf_counter() - began:.1f} s; the model is in {model_dir}"
+    )
+
+
+@train_app.command("detector")
+def detector(
+    dataset: Annotated[ChangeDataset, typer.Option("--dataset", help="Layout of the change data set.")],
+    root: Annotated[Path, typer.Option("--root", help="The data set's folder (holding train/, test/, ...).")],
+    out: Annotated[
+        Path, typer.Option("--out", help="Run folder: checkpoints/last.ckpt, then the model folder model/.")
+    ],
+    split: Annotated[str, typer.Option("--split", help="Split to train on.")] = "train",
+    val_split: Annotated[
+        str, typer.Option("--val-split", help="Split for the validation loss (none if empty).")
+    ] = "",
+    encoder: Annotated[
+        str, typer.Option("--encoder", help="timm encoder name (built without weights).")
+    ] = "resnet18",
+    encoder_weights: Annotated[
+        Path | None,
+        typer.Option("--encoder-weights", help="Local timm state dict for the encoder (.safetensors/.pth)."),
+    ] = None,
+    semantic: Annotated[
+        bool, typer.Option("--semantic", help="Add SECOND semantic heads (6 classes per date).")
+    ] = False,
+    epochs: Annotated[
+        int | None, typer.Option("--epochs", help="Epochs to train (a rerun may raise it to extend the run).")
+    ] = None,
+    batch_size: Annotated[
+        int | None, typer.Option("--batch-size", help="Samples per step and device.")
+    ] = None,
+    learning_rate: Annotated[
+        float | None, typer.Option("--learning-rate", help="AdamW learning rate.")
+    ] = None,
+    crop_size: Annotated[
+        int | None, typer.Option("--crop-size", help="Random crop edge in pixels (0: whole images).")
+    ] = None,
+    augment: Annotated[
+        bool | None,
+        typer.Option("--augment/--no-augment", help="Random quarter turns, mirror images and date swaps."),
+    ] = None,
+    accelerator: AcceleratorOption = None,
+    devices: DevicesOption = None,
+    num_nodes: NumNodesOption = None,
+    strategy: StrategyOption = None,
+    precision: Annotated[Precision | None, typer.Option("--precision", help="Numeric precision.")] = None,
+    seed: Annotated[int | None, typer.Option("--seed", help="Random seed.")] = None,
+    config_file: Annotated[
+        Path | None,
+        typer.Option("--config", help="YAML/TOML file of TrainSettings (every option above and more)."),
+    ] = None,
+    overwrite: OverwriteOption = False,
+) -> None:
+    """Train the ChangeStar-style change detector on a change data set."""
+    from rich.console import Console
+
+    from terrasynth.core.config import load_config
+    from terrasynth.datasets import open_change_dataset
+    from terrasynth.trainers.settings import TrainSettings
+    from terrasynth.workflows.train_detector import train_detector
+
+    settings = load_config(
+        TrainSettings, config_file, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
+        crop_size=crop_size, augment=augment, accelerator=accelerator, precision=precision, seed=seed,
+        devices=devices, num_nodes=num_nodes, strategy=strategy,
+    )  # fmt: skip
+    train = open_change_dataset(dataset, root, split)
+    val = open_change_dataset(dataset, root, val_split) if val_split else None
+    bands = train[0]["image"].shape[1]
+    config = {"encoder": encoder, "in_channels": bands, "semantic_classes": 6 if semantic else 0}
+    if bands != 3:  # ImageNet statistics (the default) for RGB; mid-grey otherwise
+        config |= {"mean": (0.5,) * bands, "std": (0.25,) * bands}
+    path = train_detector(
+        train, out, config=config, settings=settings, encoder_weights=encoder_weights,
+        val_dataset=val, data_name=f"{dataset}:{root.resolve()}:{split}", overwrite=overwrite,
+    )  # fmt: skip
+    Console().print(f"Trained on {len(train)} pairs for {settings.epochs} epochs: {path}")
+
+
+@train_app.command("metaearth-checkpoint")
+def metaearth_checkpoint(
+    out: Annotated[Path, typer.Option("--out", help="Checkpoint folder to write.")] = Path(
+        "checkpoints/metaearth"
+    ),
+    work: CheckpointWorkOption = None,
+) -> None:
+    """Train the bundled MetaEarth checkpoint from scratch (one model of the 60 -> 16 -> 4 m cascade)."""
+    from terrasynth.workflows.bundled import say_trained
+    from terrasynth.workflows.cascade_checkpoint import train_checkpoint
+
+    say_trained(train_checkpoint(out, work=work, progress=True))
+
+
+@train_app.command("changen2-checkpoint")
+def changen2_checkpoint(
+    out: Annotated[Path, typer.Option("--out", help="Checkpoint folder to write.")] = Path(
+        "checkpoints/changen2"
+    ),
+    work: CheckpointWorkOption = None,
+) -> None:
+    """Train the bundled Changen2 checkpoint from scratch (1 m imagery from land cover and buildings)."""
+    from terrasynth.workflows.bundled import say_trained
+    from terrasynth.workflows.changen2_checkpoint import train_checkpoint
+
+    say_trained(train_checkpoint(out, work=work, progress=True))
