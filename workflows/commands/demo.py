@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 
 import typer
 
+from terrasynth.workflows.commands.options import InceptionOption
 from terrasynth.workflows.demo import SCALES
 
 Scale = Literal[tuple(SCALES)]
@@ -24,10 +25,7 @@ def demo(
     scale: Annotated[
         Scale, typer.Option("--scale", help="small (~10 min on 2 CPU cores) or medium (GPU).")
     ] = "small",
-    inception: Annotated[
-        Path | None,
-        typer.Option("--inception", help="Local pt_inception-2015-12-05-6726825d.pth, for FID/KID."),
-    ] = None,
+    inception: InceptionOption = None,
     from_scratch: Annotated[
         bool,
         typer.Option(

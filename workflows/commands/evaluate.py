@@ -9,8 +9,13 @@ from typing import Annotated
 
 import typer
 
-from terrasynth.core.choices import ChangeDataset
-from terrasynth.workflows.devices import DEVICE_HELP
+from terrasynth.workflows.commands.options import (
+    ChangeDatasetOption,
+    ChangeRootOption,
+    DeviceOption,
+    InceptionOption,
+    OverwriteOption,
+)
 
 evaluate_app = typer.Typer(help="Evaluate generated imagery and change detectors.", no_args_is_help=True)
 
@@ -25,17 +30,11 @@ def generation(
         typer.Option("--generated", help="Generated images, same forms; repeat to compare several sets."),
     ],
     out: Annotated[Path, typer.Option("--out", help="Results file (.nc).")],
-    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing --out file.")] = False,
+    overwrite: OverwriteOption = False,
     name: Annotated[
         list[str] | None, typer.Option("--name", help="A name per generated set (default: folder name).")
     ] = None,
-    inception: Annotated[
-        Path | None,
-        typer.Option(
-            "--inception",
-            help="Local pt_inception-2015-12-05-6726825d.pth for FID/KID (else SWD and seams only).",
-        ),
-    ] = None,
+    inception: InceptionOption = None,
     tile_size: Annotated[int, typer.Option("--tile-size", min=16, help="Tile edge in pixels.")] = 256,
     rgb_bands: Annotated[
         str, typer.Option("--rgb-bands", help="Red,green,blue band names or indices, e.g. B4,B3,B2.")
@@ -55,7 +54,7 @@ def generation(
     seed: Annotated[
         int, typer.Option("--seed", help="Random seed (patches, SWD directions, KID subsets).")
     ] = 0,
-    device: Annotated[str | None, typer.Option("--device", help=DEVICE_HELP)] = None,
+    device: DeviceOption = None,
     condition: Annotated[
         Path | None,
         typer.Option(
@@ -106,8 +105,8 @@ def generation(
 
 @evaluate_app.command("change")
 def change(
-    dataset: Annotated[ChangeDataset, typer.Option("--dataset", help="Layout of the change data set.")],
-    root: Annotated[Path, typer.Option("--root", help="The data set's folder (holding train/, test/, ...).")],
+    dataset: ChangeDatasetOption,
+    root: ChangeRootOption,
     checkpoint: Annotated[
         list[Path],
         typer.Option(
@@ -128,13 +127,11 @@ def change(
     threshold: Annotated[
         float, typer.Option("--threshold", min=0.0, max=1.0, help="Change probability counted as change.")
     ] = 0.5,
-    device: Annotated[str | None, typer.Option("--device", help=DEVICE_HELP)] = None,
+    device: DeviceOption = None,
     examples: Annotated[
         int, typer.Option("--examples", min=0, help="Image pairs shown in the example figure.")
     ] = 4,
-    overwrite: Annotated[
-        bool, typer.Option("--overwrite", help="Replace existing results and figures at --out.")
-    ] = False,
+    overwrite: OverwriteOption = False,
 ) -> None:
     """Evaluate change detectors on LEVIR-CD, S2Looking, SECOND or a LEVIR-layout folder."""
     from rich.console import Console

@@ -8,7 +8,13 @@ from typing import Annotated
 import typer
 
 from terrasynth.core.choices import NoiseMode, Solver
-from terrasynth.workflows.devices import DEVICE_HELP
+from terrasynth.workflows.commands.options import (
+    DeviceOption,
+    OverwriteOption,
+    ResourcesOption,
+    SchedulerOption,
+    parse_resources,
+)
 
 
 def parse_size(text: str | None) -> tuple[int, int] | None:
@@ -103,29 +109,19 @@ def generate(
         int | None, typer.Option("--window", help="Window side in pixels (default: the training tile).")
     ] = None,
     batch_size: Annotated[int, typer.Option("--batch-size", help="Windows per denoiser call.")] = 8,
-    device: Annotated[str | None, typer.Option("--device", help=DEVICE_HELP)] = None,
-    overwrite: Annotated[
-        bool, typer.Option("--overwrite", help="Replace an existing --out file (and start its store over).")
-    ] = False,
-    scheduler: Annotated[
-        str | None,
-        typer.Option(
-            "--scheduler",
-            help="Generate in blocks into OUT's store (canvas.zarr beside it), resumably: 'local' (a Dask "
-            "cluster on this machine), 'threads' (this process) or a Dask scheduler address such as "
-            "tcp://host:8786. Default: one process, no store.",
-        ),
-    ] = None,
+    device: DeviceOption = None,
+    overwrite: OverwriteOption = False,
+    scheduler: SchedulerOption = None,
     block: Annotated[
         int | None,
         typer.Option(
-            "--block", min=1, help="Window strides per block (default 16; average noise: 4 x steps)."
+            "--block",
+            min=1,
+            help="With --scheduler: the canvas in blocks of this many window strides (default 16; average "
+            "noise: 4 x steps), kept in its store canvas.zarr beside --out.",
         ),
     ] = None,
-    resources: Annotated[
-        str | None,
-        typer.Option("--resources", help="Dask worker resources each block needs, e.g. GPU=1."),
-    ] = None,
+    resources: ResourcesOption = None,
 ) -> None:
     """Generate a seamless canvas of any size with a MetaEarth cascade."""
     from rich.console import Console
@@ -149,15 +145,3 @@ def generate(
         f"{f', {summary.crs}' if summary.crs else ' (not georeferenced)'}; stages {summary.stages}; "
         f"{summary.seconds:.1f} s ({summary.megapixels_per_second:.3f} MP/s){blocks}."
     )
-
-
-def parse_resources(text: str | None) -> dict[str, float] | None:
-    """Dask worker resources from ``"GPU=1,MEMORY=8e9"``."""
-    from terrasynth.core.errors import ConfigError
-
-    if not text:
-        return None
-    try:
-        return {name.strip(): float(amount) for name, amount in (item.split("=") for item in text.split(","))}
-    except ValueError:
-        raise ConfigError(f"--resources {text!r} must be NAME=AMOUNT pairs, e.g. GPU=1") from None

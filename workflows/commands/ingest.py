@@ -10,6 +10,7 @@ import typer
 
 from terrasynth.ingest.catalog import IMAGERY, LANDCOVER
 from terrasynth.ingest.registry import SOURCES
+from terrasynth.workflows.commands.options import RestartOption
 
 SourceName = Literal[tuple(SOURCES)]
 ImageryName = Literal[tuple(IMAGERY)]
@@ -40,9 +41,7 @@ def ingest(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Print regions, tiles, requests, bytes and time; fetch nothing.")
     ] = False,
-    overwrite: Annotated[
-        bool, typer.Option("--overwrite", help="Start over instead of resuming an existing --out.")
-    ] = False,
+    overwrite: RestartOption = False,
     scheduler: Annotated[
         str,
         typer.Option(

@@ -6,6 +6,8 @@ from typing import Annotated
 
 import typer
 
+from terrasynth.workflows.commands.options import OverwriteOption
+
 
 def _numbers(text: str, count: int, option: str) -> list[float]:
     from terrasynth.core.errors import ConfigError
@@ -45,7 +47,7 @@ def preview(
         typer.Option("--colours", help="Write a smaller palette PNG with at most this many colours (2-256)."),
     ] = None,
     out: Annotated[str, typer.Option("--out", help="PNG file to write.")] = "preview.png",
-    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing --out file.")] = False,
+    overwrite: OverwriteOption = False,
 ) -> None:
     """Draw the synthetic world: the image at two dates, land cover and the change between them."""
     from rich.console import Console

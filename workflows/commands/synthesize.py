@@ -8,7 +8,12 @@ from typing import Annotated
 import typer
 
 from terrasynth.core.choices import ChangeLabel, Pairing, SynthesisLayout
-from terrasynth.workflows.devices import DEVICE_HELP
+from terrasynth.workflows.commands.options import (
+    DeviceOption,
+    ResourcesOption,
+    SchedulerOption,
+    parse_resources,
+)
 
 
 def synthesize(
@@ -56,8 +61,10 @@ def synthesize(
             "--change", help="LEVIR-CD pairs: any class change, or buildings only (built and demolished)."
         ),
     ] = "any",
-    batch_size: Annotated[int, typer.Option("--batch-size", help="Series drawn together.")] = 4,
-    device: Annotated[str | None, typer.Option("--device", help=DEVICE_HELP)] = None,
+    batch_size: Annotated[
+        int, typer.Option("--batch-size", help="Series drawn together (with --scheduler: one shard).")
+    ] = 4,
+    device: DeviceOption = None,
     gsd: Annotated[
         float | None,
         typer.Option("--gsd", min=0.01, help="Metres per pixel of the sources (default: the model's)."),
@@ -78,24 +85,13 @@ def synthesize(
             "cover changes too, unlabelled, as between real acquisitions).",
         ),
     ] = False,
-    scheduler: Annotated[
-        str | None,
-        typer.Option(
-            "--scheduler",
-            help="Draw the series in shards, resumably (rerun to resume): 'local' (a Dask cluster on this "
-            "machine), 'threads' (this process) or a Dask scheduler address such as tcp://host:8786. "
-            "Default: one process.",
-        ),
-    ] = None,
-    resources: Annotated[
-        str | None, typer.Option("--resources", help="Dask worker resources each shard needs, e.g. GPU=1.")
-    ] = None,
+    scheduler: SchedulerOption = None,
+    resources: ResourcesOption = None,
 ) -> None:
     """Synthesize change pairs or series from single-date images with a Changen2 model (GPCM)."""
     from rich.console import Console
 
     from terrasynth.models.changen2 import DateAppearance
-    from terrasynth.workflows.commands.generate import parse_resources
     from terrasynth.workflows.synthesize import synthesize as run
 
     summary = run(

@@ -11,41 +11,35 @@ import typer
 
 from terrasynth.core.choices import (
     CascadeCondition,
-    ChangeDataset,
     MetaEarthPreset,
     RSDiTPreset,
     TrainingMask,
 )
 from terrasynth.core.config import Precision
-from terrasynth.trainers.settings import Accelerator
+from terrasynth.workflows.commands.options import (
+    AcceleratorOption,
+    ChangeDatasetOption,
+    ChangeRootOption,
+    ConfigOption,
+    DevicesOption,
+    EpochsOption,
+    LearningRateOption,
+    NumNodesOption,
+    RestartOption,
+    RunFolderOption,
+    StrategyOption,
+    TrainingBatchSizeOption,
+    TrainingSeedOption,
+)
 
 train_app = typer.Typer(help="Train MetaEarth cascade stages and the other models.", no_args_is_help=True)
 
-AcceleratorOption = Annotated[
-    Accelerator | None, typer.Option("--accelerator", help="Lightning accelerator.")
-]
-DevicesOption = Annotated[
-    str | None, typer.Option("--devices", help="Devices per node: auto, a count, or a list such as 0,1.")
-]
-NumNodesOption = Annotated[
-    int | None, typer.Option("--num-nodes", min=1, help="Machines, each running --devices processes.")
-]
-StrategyOption = Annotated[
-    str | None,
-    typer.Option(
-        "--strategy", help="Lightning strategy: auto (DDP on several devices), ddp, ddp_spawn, fsdp..."
-    ),
-]
-"""The options of :class:`~terrasynth.trainers.settings.ScaleSettings` (None: the settings
-file's, or the default)."""
-
-OverwriteOption = Annotated[
-    bool, typer.Option("--overwrite", help="Start over, removing a run in --out (else it is resumed).")
-]
-CheckpointWorkOption = Annotated[
+CheckpointFolderOption = Annotated[Path, typer.Option("--out", help="Checkpoint folder to write.")]
+WorkOption = Annotated[
     Path | None,
     typer.Option("--work", help="Training corpus and run (default: OUT.work); rerun to resume."),
 ]
+"""The options of the bundled checkpoints' commands."""
 
 
 @train_app.command("metaearth")
@@ -58,7 +52,7 @@ def metaearth(
             help="Level the stage generates, e.g. 16m; or 'all' / '16m,4m': one model for every stage.",
         ),
     ],
-    out: Annotated[Path, typer.Option("--out", help="Run folder (rerun the same command to resume).")],
+    out: RunFolderOption,
     preset: Annotated[
         MetaEarthPreset, typer.Option("--preset", help="Model size: tiny (CPU), base or paper.")
     ] = "tiny",
@@ -78,17 +72,15 @@ def metaearth(
     tile_size: Annotated[
         int, typer.Option("--tile-size", min=4, help="Training tile edge in pixels (a multiple of 4).")
     ] = 64,
-    epochs: Annotated[int | None, typer.Option("--epochs", help="Training epochs.")] = None,
-    batch_size: Annotated[int | None, typer.Option("--batch-size", help="Tiles per batch.")] = None,
-    seed: Annotated[int | None, typer.Option("--seed", help="Seed of weights, data order and noise.")] = None,
+    epochs: EpochsOption = None,
+    batch_size: TrainingBatchSizeOption = None,
+    seed: TrainingSeedOption = None,
     accelerator: AcceleratorOption = None,
     devices: DevicesOption = None,
     num_nodes: NumNodesOption = None,
     strategy: StrategyOption = None,
-    config: Annotated[
-        Path | None, typer.Option("--config", help="YAML/TOML file of MetaEarthTraining settings.")
-    ] = None,
-    overwrite: OverwriteOption = False,
+    config: ConfigOption = None,
+    overwrite: RestartOption = False,
 ) -> None:
     """Train one stage of the MetaEarth cascade on a corpus, or one model for every stage (--level all)."""
     from rich.console import Console
@@ -138,7 +130,7 @@ def changen2(
     corpus: Annotated[
         Path, typer.Option("--corpus", exists=True, help="The corpus (Zarr store) to train on.")
     ],
-    out: Annotated[Path, typer.Option("--out", help="The run folder (rerun the same command to resume).")],
+    out: RunFolderOption,
     level: Annotated[str, typer.Option("--level", help="The corpus level, e.g. 4m.")] = "4m",
     preset: Annotated[
         RSDiTPreset | None,
@@ -152,14 +144,12 @@ def changen2(
         ),
     ] = None,
     tile_size: Annotated[int, typer.Option("--tile-size", min=1, help="Training tile side in pixels.")] = 256,
-    epochs: Annotated[int | None, typer.Option("--epochs", help="Training epochs.")] = None,
+    epochs: EpochsOption = None,
     steps_per_epoch: Annotated[
         int | None, typer.Option("--steps-per-epoch", help="Optimizer steps per epoch (default: one pass).")
     ] = None,
-    batch_size: Annotated[int | None, typer.Option("--batch-size", help="Tiles per batch.")] = None,
-    learning_rate: Annotated[
-        float | None, typer.Option("--learning-rate", help="AdamW learning rate.")
-    ] = None,
+    batch_size: TrainingBatchSizeOption = None,
+    learning_rate: LearningRateOption = None,
     autoencoder: Annotated[
         Path | None,
         typer.Option(
@@ -176,17 +166,13 @@ def changen2(
         int | None,
         typer.Option("--sample-steps", help="DDIM steps of the quick-look samples drawn every epoch."),
     ] = None,
-    seed: Annotated[
-        int | None, typer.Option("--seed", help="Seed of the weights, data order and noise.")
-    ] = None,
+    seed: TrainingSeedOption = None,
     accelerator: AcceleratorOption = None,
     devices: DevicesOption = None,
     num_nodes: NumNodesOption = None,
     strategy: StrategyOption = None,
-    config: Annotated[
-        Path | None, typer.Option("--config", help="YAML/TOML file of Changen2Training settings.")
-    ] = None,
-    overwrite: OverwriteOption = False,
+    config: ConfigOption = None,
+    overwrite: RestartOption = False,
 ) -> None:
     """Train a Changen2 RS-DiT on (image, mask) tiles of a corpus."""
     import time
@@ -225,11 +211,9 @@ def changen2(
 
 @train_app.command("detector")
 def detector(
-    dataset: Annotated[ChangeDataset, typer.Option("--dataset", help="Layout of the change data set.")],
-    root: Annotated[Path, typer.Option("--root", help="The data set's folder (holding train/, test/, ...).")],
-    out: Annotated[
-        Path, typer.Option("--out", help="Run folder: checkpoints/last.ckpt, then the model folder model/.")
-    ],
+    dataset: ChangeDatasetOption,
+    root: ChangeRootOption,
+    out: RunFolderOption,
     split: Annotated[str, typer.Option("--split", help="Split to train on.")] = "train",
     val_split: Annotated[
         str, typer.Option("--val-split", help="Split for the validation loss (none if empty).")
@@ -244,15 +228,9 @@ def detector(
     semantic: Annotated[
         bool, typer.Option("--semantic", help="Add SECOND semantic heads (6 classes per date).")
     ] = False,
-    epochs: Annotated[
-        int | None, typer.Option("--epochs", help="Epochs to train (a rerun may raise it to extend the run).")
-    ] = None,
-    batch_size: Annotated[
-        int | None, typer.Option("--batch-size", help="Samples per step and device.")
-    ] = None,
-    learning_rate: Annotated[
-        float | None, typer.Option("--learning-rate", help="AdamW learning rate.")
-    ] = None,
+    epochs: EpochsOption = None,
+    batch_size: TrainingBatchSizeOption = None,
+    learning_rate: LearningRateOption = None,
     crop_size: Annotated[
         int | None, typer.Option("--crop-size", help="Random crop edge in pixels (0: whole images).")
     ] = None,
@@ -265,12 +243,9 @@ def detector(
     num_nodes: NumNodesOption = None,
     strategy: StrategyOption = None,
     precision: Annotated[Precision | None, typer.Option("--precision", help="Numeric precision.")] = None,
-    seed: Annotated[int | None, typer.Option("--seed", help="Random seed.")] = None,
-    config_file: Annotated[
-        Path | None,
-        typer.Option("--config", help="YAML/TOML file of TrainSettings (every option above and more)."),
-    ] = None,
-    overwrite: OverwriteOption = False,
+    seed: TrainingSeedOption = None,
+    config_file: ConfigOption = None,
+    overwrite: RestartOption = False,
 ) -> None:
     """Train the ChangeStar-style change detector on a change data set."""
     from rich.console import Console
@@ -298,29 +273,30 @@ def detector(
     Console().print(f"Trained on {len(train)} pairs for {settings.epochs} epochs: {path}")
 
 
-@train_app.command("metaearth-checkpoint")
-def metaearth_checkpoint(
-    out: Annotated[Path, typer.Option("--out", help="Checkpoint folder to write.")] = Path(
-        "checkpoints/metaearth"
-    ),
-    work: CheckpointWorkOption = None,
-) -> None:
-    """Train the bundled MetaEarth checkpoint from scratch (one model of the 60 -> 16 -> 4 m cascade)."""
-    from terrasynth.workflows.bundled import say_trained
-    from terrasynth.workflows.cascade_checkpoint import train_checkpoint
+def _add_bundled_recipe(name: str, recipe: str, summary: str) -> None:
+    """Add ``train NAME-checkpoint``: train the bundled checkpoint ``checkpoints/NAME`` from scratch
+    by the fixed recipe of :mod:`terrasynth.workflows.RECIPE` (its ``train_checkpoint``)."""
 
-    say_trained(train_checkpoint(out, work=work, progress=True))
+    def train_bundled(
+        out: CheckpointFolderOption = Path("checkpoints", name), work: WorkOption = None
+    ) -> None:
+        import importlib
+
+        from terrasynth.workflows.bundled import say_trained
+
+        train_checkpoint = importlib.import_module(f"terrasynth.workflows.{recipe}").train_checkpoint
+        say_trained(train_checkpoint(out, work=work, progress=True))
+
+    train_app.command(f"{name}-checkpoint", help=summary)(train_bundled)
 
 
-@train_app.command("changen2-checkpoint")
-def changen2_checkpoint(
-    out: Annotated[Path, typer.Option("--out", help="Checkpoint folder to write.")] = Path(
-        "checkpoints/changen2"
-    ),
-    work: CheckpointWorkOption = None,
-) -> None:
-    """Train the bundled Changen2 checkpoint from scratch (1 m imagery from land cover and buildings)."""
-    from terrasynth.workflows.bundled import say_trained
-    from terrasynth.workflows.changen2_checkpoint import train_checkpoint
-
-    say_trained(train_checkpoint(out, work=work, progress=True))
+_add_bundled_recipe(
+    "metaearth",
+    "cascade_checkpoint",
+    "Train the bundled MetaEarth checkpoint from scratch (one model of the 60 -> 16 -> 4 m cascade).",
+)
+_add_bundled_recipe(
+    "changen2",
+    "changen2_checkpoint",
+    "Train the bundled Changen2 checkpoint from scratch (1 m imagery from land cover and buildings).",
+)

@@ -1,0 +1,119 @@
+"""The options several ``terrasynth`` commands share, each declared once as an ``Annotated`` alias
+(the command gives the default at its parameter), so that one concept has one name and one help.
+
+An option whose meaning differs between commands (``--out``, ``--seed``, ``--gsd``, ``--steps``...)
+stays declared in its command, where its help says what it means there.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from terrasynth.core.choices import ChangeDataset
+from terrasynth.trainers.settings import Accelerator
+from terrasynth.workflows.devices import DEVICE_HELP
+
+DeviceOption = Annotated[str | None, typer.Option("--device", help=DEVICE_HELP)]
+"""The torch device of an inference command (None: a GPU when there is one)."""
+
+OverwriteOption = Annotated[
+    bool,
+    typer.Option("--overwrite", help="Replace an existing --out, with what an earlier run wrote beside it."),
+]
+"""Of the commands that refuse to write over an earlier output."""
+
+RestartOption = Annotated[
+    bool,
+    typer.Option(
+        "--overwrite", help="Start over, removing what an earlier run left in --out (else it is resumed)."
+    ),
+]
+"""Of the commands that resume an earlier run at ``--out`` (ingest and the trainers)."""
+
+InceptionOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--inception",
+        help="Local pt_inception-2015-12-05-6726825d.pth for FID/KID (else SWD and seams only).",
+    ),
+]
+
+SchedulerOption = Annotated[
+    str | None,
+    typer.Option(
+        "--scheduler",
+        help="Work in pieces, resumably (rerun to resume): 'local' (a Dask cluster on this machine), "
+        "'threads' (this process) or a Dask scheduler address such as tcp://host:8786. Default: one process.",
+    ),
+]
+ResourcesOption = Annotated[
+    str | None,
+    typer.Option(
+        "--resources", help="Dask worker resources each piece of --scheduler work needs, e.g. GPU=1."
+    ),
+]
+
+
+def parse_resources(text: str | None) -> dict[str, float] | None:
+    """Dask worker resources from ``--resources "GPU=1,MEMORY=8e9"``."""
+    from terrasynth.core.errors import ConfigError
+
+    if not text:
+        return None
+    try:
+        return {name.strip(): float(amount) for name, amount in (item.split("=") for item in text.split(","))}
+    except ValueError:
+        raise ConfigError(f"--resources {text!r} must be NAME=AMOUNT pairs, e.g. GPU=1") from None
+
+
+ChangeDatasetOption = Annotated[
+    ChangeDataset, typer.Option("--dataset", help="Layout of the change data set.")
+]
+ChangeRootOption = Annotated[
+    Path, typer.Option("--root", help="The data set's folder (holding train/, test/, ...).")
+]
+
+RunFolderOption = Annotated[
+    Path,
+    typer.Option(
+        "--out",
+        help="Run folder: checkpoints/last.ckpt, then the model folder model/ (rerun the same command "
+        "to resume).",
+    ),
+]
+"""The trainers' output (:mod:`terrasynth.trainers.run_folder`)."""
+EpochsOption = Annotated[
+    int | None, typer.Option("--epochs", help="Epochs to train (a rerun may raise it to extend the run).")
+]
+TrainingBatchSizeOption = Annotated[
+    int | None, typer.Option("--batch-size", help="Training samples per step and device.")
+]
+LearningRateOption = Annotated[float | None, typer.Option("--learning-rate", help="AdamW learning rate.")]
+TrainingSeedOption = Annotated[
+    int | None, typer.Option("--seed", help="Seed of the weights, the data order and every other draw.")
+]
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option("--config", help="YAML/TOML file of the trainer's settings (the options above and more)."),
+]
+"""The trainers' options (None: the ``--config`` file's value, or the settings' default)."""
+
+AcceleratorOption = Annotated[
+    Accelerator | None, typer.Option("--accelerator", help="Lightning accelerator.")
+]
+DevicesOption = Annotated[
+    str | None, typer.Option("--devices", help="Devices per node: auto, a count, or a list such as 0,1.")
+]
+NumNodesOption = Annotated[
+    int | None, typer.Option("--num-nodes", min=1, help="Machines, each running --devices processes.")
+]
+StrategyOption = Annotated[
+    str | None,
+    typer.Option(
+        "--strategy", help="Lightning strategy: auto (DDP on several devices), ddp, ddp_spawn, fsdp..."
+    ),
+]
+"""The options of :class:`~terrasynth.trainers.settings.ScaleSettings`."""
