@@ -1,6 +1,7 @@
 """`terrasynth train metaearth` on a synthetic-world corpus, through torchgeo's grid sampler."""
 
 import json
+from pathlib import Path
 
 import pytest
 import torch
@@ -155,3 +156,24 @@ def test_one_model_for_every_stage_reads_every_level_pair(corpus, capsys):
         main(["train", "metaearth", "--corpus", corpus, "--level", "all", "--first-stage", "--out", "x"])
     error = capsys.readouterr().err.strip()
     assert exit_info.value.code == 2 and "next coarser" in error and "\n" not in error
+
+
+@pytest.mark.parametrize(
+    ("name", "recipe"), [("metaearth", "cascade_checkpoint"), ("changen2", "changen2_checkpoint")]
+)
+def test_train_bundled_checkpoint_runs_its_recipe_into_out_and_work(monkeypatch, tmp_path, name, recipe):
+    import importlib
+
+    calls = []
+    module = importlib.import_module(f"terrasynth.workflows.{recipe}")
+    monkeypatch.setattr(
+        module, "train_checkpoint", lambda out, work, progress: calls.append((out, work)) or out
+    )
+    monkeypatch.setattr("terrasynth.workflows.bundled.say_trained", calls.append)
+    result = CliRunner().invoke(app, ["train", f"{name}-checkpoint", "--work", str(tmp_path / "work")])
+    assert result.exit_code == 0, result.output
+    default = Path("checkpoints", name)
+    assert calls == [(default, tmp_path / "work"), default]
+    calls.clear()
+    result = CliRunner().invoke(app, ["train", f"{name}-checkpoint", "--out", str(tmp_path / "mine")])
+    assert result.exit_code == 0 and calls == [(tmp_path / "mine", None), tmp_path / "mine"]
