@@ -42,7 +42,6 @@ from typing import get_args
 
 import numpy as np
 import torch
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from torch.utils.data import Dataset
 
 from terrasynth.core.change_writers import ChangeSeriesWriter, LevirCDWriter, SecondWriter
@@ -66,6 +65,7 @@ from terrasynth.models.changen2 import (
 )
 from terrasynth.models.metaearth import keyed_normal
 from terrasynth.workflows.devices import torch_device
+from terrasynth.workflows.progress import progress_bar
 
 LAYOUTS = get_args(SynthesisLayout)
 LABELLED_SOURCES = {"buildings": "xview2", "openearthmap": "oem"}
@@ -276,10 +276,7 @@ def synthesize(
     writer = WRITERS[layout](out, properties=provenance)
     measured = []
     began = time.perf_counter()
-    with writer, Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-        disable=not show_progress,
-    ) as progress:  # fmt: skip
+    with writer, progress_bar(show_progress) as progress:
         task = progress.add_task(
             f"{n_series} series of {length} dates, {size} px: denoising steps",
             total=n_series * (length - 1) * steps,
