@@ -26,13 +26,9 @@ def test_report_files_are_named_beside_the_results():
     assert names == ["levir.nc", "levir_pr.png", "levir_f1.png", "levir_examples_zero-shot.png"]
 
 
-def test_report_writes_figures_then_the_results_and_skips_models_without_examples(tmp_path):
-    example = {
-        "name": "pair0",
-        "image": np.random.default_rng(0).random((2, 3, 16, 16)),
-        "mask": np.eye(16, dtype=np.int64),
-        "prediction": np.ones((16, 16), dtype=np.int64),
-    }
+def test_report_writes_figures_and_results_and_skips_models_without_examples(tmp_path):
+    mask = np.eye(16, dtype=np.int64)
+    example = {"name": "pair0", "image": np.full((2, 3, 16, 16), 0.5), "mask": mask, "prediction": 1 - mask}
     written = write_change_report(
         results(), {"zero-shot": [example], "supervised": []}, tmp_path / "levir.nc"
     )
