@@ -25,7 +25,10 @@ Change data (``NonGeoDataset``s of bitemporal pairs): :class:`LEVIRCDFolder`,
 
 Labelled single-date images in the xView2 and OpenEarthMap folder layouts, as tiles with their
 masks (the sources of change synthesis with the released Changen2 weights): :class:`LabelledImageTiles`;
-unlabelled images (PNG, JPEG, GeoTIFF) as tiles with k-means pseudo-masks: :class:`ImageFolderTiles`.
+unlabelled images (PNG, JPEG, GeoTIFF) as tiles with k-means pseudo-masks: :class:`ImageFolderTiles`;
+pictures in a Changen2 model's values and back: :func:`from_picture`, :func:`to_picture`,
+:class:`ModelValueTiles`; the change labels of a model's masks: :func:`building_mask`,
+:func:`second_labels`.
 """
 
 from terrasynth.core.lazy import lazy_exports
@@ -34,6 +37,7 @@ _EXPORTS = {
     "cascade": ["CascadeLevels", "CascadePairs", "condition_shape"],
     "change_benchmarks": ["CHANGE_DATASETS", "open_change_dataset"],
     "change_folder": ["ChangeFolder"],
+    "change_labels": ["BUILDING_CODES", "OPENEARTHMAP_SECOND", "building_mask", "second_labels"],
     "change_series": ["ChangeSeriesPairs", "open_change_set"],
     "corpus": ["CorpusDataset"],
     "corpus_regions": ["CorpusRegions"],
@@ -41,11 +45,12 @@ _EXPORTS = {
         "BlurSettings", "DegradationSettings", "NoiseSettings", "ResizeSettings", "SecondOrderDegradation",
         "degrade_condition",
     ],
-    "image_folder_tiles": ["ImageFolderTiles", "from_picture", "image_files"],
+    "image_folder_tiles": ["ImageFolderTiles", "image_files"],
     "labelled_folders": ["LABELLED_LAYOUTS", "LabelledImageTiles", "labelled_images"],
     "level_reader": ["LevelReader"],
     "levircd": ["LEVIRCDFolder"],
     "masked_samples": ["MaskedSamples", "corpus_tiles", "sample_mask"],
+    "pictures": ["ModelValueTiles", "from_picture", "to_picture"],
     "s2looking": ["S2LookingFolder"],
     "sampled": ["SampledDataset"],
     "samplers": ["GriddedPatchSampler", "RandomPatchSampler", "RegionSampler", "grid_sampler", "random_sampler"],

@@ -16,9 +16,9 @@ from PIL import Image
 from rasterio.windows import Window
 from torch.utils.data import Dataset
 
-from terrasynth.core.display import from_display
 from terrasynth.core.errors import ConfigError
 from terrasynth.core.seeds import key_seed
+from terrasynth.datasets.pictures import from_picture
 from terrasynth.models.changen2 import Changen2Model, pseudo_mask
 
 RASTER_SUFFIXES = (".tif", ".tiff")
@@ -74,15 +74,6 @@ class ImageFolderTiles(Dataset):
         with Image.open(path) as picture:
             rgb = np.asarray(picture.convert("RGB"))[row : row + size, col : col + size]
         return from_picture(rgb.transpose(2, 0, 1), self.model)
-
-
-def from_picture(rgb: np.ndarray, model: Changen2Model) -> np.ndarray:
-    """(3, H, W) uint8 RGB -> (C, H, W) float32 image values of ``model`` in its RGB bands:
-    value / 255 for an 8-bit model, else reflectance through the inverse display mapping."""
-    image = np.zeros((model.channels, *rgb.shape[1:]), np.float32)
-    eight_bit = model.pixel_values == "8bit"
-    image[list(model.rgb_bands)] = rgb.astype(np.float32) / 255 if eight_bit else from_display(rgb)
-    return image
 
 
 def image_files(folder: Path) -> list[Path]:

@@ -9,8 +9,10 @@ from terrasynth.core.lazy import lazy_exports
 _EXPORTS = {
     "binary_change": ["BINARY_METRICS", "BinaryChangeMetrics", "binary_scores"],
     "change_detection": ["ChangeModel", "SlidingWindowDetector", "evaluate_change_detection"],
+    "change_report": ["change_report_paths", "write_change_report"],
     "condition": ["CONDITION_METRICS", "area_average", "bicubic_upsample", "condition_error"],
     "feature_distance": ["as_encoder", "encode", "feature_distances"],
+    "figures": ["canvas_figure", "levels_figure", "pairs_figure", "reflectance_picture"],
     "generation": ["DISTANCE_METRICS", "compare_image_sets", "tile_count"],
     "image_sets": ["Canvas", "Tile", "iter_tiles", "open_image_set", "select_rgb", "to_uint8"],
     "inception": [

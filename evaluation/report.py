@@ -30,7 +30,7 @@ def demo_report(
         seed: the run's seed (of the synthetic world and every draw).
         steps: seconds each step took, by step name, in order.
         figures: the ``levels``, ``canvas`` and ``pairs`` figures (the change figures are named as
-            :func:`terrasynth.workflows.evaluate_change.change_report_paths` names them for
+            :func:`terrasynth.evaluation.change_report.change_report_paths` names them for
             ``change.nc``), all in the report's folder.
         checkpoints: the folder of the bundled ``metaearth`` and ``changen2`` checkpoints used,
             or ``None`` when the run trained its own.

@@ -53,6 +53,25 @@ def publish(
     return out
 
 
+def train_bundled(
+    command: str,
+    out: str | Path,
+    work: str | Path | None,
+    fields: dict,
+    train: Callable[[Path, dict], Path],
+    copy: Callable[[Path, Path], object] = shutil.copytree,
+) -> Path:
+    """Train a bundled checkpoint and publish it to ``out``: ``train(work, record)`` trains in the
+    folder ``work`` (default: ``out`` + ``.work`` beside it; a rerun with the same folder resumes) and
+    returns the trained model folder, adding what it measured to ``record``, the ``training.json`` of
+    ``command`` with ``fields`` (see :func:`training_record`). ``out`` is replaced only once the new
+    checkpoint is complete (:func:`publish`, by ``copy``)."""
+    out = Path(out)
+    with training_record(command, **fields) as record:
+        model = train(work_folder(out, work), record)
+    return publish(model, out, record, copy=copy)
+
+
 def say_trained(path: Path) -> None:
     """Print what a checkpoint command trained, from the checkpoint's ``training.json``."""
     from rich.console import Console

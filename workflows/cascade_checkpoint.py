@@ -18,7 +18,7 @@ import math
 import shutil
 from pathlib import Path
 
-from terrasynth.workflows.bundled import publish, training_record, work_folder
+from terrasynth.workflows.bundled import train_bundled
 
 WORLD = {"seed": 1000, "centre": (9.42, 45.62), "area": 8000.0, "date": "2021-06-01", "levels": "60,16,4"}
 """The training world: a square of ``area`` metres of the synthetic world (seed, date) at 60, 16
@@ -56,27 +56,23 @@ def training_world(path: Path, progress: bool = False) -> Path:
 def train_checkpoint(out: str | Path, *, work: str | Path | None = None, progress: bool = False) -> Path:
     """Train the bundled checkpoint from scratch and write it to ``out``: the model
     (``config.json`` + safetensors in float16, loadable by ``terrasynth generate``) and
-    ``training.json`` (world, settings, steps, seconds).
-
-    Args:
-        out: the checkpoint folder; replaced once the new one is complete.
-        work: where the training corpus and run go (default: ``out`` + ``.work`` beside it);
-            a rerun with the same folder resumes.
-        progress: show the ingest's progress bars (training always shows its own).
+    ``training.json`` (world, settings, steps, seconds). ``out`` and ``work`` are those of
+    :func:`~terrasynth.workflows.bundled.train_bundled`; ``progress`` shows the ingest's progress
+    bars (training always shows its own).
     """
     from terrasynth.workflows.train_metaearth import corpus_cascade, train_metaearth
 
-    out = Path(out)
-    work = work_folder(out, work)
-    fields = {"world": WORLD, "chip": CHIP, "settings": TRAINING}
-    with training_record("terrasynth train metaearth-checkpoint", **fields) as record:
+    def train(work: Path, record: dict) -> Path:
         dataset = corpus_cascade(training_world(work / "world.zarr", progress), "all", chip=CHIP)
         model = train_metaearth(dataset, work / "run", **TRAINING)
         record |= {
             "optimizer_steps": TRAINING["max_epochs"] * TRAINING["steps_per_epoch"],
             "tiles": len(dataset),
         }
-    return publish(model, out, record, copy=write_half)
+        return model
+
+    fields = {"world": WORLD, "chip": CHIP, "settings": TRAINING}
+    return train_bundled("terrasynth train metaearth-checkpoint", out, work, fields, train, copy=write_half)
 
 
 def write_half(model: Path, out: Path) -> None:

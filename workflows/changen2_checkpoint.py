@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from terrasynth.workflows.bundled import publish, training_record, work_folder
+from terrasynth.workflows.bundled import train_bundled
 
 WORLD = {
     "seed": 1000,
@@ -58,21 +58,17 @@ def training_world(path: Path, progress: bool = False) -> Path:
 def train_checkpoint(out: str | Path, *, work: str | Path | None = None, progress: bool = False) -> Path:
     """Train the bundled checkpoint from scratch and write it to ``out``: the model folder
     (``model_index.json`` + ``rsdit/``, loadable by ``terrasynth synthesize``) and ``training.json`` (world,
-    settings, steps, seconds).
-
-    Args:
-        out: the checkpoint folder; replaced once the new one is complete.
-        work: where the training corpus and run go (default: ``out`` + ``.work`` beside it);
-            a rerun with the same folder resumes.
-        progress: show the ingest's progress bars (training always shows its own).
+    settings, steps, seconds). ``out`` and ``work`` are those of
+    :func:`~terrasynth.workflows.bundled.train_bundled`; ``progress`` shows the ingest's progress
+    bars (training always shows its own).
     """
     from terrasynth.workflows.train_changen2 import train_on_corpus
 
-    out = Path(out)
-    work = work_folder(out, work)
-    fields = {"world": WORLD, "tile": TILE, "settings": TRAINING}
-    with training_record("terrasynth train changen2-checkpoint", **fields) as record:
+    def train(work: Path, record: dict) -> Path:
         corpus = training_world(work / "world.zarr", progress)
         model = train_on_corpus(corpus, WORLD["level"], work / "run", tile_size=TILE, **TRAINING)
         record["optimizer_steps"] = TRAINING["max_epochs"] * TRAINING["steps_per_epoch"]
-    return publish(model, out, record)
+        return model
+
+    fields = {"world": WORLD, "tile": TILE, "settings": TRAINING}
+    return train_bundled("terrasynth train changen2-checkpoint", out, work, fields, train)

@@ -26,10 +26,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from distributed import WorkerPlugin
+from rich.progress import Progress
 
 from terrasynth.core.errors import ConfigError
 from terrasynth.ingest.source import Source
 from terrasynth.ingest.writer import CorpusWriter
+from terrasynth.workflows.progress import progress_bar
 
 LOCAL = "local"
 """``--scheduler`` value for a local cluster sized to this machine (the default)."""
@@ -189,3 +191,16 @@ def block_runner(
             description,
             lambda shared: client.scatter(shared, broadcast=True, hash=False),
         )
+
+
+@contextmanager
+def blocks_in_progress(
+    scheduler: str, show_progress: bool = True, *, resources: dict[str, float] | None = None, gpus: int = 0
+) -> Iterator[tuple[Progress, BlockRunner]]:
+    """A progress bar (:func:`~terrasynth.workflows.progress.progress_bar`, shown when
+    ``show_progress``) and the :func:`block_runner` of ``scheduler``, open together."""
+    with (
+        progress_bar(show_progress) as progress,
+        block_runner(scheduler, resources=resources, gpus=gpus) as runner,
+    ):
+        yield progress, runner

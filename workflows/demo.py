@@ -350,89 +350,49 @@ def _evaluate_generation(run: DemoRun) -> None:
 
 
 def _report(run: DemoRun) -> None:
+    from terrasynth.datasets import open_change_dataset
+    from terrasynth.evaluation.figures import canvas_figure, levels_figure, pairs_figure
     from terrasynth.evaluation.report import demo_report
     from terrasynth.evaluation.results import save_results
 
     save_results(run.results, run.results_file)
     run.path("report", "change.nc").unlink()  # now the "change" group of results.nc
+    pairs = open_change_dataset("folder", run.path("change", "synthetic"), "train")
     figures = {
-        "levels": _levels_figure(run),
-        "canvas": _canvas_figure(run),
-        "pairs": _pairs_figure(run),
-    }
+        "levels": levels_figure(*_level_images(run), run.path("report", "levels.png")),
+        "canvas": canvas_figure(_raster(run.path("canvas", "4m.tif")), run.path("report", "canvas.png"),
+                                window=run.settings.chip),
+        "pairs": pairs_figure(pairs, run.path("report", "pairs.png")),
+    }  # fmt: skip
     report = demo_report(run.results, settings=run.settings, seed=run.seed, steps=run.steps, figures=figures,
                          checkpoints=run.checkpoints)  # fmt: skip
     run.report.write_text(report)
 
 
-def _levels_figure(run: DemoRun) -> Path:
-    """Real (corpus) and generated images of the canvas' footprint at 60, 16 and 4 m, and the
-    bicubic upsampling of the 60 m input the canvas was generated from."""
-    import rasterio
-
+def _level_images(run: DemoRun) -> tuple[dict[float, np.ndarray], dict[float, np.ndarray], np.ndarray]:
+    """The real (corpus) and generated images of the canvas' footprint by level (metres per pixel ->
+    (band, y, x) reflectance x 1e4), and the 60 m input the canvas was generated from (reflectance)."""
     from terrasynth.core import corpus_regions, open_corpus
-    from terrasynth.evaluation.condition import bicubic_upsample
-    from terrasynth.evaluation.plots import plot_image_grid
 
     tree = open_corpus(run.path("corpus.zarr"))
     region = corpus_regions(tree)[0]
     footprint = run.settings.canvas * 4.0  # metres from the grid's top-left corner
-    with rasterio.open(run.path("canvas", "input-60m.tif")) as source:
-        low = source.read()  # reflectance; the canvases share its top-left corner
-    rows, titles = [], []
-    for level, gsd in (("60m", 60.0), ("16m", 16.0), ("4m", 4.0)):
+    real, generated = {}, {}
+    for gsd in (60.0, 16.0, 4.0):
         size = int(-(-footprint // gsd))
-        image = tree[f"{region}/{level}"]["image"][:, :size, :size].values
-        row = [_picture(image)]
-        canvas = run.path("canvas", f"{level}.tif")
+        real[gsd] = tree[f"{region}/{gsd:g}m"]["image"][:, :size, :size].values
+        canvas = run.path("canvas", f"{gsd:g}m.tif")
         if canvas.exists():
-            with rasterio.open(canvas) as source:
-                generated = source.read()
-            row += [
-                _picture(generated),
-                _picture(bicubic_upsample(low, 60.0, gsd, generated.shape[-2:]) * 1e4),
-            ]
-        rows.append(row)
-        titles.append(level)
-    return plot_image_grid(rows, run.path("report", "levels.png"), row_titles=titles,
-                           column_titles=["real (corpus)", "generated", "bicubic from 60 m"])  # fmt: skip
+            generated[gsd] = _raster(canvas)
+    return real, generated, _raster(run.path("canvas", "input-60m.tif"))
 
 
-def _canvas_figure(run: DemoRun) -> Path:
+def _raster(path: Path) -> np.ndarray:
+    """The (band, y, x) values of a GeoTIFF (the canvases share the input's top-left corner)."""
     import rasterio
 
-    from terrasynth.evaluation.plots import plot_canvas_windows
-
-    with rasterio.open(run.path("canvas", "4m.tif")) as source:
-        canvas = _picture(source.read())
-    window = run.settings.chip
-    return plot_canvas_windows(
-        canvas, run.path("report", "canvas.png"), stride=window // 2, offset=window // 4
-    )
-
-
-def _pairs_figure(run: DemoRun, count: int = 4) -> Path:
-    from terrasynth.datasets import open_change_dataset
-    from terrasynth.evaluation.plots import plot_image_grid
-
-    pairs = open_change_dataset("folder", run.path("change", "synthetic"), "train")
-    rows = []
-    for index in range(min(count, len(pairs))):
-        sample = pairs[index]
-        before, after = (
-            np.asarray(sample["image"][t].permute(1, 2, 0) * 255, dtype=np.uint8) for t in (0, 1)
-        )
-        rows.append([before, after, np.asarray(sample["mask"]) * 255])
-    return plot_image_grid(
-        rows, run.path("report", "pairs.png"), column_titles=["date 1", "date 2", "change"]
-    )
-
-
-def _picture(image: np.ndarray) -> np.ndarray:
-    """(band, y, x) reflectance x 1e4 in the order B2, B3, B4, ... as (y, x, 3) display RGB."""
-    from terrasynth.core.display import to_display
-
-    return to_display(np.stack([image[2], image[1], image[0]], axis=-1) * 1e-4)
+    with rasterio.open(path) as source:
+        return source.read()
 
 
 def steps(run: DemoRun) -> list[tuple[str, Callable[[DemoRun], None]]]:

@@ -4,14 +4,15 @@ Glue: load each detector checkpoint, score it with
 :func:`~terrasynth.evaluation.change_detection.evaluate_change_detection` (every full-size image
 pair through sliding-window inference; the binary scores from one confusion matrix over the whole
 split, SECOND-style semantic scores, both variants, named, when the data set has ``semantic``
-labels and the detector six-class semantic heads), and write the results and figures. Several
+labels and the detector six-class semantic heads), and write the results and figures
+(:mod:`~terrasynth.evaluation.change_report`). Several
 checkpoints side by side (zero-shot against supervised) are one call: :func:`compare_checkpoints`.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 
@@ -54,7 +55,7 @@ def compare_checkpoints(
         thresholds: points of the precision-recall sweep over [0, 1].
         device: torch device for inference (default: a GPU when there is one).
         out: when given, the results are saved there (netCDF) with figures beside it
-            (see :func:`write_change_report`); checked before the evaluation starts.
+            (see :func:`~terrasynth.evaluation.change_report.write_change_report`); checked before the evaluation starts.
         overwrite: replace existing results and figures at ``out``.
         examples: image pairs (the first ones) shown in the example figure of each model.
         on_image: called after every image (progress bars).
@@ -68,6 +69,7 @@ def compare_checkpoints(
 
     from terrasynth.core.errors import ConfigError
     from terrasynth.core.outputs import check_output
+    from terrasynth.evaluation.change_report import change_report_paths, write_change_report
     from terrasynth.workflows.devices import torch_device
 
     if window < 1:
@@ -131,24 +133,3 @@ def checkpoint_name(path: str | Path) -> str:
     """A model name for a model folder: its name, or its training run's for a run's ``model/``."""
     path = Path(path)
     return path.parent.name if path.name == "model" else path.name
-
-
-def change_report_paths(out: str | Path, models: Sequence[str] = ()) -> list[Path]:
-    """The files :func:`write_change_report` writes: ``out`` (netCDF), then beside it
-    ``<stem>_pr.png``, ``<stem>_f1.png`` and ``<stem>_examples_<model>.png`` per model shown."""
-    out = Path(out)
-    figures = ["pr", "f1", *(f"examples_{name}" for name in models)]
-    return [out, *(out.with_name(f"{out.stem}_{figure}.png") for figure in figures)]
-
-
-def write_change_report(results, examples: Mapping[str, Sequence[dict]], out: str | Path) -> list[Path]:
-    """Save the figures and the results (see :func:`change_report_paths`); the results file is
-    written last, so that it is there only when the whole report is."""
-    from terrasynth.evaluation.plots import plot_examples, plot_f1_histogram, plot_precision_recall
-    from terrasynth.evaluation.results import save_results
-
-    shown = {name: kept for name, kept in examples.items() if kept}
-    out, pr, f1, *example_paths = change_report_paths(out, list(shown))
-    written = [plot_precision_recall(results, pr), plot_f1_histogram(results, f1)]
-    written += [plot_examples(kept, path) for kept, path in zip(shown.values(), example_paths, strict=True)]
-    return [save_results(results, out), *written]

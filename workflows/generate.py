@@ -113,7 +113,6 @@ def generate(
     import rasterio
     import torch
     from affine import Affine
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from terrasynth.core.corpus import REFLECTANCE_SCALE
     from terrasynth.core.errors import ConfigError
@@ -121,6 +120,7 @@ def generate(
     from terrasynth.models.metaearth import Cascade, UnboundedGenerator
     from terrasynth.workflows import canvas_rasters as rasters
     from terrasynth.workflows.devices import torch_device
+    from terrasynth.workflows.progress import progress_bar
 
     out = check_output(out, overwrite=overwrite)
     if scheduler is not None:
@@ -215,10 +215,7 @@ def generate(
             )
 
         began = time.perf_counter()
-        with Progress(
-            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-            disable=not show_progress,
-        ) as progress:  # fmt: skip
+        with progress_bar(show_progress) as progress:
             if show_progress:
                 progress.console.print(
                     f"Generating {cols} x {rows} px ({rows * cols / 1e6:,.1f} MP, {channels} bands at {final.gsd:g} m) "
@@ -291,7 +288,6 @@ def _generate_in_blocks(
     import dataclasses
 
     import torch
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from terrasynth.core.levels import Level
     from terrasynth.core.outputs import atomic_path, check_free_space, format_bytes
@@ -299,7 +295,7 @@ def _generate_in_blocks(
     from terrasynth.workflows import canvas_blocks as blocks
     from terrasynth.workflows import canvas_rasters as rasters
     from terrasynth.workflows.canvas_store import CanvasStore, LevelGrid
-    from terrasynth.workflows.dask_cluster import block_runner, worker_torch_threads
+    from terrasynth.workflows.dask_cluster import blocks_in_progress, worker_torch_threads
 
     generators = {plan.index: UnboundedGenerator(cascade.stages[plan.index], **options) for plan in plans}
     levels = {plan.index: Level(plan.gsd).name for plan in plans}
@@ -353,13 +349,7 @@ def _generate_in_blocks(
         str(store.path), tuple(checkpoints), levels, source, seed, options, landcover, device, torch_threads
     )
     began = time.perf_counter()
-    with (
-        Progress(
-            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-            disable=not show_progress,
-        ) as progress,
-        block_runner(scheduler, resources=resources, gpus=gpus) as runner,
-    ):  # fmt: skip
+    with blocks_in_progress(scheduler, show_progress, resources=resources, gpus=gpus) as (progress, runner):
         left = sum(windows[p.index, b.index] for p in plans for b in pending[p.index])
         if show_progress:
             progress.console.print(

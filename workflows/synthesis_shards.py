@@ -109,9 +109,7 @@ def synthesize_in_shards(
     """:func:`~terrasynth.workflows.synthesize.synthesize` with a scheduler (see the module docstring)."""
     from concurrent.futures import as_completed
 
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-    from terrasynth.workflows.dask_cluster import block_runner, worker_torch_threads
+    from terrasynth.workflows.dask_cluster import blocks_in_progress, worker_torch_threads
 
     stage = out.with_name(f".{out.name}.partial")
     manifest = ShardManifest(stage)
@@ -131,13 +129,7 @@ def synthesize_in_shards(
     gpus = torch.cuda.device_count()
     threads = worker_torch_threads(scheduler, gpus)
     began = time.perf_counter()
-    with (
-        Progress(
-            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-            disable=not show_progress,
-        ) as progress,
-        block_runner(scheduler, resources=resources, gpus=gpus) as runner,
-    ):  # fmt: skip
+    with blocks_in_progress(scheduler, show_progress, resources=resources, gpus=gpus) as (progress, runner):
         task = progress.add_task(
             f"{n_series} series in shards of {batch_size} on {runner.description}",
             total=len(shards),

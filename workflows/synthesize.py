@@ -20,7 +20,7 @@ Layouts (written by :mod:`terrasynth.core.change_writers`, each with a STAC coll
   (buildings built and demolished, as LEVIR-CD labels them), while the rest of the land cover
   still changes, unlabelled, as it does between two real acquisitions (``other_change``);
 - ``second``: PNG pairs with SECOND semantic labels (WorldCover mapped to SECOND's six classes,
-  built-up as buildings) where the SECOND class changed;
+  built-up as buildings; :mod:`terrasynth.datasets.change_labels`) where the SECOND class changed;
 - ``series``: a Zarr time series of reflectance (uint16 x 1e4), class codes and change masks.
 
 Everything is keyed by the seed and the series number (source tile, change events, noise), so
@@ -42,30 +42,30 @@ from typing import get_args
 
 import numpy as np
 import torch
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from torch.utils.data import Dataset
 
 from terrasynth.core.change_writers import ChangeSeriesWriter, LevirCDWriter, SecondWriter
 from terrasynth.core.choices import ChangeLabel, Pairing, SynthesisLayout
-from terrasynth.core.display import to_display
 from terrasynth.core.errors import ConfigError, CorpusError
-from terrasynth.core.landcover import BUILDING
 from terrasynth.core.levels import Level
 from terrasynth.core.outputs import check_free_space, check_output
 from terrasynth.core.seeds import key_seed
-from terrasynth.datasets.image_folder_tiles import ImageFolderTiles, from_picture, image_files
+from terrasynth.datasets.change_labels import building_mask, second_labels
+from terrasynth.datasets.image_folder_tiles import ImageFolderTiles, image_files
 from terrasynth.datasets.labelled_folders import LabelledImageTiles, labelled_images
 from terrasynth.datasets.masked_samples import MaskedSamples, corpus_tiles
-from terrasynth.ingest.synthetic.change_benchmark import second_classes
+from terrasynth.datasets.pictures import ModelValueTiles, to_picture
 from terrasynth.models.changen2 import (
     GPCM,
     Changen2Model,
     DateAppearance,
     consistency,
     simulate_changes,
+    vary_dates,
 )
 from terrasynth.models.metaearth import keyed_normal
 from terrasynth.workflows.devices import torch_device
+from terrasynth.workflows.progress import progress_bar
 
 LAYOUTS = get_args(SynthesisLayout)
 LABELLED_SOURCES = {"buildings": "xview2", "openearthmap": "oem"}
@@ -109,21 +109,6 @@ def load_model(checkpoint: str | Path) -> Changen2Model:
     return Changen2Model.from_pretrained(checkpoint)
 
 
-class LabelledTiles(Dataset):
-    """The tiles of a labelled folder (:class:`~terrasynth.datasets.LabelledImageTiles`) with their
-    images in the model's values."""
-
-    def __init__(self, tiles: LabelledImageTiles, model: Changen2Model):
-        self.tiles, self.model = tiles, model
-
-    def __len__(self) -> int:
-        return len(self.tiles)
-
-    def __getitem__(self, index: int) -> dict:
-        sample = self.tiles[index]
-        return {**sample, "image": torch.from_numpy(from_picture(sample["image"].numpy(), self.model))}
-
-
 def _corpus_tiles(
     path: Path, level: str | None, size: int, model: Changen2Model, seed: int, min_valid: float
 ):
@@ -136,35 +121,6 @@ def _corpus_tiles(
     if len(bands) != model.channels:
         raise ConfigError(f"{path} has {len(bands)} bands at {level} but the model draws {model.channels}")
     return MaskedSamples(tiles, model.encoding, seed)
-
-
-def _rgb(image: torch.Tensor, model: Changen2Model) -> np.ndarray:
-    """(C, H, W) image values -> (H, W, 3) uint8 picture (:func:`from_picture`'s inverse)."""
-    rgb = image[list(model.rgb_bands)].permute(1, 2, 0).float().cpu().numpy()
-    if model.pixel_values == "8bit":
-        return (np.clip(rgb, 0, 1) * 255 + 0.5).astype(np.uint8)
-    return to_display(rgb)
-
-
-BUILDING_CODES = {"landcover": BUILDING, "buildings": 1, "openearthmap": 8}
-OPENEARTHMAP_SECOND = np.array([2, 2, 3, 2, 2, 4, 1, 3, 5], np.uint8)
-"""SECOND values of OpenEarthMap codes 0-8: bareland, developed space and road as ground (2),
-rangeland and agriculture as low vegetation (3), tree (4), water (1), building (5)."""
-
-
-def _buildings(masks: np.ndarray, kind: str) -> np.ndarray:
-    return masks == BUILDING_CODES[kind]
-
-
-def _second(masks: np.ndarray, kind: str) -> np.ndarray:
-    """SECOND values (1-6): WorldCover mapped as the synthetic change sets do, building footprints as
-    building (5); OpenEarthMap classes by :data:`OPENEARTHMAP_SECOND`; building masks as building (5)
-    on ground (2)."""
-    if kind == "landcover":
-        return second_classes(masks.astype(np.uint8), masks == BUILDING)
-    if kind == "openearthmap":
-        return OPENEARTHMAP_SECOND[masks]
-    return np.where(masks == 1, np.uint8(5), np.uint8(2))
 
 
 def synthesize(
@@ -320,10 +276,7 @@ def synthesize(
     writer = WRITERS[layout](out, properties=provenance)
     measured = []
     began = time.perf_counter()
-    with writer, Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-        disable=not show_progress,
-    ) as progress:  # fmt: skip
+    with writer, progress_bar(show_progress) as progress:
         task = progress.add_task(
             f"{n_series} series of {length} dates, {size} px: denoising steps",
             total=n_series * (length - 1) * steps,
@@ -398,7 +351,7 @@ class SeriesDrawing:
         images = torch.stack([torch.as_tensor(s["image"]) for s in samples]).to(device)
         step_noise = partial(_step_noise, gpcm.noise_shape(size, size), self.seed, numbers)
         series = gpcm(images, sequences, noise.to(device), on_step=on_step, step_noise=step_noise).cpu()
-        series = _vary_dates(series, self.appearance, self.seed, numbers)
+        series = vary_dates(series, self.appearance, self.seed, numbers)
         return list(zip(numbers, series, sequences, strict=True))
 
     def write(self, writer, number: int, drawn: torch.Tensor, sequence) -> int:
@@ -431,7 +384,7 @@ def _step_noise(shape, seed: int, numbers: range, date: int, step: int) -> torch
     return torch.stack([keyed_normal(shape, seed, "step-noise", n, date, step) for n in numbers])
 
 
-def _labelled_tiles(source: Path, size: int, model: Changen2Model) -> LabelledTiles:
+def _labelled_tiles(source: Path, size: int, model: Changen2Model) -> ModelValueTiles:
     """The tiles of a labelled folder in the layout of the model's masks."""
     kind, layout = model.encoding.kind, LABELLED_SOURCES[model.encoding.kind]
     if not labelled_images(source, layout):
@@ -441,17 +394,7 @@ def _labelled_tiles(source: Path, size: int, model: Changen2Model) -> LabelledTi
         )
     if model.channels != 3:
         raise ConfigError(f"{layout} images are RGB but the model draws {model.channels} bands")
-    return LabelledTiles(LabelledImageTiles(source, layout, size), model)
-
-
-def _vary_dates(series: torch.Tensor, appearance: DateAppearance, seed: int, numbers: range) -> torch.Tensor:
-    """``series`` (B, T, C, H, W) with every date after the first seen with its own appearance,
-    drawn from (seed, series number)."""
-    varied = series.clone()
-    for row, n in enumerate(numbers):
-        generator = torch.Generator().manual_seed(key_seed(seed, "appearance", n))
-        varied[row, 1:] = appearance(series[row, 1:], generator)
-    return varied
+    return ModelValueTiles(LabelledImageTiles(source, layout, size), model)
 
 
 def _output_bytes(layout: str, pairs: int, images: int, channels: int, size: int) -> int:
@@ -472,12 +415,14 @@ def _write(writer, layout, number, series, sequence, model, pairing, change, lef
     dates = [(0, len(series) - 1)] if pairing == "first-last" else [(t - 1, t) for t in range(1, len(series))]
     for a, b in dates[:left]:
         name = f"{number:06d}_t{a}_t{b}"
-        image_a, image_b = _rgb(series[a], model), _rgb(series[b], model)
+        image_a, image_b = to_picture(series[a], model), to_picture(series[b], model)
         if layout == "second":
-            semantic_a, semantic_b = _second(masks[a], kind), _second(masks[b], kind)
+            semantic_a, semantic_b = second_labels(masks[a], kind), second_labels(masks[b], kind)
             writer.write(name, image_a, image_b, semantic_a, semantic_b, semantic_a != semantic_b)
         elif change == "buildings":
-            writer.write(name, image_a, image_b, _buildings(masks[a], kind) != _buildings(masks[b], kind))
+            writer.write(
+                name, image_a, image_b, building_mask(masks[a], kind) != building_mask(masks[b], kind)
+            )
         else:
             writer.write(name, image_a, image_b, changes[a + 1 : b + 1].any(axis=0))
     return min(len(dates), left)

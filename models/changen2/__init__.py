@@ -9,7 +9,7 @@ in torch.
 from terrasynth.core.lazy import lazy_exports
 
 _EXPORTS = {
-    "appearance": ["DateAppearance"],
+    "appearance": ["DateAppearance", "vary_dates"],
     "components": ["Component", "find_components"],
     "contour": ["change_mask", "class_boundaries", "next_time_contour"],
     "events": ["add_objects", "remove_objects", "transition"],

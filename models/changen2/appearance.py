@@ -4,7 +4,8 @@ GPCM carries unchanged areas over from the previous date exactly, noise and all,
 trained on its pairs alone could learn "drawn texture = change", which no real pair teaches: real
 dates differ everywhere in illumination and atmosphere (a gain and an offset per band), in sensor
 noise, and in registration (a sub-pixel shift). :class:`DateAppearance` gives each later date of a
-synthesized series its own draw of these, so that only semantic change stays the change.
+synthesized series its own draw of these, so that only semantic change stays the change
+(:func:`vary_dates`, keyed by the series number).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import kornia
 import torch
 
 from terrasynth.core.errors import ConfigError
+from terrasynth.core.seeds import key_seed
 
 
 @dataclass(frozen=True)
@@ -58,3 +60,13 @@ class DateAppearance:
                 out, offsets.to(image.device, image.dtype), padding_mode="border", align_corners=False
             )
         return out + self.noise * normal(*image.shape)
+
+
+def vary_dates(series: torch.Tensor, appearance: DateAppearance, seed: int, numbers: range) -> torch.Tensor:
+    """``series`` (B, T, C, H, W) reflectance with every date after the first seen with its own
+    ``appearance``, drawn from (seed, series number) for the series ``numbers`` (one per row)."""
+    varied = series.clone()
+    for row, n in enumerate(numbers):
+        generator = torch.Generator().manual_seed(key_seed(seed, "appearance", n))
+        varied[row, 1:] = appearance(series[row, 1:], generator)
+    return varied

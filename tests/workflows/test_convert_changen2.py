@@ -10,7 +10,7 @@ import torch
 from PIL import Image
 from scipy.ndimage import binary_dilation
 
-from terrasynth.datasets.image_folder_tiles import from_picture
+from terrasynth.datasets.pictures import from_picture
 from terrasynth.models.changen2 import GPCM, Changen2Model
 from terrasynth.models.changen2.sequence import ChangeSequence
 from terrasynth.workflows.cli import main

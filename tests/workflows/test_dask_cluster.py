@@ -225,3 +225,13 @@ def test_kill_9_of_an_ingest_on_the_local_cluster_leaves_no_process_behind(tmp_p
     while live_processes(process.pid) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert live_processes(process.pid) == []
+
+
+def test_blocks_run_in_this_process_under_a_hidden_progress_bar_with_threads():
+    from terrasynth.workflows.dask_cluster import blocks_in_progress
+
+    with blocks_in_progress("threads", show_progress=False) as (progress, runner):
+        task = progress.add_task("blocks", total=1)
+        assert runner.executor.submit(lambda: 2 + 3).result() == 5 and runner.description == "this process"
+        progress.advance(task)
+        assert progress.disable and progress.tasks[0].completed == 1

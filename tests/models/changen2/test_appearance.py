@@ -35,3 +35,13 @@ def test_none_changes_nothing_and_bad_settings_are_refused():
     assert torch.equal(DateAppearance.none()(image, torch.Generator().manual_seed(0)), image)
     with pytest.raises(ConfigError, match="noise"):
         DateAppearance(noise=-1)
+
+
+def test_series_keep_their_first_date_and_vary_the_others_by_series_number():
+    from terrasynth.models.changen2 import vary_dates
+
+    series = _image()[:2].unsqueeze(1).expand(2, 3, 4, 32, 32)  # two series of three equal dates
+    varied = vary_dates(series, DateAppearance(), seed=5, numbers=range(7, 9))
+    assert torch.equal(varied[:, 0], series[:, 0]) and not torch.equal(varied[:, 1:], series[:, 1:])
+    alone = vary_dates(series[1:], DateAppearance(), seed=5, numbers=range(8, 9))
+    assert torch.equal(alone[0], varied[1])  # series 8 draws the same in any grouping
