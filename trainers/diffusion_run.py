@@ -15,31 +15,36 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 import lightning as L
 import torch
 from lightning.pytorch.loggers import TensorBoardLogger
 
 from terrasynth.trainers.corpus_data import CorpusDataModule
+from terrasynth.trainers.diffusion_module import DiffusionModule
 from terrasynth.trainers.run_folder import export_model, fit_run, start_run
 from terrasynth.trainers.settings import DiffusionTraining
 from terrasynth.trainers.trainer import build_trainer
 
+M = TypeVar("M", bound=DiffusionModule)
+
 
 def train_diffusion(
-    module: L.LightningModule,
+    build: Callable[[], M],
     data: CorpusDataModule,
-    out_dir: Path,
+    out_dir: str | Path,
     settings: DiffusionTraining,
     *,
     described: dict,
-    save: Callable[[Path], object],
+    save: Callable[[M, Path], object],
     data_name: str = "",
     callbacks: Sequence[L.Callback] = (),
     overwrite: bool = False,
 ) -> Path:
-    """Train ``module`` on ``data`` in the run folder ``out_dir`` and return its model folder,
-    ``out_dir/model``, written by ``save(folder)`` once training has finished.
+    """Train the module ``build()`` makes (its initial weights seeded by ``settings.seed``) on
+    ``data`` in the run folder ``out_dir`` and return its model folder, ``out_dir/model``, written
+    by ``save(module, folder)`` once training has finished (the EMA weights, copied in at the end).
 
     Runs on every GPU it finds (DDP with more than one, bf16 mixed precision), else on the CPU,
     unless ``settings`` say where (devices, nodes, strategy: :class:`~terrasynth.trainers.settings.ScaleSettings`).
@@ -52,12 +57,15 @@ def train_diffusion(
             ``model/training.json``.
         callbacks: extra Lightning callbacks.
     """
+    out_dir = Path(out_dir)
+    torch.manual_seed(settings.seed)
+    module = build()
     record = {"settings": settings.echo(), **described}
     resume = start_run(out_dir, record, module, epochs="settings.max_epochs", overwrite=overwrite)
     trainer = build_trainer(out_dir, settings, **diffusion_options(settings, out_dir), callbacks=callbacks)
     fit_run(trainer, module, resume, datamodule=data)
     trained = {"trained_on": data_name, "samples": len(data.dataset), "settings": settings.echo()}
-    return export_model(trainer, out_dir, save, trained)  # the EMA weights, copied in at the end
+    return export_model(trainer, out_dir, lambda folder: save(module, folder), trained)
 
 
 def diffusion_options(settings: DiffusionTraining, out_dir: Path) -> dict:

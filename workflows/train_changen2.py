@@ -11,7 +11,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import lightning as L
-import torch
 from torch.utils.data import Dataset
 
 from terrasynth.core.errors import ConfigError
@@ -44,23 +43,20 @@ def train_changen2(
         settings: the run's settings; ``overrides`` replace single fields.
         bands: names of the image bands (recorded in the model).
         gsd: metres per pixel of the images (recorded in the model; default: the samples' ``gsd``).
-        data_name: what the model is trained on (e.g. ``corpus:PATH:LEVEL``), recorded in ``model/training.json``.
+        data_name: what the model is trained on (``corpus:PATH:LEVEL``, ...), for ``model/training.json``.
         callbacks, overwrite: as :func:`~terrasynth.trainers.diffusion_run.train_diffusion` takes them.
 
     Returns:
         ``out_dir/model``, loadable with ``Changen2Model.from_pretrained(path)``.
     """
     settings = Changen2Training.model_validate({**(settings.echo() if settings else {}), **overrides})
-    out_dir = Path(out_dir)
     encoding = settings.encoding()
     data = describe_data(dataset, encoding, bands, gsd)
-    torch.manual_seed(settings.seed)  # the initial weights
-    module = Changen2Module.from_settings(settings, data, dataset)
-    samples = MaskedSamples(dataset, encoding, settings.seed)
     return train_diffusion(
-        module, CorpusDataModule(samples, settings, collate_masked_samples), out_dir, settings,
-        described={"data": data}, save=module.model.save_pretrained, data_name=data_name,
-        callbacks=callbacks, overwrite=overwrite,
+        lambda: Changen2Module.from_settings(settings, data, dataset),
+        CorpusDataModule(MaskedSamples(dataset, encoding, settings.seed), settings, collate_masked_samples),
+        out_dir, settings, described={"data": data}, data_name=data_name, callbacks=callbacks,
+        save=lambda module, folder: module.model.save_pretrained(folder), overwrite=overwrite,
     )  # fmt: skip
 
 

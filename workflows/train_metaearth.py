@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import lightning as L
-import torch
 from torch.utils.data import Dataset
 
 from terrasynth.core.choices import CascadeCondition
@@ -47,21 +46,19 @@ def train_metaearth(
         dataset: a map-style dataset of cascade samples (see the module docstring).
         out_dir: the run's folder.
         settings: the stage's settings; ``overrides`` replace single fields.
-        data_name: what the stage is trained on (e.g. ``corpus:PATH:LEVEL``), recorded in ``model/training.json``.
+        data_name: what the stage is trained on (``corpus:PATH:LEVEL``, ...), for ``model/training.json``.
         callbacks, overwrite: as :func:`~terrasynth.trainers.diffusion_run.train_diffusion` takes them.
 
     Returns:
         ``out_dir/model``, loadable with ``MetaEarthDenoiser.from_pretrained(path)``.
     """
     settings = MetaEarthTraining.model_validate({**(settings.echo() if settings else {}), **overrides})
-    out_dir = Path(out_dir)
     stage = describe_stage(dataset, settings)
-    torch.manual_seed(settings.seed)  # the initial weights
-    module = MetaEarthModule.from_settings(settings, stage)
+    data = CorpusDataModule(dataset, settings, collate_cascade_samples)
     return train_diffusion(
-        module, CorpusDataModule(dataset, settings, collate_cascade_samples), out_dir, settings,
-        described={"stage": stage}, save=module.denoiser.save_pretrained, data_name=data_name,
-        callbacks=callbacks, overwrite=overwrite,
+        lambda: MetaEarthModule.from_settings(settings, stage), data, out_dir, settings,
+        described={"stage": stage}, save=lambda module, folder: module.denoiser.save_pretrained(folder),
+        data_name=data_name, callbacks=callbacks, overwrite=overwrite,
     )  # fmt: skip
 
 
