@@ -4,7 +4,9 @@ A model folder is what diffusers' ``save_pretrained`` writes: ``config.json`` (t
 ``__init__`` arguments and its ``_class_name``) and ``diffusion_pytorch_model.safetensors``. A
 composite model (:class:`~terrasynth.models.changen2.Changen2Model`) is a folder with an index,
 ``model_index.json``, naming the class of each component and the subfolder it is saved in, as a
-diffusers pipeline is. Only local safetensors are read: pickled weights are never loaded.
+diffusers pipeline is. Beside it, a trained model's folder holds ``training.json``, what it was
+trained on (:data:`RECORD_NAME`), which loading ignores. Only local safetensors are read: pickled
+weights are never loaded.
 """
 
 from __future__ import annotations
@@ -19,6 +21,9 @@ from terrasynth.core.errors import ConfigError, WeightsError
 
 INDEX_NAME = "model_index.json"
 """The index of a composite model's folder."""
+RECORD_NAME = "training.json"
+"""A training record: in a model folder, what the model was trained on and for how many epochs; in a
+training run's folder, its settings (which make it a run folder when no weights are beside it)."""
 AGAIN = "train the model again with this version"
 """What to do with a model saved in an older layout."""
 PICKLED = (".pt", ".pth", ".ckpt", ".bin", ".pkl")
@@ -51,7 +56,7 @@ def check_folder(folder: str | Path, class_name: str, config_name: str = CONFIG_
     config_path = folder / config_name
     if not config_path.is_file():  # the folder of a model of the other kind, a run folder, or none
         config_path = folder / (INDEX_NAME if config_name == CONFIG_NAME else CONFIG_NAME)
-        if not config_path.is_file() and (folder / "training.json").is_file():
+        if not config_path.is_file() and _run_folder(folder):
             finished = "" if (folder / "model").is_dir() else " (written once its training has finished)"
             raise WeightsError(
                 f"{folder} is a training run: use its model folder, {folder / 'model'}{finished}"
@@ -71,6 +76,16 @@ def check_folder(folder: str | Path, class_name: str, config_name: str = CONFIG_
     if found != class_name:
         raise WeightsError(f"{folder} holds a {found}, not a {class_name}: {written}")
     return config
+
+
+def _run_folder(folder: Path) -> bool:
+    """Whether ``folder`` is a training run's: its record without a model's weights or components
+    beside it (those of its ``model/`` aside)."""
+    return (folder / RECORD_NAME).is_file() and not any(
+        path.suffix == ".safetensors" or (path / CONFIG_NAME).is_file()
+        for path in folder.iterdir()
+        if path.name != "model"
+    )
 
 
 def load_folder(cls: type[ModelMixin], folder: str | Path) -> ModelMixin:

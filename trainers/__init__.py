@@ -7,7 +7,8 @@ the Lightning set-up of every model terrasynth trains.
 - :mod:`.corpus_data` (corpus samples, for the diffusion models) and :mod:`.change_data` (change
   pairs, for the detector): the LightningDataModules.
 - :mod:`.trainer`: the one ``lightning.Trainer`` factory; :mod:`.run_folder`: the run folder,
-  atomic checkpoints in ``checkpoints/last.ckpt`` and resuming from them; :mod:`.ema`,
+  atomic checkpoints in ``checkpoints/last.ckpt``, resuming from them and the model folder with its
+  ``training.json``; :mod:`.diffusion_run`: a diffusion model's whole run; :mod:`.ema`,
   :mod:`.epoch_sampler`, :mod:`.scaling`, :mod:`.diffusion_module`: the pieces the diffusion
   trainers share.
 

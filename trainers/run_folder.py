@@ -3,7 +3,8 @@ them, and the final weights.
 
 Every trainer's run folder holds ``training.json`` (the validated settings and what the data
 implied, echoed for provenance) and ``checkpoints/last.ckpt`` (the full training state, to
-resume exactly), beside its logs and, once training has finished, its weights.
+resume exactly), beside its logs and, once training has finished, its model folder ``model/``:
+the weights, with the ``training.json`` of what they were trained on and for how many epochs.
 
 A rerun with the same folder resumes from its last checkpoint. It is refused in one line when its
 settings or data differ from the record's (more epochs extend the run), or when the checkpoint is
@@ -30,11 +31,12 @@ from lightning.fabric.plugins import TorchCheckpointIO
 
 from terrasynth.core.errors import ConfigError, WeightsError
 from terrasynth.core.outputs import atomic_path
+from terrasynth.models.pretrained import RECORD_NAME
 
 LAST_CHECKPOINT = Path("checkpoints", "last.ckpt")
 """Every run's training state, relative to its folder."""
 RUN_FILES = (
-    "training.json", "checkpoints", "logs", "samples", "model", ".model.partial",
+    RECORD_NAME, "checkpoints", "logs", "samples", "model", ".model.partial",
 )  # fmt: skip
 """What the trainers write in a run folder (and all that ``overwrite`` removes: the folder may hold more)."""
 START_OVER = "rerun with --overwrite to start the run over"
@@ -79,7 +81,7 @@ def start_run(
         for name in RUN_FILES:
             path = out_dir / name
             shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
-    record_path = out_dir / "training.json"
+    record_path = out_dir / RECORD_NAME
     if record_path.exists() and not overwrite:  # (other processes may still see the run to remove)
         _check_rerun(record_path, record, epochs)
     checkpoint = out_dir / LAST_CHECKPOINT
@@ -87,9 +89,15 @@ def start_run(
     if first:
         out_dir.mkdir(parents=True, exist_ok=True)
         remove_partials(out_dir)
-        with atomic_path(record_path) as partial:
-            partial.write_text(json.dumps(record, indent=2))
+        write_record(record_path, record)
     return resume
+
+
+def write_record(path: Path, record: dict) -> None:
+    """Write ``record`` to ``path`` as indented JSON, atomically: every ``training.json`` (of a run
+    folder, a model folder, a bundled checkpoint) is written so."""
+    with atomic_path(path) as partial:
+        partial.write_text(json.dumps(record, indent=2) + "\n")
 
 
 def _check_rerun(record_path: Path, record: dict, epochs: str) -> None:
@@ -185,11 +193,13 @@ def fit_run(trainer: L.Trainer, module: L.LightningModule, resume: Path | None, 
         raise KeyboardInterrupt from None
 
 
-def export_model(trainer: L.Trainer, out_dir: Path, save: Callable[[Path], object]) -> Path:
-    """``save(folder)`` into ``out_dir/.model.partial``, renamed to ``out_dir/model`` once written
-    (on the first rank only); returns ``out_dir/model``."""
+def export_model(trainer: L.Trainer, out_dir: Path, save: Callable[[Path], object], record: dict) -> Path:
+    """``save(folder)`` into ``out_dir/.model.partial`` with ``record`` (what the model was trained
+    on: ``trained_on``, ``samples``, ``settings``) and the epochs trained as its ``training.json``,
+    renamed to ``out_dir/model`` once written (on the first rank only); returns ``out_dir/model``."""
     model_dir = out_dir / "model"
     if trainer.is_global_zero:
         with atomic_path(model_dir) as partial:
             save(partial)
+            write_record(partial / RECORD_NAME, record | {"epochs": trainer.current_epoch})
     return model_dir

@@ -16,13 +16,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import lightning as L
-import torch
 from lightning.pytorch.callbacks import ModelCheckpoint, RichProgressBar, WeightAveraging
-from lightning.pytorch.loggers import Logger, TensorBoardLogger
+from lightning.pytorch.loggers import Logger
 
 from terrasynth.trainers.ema import warmup_ema
 from terrasynth.trainers.run_folder import LAST_CHECKPOINT, RunCheckpointIO
-from terrasynth.trainers.settings import DiffusionTraining, ScaleSettings
+from terrasynth.trainers.settings import ScaleSettings
 
 
 def build_trainer(
@@ -67,24 +66,3 @@ def build_trainer(
         enable_progress_bar=progress,
         **options,
     )
-
-
-def diffusion_options(settings: DiffusionTraining, out_dir: Path) -> dict:
-    """:func:`build_trainer`'s arguments for a diffusion run: EMA weights, by default bf16 mixed
-    precision on GPUs (else 32-bit), quick-looks every ``sample_every_n_epochs``, TensorBoard logs
-    in ``out_dir/logs``, and the data split across processes by
-    :class:`~terrasynth.trainers.epoch_sampler.EpochSampler` rather than by Lightning."""
-    gpu = settings.accelerator in ("gpu", "cuda") or (
-        settings.accelerator == "auto" and torch.cuda.is_available()
-    )
-    return {
-        "max_epochs": settings.max_epochs,
-        "precision": settings.precision or ("bf16-mixed" if gpu else "32-true"),
-        "logger": TensorBoardLogger(out_dir, name="logs", version=""),
-        "ema_decay": settings.ema_decay,
-        "accumulate_grad_batches": settings.accumulate,
-        "use_distributed_sampler": False,
-        "check_val_every_n_epoch": settings.sample_every_n_epochs,
-        "num_sanity_val_steps": 0,
-        "log_every_n_steps": 1,
-    }

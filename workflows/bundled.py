@@ -45,11 +45,16 @@ def training_record(command: str, **fields) -> Iterator[dict]:
 def publish(
     model: Path, out: Path, record: dict, copy: Callable[[Path, Path], object] = shutil.copytree
 ) -> Path:
-    """Write the trained ``model`` folder (by ``copy(model, folder)``) with ``record`` as its
-    ``training.json`` into ``out``, which is replaced only once the new folder is complete."""
+    """Write the trained ``model`` folder (by ``copy(model, folder)``) into ``out``, which is
+    replaced only once the new folder is complete, with its ``training.json`` (what the trainer
+    recorded: data, samples, epochs) extended by ``record``."""
+    from terrasynth.models.pretrained import RECORD_NAME
+    from terrasynth.trainers.run_folder import write_record
+
+    trained = json.loads((model / RECORD_NAME).read_text())
     with atomic_path(out) as partial:
         copy(model, partial)
-        (partial / "training.json").write_text(json.dumps(record, indent=2) + "\n")
+        write_record(partial / RECORD_NAME, trained | record)
     return out
 
 

@@ -13,7 +13,6 @@ embedding takes them), the 256-pixel training tile and the images' ground sampli
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import get_args
@@ -117,11 +116,7 @@ def convert_changen2(
         pixel_values="8bit",
     )
     with atomic_path(out) as partial:
-        try:
-            model.save_pretrained(partial)
-        except BaseException:
-            shutil.rmtree(partial, ignore_errors=True)
-            raise
+        model.save_pretrained(partial)
     size = next((f"{n}/{config.patch_size}" for n, p in PRESETS.items() if (p["depth"], p["hidden_size"], p.get("patch_size", 2)) == (config.depth, config.hidden_size, config.patch_size)), f"depth {config.depth}, width {config.hidden_size}, patch {config.patch_size}")  # fmt: skip
     mask = f"{encoding.kind}, {encoding.channels} channel{'s' * (encoding.channels > 1)} ({encoding.format})"
     return Conversion(Path(out), copy, size, mask, sum(p.numel() for p in rsdit.parameters()))

@@ -1,7 +1,7 @@
 """Train a Changen2 mask-conditioned RS-DiT on (image, mask) pairs from a corpus or any dataset of
 corpus samples (:mod:`terrasynth.trainers.changen2` says what the model learns from them).
 
-The run folder is laid out as every diffusion training run's (:mod:`terrasynth.workflows.train_metaearth`);
+The run folder is laid out as every diffusion training run's (:mod:`terrasynth.trainers.diffusion_run`);
 ``model/`` holds a :class:`~terrasynth.models.changen2.Changen2Model` (``Changen2Model.from_pretrained``).
 """
 
@@ -11,16 +11,14 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import lightning as L
-import torch
 from torch.utils.data import Dataset
 
 from terrasynth.core.errors import ConfigError
 from terrasynth.datasets.masked_samples import MaskedSamples, corpus_tiles
 from terrasynth.trainers.changen2 import Changen2Module, collate_masked_samples, describe_data
 from terrasynth.trainers.corpus_data import CorpusDataModule
-from terrasynth.trainers.run_folder import export_model, fit_run, start_run
+from terrasynth.trainers.diffusion_run import train_diffusion
 from terrasynth.trainers.settings import Changen2Training
-from terrasynth.trainers.trainer import build_trainer, diffusion_options
 
 
 def train_changen2(
@@ -30,15 +28,13 @@ def train_changen2(
     *,
     bands: Sequence[str] | None = None,
     gsd: float | None = None,
+    data_name: str = "",
     callbacks: Sequence[L.Callback] = (),
     overwrite: bool = False,
     **overrides,
 ) -> Path:
-    """Trains a Changen2 model and returns the folder of its final (EMA) weights.
-
-    Runs on every GPU it finds (DDP with more than one, bf16 mixed precision), else on the CPU,
-    unless ``settings`` say where (devices, nodes, strategy: :class:`~terrasynth.trainers.settings.ScaleSettings`).
-    Resumes from ``out_dir/checkpoints/last.ckpt`` when a run with the same settings stopped.
+    """Trains a Changen2 model and returns the folder of its final (EMA) weights; runs, resumes
+    and records as :func:`~terrasynth.trainers.diffusion_run.train_diffusion` says.
 
     Args:
         dataset: a map-style dataset of corpus samples (see the module docstring): square tiles
@@ -47,26 +43,21 @@ def train_changen2(
         settings: the run's settings; ``overrides`` replace single fields.
         bands: names of the image bands (recorded in the model).
         gsd: metres per pixel of the images (recorded in the model; default: the samples' ``gsd``).
-        callbacks: extra Lightning callbacks.
-        overwrite: start over, removing a run in ``out_dir``.
+        data_name: what the model is trained on (``corpus:PATH:LEVEL``, ...), for ``model/training.json``.
+        callbacks, overwrite: as :func:`~terrasynth.trainers.diffusion_run.train_diffusion` takes them.
 
     Returns:
         ``out_dir/model``, loadable with ``Changen2Model.from_pretrained(path)``.
     """
     settings = Changen2Training.model_validate({**(settings.echo() if settings else {}), **overrides})
-    out_dir = Path(out_dir)
     encoding = settings.encoding()
     data = describe_data(dataset, encoding, bands, gsd)
-    torch.manual_seed(settings.seed)  # the initial weights
-    module = Changen2Module.from_settings(settings, data, dataset)
-    record = {"settings": settings.echo(), "data": data}
-    resume = start_run(out_dir, record, module, epochs="settings.max_epochs", overwrite=overwrite)
-    samples = MaskedSamples(dataset, encoding, settings.seed)
-    trainer = build_trainer(out_dir, settings, **diffusion_options(settings, out_dir), callbacks=callbacks)
-    fit_run(trainer, module, resume, datamodule=CorpusDataModule(samples, settings, collate_masked_samples))
-    return export_model(
-        trainer, out_dir, module.model.save_pretrained
-    )  # the EMA weights, copied in at the end
+    return train_diffusion(
+        lambda: Changen2Module.from_settings(settings, data, dataset),
+        CorpusDataModule(MaskedSamples(dataset, encoding, settings.seed), settings, collate_masked_samples),
+        out_dir, settings, described={"data": data}, data_name=data_name, callbacks=callbacks,
+        save=lambda module, folder: module.model.save_pretrained(folder), overwrite=overwrite,
+    )  # fmt: skip
 
 
 def train_on_corpus(
@@ -80,9 +71,13 @@ def train_on_corpus(
     overwrite: bool = False,
     **overrides,
 ) -> Path:
-    """:func:`train_changen2` on every ``tile_size``-pixel tile of ``level`` of a corpus (all regions)."""
+    """:func:`train_changen2` on every ``tile_size``-pixel tile of ``level`` of a corpus (all
+    regions), recorded as trained on ``corpus:PATH:LEVEL``."""
     if tile_size < 1:
         raise ConfigError(f"tile_size must be a positive number of pixels, got {tile_size}")
     dataset, regions = corpus_tiles(corpus, level, tile_size, min_valid_fraction=min_valid_fraction)
     bands = next(iter(regions.datasets.values())).bands
-    return train_changen2(dataset, out_dir, settings, bands=bands, overwrite=overwrite, **overrides)
+    name = f"corpus:{Path(corpus).resolve()}:{level}"
+    return train_changen2(
+        dataset, out_dir, settings, bands=bands, data_name=name, overwrite=overwrite, **overrides
+    )

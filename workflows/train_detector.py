@@ -15,7 +15,6 @@ its own share.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -97,11 +96,5 @@ def train_detector(
         enable_model_summary=False, limit_val_batches=1.0 if val_dataset is not None else 0,
     )  # fmt: skip
     fit_run(trainer, module, resume, datamodule=ChangeDataModule(dataset, settings, val_dataset))
-    metadata = {"trained_on": data_name, "samples": len(dataset), "settings": settings.echo(),
-                "epochs": trainer.current_epoch}  # fmt: skip
-
-    def save(folder: Path) -> None:  # the final weights, written only now that training has finished
-        module.model.save_pretrained(folder)
-        (folder / "training.json").write_text(json.dumps(metadata, indent=2))
-
-    return export_model(trainer, out_dir, save)
+    trained = {"trained_on": data_name, "samples": len(dataset), "settings": settings.echo()}
+    return export_model(trainer, out_dir, module.model.save_pretrained, trained)

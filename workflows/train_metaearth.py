@@ -1,13 +1,8 @@
 """Train one stage of the MetaEarth cascade from any dataset of cascade samples (the sample dict
 of :mod:`terrasynth.trainers.metaearth`), and the training tiles of a corpus.
 
-An output folder holds everything about one run::
-
-    training.json   the validated settings and the stage (resolutions, bands)
-    checkpoints/    last.ckpt: the full training state, to resume exactly
-    samples/        PNG quick-looks drawn with the EMA weights every few epochs
-    logs/           TensorBoard logs (losses, sample images)
-    model/          the final EMA weights: diffusion_pytorch_model.safetensors + config.json
+The run folder is laid out as every diffusion training run's (:mod:`terrasynth.trainers.diffusion_run`);
+``model/`` holds the final EMA weights (``MetaEarthDenoiser.from_pretrained``).
 
 Resuming is exact at epoch boundaries: data order, noise and timesteps are all drawn from
 generators seeded by (seed, epoch, batch), and checkpoints are written at the end of every epoch.
@@ -21,16 +16,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import lightning as L
-import torch
 from torch.utils.data import Dataset
 
 from terrasynth.core.choices import CascadeCondition
 from terrasynth.core.errors import ConfigError
 from terrasynth.trainers.corpus_data import CorpusDataModule
+from terrasynth.trainers.diffusion_run import train_diffusion
 from terrasynth.trainers.metaearth import MetaEarthModule, collate_cascade_samples, describe_stage
-from terrasynth.trainers.run_folder import export_model, fit_run, start_run
 from terrasynth.trainers.settings import MetaEarthTraining
-from terrasynth.trainers.trainer import build_trainer, diffusion_options
 
 if TYPE_CHECKING:
     from terrasynth.datasets.cascade import CascadeLevels
@@ -41,39 +34,32 @@ def train_metaearth(
     out_dir: str | Path,
     settings: MetaEarthTraining | None = None,
     *,
+    data_name: str = "",
     callbacks: Sequence[L.Callback] = (),
     overwrite: bool = False,
     **overrides,
 ) -> Path:
-    """Trains one stage of the cascade and returns the folder of its final (EMA) weights.
-
-    Runs on every GPU it finds (DDP with more than one, bf16 mixed precision), else on the CPU,
-    unless ``settings`` say where (devices, nodes, strategy: :class:`~terrasynth.trainers.settings.ScaleSettings`).
-    Resumes from ``out_dir/checkpoints/last.ckpt`` when a run with the same settings stopped.
+    """Trains one stage of the cascade and returns the folder of its final (EMA) weights; runs,
+    resumes and records as :func:`~terrasynth.trainers.diffusion_run.train_diffusion` says.
 
     Args:
         dataset: a map-style dataset of cascade samples (see the module docstring).
         out_dir: the run's folder.
-        settings: the run's settings; ``overrides`` replace single fields.
-        callbacks: extra Lightning callbacks.
-        overwrite: start over, removing a run in ``out_dir``.
+        settings: the stage's settings; ``overrides`` replace single fields.
+        data_name: what the stage is trained on (``corpus:PATH:LEVEL``, ...), for ``model/training.json``.
+        callbacks, overwrite: as :func:`~terrasynth.trainers.diffusion_run.train_diffusion` takes them.
 
     Returns:
         ``out_dir/model``, loadable with ``MetaEarthDenoiser.from_pretrained(path)``.
     """
     settings = MetaEarthTraining.model_validate({**(settings.echo() if settings else {}), **overrides})
-    out_dir = Path(out_dir)
     stage = describe_stage(dataset, settings)
-    torch.manual_seed(settings.seed)  # the initial weights
-    module = MetaEarthModule.from_settings(settings, stage)
-    record = {"settings": settings.echo(), "stage": stage}
-    resume = start_run(out_dir, record, module, epochs="settings.max_epochs", overwrite=overwrite)
-    trainer = build_trainer(out_dir, settings, **diffusion_options(settings, out_dir), callbacks=callbacks)
-    fit_run(trainer, module, resume, datamodule=CorpusDataModule(dataset, settings, collate_cascade_samples))
-    # the EMA weights, copied into the module when training ended
-    return export_model(
-        trainer, out_dir, lambda path: module.denoiser.save_pretrained(path, safe_serialization=True)
-    )
+    data = CorpusDataModule(dataset, settings, collate_cascade_samples)
+    return train_diffusion(
+        lambda: MetaEarthModule.from_settings(settings, stage), data, out_dir, settings,
+        described={"stage": stage}, save=lambda module, folder: module.denoiser.save_pretrained(folder),
+        data_name=data_name, callbacks=callbacks, overwrite=overwrite,
+    )  # fmt: skip
 
 
 def corpus_stage(

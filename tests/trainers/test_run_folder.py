@@ -1,10 +1,11 @@
 import json
+from types import SimpleNamespace
 
 import pytest
 import torch
 
 from terrasynth.core.errors import ConfigError, WeightsError
-from terrasynth.trainers.run_folder import LAST_CHECKPOINT, RunCheckpointIO, start_run
+from terrasynth.trainers.run_folder import LAST_CHECKPOINT, RunCheckpointIO, export_model, start_run
 
 RECORD = {"settings": {"max_epochs": 2, "learning_rate": 0.001}, "data": "corpus.zarr"}
 
@@ -52,3 +53,25 @@ def test_a_checkpoint_is_written_whole_under_its_name_and_leftovers_are_removed(
     (checkpoints / ".last.ckpt.partial").write_bytes(b"half a checkpoint")  # what a kill leaves
     assert start(tmp_path, module=module) == checkpoints / "last.ckpt"
     assert not (checkpoints / ".last.ckpt.partial").exists()
+
+
+def test_the_model_folder_holds_the_weights_and_what_they_were_trained_on(tmp_path):
+    trainer = SimpleNamespace(is_global_zero=True, current_epoch=3)
+    trained = {"trained_on": "corpus:/data/world.zarr:4m", "samples": 8}
+
+    def save(folder):
+        folder.mkdir()
+        (folder / "weights.safetensors").write_bytes(b"w")
+
+    model = export_model(trainer, tmp_path, save, trained)
+    assert model == tmp_path / "model" and sorted(p.name for p in tmp_path.iterdir()) == ["model"]
+    assert sorted(p.name for p in model.iterdir()) == ["training.json", "weights.safetensors"]
+    assert json.loads((model / "training.json").read_text()) == trained | {"epochs": 3}
+
+    def fail(folder):
+        save(folder)
+        raise OSError("disk full")
+
+    with pytest.raises(OSError):
+        export_model(trainer, tmp_path / "failed", fail, trained)
+    assert list((tmp_path / "failed").iterdir()) == []  # no model, no .model.partial

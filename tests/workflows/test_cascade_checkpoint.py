@@ -23,7 +23,11 @@ def test_one_command_trains_the_bundled_checkpoint_from_scratch(monkeypatch, tmp
     record = json.loads((out / "training.json").read_text())
     assert record["optimizer_steps"] == 2 and record["world"]["seed"] == 1000 and record["seconds"] >= 0
     assert record["command"] == "terrasynth train metaearth-checkpoint"
-    assert not (tmp_path / "metaearth.partial").exists() and next(model.parameters()).dtype == torch.float32
+    assert (
+        record["epochs"] == 1 and record["settings"] == cascade_checkpoint.TRAINING
+    )  # the trainer's record, extended
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["metaearth", "work"]  # no .metaearth.partial left
+    assert next(model.parameters()).dtype == torch.float32
     stored = load_file(out / "diffusion_pytorch_model.safetensors")
     trained = load_file(tmp_path / "work" / "run" / "model" / "diffusion_pytorch_model.safetensors")
     assert {t.dtype for t in stored.values()} == {torch.float16} and stored.keys() == trained.keys()

@@ -20,7 +20,11 @@ def test_one_command_trains_the_bundled_changen2_checkpoint_from_scratch(monkeyp
     record = json.loads((out / "training.json").read_text())
     assert record["optimizer_steps"] == 2 and record["world"]["seed"] == 1000 and record["seconds"] >= 0
     assert record["command"] == "terrasynth train changen2-checkpoint"
-    assert not (tmp_path / "changen2.partial").exists()
+    assert (
+        record["epochs"] == 1
+        and record["trained_on"] == f"corpus:{(tmp_path / 'work' / 'world.zarr').resolve()}:4m"
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["changen2", "work"]  # no .changen2.partial left
 
 
 def test_the_bundled_checkpoint_is_what_the_command_makes():

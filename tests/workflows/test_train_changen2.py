@@ -44,8 +44,10 @@ def test_a_building_model_trains_in_the_latent_space_of_a_local_autoencoder(make
     out = tmp_path / "run"
     model_dir = train_changen2(
         make_samples.MaskedTiles(4, 32), out, SETTINGS, bands=("B2", "B3", "B4", "B8"), gsd=4.0,
-        mask="buildings", autoencoder=str(tmp_path / "vae"),
+        mask="buildings", autoencoder=str(tmp_path / "vae"), data_name="masked-tiles",
     )  # fmt: skip
+    trained = json.loads((model_dir / "training.json").read_text())
+    assert trained["trained_on"] == "masked-tiles" and trained["epochs"] == 1 and trained["samples"] == 4
     model = Changen2Model.from_pretrained(model_dir)
     assert model.autoencoder is not None and model.latent_factor == 2 and model.tile_size == 32
     assert model.encoding.kind == "buildings" and model.encoding.channels == 2 and model.gsd == 4.0

@@ -59,12 +59,14 @@ def _crashing_run(samples, out_dir):
 @pytest.fixture(scope="module")
 def finished_run(cascade_samples, tmp_path_factory):
     out = tmp_path_factory.mktemp("uninterrupted")
-    return out, train_metaearth(cascade_samples(), out, SETTINGS)
+    return out, train_metaearth(cascade_samples(), out, SETTINGS, data_name="cascade-samples")
 
 
 def test_a_run_leaves_safetensors_weights_config_samples_and_a_checkpoint(finished_run):
     out, model_dir = finished_run
     assert model_dir == out / "model"
+    trained = json.loads((model_dir / "training.json").read_text())
+    assert trained["trained_on"] == "cascade-samples" and trained["epochs"] == 3 and trained["samples"] == 8
     model = MetaEarthDenoiser.from_pretrained(model_dir)
     assert model.config.gsd == 4.0 and model.config.condition_gsd == 16.0 and model.config.window == 16
     assert model.config.schedule["kind"] == "scaled_linear"

@@ -118,7 +118,9 @@ def metaearth(
             "than one tile): give a smaller --tile-size, or ingest a larger area"
         ) from None
     settings = settings.model_copy(update={"first_stage": is_first})
-    model = train_metaearth(dataset, out, settings, overwrite=overwrite)
+    model = train_metaearth(
+        dataset, out, settings, data_name=f"corpus:{corpus.resolve()}:{level}", overwrite=overwrite
+    )
     kind = "first stage (from noise)" if is_first else f"stage conditioned on the {condition} level"
     Console().print(
         f"trained a {settings.preset} {kind} at {level} on {len(dataset)} tiles: weights in {model}"

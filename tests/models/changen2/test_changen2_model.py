@@ -61,6 +61,15 @@ def test_saved_model_loads_with_its_settings_and_weights(tmp_path):
         )
 
 
+def test_a_model_folder_loads_beside_its_training_record_and_is_no_run_folder_without_its_index(tmp_path):
+    build_changen2("tiny", LANDCOVER, 4, tile_size=32).save_pretrained(tmp_path / "model")
+    (tmp_path / "model" / "training.json").write_text('{"trained_on": "corpus:world.zarr:4m", "epochs": 1}')
+    assert Changen2Model.from_pretrained(tmp_path / "model").tile_size == 32
+    (tmp_path / "model" / "model_index.json").unlink()
+    with pytest.raises(WeightsError, match=r"model holds no model_index\.json: give a folder written by"):
+        Changen2Model.from_pretrained(tmp_path / "model")
+
+
 def test_a_run_folder_an_old_layout_or_another_model_is_refused_in_one_line(tmp_path):
     model = build_changen2("tiny", LANDCOVER, 4, tile_size=32)
     (tmp_path / "run").mkdir()
