@@ -56,6 +56,19 @@ SECOND_PALETTE = np.array(
 """RGB colour of each SECOND value, as in the published label maps."""
 
 
+_SECOND_OF_WORLDCOVER = {80: "water", 60: "ground", 70: "ground", 50: "ground", 10: "tree"}
+"""WorldCover codes with a SECOND class other than low vegetation (buildings are set apart)."""
+
+
+def second_classes(landcover: np.ndarray, buildings: np.ndarray) -> np.ndarray:
+    """SECOND values (1-6) of a WorldCover map, with building footprints as 5 (building)."""
+    lookup = np.full(256, SECOND_CLASSES.index("low_vegetation"), np.uint8)
+    for code, name in _SECOND_OF_WORLDCOVER.items():
+        lookup[code] = SECOND_CLASSES.index(name)
+    values = lookup[landcover]
+    return np.where(buildings, np.uint8(SECOND_CLASSES.index("building")), values)
+
+
 def second_to_rgb(values: np.ndarray) -> np.ndarray:
     """A SECOND value map (0-6) as its (..., 3) uint8 colour map."""
     values = np.asarray(values)

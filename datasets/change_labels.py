@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from terrasynth.core.change_data import second_classes
 from terrasynth.core.landcover import BUILDING
-from terrasynth.ingest.synthetic.change_benchmark import second_classes
 
 BUILDING_CODES = {"landcover": BUILDING, "buildings": 1, "openearthmap": 8}
 """The building code of each mask kind."""

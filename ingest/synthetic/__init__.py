@@ -10,7 +10,7 @@ from terrasynth.core.lazy import lazy_exports
 _EXPORTS = {
     "world": ["Rendering", "SyntheticWorld"],
     "source": ["SyntheticSource"],
-    "change_benchmark": ["build_change_benchmark", "second_classes"],
+    "change_benchmark": ["build_change_benchmark"],
     "preview": ["Preview", "preview_grid", "render_preview"],
     "render": ["true_colour"],
     "places": ["town_edges"],

@@ -24,7 +24,7 @@ import numpy as np
 from affine import Affine
 from pyproj import Transformer
 
-from terrasynth.core.change_data import LEVIR_CD, SECOND, SECOND_CLASSES, ChangeLayout
+from terrasynth.core.change_data import LEVIR_CD, SECOND, ChangeLayout, second_classes
 from terrasynth.core.change_writers import LevirCDWriter, SecondWriter
 from terrasynth.core.errors import ConfigError
 from terrasynth.core.grid import GridSpec
@@ -41,18 +41,6 @@ SPLIT_ORIGIN = (200_000.0, 4_800_000.0)  # metres: south-west corner of the firs
 SPLIT_STRIDE = 400_000.0  # metres northward between the parts of successive splits
 SPLIT_SPAN = 360_000.0  # metres: width and height of one split's part (at most 3600 towns)
 MAX_EXTENT = 2800.0  # metres: tiles near neighbouring towns cannot overlap below this edge
-
-_SECOND_OF_WORLDCOVER = {80: "water", 60: "ground", 70: "ground", 50: "ground", 10: "tree"}
-"""WorldCover codes with a SECOND class other than low vegetation (buildings are set apart)."""
-
-
-def second_classes(landcover: np.ndarray, buildings: np.ndarray) -> np.ndarray:
-    """SECOND values (1-6) of a WorldCover map, with building footprints as 5 (building)."""
-    lookup = np.full(256, SECOND_CLASSES.index("low_vegetation"), np.uint8)
-    for code, name in _SECOND_OF_WORLDCOVER.items():
-        lookup[code] = SECOND_CLASSES.index(name)
-    values = lookup[landcover]
-    return np.where(buildings, np.uint8(SECOND_CLASSES.index("building")), values)
 
 
 def build_change_benchmark(

@@ -7,7 +7,8 @@ import pytest
 from affine import Affine
 
 from terrasynth.core import LEVIR_CD, SECOND, ConfigError, GridSpec, read_png, second_from_rgb
-from terrasynth.ingest.synthetic import SyntheticWorld, build_change_benchmark, second_classes, true_colour
+from terrasynth.core.change_data import second_classes
+from terrasynth.ingest.synthetic import SyntheticWorld, build_change_benchmark, true_colour
 
 DATES = ("2015-06-01", "2025-06-01")
 
