@@ -14,6 +14,7 @@ from terrasynth.core import (
     second_to_rgb,
     write_png,
 )
+from terrasynth.core.change_data import second_classes
 from terrasynth.core.stac import write_stac_collection
 
 
@@ -81,3 +82,10 @@ def test_stac_collection(tmp_path):
             assets={},
             properties={"token": "abc"},
         )
+
+
+def test_second_classes_of_worldcover():
+    landcover = np.array([[80, 60, 50, 10, 30, 40]], np.uint8)
+    buildings = np.array([[False, False, True, False, False, False]])
+    assert second_classes(landcover, buildings).tolist() == [[1, 2, 5, 4, 3, 3]]
+    assert second_classes(landcover, np.zeros_like(buildings))[0, 2] == 2  # roads are ground

@@ -104,13 +104,6 @@ def test_second_layout_labels_changed_pixels_with_second_classes(tmp_path):
         assert read_png(root / split / "im1" / f"{name}.png").shape == (40, 40, 3)
 
 
-def test_second_classes_of_worldcover():
-    landcover = np.array([[80, 60, 50, 10, 30, 40]], np.uint8)
-    buildings = np.array([[False, False, True, False, False, False]])
-    assert second_classes(landcover, buildings).tolist() == [[1, 2, 5, 4, 3, 3]]
-    assert second_classes(landcover, np.zeros_like(buildings))[0, 2] == 2  # roads are ground
-
-
 def test_bad_requests_are_named(tmp_path):
     (tmp_path / "full").mkdir()
     (tmp_path / "full" / "x.txt").write_text("x")
