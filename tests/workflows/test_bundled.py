@@ -7,6 +7,9 @@ def test_a_bundled_checkpoint_is_trained_beside_its_folder_and_published_with_it
     def train(work, record):
         (work / "model").mkdir(parents=True)
         (work / "model" / "config.json").write_text("{}")
+        (work / "model" / "training.json").write_text(
+            '{"trained_on": "corpus", "epochs": 2}'
+        )  # as trainers write
         record["optimizer_steps"] = 3
         return work / "model"
 
@@ -19,4 +22,5 @@ def test_a_bundled_checkpoint_is_trained_beside_its_folder_and_published_with_it
     record = json.loads((out / "training.json").read_text())
     assert record["command"] == "terrasynth train x-checkpoint" and record["world"] == {"seed": 1}
     assert record["optimizer_steps"] == 3 and record["seconds"] >= 0 and record["threads"] >= 1
+    assert record["trained_on"] == "corpus" and record["epochs"] == 2  # the trainer's record, extended
     assert not list(tmp_path.glob(".*partial"))
