@@ -33,6 +33,12 @@ Precision = Literal["32-true", "16-mixed", "bf16-mixed", "16-true", "bf16-true",
 """Numeric precisions of training, by Lightning's names (``Trainer(precision=...)``)."""
 
 
+def differing_keys(new: dict, old: dict) -> list[str]:
+    """The keys whose values differ between two recorded jobs or settings, sorted (a key missing
+    from one side differs); empty when they are the same, so that a rerun may resume."""
+    return sorted(key for key in new.keys() | old.keys() if new.get(key) != old.get(key))
+
+
 def read_config_file(path: str | Path) -> dict:
     """The mapping stored in a ``.yaml``/``.yml`` or ``.toml`` file."""
     path = Path(path)

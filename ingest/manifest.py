@@ -32,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
+from terrasynth.core.config import differing_keys
 from terrasynth.core.errors import CorpusError
 from terrasynth.core.outputs import atomic_path
 
@@ -169,6 +170,14 @@ class TileManifest:
             return json.loads(path.read_text())
         except ValueError:
             raise CorpusError(f"{path} is damaged; pass --overwrite to start the corpus over") from None
+
+    def differences(self, job: dict) -> list[str] | None:
+        """The keys whose values differ between ``job`` and the recorded job, sorted (empty: the
+        same job, which a rerun resumes); ``None`` if no job is recorded."""
+        recorded = self.job()
+        if recorded is None:
+            return None
+        return differing_keys(job, recorded)
 
     def start(self, job: dict) -> None:
         """Record the job a new corpus is built from (atomically)."""

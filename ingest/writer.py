@@ -157,16 +157,13 @@ class CorpusWriter:
             self.remove()
         job = _json_ready(self.job())
         if self.path.exists():
-            recorded = self.manifest.job()
-            if recorded is None:
+            changed = self.manifest.differences(job)
+            if changed is None:
                 raise CorpusError(
                     f"{self.path} exists but has no ingest manifest beside it: pass --overwrite to replace "
                     "it, or choose another --out"
                 )
-            if recorded != job:
-                changed = sorted(
-                    key for key in job.keys() | recorded.keys() if job.get(key) != recorded.get(key)
-                )
+            if changed:
                 raise CorpusError(
                     f"{self.path} is being built with other settings ({', '.join(changed)} differ): rerun with "
                     "the same settings to resume it, or pass --overwrite to start over"

@@ -29,6 +29,7 @@ import lightning as L
 import torch
 from lightning.fabric.plugins import TorchCheckpointIO
 
+from terrasynth.core.config import differing_keys
 from terrasynth.core.errors import ConfigError, WeightsError
 from terrasynth.core.outputs import atomic_path
 from terrasynth.models.pretrained import RECORD_NAME
@@ -107,9 +108,7 @@ def _check_rerun(record_path: Path, record: dict, epochs: str) -> None:
     except ValueError:
         raise ConfigError(f"{record_path} is not a run record (JSON): {START_OVER}") from None
     new = _flatten(json.loads(json.dumps(record)))
-    changed = {
-        key: (old.get(key), new.get(key)) for key in old.keys() | new.keys() if old.get(key) != new.get(key)
-    }
+    changed = {key: (old.get(key), new.get(key)) for key in differing_keys(new, old)}
     before, after = changed.get(epochs, (None, None))
     if isinstance(before, int) and isinstance(after, int) and after > before:
         del changed[epochs]  # more epochs: Lightning continues the run to the new count

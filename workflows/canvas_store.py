@@ -80,16 +80,13 @@ class CanvasStore:
         if overwrite:
             self.remove()
         if self.path.exists():
-            recorded = self.manifest.job()
-            if recorded is None:
+            changed = self.manifest.differences(job)
+            if changed is None:
                 raise ConfigError(
                     f"{self.path} exists but is no canvas store of terrasynth generate: pass --overwrite to "
                     "replace it, or write the canvas elsewhere"
                 )
-            if recorded != job:
-                changed = sorted(
-                    key for key in job.keys() | recorded.keys() if job.get(key) != recorded.get(key)
-                )
+            if changed:
                 raise ConfigError(
                     f"{self.path} is being generated with other settings ({', '.join(changed)} differ): rerun with "
                     "the same settings to resume it, or pass --overwrite to start over"

@@ -26,6 +26,7 @@ from pathlib import Path
 import torch
 import zarr
 
+from terrasynth.core.config import differing_keys
 from terrasynth.core.errors import ConfigError
 from terrasynth.core.outputs import atomic_path
 from terrasynth.models.changen2 import consistency
@@ -47,7 +48,7 @@ class ShardManifest:
             recorded = json.loads(path.read_text())
             if recorded == job:
                 return True
-            changed = sorted(key for key in job.keys() | recorded.keys() if job.get(key) != recorded.get(key))
+            changed = differing_keys(job, recorded)
             raise ConfigError(
                 f"{self.root.parent} holds an unfinished synthesis with other settings ({', '.join(changed)} "
                 "differ): rerun it with the same settings to resume it, or remove it to start over"

@@ -46,3 +46,10 @@ def test_bad_config_is_one_clear_line(tmp_path, name, text, message):
 def test_missing_file():
     with pytest.raises(ConfigError, match="does not exist"):
         load_config(Settings, "nope.yaml")
+
+
+def test_differing_keys_name_every_changed_added_or_dropped_key():
+    from terrasynth.core.config import differing_keys
+
+    assert differing_keys({"a": 1, "b": 2}, {"a": 1, "b": 2}) == []
+    assert differing_keys({"a": 1, "b": 3, "c": 0}, {"a": 1, "b": 2, "d": 0}) == ["b", "c", "d"]
