@@ -61,15 +61,21 @@ def read_config_file(path: str | Path) -> dict:
     return data
 
 
-def validate_config(model: type[C], data: dict, *, origin: str = "config") -> C:
-    """``data`` validated as ``model``; the first problem becomes a one-line :class:`ConfigError`."""
+def validate_config(
+    model: type[C], data: dict, *, origin: str = "config", names: dict[str, str] | None = None
+) -> C:
+    """``data`` validated as ``model``; the first problem becomes a one-line :class:`ConfigError`
+    that says where the value came from: ``origin`` and its key, or the name ``names`` gives the
+    key (a command-line option, say)."""
     try:
         return model.model_validate(data)
     except ValidationError as error:
         first = error.errors()[0]
         where = ".".join(str(part) for part in first["loc"]) or "(top level)"
+        key = str(first["loc"][0]) if first["loc"] else ""
+        where = (names or {}).get(key) or f"{origin}: {where}"
         more = f" (and {error.error_count() - 1} more)" if error.error_count() > 1 else ""
-        raise ConfigError(f"{origin}: {where}: {first['msg']}{more}") from None
+        raise ConfigError(f"{where}: {first['msg']}{more}") from None
 
 
 def load_config(model: type[C], path: str | Path | None = None, **overrides) -> C:

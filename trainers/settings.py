@@ -38,7 +38,7 @@ Accelerator = Literal["auto", "cpu", "gpu", "cuda", "mps", "tpu"]
 class ScaleSettings(Config):
     """The processes a run trains on (Lightning ``Trainer`` arguments of the same names)."""
 
-    accelerator: Accelerator = "auto"
+    accelerator: Accelerator = Field("auto", description="Lightning's accelerator")
     devices: int | str = Field(
         "auto", description="Lightning's: devices per node as a count, 'auto', or a list such as '0,1'"
     )
@@ -84,11 +84,11 @@ class DiffusionTraining(ScaleSettings):
         description="reflectance mapped onto the model's [-1, 1]: (low, high) for every band, or "
         "'per-band': each band's 0.5 and 99.5 % quantiles over the training samples",
     )
-    max_epochs: int = Field(30, ge=1)
+    max_epochs: int = Field(30, ge=1, description="epochs to train (a rerun may raise it to extend the run)")
     steps_per_epoch: int | None = Field(None, ge=1, description="optimizer steps per epoch; default one pass")
-    batch_size: int = Field(8, ge=1)
+    batch_size: int = Field(8, ge=1, description="training samples per step and device")
     accumulate: int = Field(1, ge=1, description="batches per optimizer step")
-    learning_rate: float = Field(1e-4, gt=0, description="AdamW")
+    learning_rate: float = Field(1e-4, gt=0, description="AdamW learning rate")
     weight_decay: float = Field(0.01, ge=0)
     prediction: Literal["epsilon", "sample", "v_prediction"] = Field(
         "epsilon",
@@ -100,9 +100,9 @@ class DiffusionTraining(ScaleSettings):
         None, gt=0, description="Min-SNR-gamma loss weighting (e.g. 5) instead of P2; None: P2"
     )
     ema_decay: float = Field(0.999, gt=0, lt=1)
-    seed: int = 0
+    seed: int = Field(0, description="seed of the weights, the data order and every other draw")
     sample_every_n_epochs: int = Field(1, ge=1)
-    sample_steps: int = Field(25, ge=1)
+    sample_steps: int = Field(25, ge=1, description="DDIM steps of the quick-look samples drawn every epoch")
     samples: int = Field(4, ge=1)
     rgb_bands: tuple[int, int, int] = Field((2, 1, 0), description="bands shown as red, green, blue")
     num_workers: int = Field(0, ge=0)
@@ -124,7 +124,7 @@ class DiffusionTraining(ScaleSettings):
 class MetaEarthTraining(DiffusionTraining):
     """Settings of one MetaEarth stage's training run (echoed into ``training.json``)."""
 
-    preset: MetaEarthPreset = "tiny"
+    preset: MetaEarthPreset = Field("tiny", description="model size: tiny (CPU), base or paper")
     first_stage: bool = Field(
         False, description="generate from noise (and land cover), not from the condition"
     )
@@ -134,7 +134,9 @@ class MetaEarthTraining(DiffusionTraining):
     landcover_dropout: float = Field(
         0.1, ge=0, le=1, description="share of samples trained without land cover"
     )
-    learning_rate: float = Field(1e-4, gt=0, description="AdamW; MetaEarth used 2e-6 for its 600M model")
+    learning_rate: float = Field(
+        1e-4, gt=0, description="AdamW learning rate; MetaEarth used 2e-6 for its 600M model"
+    )
     residual: bool = Field(
         False,
         description="predict the image minus the bicubic upsampling of its condition (later stages; "
@@ -145,8 +147,12 @@ class MetaEarthTraining(DiffusionTraining):
 class Changen2Training(DiffusionTraining):
     """Settings of a Changen2 training run (echoed into ``training.json``)."""
 
-    preset: RSDiTPreset = "tiny"
-    mask: TrainingMask = "landcover"
+    preset: RSDiTPreset = Field("tiny", description="RS-DiT size: tiny (pixel space, CPU), S, B, L or XL")
+    mask: TrainingMask = Field(
+        "landcover",
+        description="landcover (WorldCover classes), buildings (WorldCover built-up) or pseudo (k-means of the "
+        "image)",
+    )
     boundary: bool = Field(True, description="append the class-boundary channel to the mask condition")
     pseudo_classes: int = Field(8, ge=2, description="classes of pseudo-masks")
     autoencoder: str | None = Field(
@@ -185,7 +191,7 @@ class TrainSettings(ScaleSettings):
         10, ge=1, description="passes over the data set (a rerun may raise it to extend the run)"
     )
     batch_size: int = Field(8, ge=1, description="samples per step (per device)")
-    learning_rate: float = Field(1e-4, gt=0, description="AdamW")
+    learning_rate: float = Field(1e-4, gt=0, description="AdamW learning rate")
     schedule: Literal["constant", "cosine"] = Field(
         "constant", description="learning rate: constant, or cosine decay to 0 over the run"
     )
@@ -202,4 +208,4 @@ class TrainSettings(ScaleSettings):
     semantic_weight: float = Field(1.0, ge=0, description="weight of the per-date semantic cross-entropy")
     num_workers: int = Field(0, ge=0, description="DataLoader worker processes")
     seed: int = Field(0, description="seeds weights, shuffling and crops")
-    precision: Precision = "32-true"
+    precision: Precision = Field("32-true", description="Lightning's numeric precision")

@@ -9,28 +9,10 @@ from typing import Annotated
 
 import typer
 
-from terrasynth.core.choices import (
-    CascadeCondition,
-    MetaEarthPreset,
-    RSDiTPreset,
-    TrainingMask,
-)
-from terrasynth.core.config import Precision
-from terrasynth.workflows.commands.options import (
-    AcceleratorOption,
-    ChangeDatasetOption,
-    ChangeRootOption,
-    ConfigOption,
-    DevicesOption,
-    EpochsOption,
-    LearningRateOption,
-    NumNodesOption,
-    RestartOption,
-    RunFolderOption,
-    StrategyOption,
-    TrainingBatchSizeOption,
-    TrainingSeedOption,
-)
+from terrasynth.core.choices import CascadeCondition
+from terrasynth.trainers.settings import Changen2Training, MetaEarthTraining, TrainSettings
+from terrasynth.workflows.commands.options import ChangeDatasetOption, ChangeRootOption, RunFolderOption
+from terrasynth.workflows.commands.settings_options import trainer_command
 
 train_app = typer.Typer(help="Train MetaEarth cascade stages and the other models.", no_args_is_help=True)
 
@@ -42,7 +24,7 @@ WorkOption = Annotated[
 """The options of the bundled checkpoints' commands."""
 
 
-@train_app.command("metaearth")
+@trainer_command(train_app, "metaearth", MetaEarthTraining, ("preset", "max_epochs", "batch_size"))
 def metaearth(
     corpus: Annotated[Path, typer.Option("--corpus", help="Corpus store written by `terrasynth ingest`.")],
     level: Annotated[
@@ -53,9 +35,6 @@ def metaearth(
         ),
     ],
     out: RunFolderOption,
-    preset: Annotated[
-        MetaEarthPreset, typer.Option("--preset", help="Model size: tiny (CPU), base or paper.")
-    ] = "tiny",
     condition: Annotated[
         CascadeCondition,
         typer.Option("--condition", help="LR condition: 'coarser' (next coarser level) or 'degraded'."),
@@ -72,23 +51,15 @@ def metaearth(
     tile_size: Annotated[
         int, typer.Option("--tile-size", min=4, help="Training tile edge in pixels (a multiple of 4).")
     ] = 64,
-    epochs: EpochsOption = None,
-    batch_size: TrainingBatchSizeOption = None,
-    seed: TrainingSeedOption = None,
-    accelerator: AcceleratorOption = None,
-    devices: DevicesOption = None,
-    num_nodes: NumNodesOption = None,
-    strategy: StrategyOption = None,
-    config: ConfigOption = None,
-    overwrite: RestartOption = False,
+    *,
+    settings: MetaEarthTraining,
+    overwrite: bool,
 ) -> None:
     """Train one stage of the MetaEarth cascade on a corpus, or one model for every stage (--level all)."""
     from rich.console import Console
 
-    from terrasynth.core.config import load_config
     from terrasynth.core.errors import ConfigError
     from terrasynth.datasets.corpus import NoValidTilesError
-    from terrasynth.trainers.settings import MetaEarthTraining
     from terrasynth.workflows.train_metaearth import corpus_cascade, corpus_stage, train_metaearth
 
     several = level == "all" or "," in level
@@ -96,10 +67,6 @@ def metaearth(
         raise typer.BadParameter(
             "one model of several stages refines each level from the next coarser one", param_hint="--level"
         )
-    settings = load_config(
-        MetaEarthTraining, config, preset=preset, max_epochs=epochs, batch_size=batch_size, seed=seed,
-        accelerator=accelerator, devices=devices, num_nodes=num_nodes, strategy=strategy,
-    )  # fmt: skip
     try:
         if several:
             dataset, is_first = corpus_cascade(corpus, level, condition=condition, chip=tile_size), False
@@ -127,72 +94,47 @@ def metaearth(
     )
 
 
-@train_app.command("changen2")
+@trainer_command(
+    train_app,
+    "changen2",
+    Changen2Training,
+    (
+        "preset",
+        "mask",
+        "max_epochs",
+        "steps_per_epoch",
+        "batch_size",
+        "learning_rate",
+        "autoencoder",
+        "sample_steps",
+    ),
+)
 def changen2(
     corpus: Annotated[
         Path, typer.Option("--corpus", exists=True, help="The corpus (Zarr store) to train on.")
     ],
     out: RunFolderOption,
     level: Annotated[str, typer.Option("--level", help="The corpus level, e.g. 4m.")] = "4m",
-    preset: Annotated[
-        RSDiTPreset | None,
-        typer.Option("--preset", help="RS-DiT size: tiny (pixel space, CPU), S, B, L or XL."),
-    ] = None,
-    mask: Annotated[
-        TrainingMask | None,
-        typer.Option(
-            "--mask",
-            help="landcover (WorldCover classes), buildings (WorldCover built-up) or pseudo (k-means of the image).",
-        ),
-    ] = None,
     tile_size: Annotated[int, typer.Option("--tile-size", min=1, help="Training tile side in pixels.")] = 256,
-    epochs: EpochsOption = None,
-    steps_per_epoch: Annotated[
-        int | None, typer.Option("--steps-per-epoch", help="Optimizer steps per epoch (default: one pass).")
-    ] = None,
-    batch_size: TrainingBatchSizeOption = None,
-    learning_rate: LearningRateOption = None,
-    autoencoder: Annotated[
-        Path | None,
-        typer.Option(
-            "--autoencoder", help="Local folder of a diffusers AutoencoderKL: train in its latent space."
-        ),
-    ] = None,
     min_valid_fraction: Annotated[
         float,
         typer.Option(
             "--min-valid-fraction", min=0, max=1, help="Skip tiles with a smaller share of valid pixels."
         ),
     ] = 0.5,
-    sample_steps: Annotated[
-        int | None,
-        typer.Option("--sample-steps", help="DDIM steps of the quick-look samples drawn every epoch."),
-    ] = None,
-    seed: TrainingSeedOption = None,
-    accelerator: AcceleratorOption = None,
-    devices: DevicesOption = None,
-    num_nodes: NumNodesOption = None,
-    strategy: StrategyOption = None,
-    config: ConfigOption = None,
-    overwrite: RestartOption = False,
+    *,
+    settings: Changen2Training,
+    overwrite: bool,
 ) -> None:
     """Train a Changen2 RS-DiT on (image, mask) tiles of a corpus."""
     import time
 
     from rich.console import Console
 
-    from terrasynth.core.config import load_config
     from terrasynth.core.errors import ConfigError
     from terrasynth.datasets.corpus import NoValidTilesError
-    from terrasynth.trainers.settings import Changen2Training
     from terrasynth.workflows.train_changen2 import train_on_corpus
 
-    settings = load_config(
-        Changen2Training, config, preset=preset, mask=mask, max_epochs=epochs, steps_per_epoch=steps_per_epoch,
-        batch_size=batch_size, learning_rate=learning_rate, sample_steps=sample_steps, seed=seed,
-        autoencoder=str(autoencoder) if autoencoder else None, accelerator=accelerator, devices=devices,
-        num_nodes=num_nodes, strategy=strategy,
-    )  # fmt: skip
     began = time.perf_counter()
     try:
         model_dir = train_on_corpus(
@@ -211,7 +153,12 @@ def changen2(
     )
 
 
-@train_app.command("detector")
+@trainer_command(
+    train_app,
+    "detector",
+    TrainSettings,
+    ("epochs", "batch_size", "learning_rate", "crop_size", "augment", "precision"),
+)
 def detector(
     dataset: ChangeDatasetOption,
     root: ChangeRootOption,
@@ -230,38 +177,16 @@ def detector(
     semantic: Annotated[
         bool, typer.Option("--semantic", help="Add SECOND semantic heads (6 classes per date).")
     ] = False,
-    epochs: EpochsOption = None,
-    batch_size: TrainingBatchSizeOption = None,
-    learning_rate: LearningRateOption = None,
-    crop_size: Annotated[
-        int | None, typer.Option("--crop-size", help="Random crop edge in pixels (0: whole images).")
-    ] = None,
-    augment: Annotated[
-        bool | None,
-        typer.Option("--augment/--no-augment", help="Random quarter turns, mirror images and date swaps."),
-    ] = None,
-    accelerator: AcceleratorOption = None,
-    devices: DevicesOption = None,
-    num_nodes: NumNodesOption = None,
-    strategy: StrategyOption = None,
-    precision: Annotated[Precision | None, typer.Option("--precision", help="Numeric precision.")] = None,
-    seed: TrainingSeedOption = None,
-    config_file: ConfigOption = None,
-    overwrite: RestartOption = False,
+    *,
+    settings: TrainSettings,
+    overwrite: bool,
 ) -> None:
     """Train the ChangeStar-style change detector on a change data set."""
     from rich.console import Console
 
-    from terrasynth.core.config import load_config
     from terrasynth.datasets import open_change_dataset
-    from terrasynth.trainers.settings import TrainSettings
     from terrasynth.workflows.train_detector import train_detector
 
-    settings = load_config(
-        TrainSettings, config_file, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
-        crop_size=crop_size, augment=augment, accelerator=accelerator, precision=precision, seed=seed,
-        devices=devices, num_nodes=num_nodes, strategy=strategy,
-    )  # fmt: skip
     train = open_change_dataset(dataset, root, split)
     val = open_change_dataset(dataset, root, val_split) if val_split else None
     bands = train[0]["image"].shape[1]
