@@ -228,10 +228,10 @@ def test_a_rerun_on_another_data_set_or_with_other_settings_is_refused_naming_th
 @pytest.mark.parametrize(
     ("option", "value", "message"),
     [
-        ("--epochs", "0", "epochs: Input should be greater than or equal to 1"),
-        ("--batch-size", "0", "batch_size: Input should be greater than or equal to 1"),
-        ("--learning-rate", "-1", "learning_rate: Input should be greater than 0"),
-        ("--crop-size", "-5", "crop_size: Input should be greater than or equal to 0"),
+        ("--epochs", "0", "--epochs: Input should be greater than or equal to 1"),
+        ("--batch-size", "0", "--batch-size: Input should be greater than or equal to 1"),
+        ("--learning-rate", "-1", "--learning-rate: Input should be greater than 0"),
+        ("--crop-size", "-5", "--crop-size: Input should be greater than or equal to 0"),
         (
             "--precision",
             "7-bit",
