@@ -181,6 +181,7 @@ class MetaEarthDenoiser(LocalModelMixin, ConfigMixin):
         condition_gsd: float | torch.Tensor | None = None,
         condition_box: torch.Tensor | None = None,
         landcover: torch.Tensor | None = None,
+        condition_features: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """The prediction (noise, clean image or velocity, as :attr:`schedule` says).
 
@@ -193,6 +194,8 @@ class MetaEarthDenoiser(LocalModelMixin, ConfigMixin):
             condition_box: where x_t lies on the condition, (B, 4) as (top, left, bottom, right) in
                 condition pixels (fractions allowed); default: x_t covers the whole condition.
             landcover: class codes, (B, H, W); default (or for codes it does not know): no data.
+            condition_features: :meth:`encode_condition` of these conditions, computed once for
+                every step of a sampling run (default: computed here).
         """
         batch = x_t.shape[0]
         inputs = [x_t]
@@ -201,16 +204,15 @@ class MetaEarthDenoiser(LocalModelMixin, ConfigMixin):
             a = self.alphas_cumprod.to(x_t.device)[t].view(-1, 1, 1, 1).to(x_t.dtype)
             inputs = [x_t - a.sqrt() * upsampled]
         if self.encoder is not None:
-            if condition is None or condition_gsd is None:
-                raise ConfigError(
-                    "this stage is conditioned on a low-resolution image: give condition and condition_gsd"
+            if condition_features is None:
+                if condition is None or condition_gsd is None:
+                    raise ConfigError(
+                        "this stage is conditioned on a low-resolution image: give condition and condition_gsd"
+                    )
+                condition_features = self.encode_condition(
+                    condition.to(x_t.dtype), condition_gsd, condition_box, x_t.shape[-2:]
                 )
-            features = self.encoder(condition.to(x_t.dtype))
-            film = self.condition_gsd_embedding(
-                self.condition_gsd_proj(_per_sample(condition_gsd, batch, x_t))
-            )
-            scale, shift = film.to(features.dtype)[..., None, None].chunk(2, dim=1)
-            inputs.append(resample_onto(features * (1 + scale) + shift, condition_box, x_t.shape[-2:]))
+            inputs.append(condition_features)
         elif condition is not None:
             raise ConfigError("this is a first stage: it takes no low-resolution condition")
         if self.landcover_lut is not None:
@@ -225,6 +227,26 @@ class MetaEarthDenoiser(LocalModelMixin, ConfigMixin):
         if kind == "v_prediction":
             return prediction - (1 - a).sqrt() * upsampled
         return prediction
+
+    def encode_condition(
+        self,
+        condition: torch.Tensor,
+        condition_gsd: float | torch.Tensor,
+        condition_box: torch.Tensor | None,
+        size: tuple[int, int],
+    ) -> torch.Tensor:
+        """The condition's encoded features on an image of ``size`` (H, W) pixels, (B, F, H, W): the
+        part of the input that depends on neither the noisy image nor the step, so that a sampler
+        encodes it once per run (as a diffusers pipeline encodes its prompt once). The other
+        arguments are :meth:`forward`'s."""
+        if self.encoder is None:
+            raise ConfigError("this is a first stage: it takes no low-resolution condition")
+        features = self.encoder(condition)
+        film = self.condition_gsd_embedding(
+            self.condition_gsd_proj(_per_sample(condition_gsd, condition.shape[0], condition))
+        )
+        scale, shift = film.to(features.dtype)[..., None, None].chunk(2, dim=1)
+        return resample_onto(features * (1 + scale) + shift, condition_box, size)
 
     def _one_hot(self, landcover: torch.Tensor | None, x_t: torch.Tensor) -> torch.Tensor:
         classes = len(set(self.config.landcover_codes) - {_NODATA}) + 1

@@ -194,6 +194,22 @@ class UnboundedGenerator:
         ):
             return self.denoiser(x, t, **conditions).float()
 
+    def _encoded(self, conditions: dict, window: int) -> dict:
+        """``conditions`` of windows of ``window`` pixels with their condition's features, encoded
+        once for every step (a later stage; the features equal those the denoiser would compute)."""
+        if "condition" not in conditions:
+            return conditions
+        with torch.autocast(
+            self.denoiser.device.type, dtype=self.autocast_dtype, enabled=self.autocast_dtype is not None
+        ):
+            features = self.denoiser.encode_condition(
+                conditions["condition"],
+                conditions["condition_gsd"],
+                conditions["condition_box"],
+                (window, window),
+            )
+        return conditions | {"condition_features": features}
+
     def _start(self, noise: torch.Tensor, upsampled: Callable[[], torch.Tensor]) -> torch.Tensor:
         """The first ``x`` of windows or strips: their noise, or (strength below 1) their condition
         upsampled onto them (``upsampled()``, only then computed) and noised."""
@@ -213,7 +229,7 @@ class UnboundedGenerator:
                 positions = [(row * stride, col * stride) for col in batch]
                 keys = [(origin[0] + top, origin[1] + left) for top, left in positions]
                 fraction = len(batch) / self.sampler.steps
-                conditions = inputs(positions)
+                conditions = self._encoded(inputs(positions), grid.window)
                 x0 = self.sampler.sample(
                     self._denoise,
                     self._start(
@@ -275,7 +291,9 @@ class UnboundedGenerator:
             evaluate = [(k, s) for k, s in jobs if k in window_rows]
             for k, _ in evaluate:
                 if k not in row_inputs:
-                    row_inputs[k] = inputs([(k * stride, col * stride) for col in range(grid.cols)])
+                    row_inputs[k] = self._encoded(
+                        inputs([(k * stride, col * stride) for col in range(grid.cols)]), window
+                    )
             eps_now = self._predict_rows(evaluate, state, row_inputs, grid, cover, progress)
             for i, s in jobs:
                 parts = [eps_before[i - 1][:, stride:]] if i - 1 in eps_before else []

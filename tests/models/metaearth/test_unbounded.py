@@ -226,3 +226,38 @@ def test_averaged_wavefront_equals_averaging_the_whole_canvas_at_every_step():
     expected = stage.scaling.to_reflectance(x[0, :, :44, :30]).numpy()
     assert ((expected > 0) & (expected < 1)).mean() > 0.3  # most values are not clipped away
     np.testing.assert_allclose(result, expected, atol=1e-4)  # batches of 4 vs 1: float rounding only
+
+
+@pytest.mark.parametrize("mode", ["field", "average"])
+def test_the_condition_is_encoded_once_per_window_batch_not_once_per_step(upscaler, mode):
+    """The encoder's features depend on neither the step nor the noisy image, so a sampling run
+    computes them once (4 steps here would otherwise run the encoder 4 times per batch)."""
+    denoised, encoded = [], []  # windows per call
+
+    def count(into):
+        return lambda _, args, __: into.append(args[0].shape[0])
+
+    hooks = [
+        upscaler.encoder.register_forward_hook(count(encoded)),
+        upscaler.unet.register_forward_hook(count(denoised)),
+    ]
+    try:
+        canvas(UnboundedGenerator(upscaler, steps=4, noise=mode, batch_size=4), condition=LOW)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    assert sum(denoised) > 0 and sum(encoded) * 4 == sum(denoised)
+
+
+def test_features_encoded_once_give_the_prediction_of_encoding_at_every_step(upscaler):
+    torch.manual_seed(0)
+    x_t, t = torch.randn(2, 3, 16, 16), torch.tensor([10, 500])
+    condition = torch.randn(2, 3, 7, 7)
+    box = torch.tensor([[1.0, 1.5, 5.0, 5.5], [0.5, 0.0, 4.5, 4.0]])
+    conditions = {"gsd": 4.0, "condition": condition, "condition_gsd": 16.0, "condition_box": box}
+    with torch.no_grad():
+        features = upscaler.encode_condition(condition, 16.0, box, (16, 16))
+        # the same operations on the same tensors in one process: equal to float32 rounding at most
+        torch.testing.assert_close(
+            upscaler(x_t, t, condition_features=features, **conditions), upscaler(x_t, t, **conditions)
+        )
