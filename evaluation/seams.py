@@ -16,8 +16,8 @@ A cut at pixel ``c`` lies between pixels ``c - 1`` and ``c``; cuts fall at ``off
 condition's pixel grid: a column's gradient energy depends on where it sits within a condition
 pixel. The grid repeats every ``period`` canvas pixels (:func:`grid_period`: 4 from 16 m to 4 m;
 15 from 60 m to 16 m, where 15 pixels span 4 condition pixels). When the period shares a factor
-with the stride, the cuts always meet the grid at the same phases (stride 16 and period 4: every
-cut is at phase 3), and comparing them with all other columns measures the grid, not the seams: a
+with the stride, the cuts always meet the grid at the same phases (stride 16, offset 8 and
+period 4: the step of every cut is at phase 3), and comparing them with all other columns measures the grid, not the seams: a
 bicubic x4 upsampling of noise, with no windows at all, scores 1.5. So each cut column is compared
 with the columns at its own phase (index mod ``period``) that are not cuts: ``energy_ratio`` is the
 energy summed over the cuts over the sum of those phase means at the cuts. With ``period`` 1 every
@@ -29,7 +29,7 @@ the score only where the cuts meet their phases unevenly: a period sharing a fac
 stride, or too few cuts to go round its phases once (15 for period 15 and stride 16).
 
 ``spectral_peak`` is left as it is. It reads the window frequency's fundamental, and a grid whose
-period divides the stride has its lines at multiples of 1 / period, harmonics of the window
+period divides the stride and is shorter than it has its lines at multiples of 1 / period, harmonics of the window
 frequency (the 4th, 8th, ... for 4 and 16) but never the fundamental. A grid period near the
 stride does reach it (the 60 m grid, every 15 pixels at 16 m and at 4 m, against stride 16): the
 content varies from one condition pixel to the next, which spreads the grid's lines into
@@ -38,7 +38,7 @@ canvases it raised the bicubic baseline's peak). Read it against the bicubic bas
 has the coarsest grid too.
 
 Noise: ``energy_ratio`` averages the cuts, so its spread falls as one over the square root of
-their number. A 120 px canvas with stride 16 has 7 cuts per axis: cut at the 15 offsets where the
+their number. A 120 px canvas with stride 16 and offset 8 has 7 cuts per axis: cut at the 15 offsets where the
 windows were not, the demo's generated 16 m canvas scored 0.80 to 1.27 (standard deviation 0.12);
 its 480 px 4 m canvas, with 30, scored 0.92 to 1.07 (0.04). Scores are NaN without cuts, and when
 a cut's phase holds no other column (a period that is a multiple of the stride puts every column
