@@ -13,8 +13,9 @@ demo's 4 m canvas through 16 m from the corpus' real 60 m image, and records for
   its own condition, the generated 16 m canvas;
 - ``seam_energy_ratio`` and ``seam_spectral_peak`` (mean of x and y) of the generated canvas, and
   of the bicubic one and of the real image of the same footprint (``*_bicubic``, ``*_real``): on
-  a canvas of a few window strides the peak is noisy, and the window stride is a multiple of
-  the condition's pixel (16 px at 4 m are 4 px at 16 m), whose grid bicubic upsampling imprints;
+  a canvas of a few window strides both are noisy; the ratio is matched to the pixel grid of each
+  level's condition (:mod:`terrasynth.evaluation.seams`), the peak is not, and the 60 m grid
+  (every 15 px at 16 m and at 4 m) lies next to the window frequency (every 16 px);
 - ``train_seconds`` and ``generate_seconds`` (wall clock), and the CPU time of both (all threads:
   on a shared machine the CPU time is the steadier figure).
 

@@ -16,9 +16,10 @@ import torch
 import xarray as xr
 
 from terrasynth.core.errors import ConfigError
+from terrasynth.core.levels import Level
 from terrasynth.evaluation.feature_distance import as_encoder, feature_distances
 from terrasynth.evaluation.image_sets import ALL, Canvas, iter_tiles
-from terrasynth.evaluation.seams import AXES, SEAM_METRICS, seam_scores
+from terrasynth.evaluation.seams import AXES, SEAM_METRICS, grid_period, seam_scores
 from terrasynth.evaluation.sliced_wasserstein import laplacian_patches, sliced_wasserstein
 
 DISTANCE_METRICS = ("fid", "kid_mean", "kid_std", "swd")
@@ -71,6 +72,7 @@ def compare_image_sets(
     kid_subset_size: int = 1000,
     window_stride: int | None = None,
     window_offset: int = 0,
+    condition_gsds: Mapping[str, float] | None = None,
     seed: int = 0,
     device: str = "cpu",
     on_tiles: Callable[[int], None] | None = None,
@@ -89,6 +91,10 @@ def compare_image_sets(
         kid_subsets, kid_subset_size: KID's random subsets.
         window_stride, window_offset: the generator's window stride and first cut in pixels; when
             given, the seam scores of every generated canvas are averaged per level.
+        condition_gsds: metres per pixel of the image each level was generated from, by level
+            name (``{"16m": 60.0, "4m": 16.0}``): the seam energy ratio of those levels compares
+            the cuts with the columns at the same phase of that image's pixel grid (see
+            :mod:`.seams`); other levels are scored against all other columns.
         seed: seeds patch sampling, SWD directions and KID subsets.
         on_tiles: called with the number of tiles after each batch (progress bars).
 
@@ -127,8 +133,13 @@ def compare_image_sets(
             "seed": seed,
         }
         if window_stride:
-            ds["seam"] = _seams(canvases, list(ds["level"].values), window_stride, window_offset)
-            ds.attrs |= {"window_stride": window_stride, "window_offset": window_offset}
+            conditions = dict(condition_gsds or {})
+            ds["seam"] = _seams(canvases, list(ds["level"].values), window_stride, window_offset, conditions)
+            ds.attrs |= {
+                "window_stride": window_stride,
+                "window_offset": window_offset,
+                "seam_condition_gsds": conditions,
+            }
         runs.append(ds.expand_dims(model=[name]))
     return xr.concat(runs, dim="model", join="outer", combine_attrs="drop_conflicts")
 
@@ -219,10 +230,15 @@ def _subset(rows: torch.Tensor, mask: np.ndarray) -> torch.Tensor:
     return rows[torch.from_numpy(np.repeat(mask, per_tile))].double()
 
 
-def _seams(canvases: Sequence[Canvas], levels: list[str], stride: int, offset: int) -> xr.DataArray:
+def _seams(
+    canvases: Sequence[Canvas], levels: list[str], stride: int, offset: int, conditions: Mapping[str, float]
+) -> xr.DataArray:
     per_level: dict[str, list[np.ndarray]] = {}
     for canvas in canvases:
-        scores = seam_scores(canvas.rgb(), stride=stride, offset=offset)
+        period = 1
+        if canvas.level in conditions:
+            period = grid_period(Level.parse(canvas.level).gsd, conditions[canvas.level])
+        scores = seam_scores(canvas.rgb(), stride=stride, offset=offset, period=period)
         values = np.array([[scores[(axis, metric)] for metric in SEAM_METRICS] for axis in AXES])
         for key in {ALL, canvas.level}:
             per_level.setdefault(key, []).append(values)

@@ -11,6 +11,7 @@ from pathlib import Path
 import xarray as xr
 
 from terrasynth.evaluation.results import results_markdown
+from terrasynth.evaluation.seams import cut_positions, grid_period
 
 
 def demo_report(
@@ -76,8 +77,7 @@ beat: the 60 m input upsampled bicubically to each level, which has the layout r
 detail. The condition error says how far each canvas, averaged back onto the 60 m pixels, is from
 its input (reflectance; 0 = it kept the layout exactly).
 
-Seam scores of the canvases (energy ratio: gradient energy across window cuts over that inside
-windows, 1 = no seam; spectral peak: strength of the window stride in the gradient spectrum):
+{_seam_words(s)}
 
 {results_markdown(seams, columns="seam_metric")}
 
@@ -175,6 +175,22 @@ def _checkpoint_words(folder: Path) -> str:
         f"{world['seed']}, {record['seconds'] / 60:.0f} minutes on {record['threads']} CPU threads, "
         f"terrasynth {record['software_version']}"
     )
+
+
+def _seam_words(s) -> str:
+    """What the seam table's numbers mean, with the demo's grid periods and numbers of cuts."""
+    stride, offset = s.chip // 2, s.chip // 4
+    few, many = (len(cut_positions(size, stride, offset)) for size in (-(-s.canvas // 4), s.canvas))
+    return f"""Seam scores of the canvases. Energy ratio: the gradient energy across the window cuts over
+that of the columns (rows) that are not cuts but sit at the same phase of the condition's pixel
+grid: at 16 m the 60 m input's grid, which repeats every {grid_period(16.0, 60.0)} pixels; at 4 m the 16 m canvas'
+grid, every {grid_period(4.0, 16.0)} pixels. Each stage keeps its condition's pixel grid, and a column's gradient
+energy depends on where it sits in it; at 4 m every cut ({stride} pixels apart) meets the grid at
+the same phase, so against all other columns the grid alone would score above 1. 1 = no seam; the
+bicubic rows, which have no windows, show what a seamless canvas scores. The ratio averages the
+cuts, {few} per axis at 16 m and {many} at 4 m, so the 16 m figure is the noisier. Spectral peak:
+the strength of the window stride in the gradient spectrum, not matched to the grid (read it
+against the bicubic rows):"""
 
 
 NOISE_WORDS = {

@@ -5,11 +5,16 @@ Given the low-resolution image the canvases were generated from (``condition``),
 a ``bicubic`` model (that image upsampled bicubically onto every generated GeoTIFF's grid, the
 baseline a super-resolution cascade must beat) and how closely every canvas, averaged back down
 onto the condition's pixels, follows it (``condition_error``).
+
+The seam energy ratio of each generated level is matched to the pixel grid of the image it was
+generated from (:mod:`terrasynth.evaluation.seams`): the next coarser level among the generated
+sets and ``condition``, as a cascade generates them (the 4 m canvas from the 16 m one, the 16 m one
+from the 60 m condition).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 BICUBIC = "bicubic"
@@ -49,7 +54,8 @@ def evaluate_generation(
         rgb_bands: the red, green and blue bands of multiband reflectance (shown through
             :func:`terrasynth.core.display.to_display`).
         window_stride, window_offset: the generator's window stride (at least 2) and first cut
-            (pixels), for the seam scores.
+            (pixels), for the seam scores (each level's matched to its condition's pixel grid,
+            see the module docstring).
         batch_size, seed, device: tiles per encoder batch, random seed, torch device (default: a
             GPU when there is one).
         condition: the low-resolution GeoTIFF the canvases were generated from; adds the
@@ -88,13 +94,17 @@ def evaluate_generation(
             raise ConfigError("give either the Inception weights or your own encoder, not both")
         encoder, encoder_name = inception_encoder(inception_weights), "inception-v3-fid"
 
+    levels = {canvas.level for path in generated for canvas in sets[path]}
+    conditions = cascade_conditions(levels, None if condition is None else _gsd(condition))
+
     def score(paths, labels):
         canvases = {p: sets[p] if p in sets else open_image_set(p, rgb_bands=rgb_bands) for p in paths}
         return compare_image_sets(
             sets[real],
             {label: canvases[p] for label, p in zip(labels, paths, strict=True)},
             encoder=encoder, encoder_name=encoder_name, tile_size=tile_size, batch_size=batch_size,
-            window_stride=window_stride, window_offset=window_offset, seed=seed, device=device, on_tiles=on_tiles,
+            window_stride=window_stride, window_offset=window_offset, condition_gsds=conditions, seed=seed,
+            device=device, on_tiles=on_tiles,
         )  # fmt: skip
 
     if condition is None:
@@ -112,6 +122,28 @@ def evaluate_generation(
         "display": "terrasynth.core.display",
     }
     return results
+
+
+def cascade_conditions(levels: Iterable[str], condition_gsd: float | None = None) -> dict[str, float]:
+    """Metres per pixel of the image each level was generated from, by level name, as a cascade
+    generates them: the next coarser of ``levels`` (``"16m"``; ``"all"`` is skipped) and
+    ``condition_gsd``. The coarsest level has none."""
+    from itertools import pairwise
+
+    from terrasynth.core.levels import Level
+    from terrasynth.evaluation.image_sets import ALL
+
+    names = {Level.parse(name).gsd: name for name in levels if name != ALL}
+    ladder = sorted({*names, *([] if condition_gsd is None else [condition_gsd])})
+    return {names[fine]: coarse for fine, coarse in pairwise(ladder) if fine in names}
+
+
+def _gsd(path: str | Path) -> float:
+    """A GeoTIFF's metres per pixel (rounded to the micrometre, as levels are named)."""
+    import rasterio
+
+    with rasterio.open(path) as source:
+        return round(source.res[0], 6)
 
 
 def _geotiffs(folder: str | Path) -> list[Path]:

@@ -59,6 +59,13 @@ def test_the_report_numbers_come_from_the_results():
     assert "was trained in this run" in report and "bundled" not in report
 
 
+def test_the_report_says_what_the_seam_scores_compare():
+    words = " ".join(_report().split())
+    assert "at 16 m the 60 m input's grid, which repeats every 15 pixels" in words
+    assert "at 4 m the 16 m canvas' grid, every 4 pixels" in words
+    assert "2 per axis at 16 m and 8 at 4 m" in words  # a 16 and a 64 px canvas cut every 8 px from 4
+
+
 def test_the_report_says_how_bundled_checkpoints_were_trained(tmp_path):
     for name in ("metaearth", "changen2"):
         (tmp_path / name).mkdir()

@@ -44,7 +44,8 @@ def generation(
         typer.Option(
             "--window-stride",
             min=0,
-            help="Generator window stride in pixels, 2 or more (enables seam scores).",
+            help="Generator window stride in pixels, 2 or more (enables seam scores, each level's "
+            "matched to the pixel grid of the next coarser level or --condition).",
         ),
     ] = 0,
     window_offset: Annotated[

@@ -90,6 +90,25 @@ def test_evaluate_generation_refuses_tile_sizes_and_strides_out_of_range(
     assert not list(tmp_path.iterdir())
 
 
+def _copied_condition(generators, folder):
+    """``folder/input-16m.tif`` (16 x 16 px) and, in ``generated/`` and ``real/``, a 4 m canvas
+    holding every 16 m pixel copied onto 4 x 4 (the real one with some texture added)."""
+    import rasterio
+
+    generators("coarse_geotiff").write_coarse_geotiff(folder / "input-16m.tif", rows=16, cols=16, gsd=16.0)
+    with rasterio.open(folder / "input-16m.tif") as source:
+        low, profile = source.read(), source.profile
+    transform = profile["transform"] @ rasterio.Affine.scale(0.25)
+    for name, extra in (("generated", 0), ("real", 1)):
+        image = np.kron(low, np.ones((1, 4, 4), np.uint16))
+        image[:, ::2, ::3] += extra * 400
+        (folder / name).mkdir()
+        with rasterio.open(
+            folder / name / "4m.tif", "w", **profile | {"width": 64, "height": 64, "transform": transform}
+        ) as dst:
+            dst.write(image)
+
+
 def test_a_bicubic_baseline_and_the_error_against_the_condition_sit_beside_the_generated_sets(
     generators, tmp_path
 ):
@@ -97,18 +116,7 @@ def test_a_bicubic_baseline_and_the_error_against_the_condition_sit_beside_the_g
 
     from terrasynth.workflows.evaluate_generation import bicubic_baseline
 
-    generators("coarse_geotiff").write_coarse_geotiff(tmp_path / "input-16m.tif", rows=16, cols=16, gsd=16.0)
-    with rasterio.open(tmp_path / "input-16m.tif") as source:
-        low, profile = source.read(), source.profile
-    transform = profile["transform"] @ rasterio.Affine.scale(0.25)
-    for name, extra in (("generated", 0), ("real", 1)):  # every 16 m pixel copied onto 4 x 4 at 4 m
-        image = np.kron(low, np.ones((1, 4, 4), np.uint16))
-        image[:, ::2, ::3] += extra * 400  # the real one has some texture
-        (tmp_path / name).mkdir()
-        with rasterio.open(
-            tmp_path / name / "4m.tif", "w", **profile | {"width": 64, "height": 64, "transform": transform}
-        ) as dst:
-            dst.write(image)
+    _copied_condition(generators, tmp_path)
     results = evaluate_generation(
         tmp_path / "real", [tmp_path / "generated"], tile_size=32, condition=tmp_path / "input-16m.tif"
     )
@@ -123,3 +131,30 @@ def test_a_bicubic_baseline_and_the_error_against_the_condition_sit_beside_the_g
         rasterio.open(tmp_path / "generated" / "4m.tif") as generated,
     ):
         assert baseline.transform == generated.transform and baseline.shape == generated.shape
+
+
+def test_seam_scores_compare_the_cuts_with_the_columns_at_their_phase_of_the_condition_grid(
+    generators, tmp_path
+):
+    # no windows at all; every step of the 4 m canvas sits on the 16 m pixels' edges (every 4 px),
+    # as do the cuts (8, 24, 40, 56)
+    _copied_condition(generators, tmp_path)
+    options = {"tile_size": 32, "window_stride": 16, "window_offset": 8}
+    matched = evaluate_generation(
+        tmp_path / "real", [tmp_path / "generated"], condition=tmp_path / "input-16m.tif", **options
+    )
+    plain = evaluate_generation(tmp_path / "real", [tmp_path / "generated"], **options)
+    assert matched.attrs["seam_condition_gsds"] == {"4m": 16.0}
+    assert plain.attrs["seam_condition_gsds"] == {}
+    ratio = matched["seam"].sel(model="generated", level="4m", seam_metric="energy_ratio")
+    assert np.allclose(ratio, 1.0, atol=0.1)  # x and y
+    assert (plain["seam"].sel(level="4m", seam_metric="energy_ratio") > 3).all()
+
+
+def test_each_level_is_taken_to_be_generated_from_the_next_coarser():
+    from terrasynth.workflows.evaluate_generation import cascade_conditions
+
+    assert cascade_conditions(["4m", "all", "60m", "16m"]) == {"16m": 60.0, "4m": 16.0}
+    assert cascade_conditions(["16m", "4m"], 60.0) == {"16m": 60.0, "4m": 16.0}
+    assert cascade_conditions(["60m", "16m"], 60.0) == {"16m": 60.0}
+    assert cascade_conditions(["4m"]) == {}
