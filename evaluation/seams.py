@@ -38,7 +38,8 @@ canvases it raised the bicubic baseline's peak). Read it against the bicubic bas
 has the coarsest grid too.
 
 Noise: ``energy_ratio`` averages the cuts, so its spread falls as one over the square root of
-their number. A 120 px canvas with stride 16 and offset 8 has 7 cuts per axis: cut at the 15 offsets where the
+their number; ``chance_spread`` measures it on each canvas (the ratio's standard deviation with
+the cuts moved to the offsets where no window was cut), so that a score is read against it. A 120 px canvas with stride 16 and offset 8 has 7 cuts per axis: cut at the 15 offsets where the
 windows were not, the demo's generated 16 m canvas scored 0.80 to 1.27 (standard deviation 0.12);
 its 480 px 4 m canvas, with 30, scored 0.92 to 1.07 (0.04). Scores are NaN without cuts, and when
 a cut's phase holds no other column (a period that is a multiple of the stride puts every column
@@ -51,7 +52,7 @@ from fractions import Fraction
 
 import numpy as np
 
-SEAM_METRICS = ("energy_ratio", "spectral_peak")
+SEAM_METRICS = ("energy_ratio", "chance_spread", "spectral_peak")
 AXES = ("x", "y")
 MAX_CONDITION_PIXELS = 16
 """The most condition pixels one grid period may span (:func:`grid_period`)."""
@@ -112,6 +113,17 @@ def energy_ratio(profile: np.ndarray, stride: int, offset: int, period: int = 1)
     return float(profile[cuts].sum() / expected) if expected > 0 else float("nan")
 
 
+def chance_spread(profile: np.ndarray, stride: int, offset: int, period: int = 1) -> float:
+    """How far :func:`energy_ratio` strays from 1 by chance on this profile: its standard deviation
+    with the cuts moved to each other offset within the stride, where no window was cut (NaN with
+    fewer than two such scores). A ratio within about two spreads of 1 shows no seam."""
+    ratios = [
+        energy_ratio(profile, stride, other, period) for other in range(stride) if other != offset % stride
+    ]
+    finite = [ratio for ratio in ratios if np.isfinite(ratio)]
+    return float(np.std(finite)) if len(finite) > 1 else float("nan")
+
+
 def spectral_peak(profile: np.ndarray, stride: int) -> float:
     """Power at frequency 1/stride over the median power of the other non-zero frequencies.
 
@@ -144,6 +156,9 @@ def seam_scores(
     scores = {}
     for axis in AXES:
         profile = gradient_profile(canvas, axis)
-        scores[(axis, "energy_ratio")] = energy_ratio(profile, stride, offset, period)
+        ratio = energy_ratio(profile, stride, offset, period)
+        scores[(axis, "energy_ratio")] = ratio
+        spread = chance_spread(profile, stride, offset, period) if np.isfinite(ratio) else float("nan")
+        scores[(axis, "chance_spread")] = spread  # NaN where the ratio is: nothing to read against it
         scores[(axis, "spectral_peak")] = spectral_peak(profile, stride)
     return scores

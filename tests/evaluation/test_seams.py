@@ -4,6 +4,7 @@ import torch
 import torch.nn.functional as F
 
 from terrasynth.evaluation.seams import (
+    chance_spread,
     cut_positions,
     energy_ratio,
     gradient_profile,
@@ -116,3 +117,11 @@ def test_steps_at_the_window_stride_show_and_a_smooth_canvas_does_not():
 
 def test_spectral_peak_needs_two_periods():
     assert np.isnan(spectral_peak(np.ones(40), 32))
+
+
+def test_the_chance_spread_is_the_ratios_spread_at_the_offsets_where_no_window_was_cut():
+    profile = np.random.default_rng(3).random(160) + 0.5
+    others = [energy_ratio(profile, 16, offset) for offset in range(16) if offset != 8]
+    assert chance_spread(profile, 16, 8) == pytest.approx(np.std(others))
+    # few cuts stray more by chance: 2 cuts per offset against 9
+    assert chance_spread(profile[:40], 16, 8) > chance_spread(profile, 16, 8)
