@@ -7,7 +7,8 @@ is judged by, from one ``terrasynth demo`` run.
 - per generated level (``16m``, ``4m``): ``swd_generated`` and ``swd_bicubic`` (Laplacian SWD
   against the real tiles, lower is better; the target is generated below bicubic), their ratio,
   ``seam_energy_ratio`` (1 = no seam; the target is 0.95 to 1.05; ``*_bicubic``: of the bicubic
-  upsampling cut at the same lines, which has no windows) and ``condition_rmse`` of the
+  upsampling cut at the same lines, which has no windows; ``seam_chance_spread``: how far the ratio
+  strays by chance on that canvas) and ``condition_rmse`` of the
   canvas and of the bicubic upsampling (the canvas averaged back onto the 60 m input, reflectance);
 - ``seconds``: each step's wall clock and the total (the demo's target is ten minutes on two cores).
 
@@ -44,6 +45,7 @@ def figures(run) -> dict:
     for level in ("16m", "4m"):
         generated, bicubic = (float(swd.sel(model=m, level=level)) for m in ("cascade", "bicubic"))
         seams = generation["seam"].sel(level=level, seam_metric="energy_ratio").mean("axis")
+        spread = generation["seam"].sel(level=level, seam_metric="chance_spread").mean("axis")
         errors = generation["condition_error"].sel(level=level, condition_metric="rmse")
         result[level] = {
             "swd_generated": round(generated, 2),
@@ -51,6 +53,7 @@ def figures(run) -> dict:
             "swd_ratio": round(generated / bicubic, 4),
             "seam_energy_ratio": round(float(seams.sel(model="cascade")), 4),
             "seam_energy_ratio_bicubic": round(float(seams.sel(model="bicubic")), 4),
+            "seam_chance_spread": round(float(spread.sel(model="cascade")), 4),
             "condition_rmse": round(float(errors.sel(model="cascade")), 5),
             "condition_rmse_bicubic": round(float(errors.sel(model="bicubic")), 5),
         }
