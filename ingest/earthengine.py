@@ -117,7 +117,7 @@ class EarthEngineSource(Source):
         self.cloud_threshold = cloud_threshold
         if concurrency < 1:
             raise ConfigError(f"--concurrency {concurrency} must be at least 1")
-        self.max_concurrency = concurrency
+        self.max_concurrency: int = concurrency
         self.project = project or os.environ.get("EE_PROJECT") or None
         self.key_path = Path(service_account_key) if service_account_key else None
         self.high_volume = high_volume
@@ -251,7 +251,7 @@ class EarthEngineSource(Source):
         levels_of: dict[str, list[str]] = {}
         for level in levels:
             levels_of.setdefault(self.product(level).name, []).append(level.name)
-        counts = {}
+        counts: dict[str, dict[str, int]] = {}
         for region in aoi.regions():
             grid = next(iter(region.grids(list(levels)).values()))
             footprint = ee.Geometry.Rectangle(list(grid.bounds), proj=grid.crs, geodesic=False)
@@ -266,11 +266,14 @@ class EarthEngineSource(Source):
             if self.buildings:
                 sizes[_BUILDINGS] = self._buildings(footprint).size()
             try:
-                counts[region.name] = ee.Dictionary(sizes).getInfo()
+                found = ee.Dictionary(sizes).getInfo()
             except _EE_FAILURES as error:
                 raise SourceError(
                     f"Earth Engine could not count the images over region {region.name} ({_one_line(error)})"
                 ) from None
+            if found is None:
+                raise SourceError(f"Earth Engine returned no image counts over region {region.name}")
+            counts[region.name] = found
         dates = f"between {self.dates.start} and {self.dates.end} (end excluded)"
         # name -> (what is missing, what follows for the corpus / for a region, how to avoid it)
         effects = {
@@ -334,7 +337,7 @@ class EarthEngineSource(Source):
             self._fill(pixels, image, grid, window, level, stats, deadline)
         reflectance = np.stack([pixels[band] for band in catalog.COMMON_BANDS])
         valid = pixels["valid"] > 0
-        attrs = dict(stats)
+        attrs: dict[str, int | str] = dict(stats)
         if not pixels["images"].any():
             product = self.product(level)
             attrs["no_data"] = f"no {_images_named(product)} between {self.dates.start} and {self.dates.end}"

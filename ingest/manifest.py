@@ -98,7 +98,7 @@ class TileManifest:
 
     def finished(self) -> set[tuple[str, str, int, int]]:
         """Every tile marked finished (an entry per tile: for small corpora and checks)."""
-        tiles = set()
+        tiles: set[tuple[str, str, int, int]] = set()
         for region, level in self.levels():
             records, _ = self._records(region, level)
             tiles.update((region, level, int(r["row"]), int(r["col"])) for r in records)
@@ -145,14 +145,14 @@ class TileManifest:
             renumber = np.array([0, *(_number_in(texts, text) for text in local)], dtype=np.uint32)
             records["reason"] = renumber[records["reason"]]
             parts.append(records)
-        markers = [
-            (marker, *map(int, marker.name.split("_"))) for marker in _markers(self.root / region / level)
-        ]
         parts.append(
             np.array(
                 [
-                    (row, col, _number_in(texts, text) if (text := marker.read_text()) else 0)
-                    for marker, row, col in markers
+                    (
+                        *map(int, marker.name.split("_")),
+                        _number_in(texts, text) if (text := marker.read_text()) else 0,
+                    )
+                    for marker in _markers(self.root / region / level)
                 ],
                 dtype=RECORD,
             )

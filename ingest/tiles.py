@@ -12,6 +12,7 @@ import itertools
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from typing import overload
 
 import numpy as np
 from rasterio.windows import Window
@@ -118,7 +119,15 @@ class CorpusTiles(Sequence[Tile]):
     def __len__(self) -> int:
         return self._starts[-1]
 
-    def __getitem__(self, index: int) -> Tile:
+    @overload
+    def __getitem__(self, index: int) -> Tile: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Tile]: ...
+
+    def __getitem__(self, index: int | slice) -> Tile | list[Tile]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
         if not -len(self) <= index < len(self):
             raise IndexError(f"tile {index} of {len(self)}")
         index %= len(self)
@@ -145,7 +154,7 @@ class PendingTiles:
 
     def __init__(self, levels: Sequence[tuple[LevelTiles, np.ndarray]]):
         self.levels = list(levels)
-        self.counts = {}
+        self.counts: dict[str, int] = {}
         for tiles, done in self.levels:
             self.counts[tiles.level] = self.counts.get(tiles.level, 0) + int(done.size - done.sum())
 

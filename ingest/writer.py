@@ -346,10 +346,11 @@ def write_tiles(
     remaining = iter(tiles)
     in_flight: set[Future] = set()
     written = 0
+    task: Callable[..., TileResult] = write_tile  # its writer may be a Dask future, resolved on the worker
     try:
         while True:
             for tile in itertools.islice(remaining, max_in_flight - len(in_flight)):
-                in_flight.add(executor.submit(write_tile, writer, tile, limiter))
+                in_flight.add(executor.submit(task, writer, tile, limiter))
             if not in_flight:
                 return written
             finished, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)

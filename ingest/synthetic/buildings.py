@@ -73,7 +73,9 @@ class Footprints:
         a, b = self._local(x, y)
         return (np.abs(a) <= self.half_length) & (np.abs(b) <= self.half_width)
 
-    def shades(self, x: np.ndarray, y: np.ndarray, shadow_x: np.ndarray, shadow_y: np.ndarray) -> np.ndarray:
+    def shades(
+        self, x: np.ndarray, y: np.ndarray, shadow_x: np.ndarray | float, shadow_y: np.ndarray | float
+    ) -> np.ndarray:
         """Whether points lie in the shadow swept by the rectangles along the shadow vector
         (``shadow_x``, ``shadow_y``, metres per metre of height, in the caller's frame)."""
         length = np.minimum(self.height, SHADOW_CAP / np.sqrt(shadow_x * shadow_x + shadow_y * shadow_y))

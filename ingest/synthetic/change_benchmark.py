@@ -35,7 +35,10 @@ from terrasynth.ingest.synthetic.towns import town_centres
 from terrasynth.ingest.synthetic.world import Rendering, SyntheticWorld
 
 LAYOUTS = {LEVIR_CD.name: LEVIR_CD, SECOND.name: SECOND}
-WRITERS = {LEVIR_CD.name: LevirCDWriter, SECOND.name: SecondWriter}
+WRITERS: dict[str, type[LevirCDWriter | SecondWriter]] = {
+    LEVIR_CD.name: LevirCDWriter,
+    SECOND.name: SecondWriter,
+}
 CRS = "EPSG:32632"
 SPLIT_ORIGIN = (200_000.0, 4_800_000.0)  # metres: south-west corner of the first split's part
 SPLIT_STRIDE = 400_000.0  # metres northward between the parts of successive splits
@@ -117,7 +120,7 @@ def build_change_benchmark(
 def _write_pair(
     writer: LevirCDWriter | SecondWriter, split: str, name: str, before: Rendering, after: Rendering
 ) -> None:
-    images = true_colour(before.image), true_colour(after.image)
+    images = true_colour(before.painted()), true_colour(after.painted())
     if isinstance(writer, LevirCDWriter):
         writer.write(name, *images, before.buildings != after.buildings, split=split)
         return
@@ -141,7 +144,7 @@ def _tiles(seed: int, split_index: int, count: int, size: int, gsd: float) -> li
     key = stream(seed, "benchmark-tiles")
     for cx, cy, radius in towns[:count]:
         # Aim at the town's growing edge, in a direction of its own.
-        along, across = draws(hash_ints(key, int(cx), int(cy)), 2)
+        along, across = map(float, draws(hash_ints(key, int(cx), int(cy)), 2))
         dx, dy = along * 2.0 - 1.0, across * 2.0 - 1.0
         norm = max(abs(dx), abs(dy), 1e-9)
         left = math.floor((cx + dx / norm * radius - extent / 2) / gsd) * gsd

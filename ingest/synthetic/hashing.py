@@ -39,18 +39,18 @@ def hash_ints(key: int | np.ndarray, *values) -> np.ndarray:
     """A uint64 hash of integer arrays (broadcast together) under ``key`` (a stream key, or an array
     of hashes such as per-object ids)."""
     with np.errstate(over="ignore"):
-        h = np.uint64(key & _MASK) if isinstance(key, int) else np.asarray(key, dtype=np.uint64)
+        h = np.asarray(key & _MASK if isinstance(key, int) else key, dtype=np.uint64)
         for value in values:
             h = _mix(h ^ (np.asarray(value).astype(np.int64).astype(np.uint64) * _GOLDEN))
         return _mix(h + _GOLDEN)
 
 
-def uniform(key: int, *values) -> np.ndarray:
+def uniform(key: int | np.ndarray, *values) -> np.ndarray:
     """Floats in [0, 1) hashed from integer arrays (exact: 53 hash bits scaled by 2**-53)."""
     return (hash_ints(key, *values) >> np.uint64(11)).astype(np.float64) * _UNIT
 
 
-def signed(key: int, *values) -> np.ndarray:
+def signed(key: int | np.ndarray, *values) -> np.ndarray:
     """Floats in [-1, 1) hashed from integer arrays."""
     return uniform(key, *values) * 2.0 - 1.0
 

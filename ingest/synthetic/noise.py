@@ -12,6 +12,8 @@ gathered, which is much faster).
 
 from __future__ import annotations
 
+from typing import Literal, cast, overload
+
 import numpy as np
 
 from terrasynth.ingest.synthetic.hashing import signed
@@ -26,7 +28,7 @@ def _fade_slope(t: np.ndarray) -> np.ndarray:
     return s * s * 30.0
 
 
-def value_noise(x: np.ndarray, y: np.ndarray, cell: float, key: int) -> np.ndarray:
+def value_noise(x: np.ndarray, y: np.ndarray, cell: float, key: int | np.ndarray) -> np.ndarray:
     """Value noise in [-1, 1] at points (``x``, ``y``, metres, broadcast together)."""
     u, v = np.asarray(x) / cell, np.asarray(y) / cell
     i, j = np.floor(u), np.floor(v)
@@ -50,6 +52,18 @@ def axis_nodes(below: np.ndarray, before: int, after: int) -> tuple[np.ndarray, 
         return np.arange(first, last + 1), below - first
     nodes = below[:, None] + np.arange(-before, after + 1)
     return nodes.ravel(), np.arange(len(below)) * run + before
+
+
+@overload
+def value_noise_on_axes(
+    x: np.ndarray, y: np.ndarray, cell: float, key: int, *, gradient: Literal[False] = False
+) -> np.ndarray: ...
+
+
+@overload
+def value_noise_on_axes(
+    x: np.ndarray, y: np.ndarray, cell: float, key: int, *, gradient: Literal[True]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]: ...
 
 
 def value_noise_on_axes(
@@ -90,21 +104,23 @@ def fbm(
     Each octave's amplitude is ``gain`` times the previous one; the sum is divided by the total
     amplitude, so the result stays in [-1, 1].
     """
-    total, amplitude, norm = 0.0, 1.0, 0.0
+    total: np.ndarray | float = 0.0
+    amplitude, norm = 1.0, 0.0
     for octave in range(octaves):
         total = total + value_noise(x, y, cell / 2**octave, key + octave) * amplitude
         norm += amplitude
         amplitude *= gain
-    return total / norm
+    return cast(np.ndarray, total) / norm  # an array once an octave is added (none: 0.0 / 0.0 raises)
 
 
 def fbm_on_axes(
     x: np.ndarray, y: np.ndarray, cell: float, octaves: int, key: int, *, gain: float = 0.5
 ) -> np.ndarray:
     """:func:`fbm` on the grid of ``x`` (columns) by ``y`` (rows), metres."""
-    total, amplitude, norm = 0.0, 1.0, 0.0
+    total: np.ndarray | float = 0.0
+    amplitude, norm = 1.0, 0.0
     for octave in range(octaves):
         total = total + value_noise_on_axes(x, y, cell / 2**octave, key + octave) * amplitude
         norm += amplitude
         amplitude *= gain
-    return total / norm
+    return cast(np.ndarray, total) / norm  # an array once an octave is added (none: 0.0 / 0.0 raises)

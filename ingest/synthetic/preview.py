@@ -67,7 +67,7 @@ def preview_grid(
             raise ConfigError(f"bbox needs four numbers west,south,east,north; got {len(bbox)}")
         region = AreaOfInterest.from_bbox(*map(float, bbox)).regions()[0]
         grid = GridSpec.from_bounds(region.bounds, region.crs, resolution)
-    else:
+    elif centre is not None:
         if len(centre) != 2:
             raise ConfigError(f"centre needs two numbers lon,lat; got {len(centre)}")
         lon, lat = map(float, centre)
@@ -119,10 +119,10 @@ def render_preview(
     step(f"image {second}")
     changed = before.landcover != after.landcover
     step("land cover change")
-    image2 = true_colour(after.image)
+    image2 = true_colour(after.painted())
     grey = (image2.astype(np.float64).mean(axis=-1, keepdims=True) * 0.8).astype(np.uint8).repeat(3, axis=-1)
     panels = {
-        f"{first} ({grid.resolution:g} m)": true_colour(before.image),
+        f"{first} ({grid.resolution:g} m)": true_colour(before.painted()),
         f"{second}": image2,
         "land cover": WORLDCOVER.colorize(after.landcover),
         "change": np.where(changed[..., None], _CHANGE, grey),

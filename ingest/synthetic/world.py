@@ -46,6 +46,12 @@ class Rendering:
     landcover: np.ndarray
     buildings: np.ndarray
 
+    def painted(self) -> np.ndarray:
+        """:attr:`image`, refused when the render skipped painting (``image=False``)."""
+        if self.image is None:
+            raise ValueError("this rendering has no image: it was rendered with image=False")
+        return self.image
+
 
 class SyntheticWorld:
     """A procedural Earth: land cover, Sentinel-2-like imagery and change over time.
@@ -96,7 +102,7 @@ class SyntheticWorld:
             columns = slice(window.col_off, window.col_off + window.width)
             landcover[rows, columns] = mode_of_blocks(landcover_of(scene.material), k)
             buildings[rows, columns] = majority_of_blocks(is_roof(scene.material), k)
-            if image:
+            if pixels is not None:
                 reflectance, observed = paint(
                     self.seed, scene, x, y, moment, clouds=clouds, haze=haze, noise=noise
                 )
@@ -116,7 +122,7 @@ class SyntheticWorld:
         """(band, rows, columns) uint16 reflectance x 10000 (B2, B3, B4, B8) and the (rows, columns)
         valid mask at ``date``; ``options`` as for :meth:`render`."""
         rendering = self.render(grid, date, **options)
-        return rendering.image, rendering.valid
+        return rendering.painted(), rendering.valid
 
     def change(self, grid: GridSpec, date1: DateLike, date2: DateLike) -> np.ndarray:
         """(rows, columns) bool: where the land cover differs between the two dates."""

@@ -26,12 +26,13 @@ def test_a_level_s_tiles_are_its_grid_s_windows_counted_not_listed():
         assert len(tiles.shapes()) == 4  # whole tiles, the right and bottom edges, the corner
 
 
-def test_corpus_tiles_index_as_they_iterate_coarse_levels_first():
+def test_corpus_tiles_index_and_slice_as_they_iterate_coarse_levels_first():
     tiles = CorpusTiles(grids("5,10,13,10.2"), 256)  # three UTM regions
     listed = list(tiles)
     levels = [tile.level for tile in listed]
     assert len(tiles) == len(listed) and levels == sorted(levels, key=lambda name: -Level.parse(name).gsd)
     assert [tiles[i] for i in range(len(tiles))] == listed and tiles[-1] == listed[-1]
+    assert tiles[1:7:2] == listed[1:7:2] and tiles[::-1] == listed[::-1]
     assert Counter(tile.region for tile in listed).keys() == {"r00_utm31n", "r01_utm32n", "r02_utm33n"}
     with pytest.raises(IndexError):
         tiles[len(tiles)]

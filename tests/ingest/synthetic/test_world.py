@@ -149,6 +149,13 @@ def test_true_colour_view(world):
     assert rgb.std() > 5
 
 
+def test_asking_for_the_image_of_a_render_without_painting_is_refused(world):
+    grid = grid_at(*TOWN_EDGE, 4.0, 4, 4)
+    assert world.render(grid, "2021-06-01", image=False).image is None
+    with pytest.raises(ValueError, match="image=False"):
+        world.image(grid, "2021-06-01", image=False)
+
+
 def test_bad_input_is_named():
     with pytest.raises(SourceError, match="metres"):
         SyntheticWorld().landcover(
