@@ -50,13 +50,14 @@ def _rgb(path: Path) -> np.ndarray:
         return dataset.read().astype(np.float64)[[2, 1, 0]]
 
 
-def _bicubic(condition: Path, size: int) -> np.ndarray:
-    """``condition`` upsampled bicubically onto ``size`` x ``size`` pixels (RGB), no windows."""
-    import torch
-    import torch.nn.functional as F
+def _bicubic(condition: Path, canvas: Path) -> np.ndarray:
+    """``condition`` upsampled bicubically onto ``canvas``' grid (RGB), no windows."""
+    from terrasynth.workflows.evaluate_generation import bicubic_baseline
 
-    image = torch.from_numpy(_rgb(condition))[None]
-    return F.interpolate(image, size=(size, size), mode="bicubic", align_corners=False)[0].numpy()
+    out = bicubic_baseline(
+        condition, [canvas.parent], canvas.parent.with_name(f"{canvas.parent.name}-bicubic")
+    )
+    return _rgb(out / canvas.name)
 
 
 def _scores(image: np.ndarray, stride: int, offset: int, period: int) -> dict[str, float]:
@@ -108,12 +109,10 @@ def run(quick: bool = False, seeds: int = 6, out: Path | None = None) -> dict:
         for seed in range(seeds):
             condition = start
             for level, gsd in (("16m", 16.0), ("4m", 4.0)):
-                canvas = generate([BUNDLED / "metaearth"], folder / f"{level}-{seed}.tif", from_path=condition,
-                                  gsd=gsd, size=(sizes[level],) * 2, seed=seed, **options).path  # fmt: skip
+                canvas = generate([BUNDLED / "metaearth"], folder / f"{level}-{seed}" / f"{level}.tif",
+                                  from_path=condition, gsd=gsd, size=(sizes[level],) * 2, seed=seed, **options).path  # fmt: skip
                 generated[level].append(_scores(_rgb(canvas), stride, offset, periods[level]))
-                bicubic[level].append(
-                    _scores(_bicubic(condition, sizes[level]), stride, offset, periods[level])
-                )
+                bicubic[level].append(_scores(_bicubic(condition, canvas), stride, offset, periods[level]))
                 condition = canvas
     result = {
         "seeds": seeds,
