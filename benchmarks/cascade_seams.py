@@ -2,11 +2,11 @@
 level (1 = no seam; issue 13's target is 0.95 to 1.05), as mean and standard error over seeds.
 
 One demo canvas gives one noisy figure (7 cuts per axis at 16 m, 30 at 4 m; its
-``chance_spread`` says how noisy). Here the demo's generation (the bundled MetaEarth checkpoint,
-the demo's sampler settings, 60 m -> 16 m -> 4 m from the synthetic world's 60 m image of the demo's
-area) runs once per seed, and the figures are averaged. The seeds vary the noise, not the 60 m
-input, so what the input's content does at the cut columns stays in the mean: read it against
-``bicubic``, the same input upsampled without windows and cut at the same lines.
+``chance_spread`` says how noisy), and its content at the cut columns weighs on it as much as the
+seams do. Here the demo's generation (the bundled MetaEarth checkpoint, the demo's sampler
+settings, 60 m -> 16 m -> 4 m from the synthetic world's 60 m image) runs once per seed, each seed
+on its own area (the demo's, moved east by 3 km per seed) and with its own noise, and the figures
+are averaged. ``bicubic`` is each input upsampled without windows and cut at the same lines.
 
     uv run python benchmarks/run.py --only cascade_seams            # 6 seeds, about 15 min on 1 thread
     uv run python benchmarks/cascade_seams.py --seeds 10 --out seams.json
@@ -23,13 +23,15 @@ from pathlib import Path
 import numpy as np
 
 
-def _input_60m(folder: Path, settings) -> Path:
-    """The synthetic world's 60 m image of the demo's area (seed 0, the demo's date), as a GeoTIFF."""
+def _input_60m(folder: Path, settings, east: float) -> Path:
+    """The synthetic world's 60 m image (world 0, the demo's date) of the demo's area moved ``east``
+    metres, as a GeoTIFF in ``folder``."""
     from terrasynth.core import corpus_regions, open_corpus, reflectance
     from terrasynth.ingest.synthetic import SyntheticSource
     from terrasynth.workflows.ingest import run_ingest
 
     lon, lat = settings.centre
+    lon += east / (111_320.0 * math.cos(math.radians(lat)))
     half_lon = settings.area / 2 / (111_320.0 * math.cos(math.radians(lat)))  # metres to degrees
     half_lat = settings.area / 2 / 110_570.0
     bbox = f"{lon - half_lon},{lat - half_lat},{lon + half_lon},{lat + half_lat}"
@@ -104,10 +106,10 @@ def run(quick: bool = False, seeds: int = 6, out: Path | None = None) -> dict:
     generated: dict[str, list] = {"16m": [], "4m": []}
     bicubic: dict[str, list] = {"16m": [], "4m": []}
     with tempfile.TemporaryDirectory(prefix="terrasynth-cascade-seams-") as scratch:
-        folder = Path(scratch)
-        start = _input_60m(folder, settings)
         for seed in range(seeds):
-            condition = start
+            folder = Path(scratch) / f"seed{seed}"
+            folder.mkdir()
+            condition = _input_60m(folder, settings, east=3000.0 * seed)
             for level, gsd in (("16m", 16.0), ("4m", 4.0)):
                 canvas = generate([BUNDLED / "metaearth"], folder / f"{level}-{seed}" / f"{level}.tif",
                                   from_path=condition, gsd=gsd, size=(sizes[level],) * 2, seed=seed, **options).path  # fmt: skip
