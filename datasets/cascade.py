@@ -32,12 +32,14 @@ from terrasynth.core.levels import Level
 from terrasynth.datasets.chunk_cache import ChunkCache
 from terrasynth.datasets.corpus import CorpusDataset
 from terrasynth.datasets.level_reader import LevelReader
+from terrasynth.datasets.map_style import MapStyleDataset
 
 
 def condition_shape(shape: tuple[int, int], gsd: float, condition_gsd: float) -> tuple[int, int]:
     """(rows, columns) of a condition at ``condition_gsd`` metres covering an image of ``shape``
     pixels at ``gsd`` metres: each side's length over the coarse pixel, rounded, at least 1."""
-    return tuple(max(1, round(n * gsd / condition_gsd)) for n in shape)
+    rows, cols = shape
+    return max(1, round(rows * gsd / condition_gsd)), max(1, round(cols * gsd / condition_gsd))
 
 
 class CascadePairs(CorpusDataset):
@@ -113,7 +115,7 @@ class CascadePairs(CorpusDataset):
                 f"condition level {self.condition_level.name} is not coarser than {self.level.name}"
             )
         self.margin = margin
-        self.condition_reader = None
+        self.condition_reader: LevelReader | None = None
         if condition == "coarser":
             self.condition_reader = LevelReader(
                 path, self.condition_level, self.region, tree=tree, cache=cache
@@ -137,6 +139,8 @@ class CascadePairs(CorpusDataset):
         """The condition around a tile's footprint, edge pixels repeated beyond the grid, and the
         footprint on it: (top, left, bottom, right) in its pixels."""
         reader = self.condition_reader
+        if reader is None:
+            raise RuntimeError(f"a {self.condition!r} condition is not read from a coarser level")
         footprint = self.grid.window_on(reader.grid, window)
         top, left = math.floor(footprint.row_off) - self.margin, math.floor(footprint.col_off) - self.margin
         rows = math.ceil(footprint.height) + 2 * self.margin + 1
@@ -163,7 +167,7 @@ class CascadeLevels(Dataset):
         stages: a map-style dataset of cascade samples per level pair, coarse to fine.
     """
 
-    def __init__(self, stages: Sequence[Dataset]):
+    def __init__(self, stages: Sequence[MapStyleDataset]):
         if not stages or any(len(stage) == 0 for stage in stages):
             raise CorpusError("every level pair needs at least one training sample")
         self.stages = list(stages)

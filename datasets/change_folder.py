@@ -180,4 +180,4 @@ def binary_change(label: np.ndarray, where: str) -> np.ndarray:
             f"{where}: change labels must be 0 and 255 (or 0 and 1, or 16-bit 0 and 65535), found {int(unknown[0])}"
         )
     mask = label > 0
-    return (mask.any(axis=-1) if mask.ndim == 3 else mask).astype(np.int64)
+    return (np.any(mask, axis=-1) if mask.ndim == 3 else mask).astype(np.int64)

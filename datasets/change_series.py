@@ -9,7 +9,7 @@ import itertools
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import numpy as np
 import torch
@@ -119,10 +119,12 @@ class ChangeSeriesPairs(NonGeoDataset):
         row, col = (crop // self.crops[1]) * height, (crop % self.crops[1]) * width
         rows, cols = slice(row, row + height), slice(col, col + width)
         group = self._group()
-        image = np.stack([group["image"][series, t, :, rows, cols] for t in (t1, t2)])
+        # __init__ checked that the store holds these variables: arrays, not groups
+        arrays = {name: cast(zarr.Array, group[name]) for name in DIMS}
+        image = np.stack([arrays["image"][series, t, :, rows, cols] for t in (t1, t2)])
         image = np.clip(image.astype(np.float32) * np.float32(self.scale), 0.0, 1.0)
-        changed = group["change"][series, t1 + 1 : t2 + 1, rows, cols].any(axis=0)
-        semantic = np.stack([group["semantic"][series, t, rows, cols] for t in (t1, t2)])
+        changed = np.any(arrays["change"][series, t1 + 1 : t2 + 1, rows, cols], axis=0)
+        semantic = np.stack([arrays["semantic"][series, t, rows, cols] for t in (t1, t2)])
         name = f"s{series}_t{t1}_t{t2}"
         if self.crop_size:
             name += f"_r{row}_c{col}"

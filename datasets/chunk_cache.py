@@ -16,7 +16,7 @@ import asyncio
 import os
 import threading
 from collections import OrderedDict
-from collections.abc import Hashable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 
 import numpy as np
 import zarr
@@ -42,7 +42,7 @@ class ChunkCache:
             raise ValueError(f"a chunk cache holds max_bytes >= 0, got {max_bytes}")
         self.max_bytes = int(max_bytes)
         self.bytes = 0
-        self._chunks: OrderedDict[Hashable, np.ndarray] = OrderedDict()
+        self._chunks: OrderedDict[tuple[str, int, int], np.ndarray] = OrderedDict()  # (store path, i, j)
         self._lock = threading.Lock()
         self._pid = os.getpid()
 
@@ -50,7 +50,7 @@ class ChunkCache:
         return {"max_bytes": self.max_bytes}
 
     def __setstate__(self, state: dict) -> None:
-        self.__init__(state["max_bytes"])
+        ChunkCache.__init__(self, state["max_bytes"])
 
     def __len__(self) -> int:
         return len(self._chunks)
@@ -58,7 +58,7 @@ class ChunkCache:
     def _in_this_process(self) -> None:
         """Start empty in a forked worker (its copy of the lock may have been held at the fork)."""
         if self._pid != os.getpid():
-            self.__init__(self.max_bytes)
+            ChunkCache.__init__(self, self.max_bytes)
 
     def read(self, arrays: Mapping[str, zarr.Array], rows: slice, cols: slice) -> dict[str, np.ndarray]:
         """The windows ``[..., rows, cols]`` of ``arrays`` (steps of 1, inside the arrays), keyed as
@@ -76,13 +76,14 @@ class ChunkCache:
         missing = [key for key in wanted if key not in found]
         if missing:
             reads = [wanted[key].async_array.getitem(_chunk_slices(wanted[key], *key[1:])) for key in missing]
-            fresh = dict(zip(missing, sync(_gather(reads)), strict=True))
-            for key, chunk in fresh.items():
+            fresh = {}
+            for key, chunk in zip(missing, sync(_gather(reads)), strict=True):
                 if isinstance(chunk, BaseException):
                     array = wanted[key]
                     if isinstance(chunk, OSError) or not isinstance(chunk, Exception):
                         raise chunk
                     raise damaged_chunk(array, (0,) * (array.ndim - 2) + key[1:], chunk) from None
+                fresh[key] = chunk
             found |= fresh
             with self._lock:
                 for key, chunk in fresh.items():
@@ -97,7 +98,7 @@ class ChunkCache:
             for key in [key for key in self._chunks if key[0].startswith(prefix)]:
                 self.bytes -= self._chunks.pop(key).nbytes
 
-    def _keep(self, key: Hashable, chunk: np.ndarray) -> None:
+    def _keep(self, key: tuple[str, int, int], chunk: np.ndarray) -> None:
         if chunk.nbytes > self.max_bytes or key in self._chunks:  # too large, or another thread's
             return
         self._chunks[key] = chunk
@@ -107,7 +108,7 @@ class ChunkCache:
             self.bytes -= evicted.nbytes
 
 
-def _chunk_indices(chunk_shape: tuple[int, int], rows: slice, cols: slice) -> Iterator[tuple[int, int]]:
+def _chunk_indices(chunk_shape: tuple[int, ...], rows: slice, cols: slice) -> Iterator[tuple[int, int]]:
     (height, width) = chunk_shape
     for i in range(rows.start // height, (rows.stop - 1) // height + 1):
         for j in range(cols.start // width, (cols.stop - 1) // width + 1):

@@ -191,15 +191,15 @@ def degrade_condition(
     """
     degradation = degradation or SecondOrderDegradation()
     pairs = torch.stack([gsd, condition_gsd], dim=1).float().cpu()
-    out: list[torch.Tensor | None] = [None] * len(images)
+    out: dict[int, torch.Tensor] = {}
     for pair in torch.unique(pairs, dim=0):
         members = (pairs == pair).all(dim=1).nonzero().flatten()
         scale = float(pair[1] / pair[0])
-        size = tuple(max(1, round(n / scale)) for n in images.shape[-2:])
+        size = (max(1, round(images.shape[-2] / scale)), max(1, round(images.shape[-1] / scale)))
         degraded, _ = degradation((images[members] + 1) / 2, scale, generator=generator, out_size=size)
         for index, image in zip(members.tolist(), degraded * 2 - 1, strict=True):
             out[index] = image
-    return out
+    return [out[index] for index in range(len(images))]  # each sample is a member of one pair
 
 
 class _Draws:

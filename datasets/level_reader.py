@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import xarray as xr
@@ -96,7 +97,8 @@ class LevelReader:
         if self._arrays is None or self._arrays[0] != os.getpid():
             group = zarr.open_group(self.path, path=self.group, mode="r")
             self.cache.forget(str(group.store_path))  # the store may have been rewritten since
-            self._arrays = (os.getpid(), {name: group[name] for name in VARIABLES})
+            # open_corpus checked that the level holds these variables: arrays, not groups
+            self._arrays = (os.getpid(), {name: cast(zarr.Array, group[name]) for name in VARIABLES})
         return self._arrays[1]
 
     @property

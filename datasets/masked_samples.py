@@ -16,6 +16,7 @@ from torch.utils.data import Dataset
 from terrasynth.core.landcover import BUILDING
 from terrasynth.core.seeds import key_seed
 from terrasynth.datasets import CorpusRegions, RegionSampler, SampledDataset, grid_sampler
+from terrasynth.datasets.map_style import MapStyleDataset
 from terrasynth.models.changen2 import MaskEncoding, pseudo_mask
 
 
@@ -46,7 +47,7 @@ def sample_mask(sample: dict, encoding: MaskEncoding, key: int) -> torch.Tensor:
 class MaskedSamples(Dataset):
     """Corpus samples with their ``mask`` (:func:`sample_mask`; pseudo-masks seeded by (seed, index))."""
 
-    def __init__(self, dataset: Dataset, encoding: MaskEncoding, seed: int = 0):
+    def __init__(self, dataset: MapStyleDataset, encoding: MaskEncoding, seed: int = 0):
         self.dataset, self.encoding, self.seed = dataset, encoding, seed
 
     def __len__(self) -> int:

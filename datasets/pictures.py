@@ -14,6 +14,7 @@ import torch
 from torch.utils.data import Dataset
 
 from terrasynth.core.display import from_display, to_display
+from terrasynth.datasets.map_style import MapStyleDataset
 
 if TYPE_CHECKING:
     from terrasynth.models.changen2 import Changen2Model
@@ -41,7 +42,7 @@ class ModelValueTiles(Dataset):
     """The samples of ``tiles`` (``image`` uint8 (3, H, W) pictures, e.g. those of
     :class:`~terrasynth.datasets.LabelledImageTiles`) with their images in ``model``'s values."""
 
-    def __init__(self, tiles: Dataset, model: Changen2Model):
+    def __init__(self, tiles: MapStyleDataset, model: Changen2Model):
         self.tiles, self.model = tiles, model
 
     def __len__(self) -> int:

@@ -12,6 +12,7 @@ dataset's CRS (metres).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
+from typing import Protocol
 
 import torch
 import torchgeo.samplers as _torchgeo_samplers
@@ -25,9 +26,9 @@ from terrasynth.core.errors import CorpusError
 TORCHGEO_PATCH_SAMPLERS = hasattr(_torchgeo_samplers, "RandomPatchSampler")
 """True on torchgeo >= 0.10, which has the ``*PatchSampler`` names."""
 
-if TORCHGEO_PATCH_SAMPLERS:
-    RandomPatchSampler = _torchgeo_samplers.RandomPatchSampler
-    GriddedPatchSampler = _torchgeo_samplers.GriddedPatchSampler
+if TORCHGEO_PATCH_SAMPLERS:  # mypy reads the installed torchgeo 0.8 (Python 3.11), without these names
+    RandomPatchSampler = _torchgeo_samplers.RandomPatchSampler  # type: ignore[attr-defined]
+    GriddedPatchSampler = _torchgeo_samplers.GriddedPatchSampler  # type: ignore[attr-defined]
 else:
     RandomPatchSampler = _torchgeo_samplers.RandomGeoSampler
     GriddedPatchSampler = _torchgeo_samplers.GridGeoSampler
@@ -48,6 +49,7 @@ def random_sampler(
     torchgeo 0.8 picks the tile from torch's global generator, so for fully repeatable draws
     there also call :func:`torch.manual_seed`.
     """
+    generator: int | torch.Generator | None
     if TORCHGEO_PATCH_SAMPLERS:
         generator = seed
     else:
@@ -67,6 +69,15 @@ def grid_sampler(
     return GriddedPatchSampler(dataset, size=size, stride=stride, roi=roi, units=units)
 
 
+class SizedSampler(Protocol):
+    """A sampler that knows its length, as torchgeo's random and grid samplers do (torch's
+    :class:`~torch.utils.data.Sampler` declares no ``__len__``)."""
+
+    def __len__(self) -> int: ...
+
+    def __iter__(self) -> Iterator: ...
+
+
 class RegionSampler(Sampler):
     """Samples a :class:`~terrasynth.datasets.CorpusRegions` through one torchgeo sampler per region.
 
@@ -79,7 +90,7 @@ class RegionSampler(Sampler):
     def __init__(
         self,
         dataset,
-        make_sampler: Callable[[GeoDataset], Sampler],
+        make_sampler: Callable[[GeoDataset], SizedSampler],
         *,
         length: int | None = None,
         generator: torch.Generator | None = None,

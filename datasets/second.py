@@ -74,7 +74,7 @@ class SECONDFolder(ChangeFolder):
     def _labels(self, labels: dict[str, np.ndarray], name: str) -> dict[str, np.ndarray]:
         values = [self._values(labels[folder], folder, name) for folder in self.layout.labels]
         semantic = np.stack(values).astype(np.int64)
-        out = {"mask": (semantic > 0).any(axis=0).astype(np.int64), "semantic": semantic}
+        out = {"mask": np.any(semantic > 0, axis=0).astype(np.int64), "semantic": semantic}
         if self.from_to:
             out["from_to"] = from_to_classes(semantic).numpy()
         return out
