@@ -26,9 +26,9 @@ from terrasynth.core.errors import CorpusError
 TORCHGEO_PATCH_SAMPLERS = hasattr(_torchgeo_samplers, "RandomPatchSampler")
 """True on torchgeo >= 0.10, which has the ``*PatchSampler`` names."""
 
-if TORCHGEO_PATCH_SAMPLERS:  # mypy reads the installed torchgeo 0.8 (Python 3.11), without these names
-    RandomPatchSampler = _torchgeo_samplers.RandomPatchSampler  # type: ignore[attr-defined]
-    GriddedPatchSampler = _torchgeo_samplers.GriddedPatchSampler  # type: ignore[attr-defined]
+if TORCHGEO_PATCH_SAMPLERS:  # torchgeo 0.8 (Python 3.11) lacks these names; 0.10 has them
+    RandomPatchSampler = _torchgeo_samplers.RandomPatchSampler  # type: ignore[attr-defined, unused-ignore]
+    GriddedPatchSampler = _torchgeo_samplers.GriddedPatchSampler  # type: ignore[attr-defined, unused-ignore]
 else:
     RandomPatchSampler = _torchgeo_samplers.RandomGeoSampler
     GriddedPatchSampler = _torchgeo_samplers.GridGeoSampler
