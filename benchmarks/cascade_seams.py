@@ -6,7 +6,8 @@ One demo canvas gives one noisy figure (7 cuts per axis at 16 m, 30 at 4 m; its
 seams do. Here the demo's generation (the bundled MetaEarth checkpoint, the demo's sampler
 settings, 60 m -> 16 m -> 4 m from the synthetic world's 60 m image) runs once per seed, each seed
 on its own area (the demo's, moved east by 3 km per seed) and with its own noise, and the figures
-are averaged. ``bicubic`` is each input upsampled without windows and cut at the same lines.
+are averaged (the median too: one area whose roads or fields line up with the cuts moves the mean).
+``bicubic`` is each input upsampled without windows and cut at the same lines.
 
     uv run python benchmarks/run.py --only cascade_seams            # 6 seeds, about 15 min on 1 thread
     uv run python benchmarks/cascade_seams.py --seeds 10 --out seams.json
@@ -81,9 +82,15 @@ def _summary(rows: list[dict[str, float]]) -> dict:
         for key in keys
         if key.startswith("energy_ratio")
     }
+    median = {
+        key: round(float(np.median([row[key] for row in rows])), 4)
+        for key in keys
+        if key.startswith("energy_ratio")
+    }
     return {
         "mean": mean,
         "standard_error": sem,
+        "median": median,
         "per_seed": [{k: round(v, 4) for k, v in r.items()} for r in rows],
     }
 
