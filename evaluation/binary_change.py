@@ -53,13 +53,17 @@ class BinaryChangeMetrics(Metric):
     full_state_update = False
     is_differentiable = False
     higher_is_better = True
+    # the states and buffer registered in __init__ (nn.Module's __getattr__ types them Tensor | Module)
+    thresholds: torch.Tensor
+    confusion: torch.Tensor
+    sweep: torch.Tensor
+    image_counts: list[torch.Tensor]
 
     def __init__(self, threshold: float = 0.5, thresholds: int | Sequence[float] = 101, **kwargs):
         super().__init__(**kwargs)
         self.threshold = float(threshold)
-        if isinstance(thresholds, int):
-            thresholds = torch.linspace(0, 1, thresholds)
-        self.register_buffer("thresholds", torch.as_tensor(thresholds, dtype=torch.float32), persistent=False)
+        values = torch.linspace(0, 1, thresholds) if isinstance(thresholds, int) else thresholds
+        self.register_buffer("thresholds", torch.as_tensor(values, dtype=torch.float32), persistent=False)
         self.add_state("confusion", torch.zeros(2, 2, dtype=torch.long), dist_reduce_fx="sum")
         self.add_state(
             "sweep", torch.zeros(len(self.thresholds), 2, 2, dtype=torch.long), dist_reduce_fx="sum"

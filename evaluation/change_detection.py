@@ -10,7 +10,8 @@ windows over full-size pairs.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sized
+from typing import cast
 
 import torch
 import xarray as xr
@@ -35,7 +36,7 @@ class SlidingWindowDetector(torch.nn.Module):
     def forward(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
         outputs = sliding_window_predict(self.detector, images, window=self.window, overlap=self.overlap)
         predictions = {"change": outputs["change"][:, 0].sigmoid()}
-        if self.detector.config.semantic_classes == 6:
+        if self.detector.config["semantic_classes"] == 6:
             predictions["semantic"] = outputs["semantic"].argmax(2) + 1
         return predictions
 
@@ -74,7 +75,11 @@ def evaluate_change_detection(
     binary = BinaryChangeMetrics(threshold=threshold, thresholds=thresholds)
     semantic = SemanticChangeMetrics()
     semantic_seen = False
-    samples = map(dataset.__getitem__, range(len(dataset))) if hasattr(dataset, "__getitem__") else dataset
+    samples = (
+        map(dataset.__getitem__, range(len(cast(Sized, dataset))))
+        if hasattr(dataset, "__getitem__")
+        else dataset
+    )
     with torch.no_grad():
         for index, sample in enumerate(samples):
             name = str(sample.get("name", index))

@@ -99,7 +99,7 @@ def _table(values: xr.DataArray, columns: str, gap: bool) -> tuple[list[tuple[st
     values = values.transpose(*others, columns)
     names = [str(v) for v in values[columns].values]
     show_gap = gap and len(names) == 2
-    header = [(dim, False) for dim in others] + [(name, True) for name in names]
+    header = [(str(dim), False) for dim in others] + [(name, True) for name in names]
     if show_gap:
         header.append((f"{names[0]} - {names[1]}", True))
     stacked = values.stack(row=others) if others else values.expand_dims(row=[0])

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any, cast
 
-from diffusers import ModelMixin
+from diffusers.models.modeling_utils import ModelMixin
 from diffusers.utils import CONFIG_NAME, SAFETENSORS_WEIGHTS_NAME
 
 from terrasynth.core.errors import ConfigError, WeightsError
@@ -101,7 +102,8 @@ def load_folder(cls: type[ModelMixin], folder: str | Path) -> ModelMixin:
             f"{folder} holds {held}: a model folder has {SAFETENSORS_WEIGHTS_NAME}, written by save_pretrained"
         )
     try:  # diffusers' own from_pretrained, not LocalModelMixin's
-        model, info = ModelMixin.from_pretrained.__func__(
+        # mypy types a bound classmethod as a plain callable, without its __func__
+        model, info = cast(Any, ModelMixin.from_pretrained).__func__(
             cls,
             folder,
             use_safetensors=True,
@@ -130,6 +132,6 @@ class LocalModelMixin(ModelMixin):
     folder and refuses anything else in one line (:func:`load_folder`)."""
 
     @classmethod
-    def from_pretrained(cls, folder: str | Path):
+    def from_pretrained(cls, folder: str | Path):  # type: ignore[override]  # deliberately narrower: a local folder only
         """The model saved in ``folder`` by ``save_pretrained``, in evaluation mode."""
         return load_folder(cls, folder)

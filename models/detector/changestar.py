@@ -9,6 +9,7 @@ logits. Optional semantic heads classify each date (SECOND-style semantic change
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
 
 import torch
 import torch.nn.functional as F
@@ -18,11 +19,14 @@ from torch import nn
 from terrasynth.core.errors import ConfigError, WeightsError
 from terrasynth.models.pretrained import LocalModelMixin
 
+if TYPE_CHECKING:
+    from timm.models import FeatureInfo
+
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
-class ChangeDetector(LocalModelMixin, ConfigMixin):
+class ChangeDetector(LocalModelMixin, ConfigMixin):  # type: ignore[misc]  # diffusers types ConfigMixin.config_name None
     """Bitemporal change detector: ``images (B, 2, C, H, W)`` in [0, 1] -> logits at full size;
     saved by ``save_pretrained`` as ``config.json`` + safetensors.
 
@@ -43,7 +47,7 @@ class ChangeDetector(LocalModelMixin, ConfigMixin):
             and not part of the config (the saved weights hold the encoder).
     """
 
-    ignore_for_config = ("encoder_weights",)
+    ignore_for_config = ("encoder_weights",)  # type: ignore[assignment]  # diffusers infers list[Any] from its [] default
 
     @register_to_config
     def __init__(
@@ -69,8 +73,9 @@ class ChangeDetector(LocalModelMixin, ConfigMixin):
                 f"{decoder_channels}, {head_layers}, {semantic_classes}"
             )
         self.backbone = _timm_encoder(encoder, in_channels, encoder_weights)
-        reductions = self.backbone.feature_info.reduction()
-        channels = self.backbone.feature_info.channels()
+        feature_info = cast("FeatureInfo", self.backbone.feature_info)  # timm's features_only models have one
+        reductions = feature_info.reduction()
+        channels = feature_info.channels()
         self._levels = [i for i, r in enumerate(reductions) if r >= 4]
         if not self._levels:
             raise ConfigError(f"encoder {encoder!r} has no feature map at stride 4 or coarser")
@@ -91,9 +96,9 @@ class ChangeDetector(LocalModelMixin, ConfigMixin):
         self.register_buffer("input_std", torch.tensor(std).view(1, -1, 1, 1), persistent=False)
 
     def forward(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
-        if images.ndim != 5 or images.shape[1] != 2 or images.shape[2] != self.config.in_channels:
+        if images.ndim != 5 or images.shape[1] != 2 or images.shape[2] != self.config["in_channels"]:
             raise ValueError(
-                f"expected images (B, 2, {self.config.in_channels}, H, W), got {tuple(images.shape)}"
+                f"expected images (B, 2, {self.config['in_channels']}, H, W), got {tuple(images.shape)}"
             )
         batch, _, _, height, width = images.shape
         x = (images.flatten(0, 1) - self.input_mean) / self.input_std
@@ -173,7 +178,7 @@ def _check_encoder(name: str) -> None:
 def _timm_encoder(name: str, in_channels: int, weights: str | Path | None) -> nn.Module:
     import timm
 
-    options = {"features_only": True, "in_chans": in_channels}
+    options: dict[str, Any] = {"features_only": True, "in_chans": in_channels}
     if weights is None:
         try:
             return timm.create_model(name, pretrained=False, **options)
@@ -185,7 +190,8 @@ def _timm_encoder(name: str, in_channels: int, weights: str | Path | None) -> nn
     state = read_state_dict(weights)
     # timm's features_only loader ignores absent keys, so check the file against the full model first.
     reference = timm.create_model(name, pretrained=False)
-    classifier = str(reference.pretrained_cfg.get("classifier") or "")
+    pretrained_cfg = cast(dict[str, Any], reference.pretrained_cfg)  # every timm model has this dict
+    classifier = str(pretrained_cfg.get("classifier") or "")
     missing = [k for k in reference.state_dict() if k not in state and not k.startswith(classifier + ".")]
     if missing:
         raise WeightsError(
