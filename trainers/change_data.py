@@ -12,6 +12,7 @@ from __future__ import annotations
 from functools import partial
 
 import lightning as L
+import torch
 from torch.utils.data import DataLoader, Dataset, default_collate
 
 from terrasynth.models.detector import random_crop, random_dihedral
@@ -55,3 +56,12 @@ def collate_change_pairs(samples: list[dict], crop_size: int = 0, augment: bool 
     if augment:
         samples = [random_dihedral(s) for s in samples]
     return default_collate([{k: s[k] for k in SAMPLE_KEYS if k in s} for s in samples])
+
+
+def changed_fraction(dataset: Dataset) -> float:
+    """The share of changed pixels over every sample's ``mask`` (reads the whole data set once)."""
+    changed = total = 0
+    for index in range(len(dataset)):
+        mask = dataset[index]["mask"]
+        changed, total = changed + int(torch.count_nonzero(mask)), total + mask.numel()
+    return changed / total

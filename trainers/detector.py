@@ -18,6 +18,7 @@ class DetectorModule(L.LightningModule):
         encoder_weights: a local timm state dict for the encoder (never downloaded), or None.
         learning_rate, weight_decay: AdamW's.
         dice_weight: weight of the Dice term next to binary cross-entropy.
+        positive_weight: binary cross-entropy weight of changed pixels (unchanged ones weigh 1).
         semantic_weight: weight of the semantic cross-entropy (models with semantic heads).
         schedule: ``constant``, or ``cosine``: the learning rate falls from ``learning_rate`` to 0
             over the run's optimizer steps, so that the final weights do not hang on the last few
@@ -34,6 +35,7 @@ class DetectorModule(L.LightningModule):
         dice_weight: float,
         semantic_weight: float,
         schedule: str = "constant",
+        positive_weight: float = 1.0,
     ):
         super().__init__()
         self.save_hyperparameters()
@@ -42,7 +44,12 @@ class DetectorModule(L.LightningModule):
     def _loss(self, batch: dict, stage: str) -> torch.Tensor:
         outputs = self.model(batch["image"])
         size = len(batch["mask"])
-        loss = change_loss(outputs["change"], batch["mask"], dice_weight=self.hparams.dice_weight)
+        loss = change_loss(
+            outputs["change"],
+            batch["mask"],
+            dice_weight=self.hparams.dice_weight,
+            positive_weight=self.hparams.positive_weight,
+        )
         self.log(f"{stage}_change_loss", loss, prog_bar=True, batch_size=size, sync_dist=stage == "val")
         if "semantic" in outputs and "semantic" in batch:
             extra = semantic_loss(outputs["semantic"], batch["semantic"])

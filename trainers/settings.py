@@ -205,6 +205,13 @@ class TrainSettings(ScaleSettings):
         True, description="random quarter turns, mirror images and date swaps of training samples"
     )
     dice_weight: float = Field(1.0, ge=0, description="weight of the Dice term next to binary cross-entropy")
+    change_balance: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="binary cross-entropy weight of changed pixels: ((1 - p) / p) ** change_balance, p the "
+        "training set's changed share (0: unweighted, 0.5: its square root, 1: balanced)",
+    )
     semantic_weight: float = Field(1.0, ge=0, description="weight of the per-date semantic cross-entropy")
     num_workers: int = Field(0, ge=0, description="DataLoader worker processes")
     seed: int = Field(0, description="seeds weights, shuffling and crops")

@@ -90,6 +90,9 @@ class DemoSettings(Config):
     detector_epochs: int = Field(30, ge=1)
     detector_batch: int = Field(8, ge=1)
     detector_schedule: Literal["constant", "cosine"] = "constant"
+    detector_change_balance: float = Field(
+        0.5, ge=0, le=1, description="weighting of the rare changed pixels (see TrainSettings.change_balance)"
+    )
 
 
 SCALES: dict[str, DemoSettings] = {
@@ -307,7 +310,8 @@ def _train_detectors(run: DemoRun) -> None:
 
     s = run.settings
     settings = TrainSettings(epochs=s.detector_epochs, batch_size=s.detector_batch, crop_size=0,
-                             learning_rate=1e-3, schedule=s.detector_schedule, seed=run.seed)  # fmt: skip
+                             learning_rate=1e-3, schedule=s.detector_schedule, change_balance=s.detector_change_balance,
+                             seed=run.seed)  # fmt: skip
     config = {"encoder": s.detector_encoder, "decoder_channels": 64}
     training_sets = {
         "zero-shot": open_change_dataset("folder", run.path("change", "synthetic"), "train"),

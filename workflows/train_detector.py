@@ -58,8 +58,9 @@ def train_detector(
     from lightning.pytorch.loggers import CSVLogger
 
     from terrasynth.core.errors import ConfigError
+    from terrasynth.models.detector import balanced_positive_weight
     from terrasynth.models.pretrained import public_config
-    from terrasynth.trainers.change_data import ChangeDataModule
+    from terrasynth.trainers.change_data import ChangeDataModule, changed_fraction
     from terrasynth.trainers.detector import DetectorModule
     from terrasynth.trainers.run_folder import export_model, fit_run, start_run
     from terrasynth.trainers.trainer import build_trainer
@@ -70,6 +71,8 @@ def train_detector(
         raise ConfigError("the training data set is empty")
     L.seed_everything(settings.seed, workers=True, verbose=False)
     weights = str(encoder_weights) if encoder_weights else None
+    balance = settings.change_balance
+    positive_weight = balanced_positive_weight(changed_fraction(dataset), balance) if balance else 1.0
     module = DetectorModule(
         dict(config or {}),
         encoder_weights=weights,
@@ -78,6 +81,7 @@ def train_detector(
         dice_weight=settings.dice_weight,
         semantic_weight=settings.semantic_weight,
         schedule=settings.schedule,
+        positive_weight=positive_weight,
     )
     detector = module.model
     bands = dataset[0]["image"].shape[1]
@@ -87,7 +91,7 @@ def train_detector(
         )
     record = {
         "data": data_name, "samples": len(dataset), "detector": public_config(detector), "settings": settings.echo(),
-        "encoder_weights": weights,
+        "encoder_weights": weights, "positive_weight": positive_weight,
     }  # fmt: skip
     resume = start_run(out_dir, record, module, epochs="settings.epochs", overwrite=overwrite)
     trainer = build_trainer(

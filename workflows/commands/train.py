@@ -157,7 +157,7 @@ def changen2(
     train_app,
     "detector",
     TrainSettings,
-    ("epochs", "batch_size", "learning_rate", "crop_size", "augment", "precision"),
+    ("epochs", "batch_size", "learning_rate", "crop_size", "augment", "change_balance", "precision"),
 )
 def detector(
     dataset: ChangeDatasetOption,

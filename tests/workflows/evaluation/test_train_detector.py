@@ -184,6 +184,20 @@ def train_command(root, out, *extra):
     return exit_info.value.code
 
 
+def test_change_balance_weighs_changed_pixels_by_the_training_sets_changed_share(tmp_path, change_benchmarks):
+    from terrasynth.datasets import open_change_dataset
+
+    root = change_benchmarks["levir-cd"]
+    train = open_change_dataset("levir-cd", root, "train")
+    masks = torch.stack([train[i]["mask"] for i in range(len(train))]).float()
+    changed = masks.mean().item()
+    assert 0 < changed < 1
+    assert train_command(root, tmp_path, "--change-balance", "0.5") == 0
+    record = json.loads((tmp_path / "training.json").read_text())
+    assert record["settings"]["change_balance"] == 0.5
+    assert record["positive_weight"] == pytest.approx(math.sqrt((1 - changed) / changed))
+
+
 @pytest.mark.parametrize("fraction", [0.5, 0.0])
 def test_a_damaged_checkpoint_is_refused_in_one_line_and_overwrite_starts_over(
     tmp_path, change_benchmarks, generators, capsys, fraction
@@ -232,6 +246,7 @@ def test_a_rerun_on_another_data_set_or_with_other_settings_is_refused_naming_th
         ("--batch-size", "0", "--batch-size: Input should be greater than or equal to 1"),
         ("--learning-rate", "-1", "--learning-rate: Input should be greater than 0"),
         ("--crop-size", "-5", "--crop-size: Input should be greater than or equal to 0"),
+        ("--change-balance", "2", "--change-balance: Input should be less than or equal to 1"),
         (
             "--precision",
             "7-bit",
