@@ -18,8 +18,8 @@ from torch.utils.data import Dataset
 
 from terrasynth.core.errors import ConfigError
 from terrasynth.core.seeds import key_seed
+from terrasynth.datasets.changen2_inputs import MaskedImageModel
 from terrasynth.datasets.pictures import from_picture
-from terrasynth.models.changen2 import Changen2Model, pseudo_mask
 
 RASTER_SUFFIXES = (".tif", ".tiff")
 PICTURE_SUFFIXES = (".png", ".jpg", ".jpeg")
@@ -34,7 +34,7 @@ class ImageFolderTiles(Dataset):
     the file's scale) in the model's bands.
     """
 
-    def __init__(self, folder: str | Path, size: int, model: Changen2Model, seed: int = 0):
+    def __init__(self, folder: str | Path, size: int, model: MaskedImageModel, seed: int = 0):
         self.folder, self.size, self.model, self.seed = Path(folder), size, model, seed
         self.tiles = []
         for path in image_files(self.folder):
@@ -60,7 +60,7 @@ class ImageFolderTiles(Dataset):
         path, row, col = self.tiles[index]
         image = torch.from_numpy(self._read(path, row, col))
         generator = torch.Generator().manual_seed(key_seed(self.seed, "mask", index))
-        mask = pseudo_mask(image, len(self.model.encoding.classes), generator=generator)
+        mask = self.model.encoding.pseudo_mask(image, generator=generator)
         return {"image": image, "mask": mask, "name": f"{path.stem}_r{row}_c{col}"}
 
     def _read(self, path: Path, row: int, col: int) -> np.ndarray:

@@ -16,8 +16,8 @@ from torch.utils.data import Dataset
 from terrasynth.core.landcover import BUILDING
 from terrasynth.core.seeds import key_seed
 from terrasynth.datasets import CorpusRegions, RegionSampler, SampledDataset, grid_sampler
+from terrasynth.datasets.changen2_inputs import MaskKind
 from terrasynth.datasets.map_style import MapStyleDataset
-from terrasynth.models.changen2 import MaskEncoding, pseudo_mask
 
 
 def corpus_tiles(
@@ -33,7 +33,7 @@ def corpus_tiles(
     return SampledDataset(regions, tiles), regions
 
 
-def sample_mask(sample: dict, encoding: MaskEncoding, key: int) -> torch.Tensor:
+def sample_mask(sample: dict, encoding: MaskKind, key: int) -> torch.Tensor:
     """The (H, W) int64 mask of ``encoding``'s kind for a corpus sample: its land cover (with building
     footprints), its building footprints, or pseudo-classes of its image (k-means seeded by ``key``)."""
     if encoding.kind == "landcover":
@@ -41,13 +41,13 @@ def sample_mask(sample: dict, encoding: MaskEncoding, key: int) -> torch.Tensor:
     if encoding.kind == "buildings":
         return (torch.as_tensor(sample["landcover"]) == BUILDING).long()
     generator = torch.Generator().manual_seed(key)
-    return pseudo_mask(torch.as_tensor(sample["image"]).float(), len(encoding.classes), generator=generator)
+    return encoding.pseudo_mask(torch.as_tensor(sample["image"]).float(), generator=generator)
 
 
 class MaskedSamples(Dataset):
     """Corpus samples with their ``mask`` (:func:`sample_mask`; pseudo-masks seeded by (seed, index))."""
 
-    def __init__(self, dataset: MapStyleDataset, encoding: MaskEncoding, seed: int = 0):
+    def __init__(self, dataset: MapStyleDataset, encoding: MaskKind, seed: int = 0):
         self.dataset, self.encoding, self.seed = dataset, encoding, seed
 
     def __len__(self) -> int:

@@ -7,20 +7,16 @@ sees value / 255. Either way the picture goes to the model's RGB bands.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 import torch
 from torch.utils.data import Dataset
 
 from terrasynth.core.display import from_display, to_display
+from terrasynth.datasets.changen2_inputs import ImageValues
 from terrasynth.datasets.map_style import MapStyleDataset
 
-if TYPE_CHECKING:
-    from terrasynth.models.changen2 import Changen2Model
 
-
-def from_picture(rgb: np.ndarray, model: Changen2Model) -> np.ndarray:
+def from_picture(rgb: np.ndarray, model: ImageValues) -> np.ndarray:
     """(3, H, W) uint8 RGB -> (C, H, W) float32 image values of ``model`` in its RGB bands:
     value / 255 for an 8-bit model, else reflectance through the inverse display mapping."""
     image = np.zeros((model.channels, *rgb.shape[1:]), np.float32)
@@ -29,7 +25,7 @@ def from_picture(rgb: np.ndarray, model: Changen2Model) -> np.ndarray:
     return image
 
 
-def to_picture(image: torch.Tensor, model: Changen2Model) -> np.ndarray:
+def to_picture(image: torch.Tensor, model: ImageValues) -> np.ndarray:
     """(C, H, W) image values of ``model`` -> (H, W, 3) uint8 picture of its RGB bands
     (:func:`from_picture`'s inverse)."""
     rgb = image[list(model.rgb_bands)].permute(1, 2, 0).float().cpu().numpy()
@@ -42,7 +38,7 @@ class ModelValueTiles(Dataset):
     """The samples of ``tiles`` (``image`` uint8 (3, H, W) pictures, e.g. those of
     :class:`~terrasynth.datasets.LabelledImageTiles`) with their images in ``model``'s values."""
 
-    def __init__(self, tiles: MapStyleDataset, model: Changen2Model):
+    def __init__(self, tiles: MapStyleDataset, model: ImageValues):
         self.tiles, self.model = tiles, model
 
     def __len__(self) -> int:

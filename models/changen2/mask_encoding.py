@@ -106,6 +106,13 @@ class MaskEncoding:
     def channels(self) -> int:
         return (1 if self.format == "index" else len(self.classes)) + self.boundary
 
+    def pseudo_mask(self, image: torch.Tensor, *, generator: torch.Generator | None = None) -> torch.Tensor:
+        """(H, W) int64 pseudo-classes of a (C, H, W) unlabelled image, one of each of :attr:`classes`
+        (:func:`~terrasynth.models.changen2.pseudo_masks.pseudo_mask`, k-means seeded by ``generator``)."""
+        from terrasynth.models.changen2.pseudo_masks import pseudo_mask
+
+        return pseudo_mask(image, len(self.classes), generator=generator)
+
     def change_events(self) -> ChangeEvents:
         """The change events that suit this kind of mask (Changen2's defaults)."""
         if self.kind == "landcover":
