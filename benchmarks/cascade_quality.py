@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import tempfile
 import time
 from pathlib import Path
@@ -69,14 +68,12 @@ _SAMPLING = ("steps", "noise", "strength", "eta", "window")
 
 def build_corpus(path: Path, seed: int = 0, scale: dict = DEMO) -> Path:
     """The demo's corpus: a square of the synthetic world at 60, 16 and 4 m."""
+    from terrasynth.core import AreaOfInterest
     from terrasynth.ingest.synthetic import SyntheticSource
     from terrasynth.workflows.ingest import run_ingest
 
-    lon, lat = scale["centre"]
-    half_lon = scale["area"] / 2 / (111_320.0 * math.cos(math.radians(lat)))
-    half_lat = scale["area"] / 2 / 110_570.0
-    bbox = f"{lon - half_lon},{lat - half_lat},{lon + half_lon},{lat + half_lat}"
-    run_ingest(SyntheticSource(seed=seed, date=scale["date"]), bbox, path, levels="60,16,4",
+    area = AreaOfInterest.square(scale["centre"], scale["area"])
+    run_ingest(SyntheticSource(seed=seed, date=scale["date"]), area, path, levels="60,16,4",
                tile_size=scale["tile_size"], scheduler="threads", progress=False)  # fmt: skip
     return path
 

@@ -27,17 +27,14 @@ import numpy as np
 def _input_60m(folder: Path, settings, east: float) -> Path:
     """The synthetic world's 60 m image (world 0, the demo's date) of the demo's area moved ``east``
     metres, as a GeoTIFF in ``folder``."""
-    from terrasynth.core import corpus_regions, open_corpus, reflectance
+    from terrasynth.core import AreaOfInterest, corpus_regions, open_corpus, reflectance
     from terrasynth.ingest.synthetic import SyntheticSource
     from terrasynth.workflows.ingest import run_ingest
 
     lon, lat = settings.centre
-    lon += east / (111_320.0 * math.cos(math.radians(lat)))
-    half_lon = settings.area / 2 / (111_320.0 * math.cos(math.radians(lat)))  # metres to degrees
-    half_lat = settings.area / 2 / 110_570.0
-    bbox = f"{lon - half_lon},{lat - half_lat},{lon + half_lon},{lat + half_lat}"
+    area = AreaOfInterest.square((lon + east / (111_320.0 * math.cos(math.radians(lat))), lat), settings.area)
     corpus = folder / "corpus.zarr"
-    run_ingest(SyntheticSource(seed=0, date=settings.date), bbox, corpus, levels="60",
+    run_ingest(SyntheticSource(seed=0, date=settings.date), area, corpus, levels="60",
                tile_size=settings.tile_size, scheduler="threads")  # fmt: skip
     tree = open_corpus(corpus)
     coarse = tree[f"{corpus_regions(tree)[0]}/60m"].to_dataset()

@@ -119,6 +119,16 @@ class AreaOfInterest:
         return cls(MultiPolygon([box(west, south, 180.0, north), box(-180.0, south, east, north)]))
 
     @classmethod
+    def square(cls, centre: tuple[float, float], side: float) -> AreaOfInterest:
+        """A square of about ``side`` metres around ``centre`` (longitude, latitude in degrees), its
+        edges along meridians and parallels (degrees from metres on a sphere: 111,320 m per degree of
+        longitude at the equator, times the cosine of the latitude; 110,570 m per degree of latitude)."""
+        lon, lat = centre
+        half_lon = side / 2 / (111_320.0 * math.cos(math.radians(lat)))
+        half_lat = side / 2 / 110_570.0
+        return cls.from_bbox(lon - half_lon, lat - half_lat, lon + half_lon, lat + half_lat)
+
+    @classmethod
     def from_geojson(cls, obj: dict) -> AreaOfInterest:
         """An area from a GeoJSON Geometry, Feature or FeatureCollection (the union of its polygons)."""
         if not isinstance(obj, dict) or "type" not in obj:

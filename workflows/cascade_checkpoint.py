@@ -14,7 +14,6 @@ resolutions (MetaEarth's self-cascade, one resolution-guided model).
 
 from __future__ import annotations
 
-import math
 import shutil
 from pathlib import Path
 
@@ -39,16 +38,19 @@ WEIGHTS = "diffusion_pytorch_model.safetensors"
 
 def training_world(path: Path, progress: bool = False) -> Path:
     """Ingest (or resume) :data:`WORLD` into the corpus at ``path``."""
+    from terrasynth.core import AreaOfInterest
     from terrasynth.ingest.synthetic import SyntheticSource
     from terrasynth.workflows.ingest import run_ingest
 
-    lon, lat = WORLD["centre"]
-    half_lon = WORLD["area"] / 2 / (111_320.0 * math.cos(math.radians(lat)))  # metres to degrees
-    half_lat = WORLD["area"] / 2 / 110_570.0
-    bbox = f"{lon - half_lon},{lat - half_lat},{lon + half_lon},{lat + half_lat}"
     source = SyntheticSource(seed=WORLD["seed"], date=WORLD["date"])
     run_ingest(
-        source, bbox, path, levels=WORLD["levels"], tile_size=64, scheduler="threads", progress=progress
+        source,
+        AreaOfInterest.square(WORLD["centre"], WORLD["area"]),
+        path,
+        levels=WORLD["levels"],
+        tile_size=64,
+        scheduler="threads",
+        progress=progress,
     )
     return path
 

@@ -19,7 +19,6 @@ CPU cores; ``"medium"`` is for a GPU.
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -213,16 +212,13 @@ def check_checkpoints(folder: Path) -> Path:
 
 
 def _ingest(run: DemoRun) -> None:
+    from terrasynth.core import AreaOfInterest
     from terrasynth.ingest.synthetic import SyntheticSource
     from terrasynth.workflows.ingest import run_ingest
 
     s = run.settings
-    lon, lat = s.centre
-    half_lon = s.area / 2 / (111_320.0 * math.cos(math.radians(lat)))  # metres to degrees
-    half_lat = s.area / 2 / 110_570.0
-    bbox = f"{lon - half_lon},{lat - half_lat},{lon + half_lon},{lat + half_lat}"
     source = SyntheticSource(seed=run.seed, date=s.date)
-    run_ingest(source, bbox, run.path("corpus.zarr"), levels="60,16,4", tile_size=s.tile_size,
+    run_ingest(source, AreaOfInterest.square(s.centre, s.area), run.path("corpus.zarr"), levels="60,16,4", tile_size=s.tile_size,
                scheduler="threads", progress=run.progress)  # fmt: skip
 
 

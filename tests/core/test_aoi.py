@@ -147,3 +147,12 @@ def test_long_geojson_text_is_read_as_text_not_as_a_file_name():
     )
     assert len(text) > 255  # longer than any file name
     assert AreaOfInterest.parse(text).regions()
+
+
+def test_a_square_of_metres_around_a_point_is_that_wide_on_the_ground():
+    area = AreaOfInterest.square((9.179, 45.808), 2000.0)
+    (region,) = area.regions()
+    left, bottom, right, top = region.bounds
+    # degrees from metres on a sphere, and a meridian-aligned box slightly turned in the UTM grid
+    # (grid convergence): its UTM bounds exceed the side by under 1 % here (0.4 % and 0.7 %)
+    assert right - left == pytest.approx(2000.0, rel=1e-2) and top - bottom == pytest.approx(2000.0, rel=1e-2)
