@@ -188,10 +188,14 @@ class UnboundedGenerator:
         else:
             yield from self._windowed_bands(grid, rows, inputs, origin, progress)
 
+    def _autocast(self) -> torch.autocast:
+        """The denoiser's precision: autocast to :attr:`autocast_dtype`, or full precision."""
+        return torch.autocast(
+            self.denoiser.device.type, dtype=self.autocast_dtype, enabled=self.autocast_dtype is not None
+        )
+
     def _denoise(self, x: torch.Tensor, t: torch.Tensor, **conditions) -> torch.Tensor:
-        with torch.autocast(
-            x.device.type, dtype=self.autocast_dtype, enabled=self.autocast_dtype is not None
-        ):
+        with self._autocast():
             return self.denoiser(x, t, **conditions).float()
 
     def _encoded(self, conditions: dict, window: int) -> dict:
@@ -199,9 +203,7 @@ class UnboundedGenerator:
         once for every step (a later stage; the features equal those the denoiser would compute)."""
         if "condition" not in conditions:
             return conditions
-        with torch.autocast(
-            self.denoiser.device.type, dtype=self.autocast_dtype, enabled=self.autocast_dtype is not None
-        ):
+        with self._autocast():
             features = self.denoiser.encode_condition(
                 conditions["condition"],
                 conditions["condition_gsd"],

@@ -15,7 +15,7 @@ import inspect
 import types
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union, get_args, get_origin
+from typing import Annotated, Any, Union, get_args, get_origin
 
 import typer
 
@@ -40,13 +40,7 @@ def _option_type(annotation: Any) -> Any:
     kinds = [kind for kind in get_args(annotation) if kind is not type(None)]
     if get_origin(annotation) not in (Union, types.UnionType):
         return annotation
-    if len(kinds) == 1:
-        return kinds[0]
-    return (
-        Literal[tuple(v for kind in kinds for v in get_args(kind))]
-        if all(get_origin(kind) is Literal for kind in kinds)
-        else str
-    )
+    return kinds[0] if len(kinds) == 1 else str
 
 
 def _parameter(model: type[C], field: str) -> inspect.Parameter:
