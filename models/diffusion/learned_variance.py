@@ -69,7 +69,8 @@ def split_output(output: torch.Tensor, x_t: torch.Tensor) -> tuple[torch.Tensor,
         raise ConfigError(
             f"a learned-variance model predicts {2 * x_t.shape[1]} channels (noise, then variance), got {output.shape[1]}"
         )
-    return output.float().chunk(2, dim=1)
+    eps, v = output.float().chunk(2, dim=1)
+    return eps, v
 
 
 def respaced_timesteps(num_train_timesteps: int, steps: int) -> torch.Tensor:

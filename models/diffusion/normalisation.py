@@ -63,7 +63,7 @@ class ReflectanceScaling:
         )
         low, high = low.reshape(-1, 1, 1), high.reshape(-1, 1, 1)
         if isinstance(like, torch.Tensor):
-            return (torch.as_tensor(b, dtype=like.dtype, device=like.device) for b in (low, high))
+            return tuple(torch.as_tensor(b, dtype=like.dtype, device=like.device) for b in (low, high))
         return low.astype(like.dtype), high.astype(like.dtype)
 
     def to_model(self, reflectance: Array) -> Array:

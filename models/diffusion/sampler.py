@@ -173,7 +173,7 @@ class DiffusionSampler:
             generator = None
         return self.scheduler.step(
             prediction.to(x_t.dtype), t, x_t, eta=self.eta, generator=generator, variance_noise=noise
-        ).prev_sample
+        ).prev_sample  # type: ignore[union-attr]  # diffusers: an output, not a tuple, when return_dict
 
     def sample(
         self,
@@ -218,6 +218,6 @@ class DiffusionSampler:
             x0 = self.schedule.predicted_sample(prediction.to(x_t.dtype), x_t, t)
             if self.clip is not None:
                 x0 = x0.clamp(-self.clip, self.clip)
-            return scheduler.step(x0, t, x_t).prev_sample
+            return scheduler.step(x0, t, x_t).prev_sample  # type: ignore[union-attr]  # an output when return_dict (diffusers)
 
         return advance

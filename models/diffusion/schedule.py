@@ -7,7 +7,11 @@ from functools import cached_property
 
 import numpy as np
 import torch
-from diffusers import DDIMScheduler, DDPMScheduler, DPMSolverMultistepScheduler
+
+# Each from its module: mypy reads diffusers' top-level names as its torch-less dummy classes.
+from diffusers.schedulers.scheduling_ddim import DDIMScheduler
+from diffusers.schedulers.scheduling_ddpm import DDPMScheduler
+from diffusers.schedulers.scheduling_dpmsolver_multistep import DPMSolverMultistepScheduler
 
 from terrasynth.core.errors import ConfigError
 
@@ -159,7 +163,7 @@ class NoiseSchedule:
 
     def add_noise(self, x0: torch.Tensor, noise: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         """``x_t = sqrt(a_t) x0 + sqrt(1 - a_t) noise`` for a batch with one timestep per sample."""
-        return self._training_scheduler.add_noise(x0, noise, t)
+        return self._training_scheduler.add_noise(x0, noise, t)  # type: ignore[arg-type]  # diffusers says IntTensor; takes any integer tensor
 
     def target(self, x0: torch.Tensor, noise: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         """What the model should predict for ``x_t = add_noise(x0, noise, t)``: the noise, ``x0`` or ``v``."""
@@ -167,7 +171,7 @@ class NoiseSchedule:
             return noise
         if self.prediction_type == "sample":
             return x0
-        return self._training_scheduler.get_velocity(x0, noise, t)
+        return self._training_scheduler.get_velocity(x0, noise, t)  # type: ignore[arg-type]  # diffusers says IntTensor; takes any integer tensor
 
     def to_dict(self) -> dict:
         """JSON-ready settings, to store beside a model's weights (``variance_type`` only when the
