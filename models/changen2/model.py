@@ -23,10 +23,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import cast
 
 import torch
-from diffusers import AutoencoderKL
 from diffusers.configuration_utils import ConfigMixin
+from diffusers.models import AutoencoderKL  # diffusers' top-level names are torch-less dummies to mypy
+from diffusers.models.modeling_utils import ModelMixin
 from torch import nn
 
 from terrasynth.core.errors import ConfigError, WeightsError
@@ -68,7 +70,7 @@ class Changen2Model(nn.Module, ConfigMixin):
         pixel_values: ``reflectance`` or ``8bit`` (see the module docstring).
     """
 
-    config_name = INDEX_NAME
+    config_name = INDEX_NAME  # type: ignore[assignment]  # diffusers types ConfigMixin.config_name None
 
     def __init__(
         self,
@@ -86,20 +88,20 @@ class Changen2Model(nn.Module, ConfigMixin):
         pixel_values: str = "reflectance",
     ):
         super().__init__()
-        channels = autoencoder.config.latent_channels if autoencoder is not None else None
-        if channels is not None and rsdit.config.in_channels != channels:
+        channels = autoencoder.config["latent_channels"] if autoencoder is not None else None
+        if channels is not None and rsdit.config["in_channels"] != channels:
             raise ConfigError(
-                f"RS-DiT takes {rsdit.config.in_channels} channels but the autoencoder's latents have {channels}"
+                f"RS-DiT takes {rsdit.config['in_channels']} channels but the autoencoder's latents have {channels}"
             )
-        if rsdit.config.mask_channels != encoding.channels:
+        if rsdit.config["mask_channels"] != encoding.channels:
             raise ConfigError(
-                f"RS-DiT takes {rsdit.config.mask_channels} mask channels but the encoding gives {encoding.channels}"
+                f"RS-DiT takes {rsdit.config['mask_channels']} mask channels but the encoding gives {encoding.channels}"
             )
         self.rsdit, self.encoding, self.autoencoder = rsdit, encoding, autoencoder
         self.schedule = schedule or NoiseSchedule()
         self.scaling = scaling or ReflectanceScaling()
         self.channels = (
-            autoencoder.config.in_channels if autoencoder is not None else rsdit.config.in_channels
+            autoencoder.config["in_channels"] if autoencoder is not None else rsdit.config["in_channels"]
         )
         self.bands = tuple(bands) if bands else tuple(f"band{i}" for i in range(self.channels))
         if len(self.bands) != self.channels:
@@ -114,7 +116,7 @@ class Changen2Model(nn.Module, ConfigMixin):
                 f"pixel values {pixel_values!r} are unknown; use one of {', '.join(PIXEL_VALUES)}"
             )
         self.pixel_values = pixel_values
-        if self.schedule.learned_variance and not rsdit.config.learn_sigma:
+        if self.schedule.learned_variance and not rsdit.config["learn_sigma"]:
             raise ConfigError(
                 "a learned_range schedule needs an RS-DiT that predicts the variance (learn_sigma)"
             )
@@ -155,12 +157,12 @@ class Changen2Model(nn.Module, ConfigMixin):
         """Image pixels per latent pixel (1 in pixel space)."""
         if self.autoencoder is None:
             return 1
-        return 2 ** (len(self.autoencoder.config.block_out_channels) - 1)
+        return 2 ** (len(self.autoencoder.config["block_out_channels"]) - 1)
 
     @property
     def size_multiple(self) -> int:
         """Image sides must be multiples of this many pixels."""
-        return self.latent_factor * self.rsdit.config.patch_size
+        return self.latent_factor * self.rsdit.config["patch_size"]
 
     def forward(
         self, x_t: torch.Tensor, t: torch.Tensor, *, mask: torch.Tensor, with_variance: bool = False
@@ -168,7 +170,7 @@ class Changen2Model(nn.Module, ConfigMixin):
         """The predicted noise of ``x_t`` (B, latent channels, h, w) under the condition ``mask``;
         with ``with_variance``, followed by the variance channels (``learn_sigma`` models)."""
         out = self.rsdit(x_t, t, mask.to(x_t.dtype), global_window=self.global_window)
-        return out if with_variance else out[:, : self.rsdit.config.in_channels]
+        return out if with_variance else out[:, : self.rsdit.config["in_channels"]]
 
     def check_size(self, height: int, width: int) -> None:
         """Raise :class:`ConfigError` unless the model can draw images of ``height`` x ``width`` pixels."""
@@ -185,13 +187,13 @@ class Changen2Model(nn.Module, ConfigMixin):
             return x
         config = self.autoencoder.config
         latent = self.autoencoder.encode(x.to(self.autoencoder.dtype)).latent_dist.mode()
-        return ((latent - (config.shift_factor or 0.0)) * config.scaling_factor).to(image.dtype)
+        return ((latent - (config["shift_factor"] or 0.0)) * config["scaling_factor"]).to(image.dtype)
 
     def from_latent(self, latent: torch.Tensor) -> torch.Tensor:
         """The diffusion space -> reflectance (B, C, H, W) (inverse of :meth:`to_latent`)."""
         if self.autoencoder is not None:
             config = self.autoencoder.config
-            latent = latent / config.scaling_factor + (config.shift_factor or 0.0)
+            latent = latent / config["scaling_factor"] + (config["shift_factor"] or 0.0)
             latent = self.autoencoder.decode(latent.to(self.autoencoder.dtype)).sample.float()
         return self.scaling.to_reflectance(latent)
 
@@ -199,7 +201,7 @@ class Changen2Model(nn.Module, ConfigMixin):
         """(channels, h, w) of the diffusion variable of an image of ``height`` x ``width`` pixels."""
         self.check_size(height, width)
         f = self.latent_factor
-        return self.rsdit.config.in_channels, height // f, width // f
+        return self.rsdit.config["in_channels"], height // f, width // f
 
     def save_pretrained(self, folder: str | Path) -> Path:
         """Write the model to ``folder`` (see the module docstring); the index last, so that a
@@ -218,7 +220,7 @@ class Changen2Model(nn.Module, ConfigMixin):
         run folder, an older layout, another model, damaged weights) is refused in one line."""
         folder = Path(folder)
         index = check_folder(folder, cls.__name__, INDEX_NAME)
-        parts = {}
+        parts: dict[str, ModelMixin | None] = {}
         for name in COMPONENTS:
             entry = index.get(name, [None, None])
             if entry == [None, None] and name == "autoencoder":
@@ -232,11 +234,11 @@ class Changen2Model(nn.Module, ConfigMixin):
                 )
         try:
             model = cls(
-                parts["rsdit"],
+                cast(RSDiT, parts["rsdit"]),
                 MaskEncoding.from_dict(index["encoding"]),
                 schedule=NoiseSchedule.from_dict(index["schedule"]),
                 scaling=ReflectanceScaling.from_dict(index["scaling"]),
-                autoencoder=parts["autoencoder"],
+                autoencoder=cast("AutoencoderKL | None", parts["autoencoder"]),
                 bands=tuple(index["bands"]),
                 rgb_bands=tuple(index["rgb_bands"]),
                 gsd=index["gsd"],
@@ -267,12 +269,12 @@ def build_changen2(
     (``tiny``, ``S``, ``B``, ``L``, ``XL``) predicting noise (and its variance when ``options``' schedule
     has a learned one), in pixel space or, with ``autoencoder``, in its latent space. ``options`` go to
     :class:`Changen2Model`."""
-    if autoencoder is not None and autoencoder.config.in_channels != channels:
+    if autoencoder is not None and autoencoder.config["in_channels"] != channels:
         raise ConfigError(
-            f"the autoencoder takes {autoencoder.config.in_channels} bands but the images have {channels}"
+            f"the autoencoder takes {autoencoder.config['in_channels']} bands but the images have {channels}"
         )
-    in_channels = channels if autoencoder is None else autoencoder.config.latent_channels
-    factor = 1 if autoencoder is None else 2 ** (len(autoencoder.config.block_out_channels) - 1)
+    in_channels = channels if autoencoder is None else autoencoder.config["latent_channels"]
+    factor = 1 if autoencoder is None else 2 ** (len(autoencoder.config["block_out_channels"]) - 1)
     # the mask embedded at the token grid (at most 1/8, the released model's latent grid)
     stride = min(8, factor * rsdit_config(preset)["patch_size"])
     rsdit = build_rsdit(

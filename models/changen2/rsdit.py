@@ -14,6 +14,8 @@ see the mask of an 8-pixel cell, too coarse to outline a house.
 
 from __future__ import annotations
 
+from typing import cast
+
 import torch
 import torch.nn.functional as F
 from diffusers.configuration_utils import ConfigMixin, register_to_config
@@ -58,7 +60,7 @@ def rsdit_config(preset: str, **overrides) -> dict:
     return {**PRESETS[preset], **overrides}
 
 
-class RSDiT(LocalModelMixin, ConfigMixin):
+class RSDiT(LocalModelMixin, ConfigMixin):  # type: ignore[misc]  # diffusers types ConfigMixin.config_name None
     """The RS-DiT denoiser: ``model(x, t, mask)`` -> noise (and variance) prediction; saved by
     ``save_pretrained`` as ``config.json`` + safetensors.
 
@@ -126,7 +128,7 @@ class RSDiT(LocalModelMixin, ConfigMixin):
 
     @property
     def out_channels(self) -> int:
-        return 2 * self.config.in_channels if self.config.learn_sigma else self.config.in_channels
+        return 2 * self.config["in_channels"] if self.config["learn_sigma"] else self.config["in_channels"]
 
     def reset_parameters(self) -> None:
         """DiT's initialisation: Xavier-uniform linear maps (and patch projection), N(0, 0.02) for
@@ -138,12 +140,14 @@ class RSDiT(LocalModelMixin, ConfigMixin):
                 nn.init.zeros_(module.bias)
         projection = self.patch_embed.proj
         nn.init.xavier_uniform_(projection.weight.view(projection.out_channels, -1))
+        assert projection.bias is not None  # PatchEmbed's projection has a bias
         nn.init.zeros_(projection.bias)
         nn.init.normal_(self.time_embed.linear_1.weight, std=0.02)
         nn.init.normal_(self.time_embed.linear_2.weight, std=0.02)
-        zeroed = [block.modulation[-1] for block in self.blocks]
+        zeroed = [cast(RSDiTBlock, block).modulation[-1] for block in self.blocks]
         zeroed += [self.final_layer.modulation[-1], self.final_layer.linear]
         for layer in zeroed:
+            assert isinstance(layer, nn.Linear)
             nn.init.zeros_(layer.weight)
             nn.init.zeros_(layer.bias)
 
@@ -165,7 +169,7 @@ class RSDiT(LocalModelMixin, ConfigMixin):
         Returns:
             (B, out_channels, H, W): the first ``in_channels`` channels are the noise prediction.
         """
-        patch = self.config.patch_size
+        patch = self.config["patch_size"]
         if x.ndim != 4 or x.shape[-2] % patch or x.shape[-1] % patch:
             raise ConfigError(
                 f"RS-DiT input must be (B, C, H, W) with H, W multiples of {patch}; got {tuple(x.shape)}"

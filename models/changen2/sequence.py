@@ -4,6 +4,7 @@ reproducible from one seed."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -146,7 +147,7 @@ def simulate_changes(
 
 
 def _step(mask: np.ndarray, events: ChangeEvents, rng: np.random.Generator, small: int) -> np.ndarray:
-    common = {"object_classes": events.object_classes, "small_area": small}
+    common: dict[str, Any] = {"object_classes": events.object_classes, "small_area": small}
     if events.remove[1]:
         count = int(rng.integers(events.remove[0], events.remove[1] + 1))
         mask = remove_objects(mask, count, rng, fill=events.fill, **common)
