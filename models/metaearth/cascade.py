@@ -13,6 +13,8 @@ import itertools
 import math
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
+from functools import partial
+from typing import Protocol
 
 import numpy as np
 
@@ -42,7 +44,13 @@ class StagePlan:
     windows: int
 
 
-Store = Callable[[StagePlan, int], ArrayLike]
+class WritableArray(ArrayLike, Protocol):
+    """An :class:`ArrayLike` that takes numpy-style slice assignment."""
+
+    def __setitem__(self, key, value) -> None: ...
+
+
+Store = Callable[[StagePlan, int], WritableArray]
 """Makes the array a stage writes its canvas into: ``store(plan, channels)`` -> a writable
 (channels, rows, columns) array-like (numpy by default; a disk-backed array for large canvases)."""
 
@@ -84,10 +92,10 @@ class Cascade:
     def start_for(self, condition_gsd: float) -> int:
         """The stage to refine an image of ``condition_gsd`` metres: of the stages that refine one,
         the one trained on the nearest resolution (by ratio)."""
-        refining = [i for i, (_, c) in enumerate(self.pairs) if c is not None]
+        refining = {i: c for i, (_, c) in enumerate(self.pairs) if c is not None}
         if not refining:
             raise ConfigError("these stages only generate from noise: none refines a low-resolution image")
-        return min(refining, key=lambda i: abs(math.log(self.pairs[i][1] / condition_gsd)))
+        return min(refining, key=lambda i: abs(math.log(refining[i] / condition_gsd)))
 
     def stop_for(self, gsd: float) -> int:
         """The stage that generates ``gsd`` metres per pixel (within 1 %)."""
@@ -125,14 +133,16 @@ class Cascade:
         stop = len(self.stages) - 1 if stop is None else stop
         if not 0 <= start <= stop < len(self.stages):
             raise ConfigError(f"stages {start} to {stop} are not in this {len(self.stages)}-stage cascade")
-        conditioned = self.pairs[start][1] is not None
+        trained_condition_gsd = self.pairs[start][1]
+        conditioned = trained_condition_gsd is not None
         final_gsd = self.gsds[stop]
-        if conditioned:
+        if trained_condition_gsd is not None:
             if condition_shape is None:
                 raise ConfigError(f"stage {start} refines a low-resolution image: give one to start from")
-            condition_gsd = float(condition_gsd or self.pairs[start][1])
+            condition_gsd = float(condition_gsd or trained_condition_gsd)
             if size is None:
-                size = tuple(math.floor(n * condition_gsd / final_gsd) for n in condition_shape[-2:])
+                height, width = (math.floor(n * condition_gsd / final_gsd) for n in condition_shape[-2:])
+                size = height, width
         elif size is None:
             raise ConfigError("give the size of the canvas to generate from noise")
         if min(size) < 1:
@@ -140,7 +150,8 @@ class Cascade:
         plans = []
         for index in range(start, stop + 1):
             gsd = self.gsds[index]
-            shape = tuple(math.ceil(n * final_gsd / gsd - 1e-9) for n in size)
+            height, width = (math.ceil(n * final_gsd / gsd - 1e-9) for n in size)
+            shape = height, width
             origin = (round(-origin_m[1] / gsd), round(origin_m[0] / gsd))
             windows = UnboundedGenerator(self.stages[index], **generator_options).windows_needed(*shape)
             cond_gsd = (condition_gsd if conditioned else None) if index == start else self.gsds[index - 1]
@@ -196,7 +207,7 @@ class Cascade:
         for plan in plans:
             stage = self.stages[plan.index]
             generator = UnboundedGenerator(stage, seed=(seed, plan.index), **generator_options)
-            canvas = store(plan, stage.config.channels)
+            canvas = store(plan, stage.config["channels"])
             bands = generator.bands(
                 *plan.shape,
                 gsd=plan.gsd,
@@ -205,7 +216,7 @@ class Cascade:
                 landcover=landcover if plan.index == start and stage.uses_landcover else None,
                 landcover_gsd=landcover_gsd,
                 origin=plan.origin,
-                progress=None if progress is None else lambda n, plan=plan: progress(plan, n),
+                progress=None if progress is None else partial(progress, plan),
             )
             for band in bands:
                 canvas[:, band.top : band.top + band.data.shape[1], :] = band.data

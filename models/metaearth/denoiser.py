@@ -25,11 +25,12 @@ canvases need not know.
 from __future__ import annotations
 
 import itertools
+from typing import Any
 
 import torch
 import torch.nn.functional as F
-from diffusers import UNet2DModel
 from diffusers.configuration_utils import ConfigMixin, register_to_config
+from diffusers.models import UNet2DModel  # diffusers' top-level names are torch-less dummies to mypy
 from diffusers.models.embeddings import TimestepEmbedding, Timesteps
 
 from terrasynth.core.errors import ConfigError
@@ -40,7 +41,7 @@ from terrasynth.models.pretrained import LocalModelMixin
 _NODATA = 0
 
 
-class MetaEarthDenoiser(LocalModelMixin, ConfigMixin):
+class MetaEarthDenoiser(LocalModelMixin, ConfigMixin):  # type: ignore[misc]  # diffusers types ConfigMixin.config_name None
     """Predicts the noise, clean image or velocity of x_t (as its ``schedule`` says) for a stage of
     the cascade, or for every stage; saved as safetensors + ``config.json``.
 
@@ -69,7 +70,7 @@ class MetaEarthDenoiser(LocalModelMixin, ConfigMixin):
         channels: int = 4,
         gsd: float = 4.0,
         condition_gsd: float | None = 16.0,
-        pairs: list[list[float]] | None = None,
+        pairs: list[list[Any]] | None = None,
         residual: bool = False,
         landcover_codes: list[int] | None = None,
         block_out_channels: tuple[int, ...] = (32, 64, 128),
@@ -101,13 +102,13 @@ class MetaEarthDenoiser(LocalModelMixin, ConfigMixin):
         if len({c is None for _, c in pairs}) > 1:
             raise ConfigError(f"pairs {pairs} mix conditioned and unconditioned stages")
         # record the resolved defaults, so a saved model names its schedule and scaling explicitly
-        schedule = NoiseSchedule.from_dict(schedule or {})
+        noise_schedule = NoiseSchedule.from_dict(schedule or {})
         self.register_to_config(
             pairs=pairs,
-            schedule=schedule.to_dict(),
+            schedule=noise_schedule.to_dict(),
             scaling=ReflectanceScaling.from_dict(scaling or {}).to_dict(),
         )
-        self.register_buffer("alphas_cumprod", schedule.alphas_cumprod.clone(), persistent=False)
+        self.register_buffer("alphas_cumprod", noise_schedule.alphas_cumprod.clone(), persistent=False)
         in_channels = channels
         self.encoder = None
         if condition_gsd is not None:
@@ -140,12 +141,12 @@ class MetaEarthDenoiser(LocalModelMixin, ConfigMixin):
     @property
     def schedule(self) -> NoiseSchedule:
         """The noise schedule this model was trained with."""
-        return NoiseSchedule.from_dict(self.config.schedule)
+        return NoiseSchedule.from_dict(self.config["schedule"])
 
     @property
     def scaling(self) -> ReflectanceScaling:
         """Its reflectance <-> model-space mapping."""
-        return ReflectanceScaling.from_dict(self.config.scaling)
+        return ReflectanceScaling.from_dict(self.config["scaling"])
 
     @property
     def clip(self) -> float:
@@ -155,7 +156,7 @@ class MetaEarthDenoiser(LocalModelMixin, ConfigMixin):
     @property
     def pairs(self) -> list[tuple[float, float | None]]:
         """(gsd, condition_gsd) of every stage it runs, coarse to fine."""
-        return [(g, c) for g, c in self.config.pairs]
+        return [(g, c) for g, c in self.config["pairs"]]
 
     @property
     def conditioned(self) -> bool:
@@ -169,7 +170,7 @@ class MetaEarthDenoiser(LocalModelMixin, ConfigMixin):
     @property
     def size_multiple(self) -> int:
         """Image sides must be multiples of this many pixels (the U-Net halves them per level)."""
-        return 2 ** (len(self.config.block_out_channels) - 1)
+        return 2 ** (len(self.config["block_out_channels"]) - 1)
 
     def forward(
         self,
@@ -199,7 +200,7 @@ class MetaEarthDenoiser(LocalModelMixin, ConfigMixin):
         """
         batch = x_t.shape[0]
         inputs = [x_t]
-        if self.config.residual and condition is not None:
+        if self.config["residual"] and condition is not None:
             upsampled = resample_onto(condition.to(x_t.dtype), condition_box, x_t.shape[-2:], mode="bicubic")
             a = self.alphas_cumprod.to(x_t.device)[t].view(-1, 1, 1, 1).to(x_t.dtype)
             inputs = [x_t - a.sqrt() * upsampled]
@@ -219,9 +220,9 @@ class MetaEarthDenoiser(LocalModelMixin, ConfigMixin):
             inputs.append(self._one_hot(landcover, x_t))
         class_labels = _per_sample(gsd, batch, x_t)
         prediction = self.unet(torch.cat(inputs, dim=1), t, class_labels=class_labels).sample
-        if not self.config.residual:
+        if not self.config["residual"]:
             return prediction
-        kind = self.config.schedule["prediction_type"]
+        kind = self.config["schedule"]["prediction_type"]
         if kind == "sample":
             return prediction + upsampled
         if kind == "v_prediction":
@@ -233,7 +234,7 @@ class MetaEarthDenoiser(LocalModelMixin, ConfigMixin):
         condition: torch.Tensor,
         condition_gsd: float | torch.Tensor,
         condition_box: torch.Tensor | None,
-        size: tuple[int, int],
+        size: tuple[int, int] | torch.Size,
     ) -> torch.Tensor:
         """The condition's encoded features on an image of ``size`` (H, W) pixels, (B, F, H, W): the
         part of the input that depends on neither the noisy image nor the step, so that a sampler
@@ -249,7 +250,7 @@ class MetaEarthDenoiser(LocalModelMixin, ConfigMixin):
         return resample_onto(features * (1 + scale) + shift, condition_box, size)
 
     def _one_hot(self, landcover: torch.Tensor | None, x_t: torch.Tensor) -> torch.Tensor:
-        classes = len(set(self.config.landcover_codes) - {_NODATA}) + 1
+        classes = len(set(self.config["landcover_codes"]) - {_NODATA}) + 1
         if landcover is None:
             index = torch.zeros((x_t.shape[0], *x_t.shape[-2:]), dtype=torch.long, device=x_t.device)
         else:
@@ -260,7 +261,10 @@ class MetaEarthDenoiser(LocalModelMixin, ConfigMixin):
 
 
 def resample_onto(
-    features: torch.Tensor, box: torch.Tensor | None, size: tuple[int, int], mode: str = "bilinear"
+    features: torch.Tensor,
+    box: torch.Tensor | None,
+    size: tuple[int, int] | torch.Size,
+    mode: str = "bilinear",
 ) -> torch.Tensor:
     """Bilinear (or ``mode``: ``"bicubic"``) samples of ``features`` at the pixel centres of an
     (H, W) grid laid over ``box``; beyond the outermost pixel centres the edge values are repeated.

@@ -27,7 +27,7 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import partial
-from typing import Protocol
+from typing import Protocol, cast
 
 import numpy as np
 import torch
@@ -113,7 +113,7 @@ class UnboundedGenerator:
                 f"average noise steps the canvas in lockstep, one DDIM step at a time: use the ddim "
                 f"solver, or another noise mode with {solver}"
             )
-        self.window = window or denoiser.config.window
+        self.window = window or denoiser.config["window"]
         if self.window % denoiser.size_multiple or self.window % 4:
             raise ConfigError(
                 f"window {self.window} px must be a multiple of {np.lcm(denoiser.size_multiple, 4)} for this model"
@@ -194,9 +194,9 @@ class UnboundedGenerator:
             self.denoiser.device.type, dtype=self.autocast_dtype, enabled=self.autocast_dtype is not None
         )
 
-    def _denoise(self, x: torch.Tensor, t: torch.Tensor, **conditions) -> torch.Tensor:
+    def _denoise(self, x_t: torch.Tensor, t: torch.Tensor, **conditions) -> torch.Tensor:
         with self._autocast():
-            return self.denoiser(x, t, **conditions).float()
+            return self.denoiser(x_t, t, **conditions).float()
 
     def _encoded(self, conditions: dict, window: int) -> dict:
         """``conditions`` of windows of ``window`` pixels with their condition's features, encoded
@@ -222,10 +222,10 @@ class UnboundedGenerator:
 
     def _windowed_bands(self, grid, rows, inputs, origin, progress) -> Iterator[CanvasBand]:
         stride, device = grid.stride, self.denoiser.device
-        noise = WindowNoise(self.noise, self.seed, self.denoiser.config.channels, grid.window)
+        noise = WindowNoise(self.noise, self.seed, self.denoiser.config["channels"], grid.window)
         for row in grid.window_rows_for(rows):
             start, stop = _clip(grid.kept_rows(row), rows)
-            band = np.empty((self.denoiser.config.channels, stop - start, grid.width), np.float32)
+            band = np.empty((self.denoiser.config["channels"], stop - start, grid.width), np.float32)
             # batches never span window rows, so a row is computed alike in a whole or a split canvas
             for batch in _chunks(range(grid.cols), self.batch_size):
                 positions = [(row * stride, col * stride) for col in batch]
@@ -236,15 +236,15 @@ class UnboundedGenerator:
                     self._denoise,
                     self._start(
                         noise(keys).to(device),
-                        lambda conditions=conditions: resample_onto(
+                        lambda conditions=conditions: resample_onto(  # type: ignore[misc]  # python/mypy#15459
                             conditions["condition"],
                             conditions["condition_box"],
                             (grid.window,) * 2,
                             "bicubic",
                         ),
                     ),
-                    step_noise=lambda step, keys=keys: noise(keys, step).to(device),
-                    on_step=lambda _, fraction=fraction: progress(fraction),
+                    step_noise=lambda step, keys=keys: noise(keys, step).to(device),  # type: ignore[misc]  # python/mypy#15459
+                    on_step=lambda _, fraction=fraction: progress(fraction),  # type: ignore[misc]  # python/mypy#15459
                     **conditions,
                 )
                 for col, (top, left), image in zip(batch, positions, self._to_reflectance(x0), strict=True):
@@ -270,7 +270,7 @@ class UnboundedGenerator:
         # level s too, and no strip is needed at two levels at once.
         stride, window, steps, device = grid.stride, grid.window, self.sampler.steps, self.denoiser.device
         width = grid.padded_shape[1]
-        field = NoiseField(self.seed, self.denoiser.config.channels)
+        field = NoiseField(self.seed, self.denoiser.config["channels"])
 
         def strip_noise(i: int, step: int = INITIAL) -> torch.Tensor:
             return field.region(origin[0] + i * stride, origin[1], stride, width, step).to(device)
@@ -300,7 +300,7 @@ class UnboundedGenerator:
             for i, s in jobs:
                 parts = [eps_before[i - 1][:, stride:]] if i - 1 in eps_before else []
                 parts += [eps_now[i][:, :stride]] if i in eps_now else []
-                eps = (sum(parts) / len(parts))[None]
+                eps = cast(torch.Tensor, sum(parts) / len(parts))[None]  # parts is never empty
                 noise = strip_noise(i, s)[None] if self.sampler.stochastic else None
                 state[i] = self.sampler.step(eps, self.sampler.timesteps[s], state[i][None], noise=noise)[0]
                 if s == steps - 1:  # strip i is finished
