@@ -9,6 +9,7 @@ validation samples.
 
 from __future__ import annotations
 
+from collections.abc import Sized
 from functools import partial
 
 import lightning as L
@@ -60,6 +61,7 @@ def collate_change_pairs(samples: list[dict], crop_size: int = 0, augment: bool 
 
 def changed_fraction(dataset: Dataset) -> float:
     """The share of changed pixels over every sample's ``mask`` (reads the whole data set once)."""
+    assert isinstance(dataset, Sized)  # a map-style data set
     changed = total = 0
     for index in range(len(dataset)):
         mask = dataset[index]["mask"]

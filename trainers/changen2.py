@@ -22,7 +22,7 @@ and loaded as a converted released one is.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Sequence, Sized
 from functools import partial
 from pathlib import Path
 
@@ -128,7 +128,7 @@ class Changen2Module(DiffusionModule):
                 partial(self.model, with_variance=True),
                 x0,
                 self.model.schedule,
-                vlb_weight=self.hparams.vlb_weight,
+                vlb_weight=self.hparams["vlb_weight"],
                 valid=valid,
                 generator=self.keyed_generator("train", self.current_epoch, batch_idx),
                 mask=condition,
@@ -140,9 +140,9 @@ class Changen2Module(DiffusionModule):
             x0,
             self.model.schedule,
             valid=valid,
-            p2_k=self.hparams.p2_k,
-            p2_gamma=self.hparams.p2_gamma,
-            snr_gamma=self.hparams.snr_gamma,
+            p2_k=self.hparams["p2_k"],
+            p2_gamma=self.hparams["p2_gamma"],
+            snr_gamma=self.hparams["snr_gamma"],
             generator=self.keyed_generator("train", self.current_epoch, batch_idx),
             mask=condition,
         )
@@ -157,19 +157,23 @@ class Changen2Module(DiffusionModule):
         x0, condition, _ = self._inputs(batch)
         generator = self.keyed_generator("samples", batch_idx)
         noise = torch.randn(x0.shape, device=x0.device, generator=generator)
+        sampler: AncestralSampler | DiffusionSampler
         if self.model.schedule.learned_variance:
-            sampler = AncestralSampler(self.model.schedule, self.hparams.sample_steps)
+            sampler = AncestralSampler(self.model.schedule, self.hparams["sample_steps"])
             denoiser = partial(self.model, with_variance=True)
         else:
-            sampler, denoiser = DiffusionSampler.for_model(self.model, self.hparams.sample_steps), self.model
+            sampler, denoiser = (
+                DiffusionSampler.for_model(self.model, self.hparams["sample_steps"]),
+                self.model,
+            )
         drawn = self.model.from_latent(sampler.sample(denoiser, noise, generator=generator, mask=condition))
         self.save_quicklook(quicklook([drawn, batch["image"]], self.model.rgb_bands), batch_idx)
 
     def configure_optimizers(self):
         return torch.optim.AdamW(
             self.model.rsdit.parameters(),
-            lr=self.hparams.learning_rate,
-            weight_decay=self.hparams.weight_decay,
+            lr=self.hparams["learning_rate"],
+            weight_decay=self.hparams["weight_decay"],
         )
 
 
@@ -210,6 +214,7 @@ def describe_data(
 ) -> dict:
     """What the model is built for, read from the first sample: bands, tile size (pixels), metres
     per pixel (``gsd``, default the sample's) and the mask encoding."""
+    assert isinstance(dataset, Sized)  # a map-style data set
     if len(dataset) == 0:
         raise ConfigError("the training dataset is empty")
     sample = dataset[0]

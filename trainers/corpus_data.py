@@ -9,7 +9,7 @@ without drawing, so that every process makes the same calls into the strategy's 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Sequence, Sized
 
 import lightning as L
 import torch
@@ -32,6 +32,7 @@ class CorpusDataModule(L.LightningDataModule):
 
     def train_dataloader(self) -> DataLoader:
         s, trainer = self.settings, self.trainer
+        assert trainer is not None and isinstance(self.dataset, Sized)  # attached by fit; map-style
         per_rank = s.batch_size * s.accumulate * (s.steps_per_epoch or 0)
         if not per_rank:  # one pass over the data per epoch
             per_rank = len(self.dataset) // (s.batch_size * trainer.world_size) * s.batch_size
@@ -47,6 +48,7 @@ class CorpusDataModule(L.LightningDataModule):
         )  # fmt: skip
 
     def val_dataloader(self) -> DataLoader:
+        assert isinstance(self.dataset, Sized)  # a map-style data set
         shown = Subset(self.dataset, range(min(self.settings.samples, len(self.dataset))))
         return DataLoader(shown, self.settings.samples, collate_fn=self.collate)
 

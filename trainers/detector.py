@@ -47,14 +47,14 @@ class DetectorModule(L.LightningModule):
         loss = change_loss(
             outputs["change"],
             batch["mask"],
-            dice_weight=self.hparams.dice_weight,
-            positive_weight=self.hparams.positive_weight,
+            dice_weight=self.hparams["dice_weight"],
+            positive_weight=self.hparams["positive_weight"],
         )
         self.log(f"{stage}_change_loss", loss, prog_bar=True, batch_size=size, sync_dist=stage == "val")
         if "semantic" in outputs and "semantic" in batch:
             extra = semantic_loss(outputs["semantic"], batch["semantic"])
             self.log(f"{stage}_semantic_loss", extra, batch_size=size, sync_dist=stage == "val")
-            loss = loss + self.hparams.semantic_weight * extra
+            loss = loss + self.hparams["semantic_weight"] * extra
         return loss
 
     def training_step(self, batch, batch_index):
@@ -65,9 +65,9 @@ class DetectorModule(L.LightningModule):
 
     def configure_optimizers(self):
         optimizer = torch.optim.AdamW(
-            self.parameters(), lr=self.hparams.learning_rate, weight_decay=self.hparams.weight_decay
+            self.parameters(), lr=self.hparams["learning_rate"], weight_decay=self.hparams["weight_decay"]
         )
-        if self.hparams.schedule == "constant":
+        if self.hparams["schedule"] == "constant":
             return optimizer
         # read the run's length at every step: a run extended with more epochs stretches its schedule
         cosine = torch.optim.lr_scheduler.LambdaLR(

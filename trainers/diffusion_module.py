@@ -24,7 +24,9 @@ class DiffusionModule(L.LightningModule):
 
     def keyed_generator(self, *key) -> torch.Generator:
         """A generator that depends only on (seed, rank, key), so a resumed run draws what the first would have."""
-        return torch.Generator(self.device).manual_seed(key_seed(self.hparams.seed, self.global_rank, *key))
+        return torch.Generator(self.device).manual_seed(
+            key_seed(self.hparams["seed"], self.global_rank, *key)
+        )
 
     def save_quicklook(self, picture: np.ndarray, batch_idx: int) -> None:
         """Write an RGB quick-look to ``samples/`` of the run folder and to TensorBoard."""

@@ -13,7 +13,7 @@ The run folder holds::
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Sequence, Sized
 from pathlib import Path
 from typing import TypeVar
 
@@ -64,6 +64,7 @@ def train_diffusion(
     resume = start_run(out_dir, record, module, epochs="settings.max_epochs", overwrite=overwrite)
     trainer = build_trainer(out_dir, settings, **diffusion_options(settings, out_dir), callbacks=callbacks)
     fit_run(trainer, module, resume, datamodule=data)
+    assert isinstance(data.dataset, Sized)  # a map-style data set
     trained = {"trained_on": data_name, "samples": len(data.dataset), "settings": settings.echo()}
     return export_model(trainer, out_dir, lambda folder: save(module, folder), trained)
 

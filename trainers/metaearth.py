@@ -13,7 +13,7 @@ Samples of several level pairs may be mixed (one model for every stage: MetaEart
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Sequence, Sized
 
 import torch
 import torch.nn.functional as F
@@ -91,7 +91,7 @@ class MetaEarthModule(DiffusionModule):
             landcover = batch["landcover"]
             if generator is not None:
                 keep = torch.rand(landcover.shape[0], device=landcover.device, generator=generator)
-                landcover = landcover * (keep >= self.hparams.landcover_dropout).view(-1, 1, 1)
+                landcover = landcover * (keep >= self.hparams["landcover_dropout"]).view(-1, 1, 1)
             conditions["landcover"] = landcover
         return conditions
 
@@ -103,9 +103,9 @@ class MetaEarthModule(DiffusionModule):
             self.denoiser.scaling.to_model(batch["image"]),
             self.denoiser.schedule,
             valid=batch.get("valid"),
-            p2_k=self.hparams.p2_k,
-            p2_gamma=self.hparams.p2_gamma,
-            snr_gamma=self.hparams.snr_gamma,
+            p2_k=self.hparams["p2_k"],
+            p2_gamma=self.hparams["p2_gamma"],
+            snr_gamma=self.hparams["snr_gamma"],
             generator=generator,
             **self._conditions(batch, generator, degrade),
         )
@@ -119,18 +119,20 @@ class MetaEarthModule(DiffusionModule):
         generator = self.keyed_generator("samples", batch_idx)
         image = batch["image"]
         conditions = self._conditions(batch, None, self.keyed_generator("samples-degrade", batch_idx))
-        sampler = DiffusionSampler.for_model(self.denoiser, self.hparams.sample_steps)
+        sampler = DiffusionSampler.for_model(self.denoiser, self.hparams["sample_steps"])
         noise = torch.randn(image.shape, device=image.device, generator=generator)
         scaling = self.denoiser.scaling
         samples = scaling.to_reflectance(
             sampler.sample(self.denoiser, noise, generator=generator, **conditions)
         )
         columns = [scaling.to_reflectance(conditions["condition"])] if self.denoiser.conditioned else []
-        self.save_quicklook(quicklook([*columns, samples, image], self.hparams.rgb_bands), batch_idx)
+        self.save_quicklook(quicklook([*columns, samples, image], self.hparams["rgb_bands"]), batch_idx)
 
     def configure_optimizers(self):
         return torch.optim.AdamW(
-            self.denoiser.parameters(), lr=self.hparams.learning_rate, weight_decay=self.hparams.weight_decay
+            self.denoiser.parameters(),
+            lr=self.hparams["learning_rate"],
+            weight_decay=self.hparams["weight_decay"],
         )
 
 
@@ -165,6 +167,7 @@ def _stack_conditions(conditions: Sequence[torch.Tensor], boxes: Sequence | None
 def describe_stage(dataset: Dataset, settings: MetaEarthTraining) -> dict:
     """The arguments of :class:`~terrasynth.models.metaearth.MetaEarthDenoiser` but its preset, read
     from the first sample (of each level pair, for :class:`~terrasynth.datasets.CascadeLevels`)."""
+    assert isinstance(dataset, Sized)  # a map-style data set
     if len(dataset) == 0:
         raise ConfigError("the training dataset is empty")
     stages = getattr(dataset, "stages", [dataset])  # one dataset per level pair in a CascadeLevels

@@ -49,7 +49,7 @@ def first_process() -> bool:
     environment, and the first process of a node other than the first its ``NODE_RANK``."""
     from lightning.fabric.utilities.rank_zero import rank_zero_only
 
-    return rank_zero_only.rank == 0 and os.environ.get("NODE_RANK", "0") == "0"
+    return rank_zero_only.rank == 0 and os.environ.get("NODE_RANK", "0") == "0"  # type: ignore[attr-defined]  # an attribute Lightning sets on the function
 
 
 def remove_partials(out_dir: Path) -> None:
@@ -124,7 +124,7 @@ def _check_rerun(record_path: Path, record: dict, epochs: str) -> None:
 
 def _flatten(record: dict, prefix: str = "") -> dict:
     """``{"a": {"b": 1}}`` -> ``{"a.b": 1}``."""
-    flat = {}
+    flat: dict = {}
     for key, value in record.items():
         if isinstance(value, dict):
             flat |= _flatten(value, f"{prefix}{key}.")

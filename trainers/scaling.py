@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sized
+
 import numpy as np
 from torch.utils.data import Dataset
 
@@ -15,6 +17,7 @@ def model_scaling(settings: DiffusionTraining, dataset: Dataset, samples: int = 
     sample marks not ``valid`` (gaps, outside the area) are left out of the fit."""
     if settings.reflectance_range != "per-band":
         return ReflectanceScaling(*settings.reflectance_range)
+    assert isinstance(dataset, Sized)  # a map-style data set
     picks = np.unique(np.linspace(0, len(dataset) - 1, min(samples, len(dataset))).round().astype(int))
     images = np.stack([_observed(dataset[int(i)]) for i in picks])
     return ReflectanceScaling.fit(images)

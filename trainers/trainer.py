@@ -19,6 +19,7 @@ import lightning as L
 from lightning.pytorch.callbacks import ModelCheckpoint, RichProgressBar, WeightAveraging
 from lightning.pytorch.loggers import Logger
 
+from terrasynth.core.config import Precision
 from terrasynth.trainers.ema import warmup_ema
 from terrasynth.trainers.run_folder import LAST_CHECKPOINT, RunCheckpointIO
 from terrasynth.trainers.settings import ScaleSettings
@@ -29,7 +30,7 @@ def build_trainer(
     settings: ScaleSettings,
     *,
     max_epochs: int,
-    precision: str,
+    precision: Precision,
     logger: Logger,
     ema_decay: float | None = None,
     progress: bool = True,
