@@ -91,9 +91,11 @@ Condition error of the canvases (their 60 m average against the input, reflectan
 
 ## 2. Change data
 
-A {s.change_area:g} m square on the edge of a town of the same world was ingested at {s.change_gsd:g} m
-(`change/corpus.zarr`), with the buildings' footprints in its land cover: at this resolution a
-house is an object of tens to hundreds of pixels, as in LEVIR-CD, where at 4 m it is a speck.
+Squares of {s.change_area:g} m on the edges of {s.change_towns} town{"s" if s.change_towns != 1 else ""} of the same world, where buildings stand,
+were ingested at {s.change_gsd:g} m (`change/corpus.zarr`), with the buildings' footprints in their land
+cover: at this resolution a house is an object of tens to hundreds of pixels, as in LEVIR-CD, where at
+4 m it is a speck. The synthesized pairs' source tiles come from all of them: one town's tiles alone
+make a narrower training set.
 {_changen2_words(s, checkpoints)} It turned {s.synthetic_pairs} single-date tiles of {s.pair_size} pixels into pairs
 of dates (`change/synthetic`, LEVIR-CD layout): buildings built on open ground and demolished to
 bare ground on the land cover, labelled; other classes changing too (crops, soil, vegetation),

@@ -3,7 +3,7 @@
 One call runs, in order (each step's outputs in a folder of ``out``)::
 
     corpus/      ingest a small area of the synthetic world at 60, 16 and 4 m
-    change/      ingest a square on a town's edge at 1 m, with building footprints
+    change/      ingest squares on the edges of towns at 1 m, with building footprints
     models/      with ``from_scratch``: train one MetaEarth model of both stages (60 -> 16 m,
                  16 -> 4 m) and a Changen2 RS-DiT; else use the bundled checkpoints
     canvas/      generate an unbounded 4 m canvas from the corpus' real 60 m image
@@ -75,7 +75,13 @@ class DemoSettings(Config):
         description="metres per pixel of the change data: buildings are objects at 1 m, specks at 4 m",
     )
     change_area: float = Field(
-        640.0, gt=0, description="side in metres of the change corpus, a square on a town's edge"
+        640.0, gt=0, description="side in metres of each square of the change corpus, on a town's edge"
+    )
+    change_towns: int = Field(
+        4,
+        ge=1,
+        description="towns whose edges make the change corpus: the synthesized pairs' source tiles come "
+        "from all of them (one town's 25 tiles taught the zero-shot detector F1 0.63, four towns' 0.74)",
     )
     changen2_preset: RSDiTPreset = "tiny"
     changen2_chip: int = Field(64, ge=16)
@@ -262,7 +268,7 @@ def _ingest_change(run: DemoRun) -> None:
     from terrasynth.workflows.ingest import run_ingest
 
     s = run.settings
-    area = town_edges(run.seed, s.centre, side=s.change_area, date=s.date)  # where buildings stand
+    area = town_edges(run.seed, s.centre, count=s.change_towns, side=s.change_area, date=s.date)
     source = SyntheticSource(seed=run.seed, date=s.date)
     run_ingest(source, area, run.change_corpus, levels=f"{s.change_gsd:g}", tile_size=128,
                scheduler="threads", progress=run.progress)  # fmt: skip

@@ -13,7 +13,8 @@ from terrasynth.evaluation.report import demo_report
 
 SETTINGS = SimpleNamespace(
     area=1000.0, date="2021-06-01", canvas=64, chip=16, noise="field", solver="ddim", steps=10, strength=0.4,
-    preset="tiny", cascade_epochs=1, cascade_steps=2, cascade_batch=4, change_area=128.0, change_gsd=2.0,
+    preset="tiny", cascade_epochs=1, cascade_steps=2, cascade_batch=4, change_area=128.0, change_towns=2,
+    change_gsd=2.0,
     changen2_preset="tiny", changen2_epochs=1, changen2_steps=2, synthetic_pairs=4, pair_size=32,
     synthesis_steps=2, benchmark_pairs={"train": 4, "val": 1, "test": 2}, detector_encoder="resnet18",
     detector_epochs=1,

@@ -7,6 +7,7 @@ import pytest
 import xarray as xr
 from PIL import Image
 
+from terrasynth.core import corpus_regions, open_corpus
 from terrasynth.workflows.cli import main
 from terrasynth.workflows.demo import DemoSettings, run_demo, steps
 
@@ -86,6 +87,13 @@ def test_missing_bundled_checkpoints_are_refused_saying_how_to_make_them(tmp_pat
     (tmp_path / "metaearth" / "config.json").write_text("{}")
     with pytest.raises(WeightsError, match=r"changen2-checkpoint .*or `terrasynth demo --from-scratch`"):
         check_checkpoints(tmp_path)
+
+
+def test_change_data_comes_from_the_edges_of_several_towns(demo):
+    # one town's edge gave the zero-shot detector too narrow a training set (issue 13)
+    run, _ = demo
+    assert run.settings.change_towns > 1
+    assert len(corpus_regions(open_corpus(run.change_corpus))) == run.settings.change_towns
 
 
 def test_generated_canvas_is_georeferenced_at_4m(demo):
