@@ -13,6 +13,7 @@ from terrasynth.core.config import Config
 from terrasynth.core.errors import ConfigError
 from terrasynth.trainers.settings import Changen2Training, MetaEarthTraining, TrainSettings
 from terrasynth.workflows.cli import app
+from terrasynth.workflows.commands.options import RestartOption
 from terrasynth.workflows.commands.settings_options import SCALE_FIELDS, flag, trainer_command
 
 
@@ -32,8 +33,8 @@ def toy():
     """A one-command app over :class:`ToySettings`, and what its function received."""
     toy_app, received = typer.Typer(), {}
 
-    @trainer_command(toy_app, "toy", ToySettings, ("batch_size", "mode", "augment"))
-    def toy_command(out: str = "run", *, settings: ToySettings, overwrite: bool) -> None:
+    @trainer_command(toy_app, "toy", ("batch_size", "mode", "augment"))
+    def toy_command(out: str = "run", overwrite: RestartOption = False, *, settings: ToySettings) -> None:
         received.update(out=out, settings=settings, overwrite=overwrite)
 
     @toy_app.callback()

@@ -13,7 +13,6 @@ from typing import Annotated
 import typer
 
 from terrasynth.core.choices import ChangeDataset
-from terrasynth.trainers.settings import Accelerator
 from terrasynth.workflows.devices import DEVICE_HELP
 
 DeviceOption = Annotated[str | None, typer.Option("--device", help=DEVICE_HELP)]
@@ -85,35 +84,12 @@ RunFolderOption = Annotated[
     ),
 ]
 """The trainers' output (:mod:`terrasynth.trainers.run_folder`)."""
-EpochsOption = Annotated[
-    int | None, typer.Option("--epochs", help="Epochs to train (a rerun may raise it to extend the run).")
-]
-TrainingBatchSizeOption = Annotated[
-    int | None, typer.Option("--batch-size", help="Training samples per step and device.")
-]
-LearningRateOption = Annotated[float | None, typer.Option("--learning-rate", help="AdamW learning rate.")]
-TrainingSeedOption = Annotated[
-    int | None, typer.Option("--seed", help="Seed of the weights, the data order and every other draw.")
-]
 ConfigOption = Annotated[
     Path | None,
-    typer.Option("--config", help="YAML/TOML file of the trainer's settings (the options above and more)."),
-]
-"""The trainers' options (None: the ``--config`` file's value, or the settings' default)."""
-
-AcceleratorOption = Annotated[
-    Accelerator | None, typer.Option("--accelerator", help="Lightning accelerator.")
-]
-DevicesOption = Annotated[
-    str | None, typer.Option("--devices", help="Devices per node: auto, a count, or a list such as 0,1.")
-]
-NumNodesOption = Annotated[
-    int | None, typer.Option("--num-nodes", min=1, help="Machines, each running --devices processes.")
-]
-StrategyOption = Annotated[
-    str | None,
     typer.Option(
-        "--strategy", help="Lightning strategy: auto (DDP on several devices), ddp, ddp_spawn, fsdp..."
+        "--config",
+        help="YAML/TOML file of settings by field name (e.g. batch_size): the options above (a trainer's "
+        "settings take more); given options win.",
     ),
 ]
-"""The options of :class:`~terrasynth.trainers.settings.ScaleSettings`."""
+"""Of the commands made by :func:`~terrasynth.workflows.commands.settings_options.settings_command`."""
