@@ -33,7 +33,8 @@ def toy():
     """A one-command app over :class:`ToySettings`, and what its function received."""
     toy_app, received = typer.Typer(), {}
 
-    @trainer_command(toy_app, "toy", ("batch_size", "mode", "augment"))
+    @toy_app.command("toy")
+    @trainer_command(("batch_size", "mode", "augment"))
     def toy_command(out: str = "run", overwrite: RestartOption = False, *, settings: ToySettings) -> None:
         received.update(out=out, settings=settings, overwrite=overwrite)
 

@@ -82,9 +82,9 @@ def _is_settings(annotation: Any) -> bool:
 
 
 def settings_command(
-    app: typer.Typer, name: str, fields: Mapping[str, tuple[str, ...]] | None = None
+    fields: Mapping[str, tuple[str, ...]] | None = None,
 ) -> Callable[[Callable[..., None]], Callable[..., None]]:
-    """Register the decorated function as ``app``'s command ``name``.
+    """The decorated function as a typer command (to register with ``app.command(name)``).
 
     Each parameter of the function annotated with a :class:`~terrasynth.core.config.Config`
     subclass takes that model's fields as options (all of them, or ``fields[parameter]``) and
@@ -96,11 +96,20 @@ def settings_command(
         declared = inspect.signature(function, eval_str=True).parameters.values()
         models = {p.name: p.annotation for p in declared if _is_settings(p.annotation)}
         chosen = {p: (fields or {}).get(p, tuple(model.model_fields)) for p, model in models.items()}
-        parameters = [
-            *(p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in declared if p.name not in models),
-            *(_parameter(models[p], field) for p in models for field in chosen[p]),
-            inspect.Parameter("config", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=ConfigOption),
-        ]  # fmt: skip
+        parameters = [  # in the function's order, each model's options in its place
+            *(
+                option
+                for p in declared
+                for option in (
+                    [_parameter(models[p.name], field) for field in chosen[p.name]]
+                    if p.name in models
+                    else [p.replace(kind=inspect.Parameter.KEYWORD_ONLY)]
+                )
+            ),
+            inspect.Parameter(
+                "config", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=ConfigOption
+            ),
+        ]
         signature = inspect.Signature(parameters)
 
         @functools.wraps(function)
@@ -118,18 +127,15 @@ def settings_command(
 
         command.__signature__ = signature  # type: ignore[attr-defined]
         command.__annotations__ = {parameter.name: parameter.annotation for parameter in parameters}
-        app.command(name)(command)
         return command
 
     return register
 
 
-def trainer_command(
-    app: typer.Typer, name: str, fields: tuple[str, ...]
-) -> Callable[[Callable[..., None]], Callable[..., None]]:
+def trainer_command(fields: tuple[str, ...]) -> Callable[[Callable[..., None]], Callable[..., None]]:
     """:func:`settings_command` whose ``settings`` parameter takes ``fields`` and :data:`SCALE_FIELDS`
     as options (a trainer's settings have more fields than options: the rest come from ``--config``)."""
-    return settings_command(app, name, {"settings": (*fields, *SCALE_FIELDS)})
+    return settings_command({"settings": (*fields, *SCALE_FIELDS)})
 
 
 def _keys_of(parameter: str, models: dict[str, type[Config]], file: dict) -> dict:

@@ -46,7 +46,8 @@ class MetaEarthOptions(Config):
     tile_size: int = Field(64, ge=4, description="training tile edge in pixels (a multiple of 4)")
 
 
-@trainer_command(train_app, "metaearth", ("preset", "max_epochs", "batch_size"))
+@train_app.command("metaearth")
+@trainer_command(("preset", "max_epochs", "batch_size"))
 def metaearth(
     options: MetaEarthOptions,
     out: RunFolderOption,
@@ -105,9 +106,8 @@ class Changen2Options(Config):
     )
 
 
+@train_app.command("changen2")
 @trainer_command(
-    train_app,
-    "changen2",
     (
         "preset",
         "mask",
@@ -168,9 +168,8 @@ class DetectorOptions(Config):
     semantic: bool = Field(False, description="add SECOND semantic heads (6 classes per date)")
 
 
+@train_app.command("detector")
 @trainer_command(
-    train_app,
-    "detector",
     ("epochs", "batch_size", "learning_rate", "crop_size", "augment", "change_balance", "precision"),
 )
 def detector(
