@@ -10,11 +10,8 @@ from pydantic import Field
 from terrasynth.core.choices import NoiseMode, Solver
 from terrasynth.core.config import Config
 from terrasynth.workflows.commands.options import (
-    DeviceOption,
+    Compute,
     OverwriteOption,
-    ResourcesOption,
-    SchedulerOption,
-    parse_resources,
 )
 from terrasynth.workflows.commands.settings_options import Flag, settings_command
 
@@ -86,10 +83,8 @@ class GenerateOptions(Config):
 @settings_command()
 def generate(
     options: GenerateOptions,
-    device: DeviceOption = None,
+    compute: Compute,
     overwrite: OverwriteOption = False,
-    scheduler: SchedulerOption = None,
-    resources: ResourcesOption = None,
 ) -> None:
     """Generate a seamless canvas of any size with a MetaEarth cascade."""
     from rich.console import Console
@@ -98,13 +93,13 @@ def generate(
 
     settings = options.model_dump(exclude={"checkpoint", "out", "size"})
     summary = run(
-        options.checkpoint, options.out, size=parse_size(options.size), device=device, overwrite=overwrite,
-        scheduler=scheduler, resources=parse_resources(resources), **settings,
+        options.checkpoint, options.out, size=parse_size(options.size), overwrite=overwrite, **compute.arguments(),
+        **settings,
     )  # fmt: skip
     bands, rows, cols = summary.shape
     blocks = (
         f"; {summary.blocks} blocks computed ({summary.resumed} from an earlier run) on {summary.runner}"
-        if scheduler
+        if compute.scheduler
         else ""
     )
     Console().print(

@@ -1,5 +1,6 @@
 """The options several ``terrasynth`` commands share, each declared once as an ``Annotated`` alias
-(the command gives the default at its parameter), so that one concept has one name and one help.
+(the command gives the default at its parameter) or a settings model (:class:`Compute`), so that
+one concept has one name and one help.
 
 An option whose meaning differs between commands (``--out``, ``--seed``, ``--gsd``, ``--steps``...)
 stays declared in its command, where its help says what it means there.
@@ -11,12 +12,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import Field
 
 from terrasynth.core.choices import ChangeDataset
+from terrasynth.core.config import Config
 from terrasynth.workflows.devices import DEVICE_HELP
-
-DeviceOption = Annotated[str | None, typer.Option("--device", help=DEVICE_HELP)]
-"""The torch device of an inference command (None: a GPU when there is one)."""
 
 OverwriteOption = Annotated[
     bool,
@@ -40,20 +40,27 @@ InceptionOption = Annotated[
     ),
 ]
 
-SchedulerOption = Annotated[
-    str | None,
-    typer.Option(
-        "--scheduler",
-        help="Work in pieces, resumably (rerun to resume): 'local' (a Dask cluster on this machine), "
+
+class Compute(Config):
+    """Where an inference command's work runs: the torch device, and optionally Dask pieces."""
+
+    device: str | None = Field(None, description=DEVICE_HELP)
+    scheduler: str | None = Field(
+        None,
+        description="Work in pieces, resumably (rerun to resume): 'local' (a Dask cluster on this machine), "
         "'threads' (this process) or a Dask scheduler address such as tcp://host:8786. Default: one process.",
-    ),
-]
-ResourcesOption = Annotated[
-    str | None,
-    typer.Option(
-        "--resources", help="Dask worker resources each piece of --scheduler work needs, e.g. GPU=1."
-    ),
-]
+    )
+    resources: str | None = Field(
+        None, description="Dask worker resources each piece of --scheduler work needs, e.g. GPU=1."
+    )
+
+    def arguments(self) -> dict:
+        """The pipeline's keyword arguments ``device``, ``scheduler`` and ``resources`` (parsed)."""
+        return {
+            "device": self.device,
+            "scheduler": self.scheduler,
+            "resources": parse_resources(self.resources),
+        }
 
 
 def parse_resources(text: str | None) -> dict[str, float] | None:

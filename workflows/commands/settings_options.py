@@ -55,8 +55,11 @@ def _option_type(annotation: Any) -> Any:
 
 
 def _help(field: str, info: FieldInfo) -> str:
-    """The field's description as a sentence, with its default where it has one."""
+    """The field's description as a sentence, with its default where it has one; a description
+    that ends in a full stop is already the option's help."""
     description = info.description or field.replace("_", " ")
+    if description.endswith("."):
+        return description
     shown = not info.is_required() and info.default not in (None, "")
     default = f" (default: {info.default})" if shown else ""
     return f"{description[0].upper()}{description[1:]}{default}."
