@@ -56,12 +56,14 @@ def _option_type(annotation: Any) -> Any:
 
 def _help(field: str, info: FieldInfo) -> str:
     """The field's description as a sentence, with its default where it has one; a description
-    that ends in a full stop is already the option's help."""
+    that is already a sentence (ends in a full stop) and shows no default is the help as written."""
     description = info.description or field.replace("_", " ")
-    if description.endswith("."):
-        return description
-    shown = not info.is_required() and info.default not in (None, "")
-    default = f" (default: {info.default})" if shown else ""
+    if info.is_required() or info.default in (None, ""):
+        default = ""
+        if description.endswith("."):
+            return description
+    else:
+        default = f" (default: {info.default})"
     return f"{description[0].upper()}{description[1:]}{default}."
 
 
@@ -85,34 +87,33 @@ def _is_settings(annotation: Any) -> bool:
 
 
 def settings_command(
-    fields: Mapping[str, tuple[str, ...]] | None = None,
+    fields: Mapping[str, tuple[str, ...]] | None = None, *, config: bool = True
 ) -> Callable[[Callable[..., None]], Callable[..., None]]:
     """The decorated function as a typer command (to register with ``app.command(name)``).
 
     Each parameter of the function annotated with a :class:`~terrasynth.core.config.Config`
     subclass takes that model's fields as options (all of them, or ``fields[parameter]``) and
     receives the validated model; the other parameters are the function's own typer options.
-    ``--config FILE`` (YAML or TOML) gives any field of the models by its name.
+    ``--config FILE`` (YAML or TOML; unless ``config`` is false) gives any field of the models by its name.
     """
 
     def register(function: Callable[..., None]) -> Callable[..., None]:
         declared = inspect.signature(function, eval_str=True).parameters.values()
         models = {p.name: p.annotation for p in declared if _is_settings(p.annotation)}
         chosen = {p: (fields or {}).get(p, tuple(model.model_fields)) for p, model in models.items()}
-        parameters = [  # in the function's order, each model's options in its place
-            *(
-                option
-                for p in declared
-                for option in (
-                    [_parameter(models[p.name], field) for field in chosen[p.name]]
-                    if p.name in models
-                    else [p.replace(kind=inspect.Parameter.KEYWORD_ONLY)]
+        parameters = []
+        for parameter in declared:  # in the function's order, each model's options in its place
+            if parameter.name in models:
+                model = models[parameter.name]
+                parameters += [_parameter(model, field) for field in chosen[parameter.name]]
+            else:
+                parameters.append(parameter.replace(kind=inspect.Parameter.KEYWORD_ONLY))
+        if config:
+            parameters.append(
+                inspect.Parameter(
+                    "config", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=ConfigOption
                 )
-            ),
-            inspect.Parameter(
-                "config", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=ConfigOption
-            ),
-        ]
+            )
         signature = inspect.Signature(parameters)
 
         @functools.wraps(function)
@@ -120,10 +121,10 @@ def settings_command(
             bound = signature.bind(**options)
             bound.apply_defaults()
             values = dict(bound.arguments)
-            config: Path | None = values.pop("config")
-            file = read_config_file(config) if config is not None else {}
+            path: Path | None = values.pop("config", None)
+            file = read_config_file(path) if path is not None else {}
             settings = {
-                p: _settings(model, config, _keys_of(p, models, file), {f: values.pop(f) for f in chosen[p]})
+                p: _settings(model, path, _keys_of(p, models, file), {f: values.pop(f) for f in chosen[p]})
                 for p, model in models.items()
             }
             function(**values, **settings)
