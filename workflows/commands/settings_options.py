@@ -2,11 +2,12 @@
 (its type, default, bounds, choices and description) and reaches the command the same way from the
 command line as from a ``--config`` file.
 
-Typer builds a command from a function's signature; :func:`settings_command` gives it one: the
-function's own typer options, then one option per field of each settings model the function takes
-(a parameter annotated with a :class:`~terrasynth.core.config.Config` subclass), then ``--config``.
+Typer builds a command from a function's signature; :func:`settings_command` gives it one: in the
+function's order, its own typer options and, for each settings model it takes (a parameter annotated
+with a :class:`~terrasynth.core.config.Config` subclass), one option per field; then ``--config``.
 The function receives each model validated: the given options on top of the file's values, the
-model's defaults for the rest. A field without a default is a required option.
+model's defaults for the rest. A field without a default is a required option (the data or output a
+command works on).
 """
 
 from __future__ import annotations
