@@ -76,6 +76,24 @@ def test_dry_run_prints_the_plan_without_credentials_or_output(capsys, tmp_path)
     assert not (tmp_path / "c.zarr").exists()
 
 
+def test_a_config_file_gives_ingest_its_source_options_and_a_bad_one_is_one_line(capsys, tmp_path):
+    config = tmp_path / "ingest.yaml"
+    config.write_text("source: earthengine\nstart: '2023-06-01'\nend: '2023-09-01'\nlevels: '60,16,4'\n")
+    assert (
+        run("ingest", "--aoi", AOI, "--config", str(config), "--dry-run", "--out", str(tmp_path / "c.zarr"))
+        == 0
+    )
+    assert "Corpus plan: earthengine source" in capsys.readouterr().out
+    config.write_text("source: earthengine\nimagery: sentinel3\n")
+    assert run("ingest", "--aoi", AOI, "--config", str(config), "--out", str(tmp_path / "c.zarr")) == 2
+    err = capsys.readouterr().err
+    assert (
+        err.startswith(f"terrasynth: error: {config}: imagery: Input should be 'sentinel2'")
+        and err.count("\n") == 1
+    )
+    assert not (tmp_path / "c.zarr").exists()
+
+
 def test_earth_engine_ingest_end_to_end(capsys, tmp_path):
     out = tmp_path / "c.zarr"
     args = [*EE, "--levels", "60,16", "--tile-size", "32", "--landcover", "dynamicworld", "--out", str(out)]

@@ -37,7 +37,7 @@ def test_preview_takes_a_bbox(tmp_path, capsys):
     ("args", "message"),
     [
         (("--center", "9.15"), "--center needs 2 comma-separated numbers, got '9.15'"),
-        (("--clouds", "2"), "Invalid value for '--clouds': Input should be less than or equal to 1"),
+        (("--clouds", "2"), "--clouds: Input should be less than or equal to 1"),
         (("--date1", "yesterday"), "cannot read a date from 'yesterday'"),
     ],
 )

@@ -1,7 +1,8 @@
-"""Trainer commands take their settings options from the settings' fields: one declaration of each
-setting, the command line on top of the ``--config`` file, and a bad value named by its option."""
+"""Commands take their options from settings fields: one declaration of each option, the command
+line on top of the ``--config`` file, and a bad value named by its option."""
 
-from typing import Literal
+from pathlib import Path
+from typing import Annotated, Literal
 
 import pytest
 import typer
@@ -13,7 +14,14 @@ from terrasynth.core.config import Config
 from terrasynth.core.errors import ConfigError
 from terrasynth.trainers.settings import Changen2Training, MetaEarthTraining, TrainSettings
 from terrasynth.workflows.cli import app
-from terrasynth.workflows.commands.settings_options import SCALE_FIELDS, flag, trainer_command
+from terrasynth.workflows.commands.options import OverwriteOption, RestartOption
+from terrasynth.workflows.commands.settings_options import (
+    SCALE_FIELDS,
+    Flag,
+    flag,
+    settings_command,
+    trainer_command,
+)
 
 
 class ToySettings(Config):
@@ -32,8 +40,9 @@ def toy():
     """A one-command app over :class:`ToySettings`, and what its function received."""
     toy_app, received = typer.Typer(), {}
 
-    @trainer_command(toy_app, "toy", ToySettings, ("batch_size", "mode", "augment"))
-    def toy_command(out: str = "run", *, settings: ToySettings, overwrite: bool) -> None:
+    @toy_app.command("toy")
+    @trainer_command(("batch_size", "mode", "augment"))
+    def toy_command(out: str = "run", overwrite: RestartOption = False, *, settings: ToySettings) -> None:
         received.update(out=out, settings=settings, overwrite=overwrite)
 
     @toy_app.callback()
@@ -84,3 +93,96 @@ def test_every_settings_option_of_a_trainer_is_its_field_with_its_default(traine
         assert options[flag(field)].default is None  # None: the file's value, else the field's default
         if info.default is not None:
             assert options[flag(field)].help.endswith(f"(default: {info.default}).")
+
+
+class DrawOptions(Config):
+    source: Annotated[Path, Flag("--from", exists=True, dir_okay=False)] = Field(
+        description="the file to draw"
+    )
+    tag: list[str] | None = Field(None, description="a tag (repeat for several)")
+    mode: Literal["fast", "slow"] = Field("fast", description="how to draw")
+    size: int = Field(4, ge=1, description="edge in pixels")
+    dry_run: bool = Field(False, description="plan only")
+
+
+@pytest.fixture
+def draw(tmp_path):
+    """A one-command app over :class:`DrawOptions`, what its function received, and a file to draw."""
+    draw_app, received = typer.Typer(), {}
+
+    @draw_app.command("draw")
+    @settings_command()
+    def draw_command(options: DrawOptions, overwrite: OverwriteOption = False) -> None:
+        received.update(options=options, overwrite=overwrite)
+
+    @draw_app.callback()
+    def group() -> None:
+        """Keep ``draw`` a subcommand."""
+
+    source = tmp_path / "in.tif"
+    source.write_text("")
+    return draw_app, received, source
+
+
+def test_a_command_takes_its_options_from_its_model_renamed_repeated_and_flagged(draw):
+    draw_app, received, source = draw
+    args = ["draw", "--from", str(source), "--tag", "a", "--tag", "b", "--mode", "slow", "--dry-run"]
+    result = CliRunner().invoke(draw_app, [*args, "--overwrite"])
+    assert result.exit_code == 0, result.output
+    assert received["options"] == DrawOptions(
+        source=source, tag=["a", "b"], mode="slow", size=4, dry_run=True
+    )
+    assert received["overwrite"] is True
+
+
+def test_help_shows_the_choices_and_defaults_and_a_choice_outside_them_is_refused(draw, monkeypatch):
+    draw_app, _, source = draw
+    monkeypatch.setenv("COLUMNS", "200")
+    help = CliRunner().invoke(draw_app, ["draw", "--help"]).output
+    assert "<fast|slow>" in help and "How to draw (default: fast)." in help and "--config" in help
+    result = CliRunner().invoke(draw_app, ["draw", "--from", str(source), "--mode", "medium"])
+    assert result.exit_code == 2 and "Invalid value for '--mode'" in result.output
+
+
+def test_a_required_field_is_a_required_option_and_typer_checks_its_path(draw, tmp_path):
+    draw_app, _, _ = draw
+    result = CliRunner().invoke(draw_app, ["draw"])
+    assert result.exit_code == 2 and "Missing option '--from'" in result.output
+    result = CliRunner().invoke(draw_app, ["draw", "--from", str(tmp_path / "none.tif")])
+    assert result.exit_code == 2 and "Invalid value for '--from'" in result.output
+
+
+def test_a_config_file_gives_a_command_its_options_and_the_command_line_wins(draw, tmp_path):
+    draw_app, received, source = draw
+    config = tmp_path / "draw.toml"
+    config.write_text('mode = "slow"\nsize = 8\ntag = ["x"]\n')
+    result = CliRunner().invoke(
+        draw_app, ["draw", "--from", str(source), "--config", str(config), "--size", "2"]
+    )
+    assert result.exit_code == 0, result.output
+    assert received["options"] == DrawOptions(source=source, tag=["x"], mode="slow", size=2)
+
+
+@pytest.mark.parametrize(
+    ("text", "args", "message"),
+    [
+        ("", ["--size", "0"], "--size: Input should be greater than or equal to 1"),
+        ("size = 0\n", [], "{config}: size: Input should be greater than or equal to 1"),
+        ('mode = "medium"\n', [], "{config}: mode: Input should be 'fast' or 'slow'"),
+        ("colour = 1\n", [], "{config}: colour: Extra inputs are not permitted"),
+    ],
+)
+def test_a_bad_value_names_its_option_or_its_file_and_key(draw, tmp_path, text, args, message):
+    draw_app, _, source = draw
+    config = tmp_path / "draw.toml"
+    config.write_text(text)
+    result = CliRunner().invoke(draw_app, ["draw", "--from", str(source), "--config", str(config), *args])
+    assert isinstance(result.exception, ConfigError)
+    assert str(result.exception).startswith(message.format(config=config))
+
+
+def test_a_command_called_from_python_takes_its_fields_by_name_and_defaults_the_rest(draw):
+    draw_app, received, source = draw
+    command = get_command(draw_app).commands["draw"].callback
+    command(source=source, size=3)
+    assert received["options"] == DrawOptions(source=source, size=3) and received["overwrite"] is False

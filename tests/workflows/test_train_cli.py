@@ -85,7 +85,7 @@ def command(*args):
             "metaearth",
             "--tile-size",
             "0",
-            "Invalid value for '--tile-size': Input should be greater than or equal to 4",
+            "--tile-size: Input should be greater than or equal to 4",
         ),
         (
             "metaearth",
@@ -98,7 +98,7 @@ def command(*args):
             "changen2",
             "--tile-size",
             "0",
-            "Invalid value for '--tile-size': Input should be greater than or equal to 1",
+            "--tile-size: Input should be greater than or equal to 1",
         ),
         ("changen2", "--tile-size", "512", "give a smaller --tile-size or --min-valid-fraction, or ingest a"),
     ],

@@ -7,33 +7,32 @@ import logging
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Literal
 
-import typer
+from pydantic import Field
 
+from terrasynth.core.config import Config
 from terrasynth.workflows.commands.options import InceptionOption
+from terrasynth.workflows.commands.settings_options import settings_command
 from terrasynth.workflows.demo import SCALES
 
 Scale = Literal[tuple(SCALES)]
 
 
-def demo(
-    out: Annotated[Path, typer.Option("--out", help="Folder for everything the demo writes.")] = Path(
-        "demo-out"
-    ),
-    seed: Annotated[int, typer.Option("--seed", help="The synthetic world and every random draw.")] = 0,
-    scale: Annotated[
-        Scale, typer.Option("--scale", help="small (~10 min on 2 CPU cores) or medium (GPU).")
-    ] = "small",
-    inception: InceptionOption = None,
-    from_scratch: Annotated[
-        bool,
-        typer.Option(
-            "--from-scratch",
-            help="Train the MetaEarth and Changen2 models in the run instead of using the bundled checkpoints.",
-        ),
-    ] = False,
-) -> None:
+class DemoOptions(Config):
+    """Where ``terrasynth demo`` writes, its world and size, and whether it trains its own models."""
+
+    out: Path = Field(Path("demo-out"), description="folder for everything the demo writes")
+    seed: int = Field(0, description="the synthetic world and every random draw")
+    scale: Scale = Field("small", description="the size: small (~10 min on 2 CPU cores) or medium (GPU)")
+    from_scratch: bool = Field(
+        False,
+        description="train the MetaEarth and Changen2 models in the run instead of using the bundled checkpoints",
+    )
+
+
+@settings_command()
+def demo(options: DemoOptions, inception: InceptionOption = None) -> None:
     """Run the whole system on the synthetic world and write a report (no network, no credentials)."""
     from rich.console import Console
 
@@ -46,8 +45,8 @@ def demo(
 
     with _quiet_lightning():
         run = run_demo(
-            out, seed=seed, scale=scale, inception_weights=inception, from_scratch=from_scratch,
-            on_step=on_step, progress=True,
+            options.out, seed=options.seed, scale=options.scale, inception_weights=inception,
+            from_scratch=options.from_scratch, on_step=on_step, progress=True,
         )  # fmt: skip
     f1 = run.results["change"]["scores"].sel(metric="f1").squeeze(drop=True)
     console.print(

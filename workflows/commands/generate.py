@@ -5,16 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-import typer
+from pydantic import Field
 
 from terrasynth.core.choices import NoiseMode, Solver
+from terrasynth.core.config import Config
 from terrasynth.workflows.commands.options import (
-    DeviceOption,
+    Compute,
     OverwriteOption,
-    ResourcesOption,
-    SchedulerOption,
-    parse_resources,
 )
+from terrasynth.workflows.commands.settings_options import Flag, settings_command
 
 
 def parse_size(text: str | None) -> tuple[int, int] | None:
@@ -29,115 +28,78 @@ def parse_size(text: str | None) -> tuple[int, int] | None:
     return height, width
 
 
+class GenerateOptions(Config):
+    """What ``terrasynth generate`` draws: the cascade, the canvas it starts from, and the sampling."""
+
+    checkpoint: list[Path] = Field(
+        description="a stage's model folder (a training run's RUN/model); repeat, coarse to fine"
+    )
+    out: Path = Field(description="the GeoTIFF to write (uint16 reflectance x 1e4)")
+    size: str | None = Field(None, description="output WIDTHxHEIGHT in pixels; default: the --from footprint")
+    from_path: Annotated[Path | None, Flag("--from", exists=True, dir_okay=False)] = Field(
+        None, description="low-resolution GeoTIFF to start from (georeferences the output)"
+    )
+    from_gsd: float | None = Field(
+        None, description="metres per pixel of --from (default: from its transform)"
+    )
+    from_scale: float | None = Field(
+        None, description="stored value x this = reflectance (default: its scale, or 1e-4 for integers)"
+    )
+    landcover: Annotated[Path | None, Flag(exists=True, dir_okay=False)] = Field(
+        None,
+        description="GeoTIFF of land-cover codes for a first stage (georeferences the output without --from)",
+    )
+    gsd: float | None = Field(
+        None, description="resolution to stop at, metres per pixel (default: the finest stage's)"
+    )
+    seed: int = Field(0, description="seed of all noise; the same seed gives the same canvas")
+    noise: NoiseMode = Field(
+        "shared",
+        description="shared (MetaEarth; needs --from or --landcover), independent, field (keyed by ground "
+        "position) or average",
+    )
+    solver: Solver | None = Field(
+        None,
+        description="the sampler: dpm++ (DPM-Solver++, the same quality in fewer steps) or ddim (default: "
+        "dpm++; ddim with --noise average or --eta above 0)",
+    )
+    steps: int | None = Field(
+        None, ge=1, description="sampling steps per window (default: 10 with dpm++, 50 with ddim)"
+    )
+    eta: float = Field(0.0, description="DDIM noise: 0 is deterministic, 1 is DDPM")
+    strength: float = Field(
+        1.0, description="1: from pure noise; below 1: from the noised upsampled condition"
+    )
+    window: int | None = Field(None, description="window side in pixels (default: the training tile)")
+    batch_size: int = Field(8, description="windows per denoiser call")
+    block: int | None = Field(
+        None,
+        ge=1,
+        description="with --scheduler: the canvas in blocks of this many window strides (default 16; average "
+        "noise: 4 x steps), kept in its store canvas.zarr beside --out",
+    )
+
+
+@settings_command()
 def generate(
-    checkpoint: Annotated[
-        list[Path],
-        typer.Option(
-            "--checkpoint",
-            help="A stage's model folder (a training run's RUN/model); repeat, coarse to fine.",
-        ),
-    ],
-    out: Annotated[Path, typer.Option("--out", help="The GeoTIFF to write (uint16 reflectance x 1e4).")],
-    size: Annotated[
-        str | None,
-        typer.Option("--size", help="Output WIDTHxHEIGHT in pixels; default: the --from footprint."),
-    ] = None,
-    from_path: Annotated[
-        Path | None,
-        typer.Option(
-            "--from",
-            exists=True,
-            dir_okay=False,
-            help="Low-resolution GeoTIFF to start from (georeferences the output).",
-        ),
-    ] = None,
-    from_gsd: Annotated[
-        float | None,
-        typer.Option("--from-gsd", help="Metres per pixel of --from (default: from its transform)."),
-    ] = None,
-    from_scale: Annotated[
-        float | None,
-        typer.Option(
-            "--from-scale",
-            help="Stored value x this = reflectance (default: its scale, or 1e-4 for integers).",
-        ),
-    ] = None,
-    landcover: Annotated[
-        Path | None,
-        typer.Option(
-            "--landcover",
-            exists=True,
-            dir_okay=False,
-            help="GeoTIFF of land-cover codes for a first stage (georeferences the output without --from).",
-        ),
-    ] = None,
-    gsd: Annotated[
-        float | None,
-        typer.Option("--gsd", help="Resolution to stop at, metres per pixel (default: the finest stage's)."),
-    ] = None,
-    seed: Annotated[
-        int, typer.Option("--seed", help="Seed of all noise; the same seed gives the same canvas.")
-    ] = 0,
-    noise: Annotated[
-        NoiseMode,
-        typer.Option(
-            "--noise",
-            help="shared (MetaEarth; needs --from or --landcover), independent, field (keyed by ground "
-            "position) or average.",
-        ),
-    ] = "shared",
-    solver: Annotated[
-        Solver | None,
-        typer.Option(
-            "--solver",
-            help="dpm++ (DPM-Solver++, the same quality in fewer steps) or ddim (default: dpm++; ddim with "
-            "--noise average or --eta above 0).",
-        ),
-    ] = None,
-    steps: Annotated[
-        int | None,
-        typer.Option(
-            "--steps", min=1, help="Sampling steps per window (default: 10 with dpm++, 50 with ddim)."
-        ),
-    ] = None,
-    eta: Annotated[float, typer.Option("--eta", help="DDIM noise: 0 is deterministic, 1 is DDPM.")] = 0.0,
-    strength: Annotated[
-        float,
-        typer.Option("--strength", help="1: from pure noise; below 1: from the noised upsampled condition."),
-    ] = 1.0,
-    window: Annotated[
-        int | None, typer.Option("--window", help="Window side in pixels (default: the training tile).")
-    ] = None,
-    batch_size: Annotated[int, typer.Option("--batch-size", help="Windows per denoiser call.")] = 8,
-    device: DeviceOption = None,
+    options: GenerateOptions,
+    compute: Compute,
     overwrite: OverwriteOption = False,
-    scheduler: SchedulerOption = None,
-    block: Annotated[
-        int | None,
-        typer.Option(
-            "--block",
-            min=1,
-            help="With --scheduler: the canvas in blocks of this many window strides (default 16; average "
-            "noise: 4 x steps), kept in its store canvas.zarr beside --out.",
-        ),
-    ] = None,
-    resources: ResourcesOption = None,
 ) -> None:
     """Generate a seamless canvas of any size with a MetaEarth cascade."""
     from rich.console import Console
 
     from terrasynth.workflows.generate import generate as run
 
+    settings = options.model_dump(exclude={"checkpoint", "out", "size"})
     summary = run(
-        checkpoint, out, size=parse_size(size), from_path=from_path, from_gsd=from_gsd, from_scale=from_scale,
-        landcover=landcover, gsd=gsd, seed=seed, noise=noise, steps=steps, eta=eta, strength=strength, window=window,
-        batch_size=batch_size, solver=solver, device=device, overwrite=overwrite, scheduler=scheduler, block=block,
-        resources=parse_resources(resources),
+        options.checkpoint, options.out, size=parse_size(options.size), overwrite=overwrite, **compute.arguments(),
+        **settings,
     )  # fmt: skip
     bands, rows, cols = summary.shape
     blocks = (
         f"; {summary.blocks} blocks computed ({summary.resumed} from an earlier run) on {summary.runner}"
-        if scheduler
+        if compute.scheduler
         else ""
     )
     Console().print(

@@ -4,124 +4,82 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Literal
 
-import typer
+from pydantic import Field
 
+from terrasynth.core.config import Config
 from terrasynth.ingest.catalog import IMAGERY, LANDCOVER
 from terrasynth.ingest.registry import SOURCES
 from terrasynth.workflows.commands.options import RestartOption
+from terrasynth.workflows.commands.settings_options import settings_command
 
 SourceName = Literal[tuple(SOURCES)]
 ImageryName = Literal[tuple(IMAGERY)]
 LandCoverName = Literal[tuple(LANDCOVER)]
 
 
-def ingest(
-    aoi: Annotated[
-        str,
-        typer.Option(
-            "--aoi", help="Area: 'west,south,east,north' degrees, GeoJSON/WKT text or a file holding either."
-        ),
-    ],
-    source: Annotated[SourceName, typer.Option("--source", help="Where pixels come from.")] = "synthetic",
-    levels: Annotated[
-        str, typer.Option("--levels", help="Resolutions in metres, coarse to fine.")
-    ] = "60,16,4",
-    start: Annotated[
-        str | None,
-        typer.Option("--start", help="First day of the date range, YYYY-MM-DD (needed by earthengine)."),
-    ] = None,
-    end: Annotated[
-        str | None, typer.Option("--end", help="Day after the date range, YYYY-MM-DD (excluded).")
-    ] = None,
-    out: Annotated[
-        str, typer.Option("--out", help="The Zarr store to write (resumed if it exists).")
-    ] = "corpus.zarr",
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Print regions, tiles, requests, bytes and time; fetch nothing.")
-    ] = False,
-    overwrite: RestartOption = False,
-    scheduler: Annotated[
-        str,
-        typer.Option(
-            "--scheduler",
-            help="'local' (a Dask cluster sized to this machine), 'threads' (this process; small jobs) or a "
-            "Dask scheduler address such as tcp://host:8786.",
-        ),
-    ] = "local",
-    tile_size: Annotated[int, typer.Option("--tile-size", help="Tile and chunk edge in pixels.")] = 256,
-    project: Annotated[
-        str | None,
-        typer.Option(
-            "--project", help="earthengine: Cloud project with Earth Engine enabled (default: $EE_PROJECT)."
-        ),
-    ] = None,
-    service_account_key: Annotated[
-        str | None,
-        typer.Option(
-            "--service-account-key",
-            help="earthengine: service-account JSON key file (default: application-default credentials).",
-        ),
-    ] = None,
-    imagery: Annotated[
-        ImageryName,
-        typer.Option(
-            "--imagery", help="earthengine: the imagery of every level (usually sentinel2 or landsat)."
-        ),
-    ] = "sentinel2",
-    fine_imagery: Annotated[
-        ImageryName | None,
-        typer.Option(
-            "--fine-imagery",
-            help="earthengine: imagery for levels finer than --imagery's (usually nicfi or naip; else resampled).",
-        ),
-    ] = None,
-    landcover: Annotated[
-        LandCoverName, typer.Option("--landcover", help="earthengine: the land-cover product.")
-    ] = "worldcover",
-    buildings: Annotated[
-        bool,
-        typer.Option(
-            "--buildings", help="earthengine: burn Open Buildings temporal into the land cover as built-up."
-        ),
-    ] = False,
-    cloud_threshold: Annotated[
-        float,
-        typer.Option(
-            "--cloud-threshold", help="earthengine: keep Sentinel-2 pixels with Cloud Score+ cs_cdf >= this."
-        ),
-    ] = 0.6,
-    concurrency: Annotated[
-        int,
-        typer.Option(
-            "--concurrency", help="earthengine: requests in flight at once, all workers together (quota ~40)."
-        ),
-    ] = 32,
-    image: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--image", help="local: a GeoTIFF/COG to read (repeat for several; the first listed wins)."
-        ),
-    ] = None,
-    bands: Annotated[
-        str | None,
-        typer.Option("--bands", help="local: bands to keep, 1-based indexes or descriptions, e.g. 2,3,4,8."),
-    ] = None,
-    scale: Annotated[
-        float, typer.Option("--scale", help="local: reflectance = stored value x scale + offset.")
-    ] = 1e-4,
-    offset: Annotated[
-        float, typer.Option("--offset", help="local: reflectance = stored value x scale + offset.")
-    ] = 0.0,
-    landcover_raster: Annotated[
-        str | None,
-        typer.Option(
-            "--landcover-raster", help="local: a class raster (ESA WorldCover codes) to store as land cover."
-        ),
-    ] = None,
-    seed: Annotated[int, typer.Option("--seed", help="synthetic: the seed of the world.")] = 0,
-) -> None:
+class IngestOptions(Config):
+    """The area, levels and output of ``terrasynth ingest``, and the options of each source."""
+
+    aoi: str = Field(
+        description="area: 'west,south,east,north' degrees, GeoJSON/WKT text or a file holding either"
+    )
+    source: SourceName = Field("synthetic", description="where pixels come from")
+    levels: str = Field("60,16,4", description="resolutions in metres, coarse to fine")
+    start: str | None = Field(
+        None, description="first day of the date range, YYYY-MM-DD (needed by earthengine)"
+    )
+    end: str | None = Field(None, description="day after the date range, YYYY-MM-DD (excluded)")
+    out: str = Field("corpus.zarr", description="the Zarr store to write (resumed if it exists)")
+    dry_run: bool = Field(False, description="print regions, tiles, requests, bytes and time; fetch nothing")
+    scheduler: str = Field(
+        "local",
+        description="'local' (a Dask cluster sized to this machine), 'threads' (this process; small jobs) or a "
+        "Dask scheduler address such as tcp://host:8786",
+    )
+    tile_size: int = Field(256, description="tile and chunk edge in pixels")
+    project: str | None = Field(
+        None, description="for earthengine: Cloud project with Earth Engine enabled (default: $EE_PROJECT)"
+    )
+    service_account_key: str | None = Field(
+        None,
+        description="for earthengine: service-account JSON key file (default: application-default credentials)",
+    )
+    imagery: ImageryName = Field(
+        "sentinel2", description="for earthengine: the imagery of every level (usually sentinel2 or landsat)"
+    )
+    fine_imagery: ImageryName | None = Field(
+        None,
+        description="for earthengine: imagery for levels finer than --imagery's (usually nicfi or naip; else "
+        "resampled)",
+    )
+    landcover: LandCoverName = Field("worldcover", description="for earthengine: the land-cover product")
+    buildings: bool = Field(
+        False, description="for earthengine: burn Open Buildings temporal into the land cover as built-up"
+    )
+    cloud_threshold: float = Field(
+        0.6, description="for earthengine: keep Sentinel-2 pixels with Cloud Score+ cs_cdf >= this"
+    )
+    concurrency: int = Field(
+        32, description="for earthengine: requests in flight at once, all workers together (quota ~40)"
+    )
+    image: list[str] | None = Field(
+        None, description="for local: a GeoTIFF/COG to read (repeat for several; the first listed wins)"
+    )
+    bands: str | None = Field(
+        None, description="for local: bands to keep, 1-based indexes or descriptions, e.g. 2,3,4,8"
+    )
+    scale: float = Field(1e-4, description="for local: reflectance = stored value x scale + offset")
+    offset: float = Field(0.0, description="for local: reflectance = stored value x scale + offset")
+    landcover_raster: str | None = Field(
+        None, description="for local: a class raster (ESA WorldCover codes) to store as land cover"
+    )
+    seed: int = Field(0, description="for synthetic: the seed of the world")
+
+
+@settings_command()
+def ingest(options: IngestOptions, overwrite: RestartOption = False) -> None:
     """Build a multi-resolution corpus (Zarr) from Earth Engine, local rasters or the synthetic world."""
     from terrasynth.core import AreaOfInterest
     from terrasynth.core.errors import ConfigError
@@ -129,62 +87,63 @@ def ingest(
     from terrasynth.ingest.registry import make_source
     from terrasynth.workflows.ingest import print_plan, print_summary, run_ingest
 
-    if (start is None) != (end is None):
+    o = options
+    if (o.start is None) != (o.end is None):
         raise ConfigError("give both --start and --end, or neither")
-    dates = DateRange.parse(start, end) if start is not None else None
+    dates = DateRange.parse(o.start, o.end) if o.start is not None else None
     _check_options_fit(
-        source,
+        o.source,
         {
-            "local": {"--image": image, "--bands": bands, "--landcover-raster": landcover_raster},
+            "local": {"--image": o.image, "--bands": o.bands, "--landcover-raster": o.landcover_raster},
             "earthengine": {
-                "--project": project,
-                "--service-account-key": service_account_key,
-                "--fine-imagery": fine_imagery,
-                "--buildings": buildings,
+                "--project": o.project,
+                "--service-account-key": o.service_account_key,
+                "--fine-imagery": o.fine_imagery,
+                "--buildings": o.buildings,
             },
         },
     )
-    if source == "earthengine":
+    if o.source == "earthengine":
         if dates is None:
             raise ConfigError(
                 "the earthengine source needs a date range: pass --start and --end (YYYY-MM-DD)"
             )
-        options = {
+        source_options = {
             "start": dates.start,
             "end": dates.end,
-            "imagery": imagery,
-            "fine_imagery": fine_imagery,
-            "landcover": landcover,
-            "buildings": buildings,
-            "cloud_threshold": cloud_threshold,
-            "concurrency": concurrency,
-            "project": project,
-            "service_account_key": service_account_key,
+            "imagery": o.imagery,
+            "fine_imagery": o.fine_imagery,
+            "landcover": o.landcover,
+            "buildings": o.buildings,
+            "cloud_threshold": o.cloud_threshold,
+            "concurrency": o.concurrency,
+            "project": o.project,
+            "service_account_key": o.service_account_key,
         }
-    elif source == "local":
-        options = {
-            "images": image or [],
-            "bands": bands.split(",") if bands else None,
-            "scale": scale,
-            "offset": offset,
-            "landcover": landcover_raster,
+    elif o.source == "local":
+        source_options = {
+            "images": o.image or [],
+            "bands": o.bands.split(",") if o.bands else None,
+            "scale": o.scale,
+            "offset": o.offset,
+            "landcover": o.landcover_raster,
         }
     else:
-        options = {"seed": seed, **({"date": dates.start} if dates else {})}
-    area = AreaOfInterest.parse(aoi)
-    chosen = make_source(source, **options)
-    if dry_run:
-        print_plan(area, levels, tile_size, chosen)
+        source_options = {"seed": o.seed, **({"date": dates.start} if dates else {})}
+    area = AreaOfInterest.parse(o.aoi)
+    chosen = make_source(o.source, **source_options)
+    if o.dry_run:
+        print_plan(area, o.levels, o.tile_size, chosen)
         return
     summary = run_ingest(
         chosen,
         area,
-        out,
-        levels=levels,
-        tile_size=tile_size,
+        o.out,
+        levels=o.levels,
+        tile_size=o.tile_size,
         dates=dates,
         overwrite=overwrite,
-        scheduler=scheduler,
+        scheduler=o.scheduler,
     )
     print_summary(summary)
 

@@ -1,5 +1,6 @@
 """The options several ``terrasynth`` commands share, each declared once as an ``Annotated`` alias
-(the command gives the default at its parameter), so that one concept has one name and one help.
+(the command gives the default at its parameter) or a settings model (:class:`Compute`), so that
+one concept has one name and one help.
 
 An option whose meaning differs between commands (``--out``, ``--seed``, ``--gsd``, ``--steps``...)
 stays declared in its command, where its help says what it means there.
@@ -11,13 +12,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import Field
 
 from terrasynth.core.choices import ChangeDataset
-from terrasynth.trainers.settings import Accelerator
+from terrasynth.core.config import Config
 from terrasynth.workflows.devices import DEVICE_HELP
-
-DeviceOption = Annotated[str | None, typer.Option("--device", help=DEVICE_HELP)]
-"""The torch device of an inference command (None: a GPU when there is one)."""
 
 OverwriteOption = Annotated[
     bool,
@@ -41,20 +40,27 @@ InceptionOption = Annotated[
     ),
 ]
 
-SchedulerOption = Annotated[
-    str | None,
-    typer.Option(
-        "--scheduler",
-        help="Work in pieces, resumably (rerun to resume): 'local' (a Dask cluster on this machine), "
+
+class Compute(Config):
+    """Where an inference command's work runs: the torch device, and optionally Dask pieces."""
+
+    device: str | None = Field(None, description=DEVICE_HELP)
+    scheduler: str | None = Field(
+        None,
+        description="Work in pieces, resumably (rerun to resume): 'local' (a Dask cluster on this machine), "
         "'threads' (this process) or a Dask scheduler address such as tcp://host:8786. Default: one process.",
-    ),
-]
-ResourcesOption = Annotated[
-    str | None,
-    typer.Option(
-        "--resources", help="Dask worker resources each piece of --scheduler work needs, e.g. GPU=1."
-    ),
-]
+    )
+    resources: str | None = Field(
+        None, description="Dask worker resources each piece of --scheduler work needs, e.g. GPU=1."
+    )
+
+    def arguments(self) -> dict:
+        """The pipeline's keyword arguments ``device``, ``scheduler`` and ``resources`` (parsed)."""
+        return {
+            "device": self.device,
+            "scheduler": self.scheduler,
+            "resources": parse_resources(self.resources),
+        }
 
 
 def parse_resources(text: str | None) -> dict[str, float] | None:
@@ -85,35 +91,12 @@ RunFolderOption = Annotated[
     ),
 ]
 """The trainers' output (:mod:`terrasynth.trainers.run_folder`)."""
-EpochsOption = Annotated[
-    int | None, typer.Option("--epochs", help="Epochs to train (a rerun may raise it to extend the run).")
-]
-TrainingBatchSizeOption = Annotated[
-    int | None, typer.Option("--batch-size", help="Training samples per step and device.")
-]
-LearningRateOption = Annotated[float | None, typer.Option("--learning-rate", help="AdamW learning rate.")]
-TrainingSeedOption = Annotated[
-    int | None, typer.Option("--seed", help="Seed of the weights, the data order and every other draw.")
-]
 ConfigOption = Annotated[
     Path | None,
-    typer.Option("--config", help="YAML/TOML file of the trainer's settings (the options above and more)."),
-]
-"""The trainers' options (None: the ``--config`` file's value, or the settings' default)."""
-
-AcceleratorOption = Annotated[
-    Accelerator | None, typer.Option("--accelerator", help="Lightning accelerator.")
-]
-DevicesOption = Annotated[
-    str | None, typer.Option("--devices", help="Devices per node: auto, a count, or a list such as 0,1.")
-]
-NumNodesOption = Annotated[
-    int | None, typer.Option("--num-nodes", min=1, help="Machines, each running --devices processes.")
-]
-StrategyOption = Annotated[
-    str | None,
     typer.Option(
-        "--strategy", help="Lightning strategy: auto (DDP on several devices), ddp, ddp_spawn, fsdp..."
+        "--config",
+        help="YAML/TOML file of settings by field name (e.g. batch_size): the options above (a trainer's "
+        "settings take more); given options win.",
     ),
 ]
-"""The options of :class:`~terrasynth.trainers.settings.ScaleSettings`."""
+"""Of the commands made by :func:`~terrasynth.workflows.commands.settings_options.settings_command`."""

@@ -5,88 +5,66 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-import typer
+from pydantic import Field
 
 from terrasynth.core.choices import ChangeLabel, Pairing, SynthesisLayout
+from terrasynth.core.config import Config
 from terrasynth.workflows.commands.options import (
-    DeviceOption,
-    ResourcesOption,
-    SchedulerOption,
-    parse_resources,
+    Compute,
 )
+from terrasynth.workflows.commands.settings_options import Flag, settings_command
 
 
+class SynthesizeOptions(Config):
+    """What ``terrasynth synthesize`` draws: the model, its sources, and the pairs or series it writes."""
+
+    checkpoint: Annotated[Path, Flag(exists=True)] = Field(
+        description="the model folder (a training run's RUN/model)"
+    )
+    source: Annotated[Path, Flag("--from", exists=True)] = Field(
+        description="a corpus (Zarr store), a folder of images (PNG, JPEG, GeoTIFF), or of xView2 / OpenEarthMap "
+        "images with their masks (for converted released models)"
+    )
+    out: Path = Field(description="the folder to write (must not exist, or be empty)")
+    pairs: int = Field(16, description="change pairs to write")
+    length: int = Field(2, description="dates per simulated series (the first is the source)")
+    layout: SynthesisLayout = Field(
+        "levir-cd",
+        description="the layout: levir-cd (PNG pairs), second (semantic PNG pairs) or series (Zarr)",
+    )
+    size: int | None = Field(None, description="image side in pixels (default: the model's training tile)")
+    seed: int = Field(0, description="seed of tiles, change events and noise")
+    steps: int = Field(
+        50, description="steps per date (DDIM; ancestral for learned-variance models, DiT: 250)"
+    )
+    margin: int = Field(1, description="pixels around each change redrawn with it")
+    level: str | None = Field(None, description="corpus level (default: the model's resolution)")
+    pairing: Pairing = Field(
+        "consecutive", description="pairs of consecutive dates, or first-last of each series"
+    )
+    change: ChangeLabel = Field(
+        "any", description="LEVIR-CD pairs: any class change, or buildings only (built and demolished)"
+    )
+    batch_size: int = Field(4, description="series drawn together (with --scheduler: one shard)")
+    gsd: float | None = Field(
+        None, ge=0.01, description="metres per pixel of the sources (default: the model's)"
+    )
+    exact_carry_over: bool = Field(
+        False,
+        description="keep unchanged areas bit-identical between dates (default: each date gets its own "
+        "illumination, noise and sub-pixel registration, as real acquisitions do)",
+    )
+    buildings_only: bool = Field(
+        False,
+        description="with --change buildings: nothing but buildings changes (default: the rest of the land "
+        "cover changes too, unlabelled, as between real acquisitions)",
+    )
+
+
+@settings_command()
 def synthesize(
-    checkpoint: Annotated[
-        Path, typer.Option("--checkpoint", exists=True, help="The model folder (a training run's RUN/model).")
-    ],
-    source: Annotated[
-        Path,
-        typer.Option(
-            "--from",
-            exists=True,
-            help="A corpus (Zarr store), a folder of images (PNG, JPEG, GeoTIFF), or of xView2 / OpenEarthMap "
-            "images with their masks (for converted released models).",
-        ),
-    ],
-    out: Annotated[Path, typer.Option("--out", help="The folder to write (must not exist, or be empty).")],
-    pairs: Annotated[int, typer.Option("--pairs", help="Change pairs to write.")] = 16,
-    length: Annotated[
-        int, typer.Option("--length", help="Dates per simulated series (the first is the source).")
-    ] = 2,
-    layout: Annotated[
-        SynthesisLayout,
-        typer.Option("--layout", help="levir-cd (PNG pairs), second (semantic PNG pairs) or series (Zarr)."),
-    ] = "levir-cd",
-    size: Annotated[
-        int | None, typer.Option("--size", help="Image side in pixels (default: the model's training tile).")
-    ] = None,
-    seed: Annotated[int, typer.Option("--seed", help="Seed of tiles, change events and noise.")] = 0,
-    steps: Annotated[
-        int,
-        typer.Option(
-            "--steps", help="Steps per date (DDIM; ancestral for learned-variance models, DiT: 250)."
-        ),
-    ] = 50,
-    margin: Annotated[int, typer.Option("--margin", help="Pixels around each change redrawn with it.")] = 1,
-    level: Annotated[
-        str | None, typer.Option("--level", help="Corpus level (default: the model's resolution).")
-    ] = None,
-    pairing: Annotated[
-        Pairing, typer.Option("--pairing", help="Pairs of consecutive dates, or first-last of each series.")
-    ] = "consecutive",
-    change: Annotated[
-        ChangeLabel,
-        typer.Option(
-            "--change", help="LEVIR-CD pairs: any class change, or buildings only (built and demolished)."
-        ),
-    ] = "any",
-    batch_size: Annotated[
-        int, typer.Option("--batch-size", help="Series drawn together (with --scheduler: one shard).")
-    ] = 4,
-    device: DeviceOption = None,
-    gsd: Annotated[
-        float | None,
-        typer.Option("--gsd", min=0.01, help="Metres per pixel of the sources (default: the model's)."),
-    ] = None,
-    exact_carry_over: Annotated[
-        bool,
-        typer.Option(
-            "--exact-carry-over",
-            help="Keep unchanged areas bit-identical between dates (default: each date gets its own "
-            "illumination, noise and sub-pixel registration, as real acquisitions do).",
-        ),
-    ] = False,
-    buildings_only: Annotated[
-        bool,
-        typer.Option(
-            "--buildings-only",
-            help="With --change buildings: nothing but buildings changes (default: the rest of the land "
-            "cover changes too, unlabelled, as between real acquisitions).",
-        ),
-    ] = False,
-    scheduler: SchedulerOption = None,
-    resources: ResourcesOption = None,
+    options: SynthesizeOptions,
+    compute: Compute,
 ) -> None:
     """Synthesize change pairs or series from single-date images with a Changen2 model (GPCM)."""
     from rich.console import Console
@@ -94,11 +72,11 @@ def synthesize(
     from terrasynth.models.changen2 import DateAppearance
     from terrasynth.workflows.synthesize import synthesize as run
 
+    o = options
+    settings = o.model_dump(exclude={"checkpoint", "source", "out", "exact_carry_over", "buildings_only"})
     summary = run(
-        checkpoint, source, out, pairs=pairs, length=length, layout=layout, size=size, seed=seed, steps=steps,
-        margin=margin, level=level, pairing=pairing, change=change, batch_size=batch_size, device=device,
-        gsd=gsd, appearance=DateAppearance.none() if exact_carry_over else None, other_change=not buildings_only,
-        scheduler=scheduler, resources=parse_resources(resources),
+        o.checkpoint, o.source, o.out, appearance=DateAppearance.none() if o.exact_carry_over else None,
+        other_change=not o.buildings_only, **compute.arguments(), **settings,
     )  # fmt: skip
     figures = summary.consistency
     Console().print(

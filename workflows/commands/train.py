@@ -8,11 +8,18 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import Field
 
 from terrasynth.core.choices import CascadeCondition
+from terrasynth.core.config import Config
 from terrasynth.trainers.settings import Changen2Training, MetaEarthTraining, TrainSettings
-from terrasynth.workflows.commands.options import ChangeDatasetOption, ChangeRootOption, RunFolderOption
-from terrasynth.workflows.commands.settings_options import trainer_command
+from terrasynth.workflows.commands.options import (
+    ChangeDatasetOption,
+    ChangeRootOption,
+    RestartOption,
+    RunFolderOption,
+)
+from terrasynth.workflows.commands.settings_options import Flag, trainer_command
 
 train_app = typer.Typer(help="Train MetaEarth cascade stages and the other models.", no_args_is_help=True)
 
@@ -24,36 +31,29 @@ WorkOption = Annotated[
 """The options of the bundled checkpoints' commands."""
 
 
-@trainer_command(train_app, "metaearth", MetaEarthTraining, ("preset", "max_epochs", "batch_size"))
+class MetaEarthOptions(Config):
+    """What ``train metaearth`` trains on: a corpus level, its condition and tiles."""
+
+    corpus: Path = Field(description="corpus store written by `terrasynth ingest`")
+    level: str = Field(
+        description="level the stage generates, e.g. 16m; or 'all' / '16m,4m': one model for every stage"
+    )
+    condition: CascadeCondition = Field(
+        "coarser", description="LR condition: 'coarser' (next coarser level) or 'degraded'"
+    )
+    condition_level: str | None = Field(None, description="LR resolution, e.g. 60m (default: next coarser)")
+    first_stage: bool | None = Field(None, description="generate from noise (default: the coarsest level)")
+    tile_size: int = Field(64, ge=4, description="training tile edge in pixels (a multiple of 4)")
+
+
+@train_app.command("metaearth")
+@trainer_command(("preset", "max_epochs", "batch_size"))
 def metaearth(
-    corpus: Annotated[Path, typer.Option("--corpus", help="Corpus store written by `terrasynth ingest`.")],
-    level: Annotated[
-        str,
-        typer.Option(
-            "--level",
-            help="Level the stage generates, e.g. 16m; or 'all' / '16m,4m': one model for every stage.",
-        ),
-    ],
+    options: MetaEarthOptions,
     out: RunFolderOption,
-    condition: Annotated[
-        CascadeCondition,
-        typer.Option("--condition", help="LR condition: 'coarser' (next coarser level) or 'degraded'."),
-    ] = "coarser",
-    condition_level: Annotated[
-        str | None, typer.Option("--condition-level", help="LR resolution, e.g. 60m (default: next coarser).")
-    ] = None,
-    first_stage: Annotated[
-        bool | None,
-        typer.Option(
-            "--first-stage/--no-first-stage", help="Generate from noise (default: the coarsest level)."
-        ),
-    ] = None,
-    tile_size: Annotated[
-        int, typer.Option("--tile-size", min=4, help="Training tile edge in pixels (a multiple of 4).")
-    ] = 64,
+    overwrite: RestartOption = False,
     *,
     settings: MetaEarthTraining,
-    overwrite: bool,
 ) -> None:
     """Train one stage of the MetaEarth cascade on a corpus, or one model for every stage (--level all)."""
     from rich.console import Console
@@ -62,8 +62,9 @@ def metaearth(
     from terrasynth.datasets.corpus import NoValidTilesError
     from terrasynth.workflows.train_metaearth import corpus_cascade, corpus_stage, train_metaearth
 
+    corpus, level, condition, tile_size = options.corpus, options.level, options.condition, options.tile_size
     several = level == "all" or "," in level
-    if several and (first_stage or condition_level):
+    if several and (options.first_stage or options.condition_level):
         raise typer.BadParameter(
             "one model of several stages refines each level from the next coarser one", param_hint="--level"
         )
@@ -74,9 +75,9 @@ def metaearth(
             dataset, is_first = corpus_stage(
                 corpus,
                 level,
-                first_stage=first_stage,
+                first_stage=options.first_stage,
                 condition=condition,
-                condition_level=condition_level,
+                condition_level=options.condition_level,
                 chip=tile_size,
             )
     except NoValidTilesError:
@@ -94,10 +95,19 @@ def metaearth(
     )
 
 
+class Changen2Options(Config):
+    """What ``train changen2`` trains on: the tiles of a corpus level."""
+
+    corpus: Annotated[Path, Flag(exists=True)] = Field(description="the corpus (Zarr store) to train on")
+    level: str = Field("4m", description="the corpus level, e.g. 4m")
+    tile_size: int = Field(256, ge=1, description="training tile side in pixels")
+    min_valid_fraction: float = Field(
+        0.5, ge=0, le=1, description="skip tiles with a smaller share of valid pixels"
+    )
+
+
+@train_app.command("changen2")
 @trainer_command(
-    train_app,
-    "changen2",
-    Changen2Training,
     (
         "preset",
         "mask",
@@ -110,21 +120,11 @@ def metaearth(
     ),
 )
 def changen2(
-    corpus: Annotated[
-        Path, typer.Option("--corpus", exists=True, help="The corpus (Zarr store) to train on.")
-    ],
+    options: Changen2Options,
     out: RunFolderOption,
-    level: Annotated[str, typer.Option("--level", help="The corpus level, e.g. 4m.")] = "4m",
-    tile_size: Annotated[int, typer.Option("--tile-size", min=1, help="Training tile side in pixels.")] = 256,
-    min_valid_fraction: Annotated[
-        float,
-        typer.Option(
-            "--min-valid-fraction", min=0, max=1, help="Skip tiles with a smaller share of valid pixels."
-        ),
-    ] = 0.5,
+    overwrite: RestartOption = False,
     *,
     settings: Changen2Training,
-    overwrite: bool,
 ) -> None:
     """Train a Changen2 RS-DiT on (image, mask) tiles of a corpus."""
     import time
@@ -135,6 +135,9 @@ def changen2(
     from terrasynth.datasets.corpus import NoValidTilesError
     from terrasynth.workflows.train_changen2 import train_on_corpus
 
+    corpus, level, tile_size, min_valid_fraction = (
+        options.corpus, options.level, options.tile_size, options.min_valid_fraction
+    )  # fmt: skip
     began = time.perf_counter()
     try:
         model_dir = train_on_corpus(
@@ -153,33 +156,30 @@ def changen2(
     )
 
 
+class DetectorOptions(Config):
+    """The splits ``train detector`` trains and validates on, and the detector's encoder."""
+
+    split: str = Field("train", description="split to train on")
+    val_split: str = Field("", description="split for the validation loss (none if empty)")
+    encoder: str = Field("resnet18", description="the timm encoder's name (built without weights)")
+    encoder_weights: Path | None = Field(
+        None, description="local timm state dict for the encoder (.safetensors/.pth)"
+    )
+    semantic: bool = Field(False, description="add SECOND semantic heads (6 classes per date)")
+
+
+@train_app.command("detector")
 @trainer_command(
-    train_app,
-    "detector",
-    TrainSettings,
     ("epochs", "batch_size", "learning_rate", "crop_size", "augment", "change_balance", "precision"),
 )
 def detector(
     dataset: ChangeDatasetOption,
     root: ChangeRootOption,
     out: RunFolderOption,
-    split: Annotated[str, typer.Option("--split", help="Split to train on.")] = "train",
-    val_split: Annotated[
-        str, typer.Option("--val-split", help="Split for the validation loss (none if empty).")
-    ] = "",
-    encoder: Annotated[
-        str, typer.Option("--encoder", help="timm encoder name (built without weights).")
-    ] = "resnet18",
-    encoder_weights: Annotated[
-        Path | None,
-        typer.Option("--encoder-weights", help="Local timm state dict for the encoder (.safetensors/.pth)."),
-    ] = None,
-    semantic: Annotated[
-        bool, typer.Option("--semantic", help="Add SECOND semantic heads (6 classes per date).")
-    ] = False,
+    options: DetectorOptions,
+    overwrite: RestartOption = False,
     *,
     settings: TrainSettings,
-    overwrite: bool,
 ) -> None:
     """Train the ChangeStar-style change detector on a change data set."""
     from rich.console import Console
@@ -187,14 +187,19 @@ def detector(
     from terrasynth.datasets import open_change_dataset
     from terrasynth.workflows.train_detector import train_detector
 
+    split, val_split = options.split, options.val_split
     train = open_change_dataset(dataset, root, split)
     val = open_change_dataset(dataset, root, val_split) if val_split else None
     bands = train[0]["image"].shape[1]
-    config = {"encoder": encoder, "in_channels": bands, "semantic_classes": 6 if semantic else 0}
+    config = {
+        "encoder": options.encoder,
+        "in_channels": bands,
+        "semantic_classes": 6 if options.semantic else 0,
+    }
     if bands != 3:  # ImageNet statistics (the default) for RGB; mid-grey otherwise
         config |= {"mean": (0.5,) * bands, "std": (0.25,) * bands}
     path = train_detector(
-        train, out, config=config, settings=settings, encoder_weights=encoder_weights,
+        train, out, config=config, settings=settings, encoder_weights=options.encoder_weights,
         val_dataset=val, data_name=f"{dataset}:{root.resolve()}:{split}", overwrite=overwrite,
     )  # fmt: skip
     Console().print(f"Trained on {len(train)} pairs for {settings.epochs} epochs: {path}")

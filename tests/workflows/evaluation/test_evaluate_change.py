@@ -128,7 +128,7 @@ def test_evaluate_change_refuses_to_overwrite_results_or_figures_before_evaluati
 @pytest.mark.parametrize(
     ("option", "value", "message"),
     [
-        ("--window", "0", "Invalid value for '--window'"),
+        ("--window", "0", "--window: Input should be greater than or equal to 1"),
         ("--overlap", "1", "the overlap (--overlap) must be"),
     ],
 )

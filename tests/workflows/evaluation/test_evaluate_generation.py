@@ -69,13 +69,13 @@ def test_evaluate_generation_refuses_to_overwrite_results(image_sets, tmp_path, 
     [
         (
             ["--tile-size", "0"],
-            "Invalid value for '--tile-size': Input should be greater than or equal to 16",
+            "--tile-size: Input should be greater than or equal to 16",
         ),
         (
             ["--tile-size", "4096"],
             "holds no whole 4096 px tile: its images are at most 32 px on their short side",
         ),
-        (["--window-stride", "-5"], "Invalid value for '--window-stride'"),
+        (["--window-stride", "-5"], "--window-stride: Input should be greater than or equal to 0"),
         (
             ["--tile-size", "32", "--window-stride", "1"],
             "the window stride (--window-stride) must be at least 2",
