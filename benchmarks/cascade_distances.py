@@ -9,8 +9,13 @@ the demo's sampler settings, 60 m -> 16 m -> 4 m from the synthetic world's 60 m
 per area, each on the demo's area moved east by 3 km per area and with its own seed, and each
 canvas is scored as the demo scores it (:func:`terrasynth.workflows.evaluate_generation.
 evaluate_generation` against the area's real 16 and 4 m tiles, with the 60 m input as condition).
+
+``*_real`` scores the area's real images of the canvases' footprints as canvases: a perfect
+cascade. Its SWD is the floor the metric allows (a few 32 px tiles at 16 m: the real image's own
+ratio to bicubic is far above 0 there), and ``swd_ratio_real`` the best ratio a cascade can reach.
 ``swd_<n>px_*`` are the SWD of one pyramid scale (``n`` px: the tile, the finest detail; the
-smallest is the low-pass rest), of which ``swd_*`` is the mean. Standard errors use the sample standard deviation (n - 1).
+smallest is the low-pass rest), of which ``swd_*`` is the mean. Standard errors use the sample
+standard deviation (n - 1).
 
 ``stage16`` overrides sampler settings (``steps``, ``solver``, ``noise``, ``strength``, ``eta``)
 of the 16 m stage only, to measure candidates against the demo's defaults on the same areas;
@@ -26,6 +31,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -54,6 +60,29 @@ def _ingest_area(folder: Path, settings, east: float) -> tuple[Path, Path]:
     return corpus, start
 
 
+def _real_canvases(corpus: Path, start: Path, settings, levels: tuple[str, ...]) -> Path:
+    """The corpus' real images of the canvases' footprints (from the grid's top-left corner, as the
+    cascade writes them) beside a copy of ``start`` in ``real/``: a perfect cascade's canvases.
+    Returns the copy of ``start``."""
+    from terrasynth.core import corpus_regions, open_corpus, reflectance
+
+    tree = open_corpus(corpus)
+    copy = start.parent.with_name("real") / start.name
+    copy.parent.mkdir()
+    shutil.copy(start, copy)
+    for level in levels:
+        image = tree[f"{corpus_regions(tree)[0]}/{level}"].to_dataset()
+        size = _canvas_size(settings, level)
+        real = reflectance(image["image"]).rio.write_crs(image.rio.crs)
+        real.isel(y=slice(0, size), x=slice(0, size)).rio.to_raster(copy.with_name(f"{level}.tif"))
+    return copy
+
+
+def _canvas_size(settings, level: str) -> int:
+    """The edge in pixels of the demo's canvas at ``level``."""
+    return settings.canvas if level == "4m" else -(-settings.canvas // 4)
+
+
 def _generate(start: Path, settings, seed: int, levels: tuple[str, ...], stage16: dict) -> None:
     """The demo's canvases beside ``start``: ``16m.tif`` from it, then ``4m.tif`` from that."""
     from terrasynth.workflows.demo import BUNDLED
@@ -62,14 +91,17 @@ def _generate(start: Path, settings, seed: int, levels: tuple[str, ...], stage16
     options = {"seed": seed, "steps": settings.steps, "solver": settings.solver, "noise": settings.noise,
                "strength": settings.strength, "batch_size": settings.generation_batch, "show_progress": False}  # fmt: skip
     stage = generate([BUNDLED / "metaearth"], start.with_name("16m.tif"), from_path=start, gsd=16.0,
-                     size=(-(-settings.canvas // 4),) * 2, **(options | stage16))  # fmt: skip
+                     size=(_canvas_size(settings, "16m"),) * 2, **(options | stage16))  # fmt: skip
     if "4m" in levels:
         generate([BUNDLED / "metaearth"], start.with_name("4m.tif"), from_path=stage.path, gsd=4.0,
-                 size=(settings.canvas,) * 2, **options)  # fmt: skip
+                 size=(_canvas_size(settings, "4m"),) * 2, **options)  # fmt: skip
 
 
-def _measure(corpus: Path, start: Path, settings, seed: int, levels: tuple[str, ...]) -> dict[str, dict]:
-    """Per level, the figures of the module docstring, scored as the demo's "evaluate generation"."""
+def _measure(
+    corpus: Path, start: Path, settings, seed: int, levels: tuple[str, ...], name: str = "cascade"
+) -> dict[str, dict]:
+    """Per level, the figures of the module docstring for the canvases beside ``start`` (named
+    ``name``) and for bicubic, scored as the demo's "evaluate generation"."""
     from terrasynth.workflows.evaluate_generation import BICUBIC, evaluate_generation
 
     window = settings.chip
@@ -84,26 +116,29 @@ def _measure(corpus: Path, start: Path, settings, seed: int, levels: tuple[str, 
     figures = {}
     for level in levels:
         row = {}
-        for model, name in (("cascade", "cascade"), (BICUBIC, "bicubic")):
-            row[f"swd_{name}"] = float(swd.sel(model=model, level=level))
+        for model, label in (("cascade", name), (BICUBIC, "bicubic")):
+            row[f"swd_{label}"] = float(swd.sel(model=model, level=level))
             for scale in per_scale["scale"].values:
-                row[f"swd_{scale}px_{name}"] = float(per_scale.sel(model=model, level=level, scale=scale))
-            row[f"condition_rmse_{name}"] = float(rmse.sel(model=model, level=level))
-            row[f"seam_energy_ratio_{name}"] = float(seam.sel(model=model, level=level))
-        row["swd_ratio"] = row["swd_cascade"] / row["swd_bicubic"]
+                row[f"swd_{scale}px_{label}"] = float(per_scale.sel(model=model, level=level, scale=scale))
+            row[f"condition_rmse_{label}"] = float(rmse.sel(model=model, level=level))
+            row[f"seam_energy_ratio_{label}"] = float(seam.sel(model=model, level=level))
+        row[f"swd_ratio_{name}"] = row[f"swd_{name}"] / row["swd_bicubic"]
         figures[level] = row
     return figures
 
 
 def _summary(rows: list[dict[str, float]]) -> dict:
     """Mean, standard error (n - 1) and median over areas of every figure, the areas where the
-    cascade's SWD is below bicubic's, and the per-area figures."""
+    cascade's (and the real image's) SWD is below bicubic's, and the per-area figures."""
     values = {key: np.array([row[key] for row in rows]) for key in rows[0]}
     return {
         "mean": {key: _round(v.mean()) for key, v in values.items()},
         "standard_error": {key: _round(_standard_error(v)) for key, v in values.items()},
         "median": {key: _round(np.median(v)) for key, v in values.items()},
-        "cascade_below_bicubic": int(sum(row["swd_cascade"] < row["swd_bicubic"] for row in rows)),
+        "below_bicubic": {
+            name: int(sum(row[f"swd_{name}"] < row["swd_bicubic"] for row in rows))
+            for name in ("cascade", "real")
+        },
         "per_area": [{k: _round(v) for k, v in row.items()} for row in rows],
     }
 
@@ -139,8 +174,12 @@ def run(
             folder.mkdir()
             corpus, start = _ingest_area(folder, settings, east=3000.0 * index)
             _generate(start, settings, index, levels, stage16)
-            for level, figures in _measure(corpus, start, settings, index, levels).items():
-                rows[level].append(figures)
+            generated = _measure(corpus, start, settings, index, levels)
+            real = _measure(
+                corpus, _real_canvases(corpus, start, settings, levels), settings, index, levels, "real"
+            )
+            for level in levels:
+                rows[level].append(generated[level] | real[level])
     sampler = {key: getattr(settings, key) for key in ("steps", "solver", "noise", "strength")}
     result = {
         "areas": areas,
