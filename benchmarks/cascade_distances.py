@@ -165,7 +165,7 @@ def run(
 
     from terrasynth.workflows.demo import DemoSettings
 
-    settings = DemoSettings(canvas=64, area=1000.0, tile_size=32) if quick else DemoSettings()
+    settings = DemoSettings(canvas=128, area=1000.0, tile_size=32) if quick else DemoSettings()
     areas = 2 if quick else areas
     stage16 = dict(stage16 or {})
     torch.set_num_threads(1)  # figures that do not depend on the machine's thread count
