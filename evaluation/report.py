@@ -111,8 +111,8 @@ change then becomes its false positives.
 
 A held-out benchmark was built from another synthetic world (seed {seed + 1}; {bench} pairs of
 {s.pair_size} pixels at {s.change_gsd:g} m, LEVIR-CD layout, `change/benchmark`). Two `{s.detector_encoder}` ChangeStar
-detectors were trained for {s.detector_epochs} epochs: **zero-shot** on the synthesized pairs only, and
-**supervised** on the benchmark's own training split. Both were evaluated on its test split (one
+detectors were trained for {s.detector_steps} optimizer steps each (batches of {s.detector_batch}): **zero-shot** on
+the synthesized pairs only, and **supervised** on the benchmark's own training split. Both were evaluated on its test split (one
 confusion matrix over the split):
 
 {results_markdown(scores, gap=True)}

@@ -19,6 +19,7 @@ CPU cores; ``"medium"`` is for a GPU.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -92,7 +93,12 @@ class DemoSettings(Config):
     pair_size: int = Field(128, ge=16, description="edge of synthesized and benchmark pairs, pixels")
     benchmark_pairs: dict[str, int] = Field(default_factory=lambda: {"train": 64, "val": 0, "test": 32})
     detector_encoder: str = "resnet18"
-    detector_epochs: int = Field(30, ge=1)
+    detector_steps: int = Field(
+        240,
+        ge=1,
+        description="optimizer steps of each detector, in whole passes over its training set (the same "
+        "training for both, whatever their sizes)",
+    )
     detector_batch: int = Field(8, ge=1)
     detector_schedule: Literal["constant", "cosine"] = "constant"
     detector_change_balance: float = Field(
@@ -105,7 +111,7 @@ SCALES: dict[str, DemoSettings] = {
     "medium": DemoSettings(
         area=9000.0, tile_size=256, bundled=False, preset="base", chip=64, cascade_epochs=30, canvas=2048, steps=50, noise="shared", strength=1.0,
         changen2_preset="S", changen2_chip=256, changen2_epochs=50, synthetic_pairs=512, pair_size=256,
-        benchmark_pairs={"train": 512, "val": 64, "test": 128}, detector_epochs=50, detector_batch=16,
+        benchmark_pairs={"train": 512, "val": 64, "test": 128}, detector_steps=1600, detector_batch=16,
     ),
 }  # fmt: skip
 """``small``: about ten minutes on two CPU cores, with the bundled checkpoints. ``medium``: for a GPU,
@@ -311,15 +317,16 @@ def _train_detectors(run: DemoRun) -> None:
     from terrasynth.workflows.train_detector import TrainSettings, train_detector
 
     s = run.settings
-    settings = TrainSettings(epochs=s.detector_epochs, batch_size=s.detector_batch, crop_size=0,
-                             learning_rate=1e-3, schedule=s.detector_schedule, change_balance=s.detector_change_balance,
-                             seed=run.seed)  # fmt: skip
     config = {"encoder": s.detector_encoder, "decoder_channels": 64}
     training_sets = {
         "zero-shot": open_change_dataset("folder", run.path("change", "synthetic"), "train"),
         "supervised": open_change_dataset("levir-cd", run.path("change", "benchmark"), "train"),
     }
     for name, dataset in training_sets.items():
+        epochs = math.ceil(s.detector_steps / math.ceil(len(dataset) / s.detector_batch))
+        settings = TrainSettings(epochs=epochs, batch_size=s.detector_batch, crop_size=0, learning_rate=1e-3,
+                                 schedule=s.detector_schedule, change_balance=s.detector_change_balance,
+                                 seed=run.seed)  # fmt: skip
         train_detector(dataset, run.path("models", f"detector-{name}"), config=config, settings=settings,
                        progress=run.progress, data_name=name)  # fmt: skip
 

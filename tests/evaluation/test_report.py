@@ -17,7 +17,7 @@ SETTINGS = SimpleNamespace(
     change_gsd=2.0,
     changen2_preset="tiny", changen2_epochs=1, changen2_steps=2, synthetic_pairs=4, pair_size=32,
     synthesis_steps=2, benchmark_pairs={"train": 4, "val": 1, "test": 2}, detector_encoder="resnet18",
-    detector_epochs=1,
+    detector_steps=2, detector_batch=2,
 )  # fmt: skip
 FIGURES = {name: f"/run/report/{name}.png" for name in ("levels", "canvas", "pairs")}
 

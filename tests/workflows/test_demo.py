@@ -1,5 +1,7 @@
 """The demo end to end at a tiny scale: every step runs, the report's numbers are the run's."""
 
+import json
+import math
 import re
 
 import numpy as np
@@ -14,8 +16,8 @@ from terrasynth.workflows.demo import DemoSettings, run_demo, steps
 TINY = DemoSettings(
     area=1000.0, tile_size=32, chip=16, cascade_epochs=1, cascade_steps=2, cascade_batch=4, canvas=64,
     steps=2, change_gsd=2.0, change_area=128.0, changen2_chip=32, changen2_epochs=1, changen2_steps=2,
-    synthetic_pairs=4, synthesis_steps=2, pair_size=32,
-    benchmark_pairs={"train": 4, "val": 1, "test": 2}, detector_epochs=1, detector_batch=2,
+    synthetic_pairs=8, synthesis_steps=2, pair_size=32,
+    benchmark_pairs={"train": 4, "val": 1, "test": 2}, detector_steps=4, detector_batch=2,
 )  # fmt: skip
 
 
@@ -94,6 +96,15 @@ def test_change_data_comes_from_the_edges_of_several_towns(demo):
     run, _ = demo
     assert run.settings.change_towns > 1
     assert len(corpus_regions(open_corpus(run.change_corpus))) == run.settings.change_towns
+
+
+def test_both_detectors_train_for_the_same_optimizer_steps(demo):
+    # 8 synthesized pairs against 4 benchmark pairs: equal epochs would train the zero-shot one twice as long
+    run, _ = demo
+    for name in ("zero-shot", "supervised"):
+        record = json.loads(run.path("models", f"detector-{name}", "model", "training.json").read_text())
+        batches = math.ceil(record["samples"] / record["settings"]["batch_size"])
+        assert record["epochs"] * batches == run.settings.detector_steps
 
 
 def test_generated_canvas_is_georeferenced_at_4m(demo):
