@@ -2,7 +2,7 @@
 
 From noise (``--size``), or from a low-resolution GeoTIFF (``--from``): the output covers the
 input's footprint, in its CRS, at the finest stage's resolution. Every stage writes its canvas
-to a GeoTIFF in whole rows of tiles as they finish (:mod:`~terrasynth.workflows.canvas_rasters`)
+to a GeoTIFF in whole rows of tiles as they finish (:mod:`~terrasynth.core.canvas_rasters`)
 and the next stage reads its condition back window by window, so memory stays bounded whatever
 the size. The output is checked before anything runs (writable, room on its disk) and written
 under a temporary name, renamed once complete; a failure or Ctrl-C leaves nothing.
@@ -103,7 +103,7 @@ def generate(
             local Dask cluster (``"local"``), on the running cluster at an address
             (``"tcp://host:8786"``; the output folder and the inputs must be reachable from its
             workers) or in this process (``"threads"``), writing every level into the store
-            ``canvas.zarr`` beside ``out`` (:mod:`~terrasynth.workflows.canvas_store`), and ``out``
+            ``canvas.zarr`` beside ``out`` (:mod:`~terrasynth.core.canvas_store`), and ``out``
             from it at the end. A rerun of a killed run resumes it; ``None``: one process, no store.
         block: window strides per block (default: 16; with ``average`` noise at least ``4 * steps``).
         resources: Dask worker resources every block needs, e.g. ``{"GPU": 1}``.
@@ -114,11 +114,11 @@ def generate(
     import torch
     from affine import Affine
 
+    from terrasynth.core import canvas_rasters as rasters
     from terrasynth.core.corpus import REFLECTANCE_SCALE
     from terrasynth.core.errors import ConfigError
     from terrasynth.core.outputs import atomic_path, check_free_space, check_output, format_bytes
     from terrasynth.models.metaearth import Cascade, UnboundedGenerator
-    from terrasynth.workflows import canvas_rasters as rasters
     from terrasynth.workflows.devices import torch_device
     from terrasynth.workflows.progress import progress_bar
 
@@ -289,12 +289,12 @@ def _generate_in_blocks(
 
     import torch
 
+    from terrasynth.core import canvas_rasters as rasters
+    from terrasynth.core.canvas_store import CanvasStore, LevelGrid
     from terrasynth.core.levels import Level
     from terrasynth.core.outputs import atomic_path, check_free_space, format_bytes
     from terrasynth.models.metaearth import UnboundedGenerator
     from terrasynth.workflows import canvas_blocks as blocks
-    from terrasynth.workflows import canvas_rasters as rasters
-    from terrasynth.workflows.canvas_store import CanvasStore, LevelGrid
     from terrasynth.workflows.dask_cluster import blocks_in_progress, worker_torch_threads
 
     generators = {plan.index: UnboundedGenerator(cascade.stages[plan.index], **options) for plan in plans}
