@@ -143,7 +143,7 @@ def generate(
         condition, crs, origin_m, start, missing = None, None, (0.0, 0.0), 0, 0
         if from_path is not None:
             source = stack.enter_context(rasters.open_raster(from_path))
-            condition = rasters.RasterArray(source, _reflectance_scale(source, from_scale, REFLECTANCE_SCALE))
+            condition = rasters.RasterArray(source, rasters.reflectance_scale(source, from_scale))
             from_gsd = from_gsd or _pixel_size(source)
             crs, origin_m = source.crs, (source.transform.c, source.transform.f)
             start = cascade.start_for(from_gsd)  # the stage trained nearest its resolution
@@ -420,13 +420,3 @@ def _pixel_size(dataset) -> float:
     if t.b or t.d or not math.isclose(abs(t.a), abs(t.e), rel_tol=1e-6):
         raise ConfigError(f"{dataset.name} needs square, north-up pixels: warp it first (e.g. gdalwarp -tr)")
     return abs(t.a) * dataset.crs.linear_units_factor[1]
-
-
-def _reflectance_scale(dataset, given: float | None, integer_default: float) -> float:
-    import numpy as np
-
-    if given is not None:
-        return given
-    if any(scale != 1.0 for scale in dataset.scales):
-        return float(dataset.scales[0])
-    return integer_default if np.issubdtype(np.dtype(dataset.dtypes[0]), np.integer) else 1.0

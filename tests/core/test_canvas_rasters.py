@@ -12,6 +12,7 @@ from terrasynth.core.canvas_rasters import (
     check_missing,
     filled_copy,
     open_raster,
+    reflectance_scale,
     write_canvas,
 )
 
@@ -62,6 +63,17 @@ def test_rows_are_held_until_a_row_of_tiles_is_complete_and_refused_out_of_order
         assert np.array_equal(target[:, 9:17, 0:1].ravel(), [1, 2, 2, 2, 2, 2, 2, 0])
         with pytest.raises(ValueError, match="expected row 20, got 30"):
             target[:, 30:40, :] = np.ones((1, 10, 8))
+
+
+def test_reflectance_is_read_with_the_files_scale_else_1e4_for_integers(tmp_path):
+    profile = {"driver": "GTiff", "width": 2, "height": 2, "count": 2, "crs": CRS, "transform": TRANSFORM}
+    for name, dtype, scales, expected in (("float", "float32", None, 1.0), ("plain", "uint16", None, 1e-4),
+                                          ("scaled", "uint16", [2e-5, 2e-5], 2e-5)):  # fmt: skip
+        with rasterio.open(tmp_path / f"{name}.tif", "w", dtype=dtype, **profile) as dst:
+            if scales:
+                dst.scales = scales
+        with rasterio.open(tmp_path / f"{name}.tif") as dataset:
+            assert reflectance_scale(dataset) == expected and reflectance_scale(dataset, 0.5) == 0.5
 
 
 def test_a_file_that_is_not_a_geotiff_is_refused_in_one_line(tmp_path):
