@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import abc
 import datetime as dt
-import os
 import shutil
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -37,6 +36,7 @@ from terrasynth.core.change_data import (
     write_png,
 )
 from terrasynth.core.errors import CorpusError
+from terrasynth.core.outputs import partial_path, replace_path
 from terrasynth.core.stac import write_stac_collection
 
 WORLD = (-180.0, -90.0, 180.0, 90.0)
@@ -77,7 +77,7 @@ class _StagedWriter(abc.ABC):
             raise CorpusError(
                 f"{self.out} already exists and is not empty; choose another output or remove it"
             )
-        self.stage = self.out.with_name(f".{self.out.name}.partial")
+        self.stage = partial_path(self.out)
         if self.stage.exists() and not keep:
             shutil.rmtree(self.stage)
         self.stage.mkdir(parents=True, exist_ok=True)
@@ -86,7 +86,6 @@ class _StagedWriter(abc.ABC):
         self.properties = dict(properties or {})
         self.collection_id = collection_id or self.out.name
         self.description = description or self.description
-        self.overwrite = overwrite
         self.count = 0
 
     def __enter__(self):
@@ -112,9 +111,7 @@ class _StagedWriter(abc.ABC):
             assets=self._assets(),
             properties={"layout": self.layout, **self._totals(), **self.properties},
         )
-        if self.overwrite and self.out.is_dir():
-            shutil.rmtree(self.out)
-        os.replace(self.stage, self.out)
+        replace_path(self.stage, self.out)
         return self.out
 
     @abc.abstractmethod

@@ -79,15 +79,28 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.partial")
+    partial = partial_path(path)
     _remove(partial)
     try:
         yield partial
-        if partial.is_dir() and path.is_dir():
-            shutil.rmtree(path)
-        os.replace(partial, path)
+        replace_path(partial, path)
     finally:
         _remove(partial)
+
+
+def partial_path(path: str | Path) -> Path:
+    """The temporary name of ``path`` while it is written: ``.<name>.partial`` beside it. A writer
+    whose temporary folder outlives one ``with`` block (filled by several processes, or resumed by
+    a rerun) fills this one and finishes with :func:`replace_path`, as :func:`atomic_path` does."""
+    path = Path(path)
+    return path.with_name(f".{path.name}.partial")
+
+
+def replace_path(partial: Path, path: Path) -> None:
+    """Rename the complete ``partial`` to ``path`` (a folder at ``path`` is deleted first)."""
+    if partial.is_dir() and path.is_dir():
+        shutil.rmtree(path)
+    os.replace(partial, path)
 
 
 def _remove(path: Path) -> None:

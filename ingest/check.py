@@ -13,7 +13,7 @@ from pathlib import Path
 
 from terrasynth.core.corpus import open_corpus
 from terrasynth.core.corpus_check import BadTile, find_bad_tiles
-from terrasynth.ingest.manifest import TileManifest
+from terrasynth.core.manifest import TileManifest
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 For each region and level, :func:`terrasynth.core.corpus_template` is written once with
 ``to_zarr(compute=False)`` (under a temporary name, then renamed); each tile is one chunk of each
 array, read from the source and written into the level's Zarr arrays, then recorded in the
-:class:`~terrasynth.ingest.manifest.TileManifest`. A rerun with the same settings writes only the
+:class:`~terrasynth.core.manifest.TileManifest`. A rerun with the same settings writes only the
 tiles the manifest lacks, and those it records whose chunks are missing or do not decode (a
 damaged disk, a lost level group): they are dropped from the manifest and written again.
 :meth:`CorpusWriter.finish` checks that every tile is in, writes the STAC collection beside the
@@ -43,10 +43,10 @@ from terrasynth.core.corpus import (
 from terrasynth.core.corpus_check import find_bad_tiles
 from terrasynth.core.errors import CorpusError, SourceError
 from terrasynth.core.levels import Level, parse_levels
+from terrasynth.core.manifest import TileManifest, manifest_path
 from terrasynth.core.outputs import atomic_path
 from terrasynth.core.stac import write_stac_collection
 from terrasynth.ingest.dates import DateRange
-from terrasynth.ingest.manifest import TileManifest, manifest_path
 from terrasynth.ingest.plan import check_tile_size
 from terrasynth.ingest.source import Source
 from terrasynth.ingest.tiles import CorpusTiles, PendingTiles, Tile, level_grids

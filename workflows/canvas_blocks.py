@@ -10,7 +10,7 @@ batches never span window rows, so a block comes out as the same rows of the who
 batches run across it: cutting columns would regroup the batches and change the arithmetic.
 
 The cascade runs stage by stage: every block of a stage is written to the store
-(:class:`~terrasynth.workflows.canvas_store.CanvasStore`) before the next stage starts, reading
+(:class:`~terrasynth.core.canvas_store.CanvasStore`) before the next stage starts, reading
 its condition back from that level. Block-wise with halos (each block running every stage on its
 own footprint) would have every block recompute the coarser stages under its margins, twice
 ``steps`` strips per stage with ``average`` noise, and would keep no level but the last; stage by
@@ -108,9 +108,9 @@ def run_block(job: CanvasJob, plan: StagePlan, block: Block) -> Block:
 
     import torch
 
+    from terrasynth.core import canvas_rasters as rasters
+    from terrasynth.core.canvas_store import CanvasStore
     from terrasynth.models.metaearth import UnboundedGenerator
-    from terrasynth.workflows import canvas_rasters as rasters
-    from terrasynth.workflows.canvas_store import CanvasStore
 
     if job.torch_threads:
         torch.set_num_threads(job.torch_threads)

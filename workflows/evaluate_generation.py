@@ -151,14 +151,12 @@ def _geotiffs(folder: str | Path) -> list[Path]:
 
 
 def _read_reflectance(dataset):
-    """A rasterio dataset's bands as float32 reflectance: its scales, else x 1e-4 for integers."""
+    """A rasterio dataset's bands as float32 reflectance (:func:`~terrasynth.core.canvas_rasters.reflectance_scale`)."""
     import numpy as np
 
-    data = dataset.read().astype(np.float32)
-    scale = dataset.scales[0] if dataset.scales[0] != 1.0 else None
-    if scale is None:
-        scale = 1e-4 if np.issubdtype(np.dtype(dataset.dtypes[0]), np.integer) else 1.0
-    return data * np.float32(scale)
+    from terrasynth.core.canvas_rasters import reflectance_scale
+
+    return dataset.read().astype(np.float32) * np.float32(reflectance_scale(dataset))
 
 
 def _finer_canvases(condition: str | Path, folder: str | Path):

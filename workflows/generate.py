@@ -2,7 +2,7 @@
 
 From noise (``--size``), or from a low-resolution GeoTIFF (``--from``): the output covers the
 input's footprint, in its CRS, at the finest stage's resolution. Every stage writes its canvas
-to a GeoTIFF in whole rows of tiles as they finish (:mod:`~terrasynth.workflows.canvas_rasters`)
+to a GeoTIFF in whole rows of tiles as they finish (:mod:`~terrasynth.core.canvas_rasters`)
 and the next stage reads its condition back window by window, so memory stays bounded whatever
 the size. The output is checked before anything runs (writable, room on its disk) and written
 under a temporary name, renamed once complete; a failure or Ctrl-C leaves nothing.
@@ -103,7 +103,7 @@ def generate(
             local Dask cluster (``"local"``), on the running cluster at an address
             (``"tcp://host:8786"``; the output folder and the inputs must be reachable from its
             workers) or in this process (``"threads"``), writing every level into the store
-            ``canvas.zarr`` beside ``out`` (:mod:`~terrasynth.workflows.canvas_store`), and ``out``
+            ``canvas.zarr`` beside ``out`` (:mod:`~terrasynth.core.canvas_store`), and ``out``
             from it at the end. A rerun of a killed run resumes it; ``None``: one process, no store.
         block: window strides per block (default: 16; with ``average`` noise at least ``4 * steps``).
         resources: Dask worker resources every block needs, e.g. ``{"GPU": 1}``.
@@ -114,11 +114,11 @@ def generate(
     import torch
     from affine import Affine
 
+    from terrasynth.core import canvas_rasters as rasters
     from terrasynth.core.corpus import REFLECTANCE_SCALE
     from terrasynth.core.errors import ConfigError
     from terrasynth.core.outputs import atomic_path, check_free_space, check_output, format_bytes
     from terrasynth.models.metaearth import Cascade, UnboundedGenerator
-    from terrasynth.workflows import canvas_rasters as rasters
     from terrasynth.workflows.devices import torch_device
     from terrasynth.workflows.progress import progress_bar
 
@@ -143,7 +143,7 @@ def generate(
         condition, crs, origin_m, start, missing = None, None, (0.0, 0.0), 0, 0
         if from_path is not None:
             source = stack.enter_context(rasters.open_raster(from_path))
-            condition = rasters.RasterArray(source, _reflectance_scale(source, from_scale, REFLECTANCE_SCALE))
+            condition = rasters.RasterArray(source, rasters.reflectance_scale(source, from_scale))
             from_gsd = from_gsd or _pixel_size(source)
             crs, origin_m = source.crs, (source.transform.c, source.transform.f)
             start = cascade.start_for(from_gsd)  # the stage trained nearest its resolution
@@ -289,12 +289,12 @@ def _generate_in_blocks(
 
     import torch
 
+    from terrasynth.core import canvas_rasters as rasters
+    from terrasynth.core.canvas_store import CanvasStore, LevelGrid
     from terrasynth.core.levels import Level
     from terrasynth.core.outputs import atomic_path, check_free_space, format_bytes
     from terrasynth.models.metaearth import UnboundedGenerator
     from terrasynth.workflows import canvas_blocks as blocks
-    from terrasynth.workflows import canvas_rasters as rasters
-    from terrasynth.workflows.canvas_store import CanvasStore, LevelGrid
     from terrasynth.workflows.dask_cluster import blocks_in_progress, worker_torch_threads
 
     generators = {plan.index: UnboundedGenerator(cascade.stages[plan.index], **options) for plan in plans}
@@ -420,13 +420,3 @@ def _pixel_size(dataset) -> float:
     if t.b or t.d or not math.isclose(abs(t.a), abs(t.e), rel_tol=1e-6):
         raise ConfigError(f"{dataset.name} needs square, north-up pixels: warp it first (e.g. gdalwarp -tr)")
     return abs(t.a) * dataset.crs.linear_units_factor[1]
-
-
-def _reflectance_scale(dataset, given: float | None, integer_default: float) -> float:
-    import numpy as np
-
-    if given is not None:
-        return given
-    if any(scale != 1.0 for scale in dataset.scales):
-        return float(dataset.scales[0])
-    return integer_default if np.issubdtype(np.dtype(dataset.dtypes[0]), np.integer) else 1.0

@@ -28,7 +28,7 @@ import zarr
 
 from terrasynth.core.config import differing_keys
 from terrasynth.core.errors import ConfigError
-from terrasynth.core.outputs import atomic_path
+from terrasynth.core.outputs import atomic_path, partial_path
 from terrasynth.models.changen2 import consistency
 from terrasynth.workflows.synthesize import SeriesDrawing, SynthesisSummary
 
@@ -112,7 +112,7 @@ def synthesize_in_shards(
 
     from terrasynth.workflows.dask_cluster import blocks_in_progress, worker_torch_threads
 
-    stage = out.with_name(f".{out.name}.partial")
+    stage = partial_path(out)
     manifest = ShardManifest(stage)
     job = {
         "properties": provenance, "layout": drawing.layout, "pairs": drawing.pairs, "batch_size": batch_size,

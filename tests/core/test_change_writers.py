@@ -7,6 +7,7 @@ import xarray as xr
 from terrasynth.core.change_data import read_png, second_from_rgb
 from terrasynth.core.change_writers import ChangeSeriesWriter, LevirCDWriter, SecondWriter
 from terrasynth.core.errors import CorpusError
+from terrasynth.core.outputs import atomic_path, partial_path
 
 
 def _pair(seed, size=(24, 32)):
@@ -74,6 +75,20 @@ def test_interrupted_output_never_looks_complete(tmp_path):
     with LevirCDWriter(out) as writer:  # a rerun starts the partial folder over
         writer.write("p1", images[0], images[1], change)
     assert sorted(p.name for p in (out / "train" / "A").iterdir()) == ["p1.png"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["levir"]
+
+
+def test_a_change_folder_is_filled_and_replaced_as_any_atomic_write_is(tmp_path):
+    images, _, change = _pair(0)
+    out = tmp_path / "levir"
+    with atomic_path(out) as partial:  # an earlier output, written by the one atomic-write helper
+        (partial / "old.txt").parent.mkdir()
+        (partial / "old.txt").write_text("the last run")
+    with LevirCDWriter(out, overwrite=True) as writer:
+        assert writer.stage == partial == partial_path(out) and writer.stage.is_dir()
+        writer.write("p0", images[0], images[1], change)
+        assert (out / "old.txt").is_file()  # the old output stays until the new one is complete
+    assert not (out / "old.txt").exists() and (out / "train" / "A" / "p0.png").is_file()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["levir"]
 
 

@@ -11,9 +11,9 @@ from fake_earthengine import calls, constant, fake_earth_engine
 
 from terrasynth.core import AreaOfInterest, Level, SourceError, open_corpus
 from terrasynth.core.levels import parse_levels
+from terrasynth.core.manifest import TileManifest
 from terrasynth.ingest import catalog
 from terrasynth.ingest.earthengine import EarthEngineSource
-from terrasynth.ingest.manifest import TileManifest
 from terrasynth.ingest.retry import Backoff
 from terrasynth.ingest.writer import CorpusWriter, write_tiles
 from terrasynth.workflows.ingest import run_ingest

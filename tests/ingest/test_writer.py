@@ -8,7 +8,7 @@ from corpus_bytes import assert_same_corpus
 from pattern_source import PatternSource, read_log
 
 from terrasynth.core import AreaOfInterest, CorpusError, Level, SourceError, dataset_grid, open_corpus
-from terrasynth.ingest.manifest import TileManifest
+from terrasynth.core.manifest import TileManifest
 from terrasynth.ingest.writer import CorpusWriter, write_tiles
 
 TRIANGLE = "POLYGON((9.0 45.0, 9.02 45.0, 9.0 45.01, 9.0 45.0))"

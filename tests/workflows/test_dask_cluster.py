@@ -20,7 +20,7 @@ from corpus_bytes import assert_same_corpus  # noqa: E402
 from pattern_source import PatternSource, read_log  # noqa: E402
 
 from terrasynth.core import open_corpus  # noqa: E402
-from terrasynth.ingest.manifest import TileManifest  # noqa: E402
+from terrasynth.core.manifest import TileManifest  # noqa: E402
 from terrasynth.workflows.dask_cluster import local_cluster_size  # noqa: E402
 from terrasynth.workflows.ingest import run_ingest  # noqa: E402
 

@@ -231,7 +231,7 @@ def test_generate_refuses_an_output_it_cannot_write_before_loading_anything(
 def test_generate_on_a_full_disk_leaves_no_canvas_and_keeps_the_old_one(
     stages, coarse_geotiff, tmp_path, capsys, monkeypatch
 ):
-    from terrasynth.workflows import canvas_rasters
+    from terrasynth.core import canvas_rasters
 
     coarse_geotiff.write_coarse_geotiff(tmp_path / "coarse.tif", rows=24, cols=24)
     (tmp_path / "canvas.tif").write_bytes(b"the last canvas")
@@ -316,7 +316,7 @@ def test_generate_refuses_a_canvas_larger_than_the_disk_before_starting(
 
 
 def test_generate_states_the_size_and_writes_whole_rows_of_tiles(stages, tmp_path, capsys, monkeypatch):
-    from terrasynth.workflows import canvas_rasters
+    from terrasynth.core import canvas_rasters
 
     writes, write = [], canvas_rasters.RasterArray.__setitem__
 

@@ -18,7 +18,7 @@ from run_pattern_ingest import AOI, LEVELS, TILE_SIZE  # noqa: E402
 from run_pattern_ingest import main as run_pattern_ingest  # noqa: E402
 
 from terrasynth.core import AreaOfInterest, open_corpus  # noqa: E402
-from terrasynth.ingest.manifest import TileManifest  # noqa: E402
+from terrasynth.core.manifest import TileManifest  # noqa: E402
 from terrasynth.ingest.writer import CorpusWriter  # noqa: E402
 
 

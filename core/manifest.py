@@ -1,6 +1,7 @@
 """The manifest of finished tiles: append-only logs, one per level and writing process.
 
-It lives beside the corpus (``corpus.zarr.manifest/``), so the Zarr store holds nothing foreign::
+It lives beside the corpus (``corpus.zarr.manifest/``), so the Zarr store holds nothing foreign; a
+canvas generated block by block keeps one the same way (:mod:`~terrasynth.core.canvas_store`)::
 
     job.json                           what the corpus is being built from
     <region>/<level>/<writer>.tiles    finished tiles: 12-byte records (row, column, reason), uint32

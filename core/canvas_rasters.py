@@ -131,6 +131,18 @@ def open_raster(path: str | Path):
         ) from None
 
 
+def reflectance_scale(dataset, given: float | None = None) -> float:
+    """Reflectance per stored unit of the rasterio ``dataset``: ``given``, else the file's own band
+    scale, else ``REFLECTANCE_SCALE`` (1e-4) for integer rasters and 1 for floating-point ones."""
+    from terrasynth.core.corpus import REFLECTANCE_SCALE
+
+    if given is not None:
+        return given
+    if any(scale != 1.0 for scale in dataset.scales):
+        return float(dataset.scales[0])
+    return REFLECTANCE_SCALE if np.issubdtype(np.dtype(dataset.dtypes[0]), np.integer) else 1.0
+
+
 def count_missing(dataset) -> int:
     """Pixels of ``dataset`` where any band is NaN, infinite or nodata (one pass, chunk by chunk)."""
     return sum(int(_missing(dataset, window).sum()) for window in _chunks(dataset))

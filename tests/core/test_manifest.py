@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from terrasynth.core import CorpusError
-from terrasynth.ingest.manifest import RECORD, TileManifest, manifest_path
+from terrasynth.core.manifest import RECORD, TileManifest, manifest_path
 
 
 def test_records_of_finished_tiles_sit_beside_the_store(tmp_path):

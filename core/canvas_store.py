@@ -9,7 +9,7 @@ Chunks are one block high, so no two blocks ever write one chunk.
 
 As a corpus is (:mod:`terrasynth.ingest.writer`), the store is made once from a template
 (``to_zarr(compute=False)`` under a temporary name, then renamed), and each finished block is
-recorded in a :class:`~terrasynth.ingest.manifest.TileManifest` beside it (``canvas.zarr.manifest/``,
+recorded in a :class:`~terrasynth.core.manifest.TileManifest` beside it (``canvas.zarr.manifest/``,
 with the job's settings in ``job.json``) only after its rows are written: a kill loses at most the
 blocks in flight, and a rerun of the same job computes only the blocks the manifest lacks.
 """
@@ -30,8 +30,8 @@ import zarr
 from affine import Affine
 
 from terrasynth.core.errors import ConfigError
+from terrasynth.core.manifest import TileManifest, manifest_path
 from terrasynth.core.outputs import atomic_path
-from terrasynth.ingest.manifest import TileManifest, manifest_path
 
 FORMAT = "terrasynth-canvas"
 _REGION = "canvas"  # the manifest's region key: a canvas is one region
