@@ -15,8 +15,9 @@ the tiles that are complete (a record cut short by the kill is not read), so a r
 tiles that were in flight. Recording a tile costs one small append, and reading a level is one
 array read, however many tiles it has. ``job.json`` records what the corpus is being built from,
 so a rerun with other settings cannot resume into it (:meth:`TileManifest.resumes`, which a
-sharded synthesis' :class:`~terrasynth.core.shard_manifest.ShardManifest` shares). The marker files of earlier versions (one
-empty file, or one holding its reason, per tile) are still read.
+canvas store and a sharded synthesis' :class:`~terrasynth.core.shard_manifest.ShardManifest`
+share). The marker files of earlier versions (one empty file, or one holding its reason, per
+tile) are still read.
 """
 
 from __future__ import annotations
@@ -188,25 +189,19 @@ class TileManifest:
         except ValueError:
             raise self.error(f"{path} is damaged; {self.restart} to start the {self.about} over") from None
 
-    def differences(self, job: dict) -> list[str] | None:
-        """The keys whose values differ between ``job`` (as it reads back from JSON) and the
-        recorded job, sorted (empty: the same job, which a rerun resumes); ``None`` if no job is
-        recorded."""
+    def resumes(self, job: dict) -> bool:
+        """True when ``job`` (as it reads back from JSON) is the recorded job, so that a rerun
+        resumes it; False when no job is recorded. Raises the manifest's ``error``, in one line
+        naming the settings that differ, when another job is recorded."""
         recorded = self.job()
         if recorded is None:
-            return None
-        return differing_keys(_json_ready(job), recorded)
-
-    def resumes(self, job: dict) -> bool:
-        """True when ``job`` is the recorded job, so that a rerun resumes it; False when no job is
-        recorded. Raises the manifest's ``error``, in one line, when another job is recorded."""
-        changed = self.differences(job)
-        if changed:
+            return False
+        if changed := differing_keys(_json_ready(job), recorded):
             raise self.error(
                 f"{self.path} is a {self.about} with other settings ({', '.join(changed)} differ): rerun "
                 f"with the same settings to resume it, or {self.restart} to start over"
             )
-        return changed is not None
+        return True
 
     def start(self, job: dict) -> None:
         """Start the manifest over (what it records is dropped), recording ``job`` (atomically)."""
