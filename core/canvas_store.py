@@ -16,7 +16,6 @@ blocks in flight, and a rerun of the same job computes only the blocks the manif
 
 from __future__ import annotations
 
-import json
 import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -68,7 +67,7 @@ class CanvasStore:
 
     def __init__(self, path: str | Path, crs=None, origin_m: tuple[float, float] = (0.0, 0.0)):
         self.path, self.crs, self.origin_m = Path(path), crs, origin_m
-        self.manifest = TileManifest(self.path)
+        self.manifest = TileManifest(self.path, about="canvas", error=ConfigError)
 
     def open(self, job: dict, levels: Sequence[LevelGrid], *, overwrite: bool = False) -> bool:
         """Create the store, or resume the one already there; True when resuming.
@@ -76,24 +75,16 @@ class CanvasStore:
         Raises :class:`ConfigError` when ``path`` holds another job's store or something else,
         unless ``overwrite`` (which starts over).
         """
-        job = json.loads(json.dumps(job, default=str))
         if overwrite:
             self.remove()
         if self.path.exists():
-            changed = self.manifest.differences(job)
-            if changed is None:
+            if not self.manifest.resumes(job):
                 raise ConfigError(
                     f"{self.path} exists but is no canvas store of terrasynth generate: pass --overwrite to "
                     "replace it, or write the canvas elsewhere"
                 )
-            if changed:
-                raise ConfigError(
-                    f"{self.path} is being generated with other settings ({', '.join(changed)} differ): rerun with "
-                    "the same settings to resume it, or pass --overwrite to start over"
-                )
             return True
-        self.manifest.remove()  # markers without a store describe nothing
-        self.manifest.start(job)
+        self.manifest.start(job)  # markers without a store describe nothing
         tree = xr.DataTree.from_dict(
             {"/": xr.Dataset(attrs={"format": FORMAT, "levels": [level.name for level in levels]})}
             | {f"/{level.name}": self._level_template(level) for level in levels}

@@ -14,8 +14,10 @@ reason in the ``.reasons`` file beside it. A kill at any moment leaves the manif
 the tiles that are complete (a record cut short by the kill is not read), so a rerun redoes only the
 tiles that were in flight. Recording a tile costs one small append, and reading a level is one
 array read, however many tiles it has. ``job.json`` records what the corpus is being built from,
-so a rerun with other settings cannot resume into it. The marker files of earlier versions (one
-empty file, or one holding its reason, per tile) are still read.
+so a rerun with other settings cannot resume into it (:meth:`TileManifest.resumes`, which a
+canvas store and a sharded synthesis' :class:`~terrasynth.core.shard_manifest.ShardManifest`
+share). The marker files of earlier versions (one empty file, or one holding its reason, per
+tile) are still read.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from pathlib import Path
 import numpy as np
 
 from terrasynth.core.config import differing_keys
-from terrasynth.core.errors import CorpusError
+from terrasynth.core.errors import CorpusError, TerrasynthError
 from terrasynth.core.outputs import atomic_path
 
 JOB_FILE = "job.json"
@@ -52,10 +54,25 @@ def manifest_path(corpus: str | Path) -> Path:
 
 
 class TileManifest:
-    """Finished tiles of one corpus, keyed by (region, level, tile row, tile column)."""
+    """Finished tiles of one corpus, keyed by (region, level, tile row, tile column).
 
-    def __init__(self, corpus: str | Path):
-        self.root = manifest_path(corpus)
+    Args:
+        corpus: the store it records (the manifest lives beside it, see :func:`manifest_path`).
+        about: what that store is, as a refusal names it (``"corpus"``, ``"canvas"``).
+        error: the error a rerun of another job, or a damaged job record, raises.
+        restart: how its user starts over, as a refusal says it.
+    """
+
+    def __init__(
+        self,
+        corpus: str | Path,
+        *,
+        about: str = "corpus",
+        error: type[TerrasynthError] = CorpusError,
+        restart: str = "pass --overwrite",
+    ):
+        self.path, self.root = Path(corpus), manifest_path(corpus)
+        self.about, self.error, self.restart = about, error, restart
 
     def mark(self, region: str, level: str, row: int, col: int, *, no_data: str | None = None) -> None:
         """Record a tile as finished; call only after all its data is written. ``no_data`` says why
@@ -170,24 +187,37 @@ class TileManifest:
         try:
             return json.loads(path.read_text())
         except ValueError:
-            raise CorpusError(f"{path} is damaged; pass --overwrite to start the corpus over") from None
+            raise self.error(f"{path} is damaged; {self.restart} to start the {self.about} over") from None
 
-    def differences(self, job: dict) -> list[str] | None:
-        """The keys whose values differ between ``job`` and the recorded job, sorted (empty: the
-        same job, which a rerun resumes); ``None`` if no job is recorded."""
+    def resumes(self, job: dict) -> bool:
+        """True when ``job`` (as it reads back from JSON) is the recorded job, so that a rerun
+        resumes it; False when no job is recorded. Raises the manifest's ``error``, in one line
+        naming the settings that differ, when another job is recorded."""
         recorded = self.job()
         if recorded is None:
-            return None
-        return differing_keys(job, recorded)
+            return False
+        if changed := differing_keys(_json_ready(job), recorded):
+            raise self.error(
+                f"{self.path} is a {self.about} with other settings ({', '.join(changed)} differ): rerun "
+                f"with the same settings to resume it, or {self.restart} to start over"
+            )
+        return True
 
     def start(self, job: dict) -> None:
-        """Record the job a new corpus is built from (atomically)."""
+        """Start the manifest over (what it records is dropped), recording ``job`` (atomically)."""
+        self.remove()
         with atomic_path(self.root / JOB_FILE) as partial:
-            partial.write_text(json.dumps(job, indent=1, sort_keys=True))
+            partial.write_text(json.dumps(_json_ready(job), indent=1, sort_keys=True))
 
     def remove(self) -> None:
         """Delete the manifest (to start over)."""
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+def _json_ready(job: dict) -> dict:
+    """``job`` as it reads back from JSON (tuples become lists, others strings), so a recorded job
+    compares equal."""
+    return json.loads(json.dumps(job, default=str))
 
 
 def _writer() -> str:

@@ -18,7 +18,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import itertools
-import json
 import shutil
 import time
 from collections import Counter
@@ -155,23 +154,15 @@ class CorpusWriter:
         self._opened.clear()  # a template written below replaces its arrays
         if overwrite:
             self.remove()
-        job = _json_ready(self.job())
         if self.path.exists():
-            changed = self.manifest.differences(job)
-            if changed is None:
+            if not self.manifest.resumes(self.job()):
                 raise CorpusError(
                     f"{self.path} exists but has no ingest manifest beside it: pass --overwrite to replace "
                     "it, or choose another --out"
                 )
-            if changed:
-                raise CorpusError(
-                    f"{self.path} is being built with other settings ({', '.join(changed)} differ): rerun with "
-                    "the same settings to resume it, or pass --overwrite to start over"
-                )
             self._forget_damaged_tiles()
             return self.pending()
-        self.manifest.remove()  # records without a store describe nothing
-        self.manifest.start(job)
+        self.manifest.start(self.job())  # records without a store describe nothing
         self._write_template()
         return self.pending()
 
@@ -396,11 +387,6 @@ def _checked(ds: xr.Dataset, grid, bands: list[str], tile: Tile, source: str):
             f"{tile}: the {source} source returned bands {list(ds['band'].values)}, expected {bands}"
         )
     return arrays[0], arrays[1], arrays[2].copy()
-
-
-def _json_ready(job: dict) -> dict:
-    """``job`` as it reads back from JSON (tuples become lists), so a recorded job compares equal."""
-    return json.loads(json.dumps(job, default=str))
 
 
 def _datetime(day: dt.date) -> dt.datetime:

@@ -7,18 +7,18 @@ in any order on any worker. The drawing (model and source tiles) reaches each wo
 model moves to the worker's device on the first shard.
 
 The output is filled under its temporary name (``.<out>.partial``) as in a one-process run, and
-a manifest beside it (``.<out>.partial.manifest/``: the job's settings, then a marker per finished
-shard holding its series' consistency figures) makes a rerun of the same command skip the finished
-shards. PNG pairs are written by the worker that drew them (their names are their series numbers).
-The ``series`` layout's Zarr store grows by appending, so the workers return its series and this
-process appends them in order, recording a shard only once appended (a store that a kill left
-longer than its manifest says is cut back on resuming). Once every shard is in, the STAC
-collection is written and the folder renamed, as a one-process run does: the same files.
+a manifest beside it (:class:`~terrasynth.core.shard_manifest.ShardManifest`: the job's settings,
+then a marker per finished shard holding its series' consistency figures) makes a rerun of the same
+command skip the finished shards, and refuses one with other settings. PNG pairs are written by
+the worker that drew them (their names are their series numbers). The ``series`` layout's Zarr
+store grows by appending, so the workers return its series and this process appends them in order,
+recording a shard only once appended (a store that a kill left longer than its manifest says is
+cut back on resuming). Once every shard is in, the STAC collection is written and the folder
+renamed, as a one-process run does: the same files.
 """
 
 from __future__ import annotations
 
-import json
 import shutil
 import time
 from pathlib import Path
@@ -26,55 +26,10 @@ from pathlib import Path
 import torch
 import zarr
 
-from terrasynth.core.config import differing_keys
-from terrasynth.core.errors import ConfigError
-from terrasynth.core.outputs import atomic_path, partial_path
+from terrasynth.core.outputs import partial_path
+from terrasynth.core.shard_manifest import ShardManifest
 from terrasynth.models.changen2 import consistency
 from terrasynth.workflows.synthesize import SeriesDrawing, SynthesisSummary
-
-
-class ShardManifest:
-    """The finished shards of one synthesis (by first series number), with their figures."""
-
-    def __init__(self, stage: Path):
-        self.root = stage.with_name(stage.name + ".manifest")
-
-    def resumes(self, job: dict) -> bool:
-        """True when the manifest holds ``job``; else starts it over, recording ``job``. Raises
-        :class:`ConfigError` when it holds another job."""
-        job = json.loads(json.dumps(job, default=str))
-        path = self.root / "job.json"
-        if path.is_file():
-            recorded = json.loads(path.read_text())
-            if recorded == job:
-                return True
-            changed = differing_keys(job, recorded)
-            raise ConfigError(
-                f"{self.root.parent} holds an unfinished synthesis with other settings ({', '.join(changed)} "
-                "differ): rerun it with the same settings to resume it, or remove it to start over"
-            )
-        self.remove()
-        self._write(path, job)
-        return False
-
-    def mark(self, first: int, figures: list[dict]) -> None:
-        """Record the shard starting at series ``first`` as written, with its series' consistency figures."""
-        self._write(self.root / "shards" / f"{first}.json", figures)
-
-    def finished(self) -> dict[int, list[dict]]:
-        """The figures of every finished shard, by its first series number."""
-        folder = self.root / "shards"
-        if not folder.is_dir():
-            return {}
-        return {int(p.stem): json.loads(p.read_text()) for p in folder.glob("*.json")}
-
-    def remove(self) -> None:
-        shutil.rmtree(self.root, ignore_errors=True)
-
-    @staticmethod
-    def _write(path: Path, value) -> None:
-        with atomic_path(path) as partial:
-            partial.write_text(json.dumps(value))
 
 
 def run_shard(

@@ -4,8 +4,9 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from terrasynth.core import CorpusError
+from terrasynth.core import ConfigError, CorpusError
 from terrasynth.core.manifest import RECORD, TileManifest, manifest_path
+from terrasynth.core.shard_manifest import ShardManifest
 
 
 def test_records_of_finished_tiles_sit_beside_the_store(tmp_path):
@@ -105,3 +106,51 @@ def test_the_job_round_trips_and_a_damaged_one_is_named(tmp_path):
         manifest.job()
     manifest.remove()
     assert not manifest.root.exists()
+
+
+def test_a_rerun_resumes_the_same_job_and_another_is_refused_in_one_line(tmp_path):
+    manifest = TileManifest(tmp_path / "c.zarr")
+    assert not manifest.resumes({"tile_size": 256})  # nothing recorded yet
+    manifest.start({"levels": ("60m",), "tile_size": 256})
+    assert manifest.resumes({"levels": ("60m",), "tile_size": 256})  # tuples read back as lists
+    with pytest.raises(CorpusError) as refused:
+        manifest.resumes({"levels": ["60m"], "tile_size": 128})
+    message = str(refused.value)
+    assert "\n" not in message
+    assert f"{tmp_path / 'c.zarr'} is a corpus with other settings (tile_size differ)" in message
+    assert "pass --overwrite to start over" in message
+
+
+SHARDED = {"layout": "levir-cd", "pairs": 6, "batch_size": 2}
+
+
+def test_a_killed_sharded_synthesis_resumes_with_its_finished_shards(tmp_path):
+    stage = tmp_path / ".out.partial"
+    manifest = ShardManifest(stage)
+    assert manifest.root == manifest_path(stage) and not manifest.resumes(SHARDED)
+    manifest.mark(0, [{"changed": 0.5}, {"changed": 0.25}])
+    manifest.mark(4, [{"changed": 1.0}])
+    # the kill: a rerun of the same job opens the manifest again
+    again = ShardManifest(stage)
+    assert again.resumes(dict(SHARDED))
+    assert again.finished() == {0: [{"changed": 0.5}, {"changed": 0.25}], 4: [{"changed": 1.0}]}
+    assert not list(again.root.rglob(".*"))  # no temporary file left behind
+    again.remove()
+    assert not again.root.exists()
+
+
+def test_a_sharded_synthesis_with_other_settings_is_refused_in_one_line(tmp_path):
+    stage = tmp_path / ".out.partial"
+    manifest = ShardManifest(stage)
+    manifest.resumes(SHARDED)
+    manifest.mark(0, [{"changed": 0.5}])
+    with pytest.raises(ConfigError) as refused:
+        ShardManifest(stage).resumes(SHARDED | {"batch_size": 3})
+    message = str(refused.value)
+    assert "\n" not in message
+    assert f"{stage} is a synthesis output with other settings (batch_size differ)" in message
+    assert "remove it to start over" in message
+    assert manifest.finished() == {0: [{"changed": 0.5}]}  # the refused rerun changed nothing
+    (manifest.root / "job.json").write_text("{not json")
+    with pytest.raises(ConfigError, match="damaged; remove it to start the synthesis output over"):
+        manifest.resumes(SHARDED)
