@@ -187,7 +187,7 @@ def generate(
         scratch_bytes = sum(
             4 * cascade.stages[p.index].config["channels"] * math.prod(p.shape) for p in plans[:-1]
         )
-        if missing and condition is not None:  # missing pixels are counted in a --from input only
+        if missing and condition is not None:  # only a --from input has missing pixels
             scratch_bytes += 4 * math.prod(condition.shape)
         output_bytes = 2 * channels * math.prod(final.shape)
         rows, cols = final.shape
