@@ -25,10 +25,11 @@ from __future__ import annotations
 from collections.abc import Sequence, Sized
 from functools import partial
 from pathlib import Path
+from typing import overload
 
 import torch
 import torch.nn.functional as F
-from diffusers import AutoencoderKL
+from diffusers.models import AutoencoderKL  # diffusers' top-level names are torch-less dummies to mypy
 from torch.utils.data import Dataset
 
 from terrasynth.core.errors import ConfigError, WeightsError
@@ -182,6 +183,10 @@ def collate_masked_samples(samples: Sequence[dict]) -> dict:
     return stack_keys(samples, ("image", "mask", "valid"))
 
 
+@overload
+def load_autoencoder(folder: str | Path) -> AutoencoderKL: ...
+@overload
+def load_autoencoder(folder: None) -> None: ...
 def load_autoencoder(folder: str | Path | None) -> AutoencoderKL | None:
     """The diffusers AutoencoderKL saved in a local ``folder`` (never downloaded), or None.
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Any
 
 from terrasynth.workflows.bundled import train_bundled
 
@@ -26,7 +27,7 @@ and 4 m. The demo draws worlds seeded by its ``--seed`` around another centre.""
 CHIP = 32
 """Training tile edge, pixels (also the default generation window)."""
 
-TRAINING = {
+TRAINING: dict[str, Any] = {
     "preset": "tiny", "prediction": "sample", "residual": True, "snr_gamma": 5.0, "p2_gamma": 0.0,
     "max_epochs": 16, "steps_per_epoch": 250, "batch_size": 16, "learning_rate": 1e-3, "seed": 0,
     "sample_every_n_epochs": 8,

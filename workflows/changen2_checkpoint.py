@@ -15,10 +15,11 @@ pixel space on 4 x 4 pixel tokens with the mask embedded at the token grid.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from terrasynth.workflows.bundled import train_bundled
 
-WORLD = {
+WORLD: dict[str, Any] = {
     "seed": 1000,
     "centre": (9.42, 45.62),
     "towns": 4,
@@ -33,7 +34,7 @@ seeded by its ``--seed`` (its benchmark the next seed)."""
 TILE = 64
 """Training tile edge, pixels."""
 
-TRAINING = {
+TRAINING: dict[str, Any] = {
     "preset": "tiny", "mask": "landcover", "prediction": "sample", "max_epochs": 8, "steps_per_epoch": 500,
     "batch_size": 16, "learning_rate": 1e-3, "seed": 0, "sample_every_n_epochs": 4,
 }  # fmt: skip

@@ -95,7 +95,8 @@ def main(argv: list[str] | None = None) -> None:
     except NoArgsIsHelpError:  # typer has printed the command's help
         sys.exit(2)
     except typer.TyperException as error:  # usage: unknown option, bad or missing value
-        command = error.ctx.command_path if getattr(error, "ctx", None) else "terrasynth"
+        ctx = getattr(error, "ctx", None)  # click's usage errors carry the command's context
+        command = ctx.command_path if ctx else "terrasynth"
         _fail(f"{error.format_message()} (see {command} --help)", 2)
     except TerrasynthError as error:
         if debug:

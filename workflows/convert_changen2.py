@@ -85,22 +85,22 @@ def convert_changen2(
     out = check_output(out, folder=True)
     rsdit, copy = read_rsdit(weights)
     config = rsdit.config
-    if not config.learn_sigma:
+    if not config["learn_sigma"]:
         raise ConfigError(
             f"{weights} predicts no variance (its output has {rsdit.out_channels} channels): released Changen2 "
             "RS-DiTs learn it (twice the input channels)"
         )
-    encoding = MaskEncoding.released(masks, config.mask_channels)
+    encoding = MaskEncoding.released(masks, config["mask_channels"])
     vae = load_autoencoder(autoencoder)
-    factor = 2 ** (len(vae.config.block_out_channels) - 1)
+    factor = 2 ** (len(vae.config["block_out_channels"]) - 1)
     if (
-        vae.config.latent_channels != config.in_channels
+        vae.config["latent_channels"] != config["in_channels"]
         or factor != LATENT_FACTOR
-        or vae.config.in_channels != 3
+        or vae.config["in_channels"] != 3
     ):
         raise ConfigError(
-            f"{autoencoder} maps {vae.config.in_channels} bands to {vae.config.latent_channels} channels at 1/{factor}, "
-            f"but {weights} was trained on latents of {config.in_channels} channels at 1/{LATENT_FACTOR} of RGB "
+            f"{autoencoder} maps {vae.config['in_channels']} bands to {vae.config['latent_channels']} channels at 1/{factor}, "
+            f"but {weights} was trained on latents of {config['in_channels']} channels at 1/{LATENT_FACTOR} of RGB "
             "images: give Stable Diffusion's VAE (4 latent channels, 8 x down, scaling 0.18215)"
         )
     model = Changen2Model(
@@ -117,6 +117,6 @@ def convert_changen2(
     )
     with atomic_path(out) as partial:
         model.save_pretrained(partial)
-    size = next((f"{n}/{config.patch_size}" for n, p in PRESETS.items() if (p["depth"], p["hidden_size"], p.get("patch_size", 2)) == (config.depth, config.hidden_size, config.patch_size)), f"depth {config.depth}, width {config.hidden_size}, patch {config.patch_size}")  # fmt: skip
+    size = next((f"{n}/{config['patch_size']}" for n, p in PRESETS.items() if (p["depth"], p["hidden_size"], p.get("patch_size", 2)) == (config["depth"], config["hidden_size"], config["patch_size"])), f"depth {config['depth']}, width {config['hidden_size']}, patch {config['patch_size']}")  # fmt: skip
     mask = f"{encoding.kind}, {encoding.channels} channel{'s' * (encoding.channels > 1)} ({encoding.format})"
     return Conversion(Path(out), copy, size, mask, sum(p.numel() for p in rsdit.parameters()))

@@ -24,8 +24,9 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
-from distributed import WorkerPlugin
+from distributed import Client, WorkerPlugin
 from rich.progress import Progress
 
 from terrasynth.core.errors import ConfigError
@@ -103,11 +104,11 @@ def tile_runner(scheduler: str, writer: CorpusWriter) -> Iterator[TileRunner]:
 @contextmanager
 def dask_client(
     scheduler: str, *, workers: int, threads: int, resources: dict[str, float] | None = None
-) -> Iterator[tuple[object, str]]:
+) -> Iterator[tuple[Client, str]]:
     """A Dask client and a description of where it runs: on a local cluster of ``workers`` processes
     x ``threads`` threads (each worker holding ``resources``) for ``"local"``, or on the running
     cluster at the address ``scheduler``. The local cluster is closed on leaving."""
-    from distributed import Client, LocalCluster
+    from distributed import LocalCluster
 
     cluster = None
     if scheduler == LOCAL:
@@ -160,7 +161,7 @@ class BlockRunner:
 
     executor: Executor
     description: str
-    share: Callable[[object], object]
+    share: Callable[[Any], Any]  # the object, or a Dask future that stands for it in tasks' arguments
 
 
 def worker_torch_threads(scheduler: str, gpus: int) -> int | None:

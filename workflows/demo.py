@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from pydantic import Field
@@ -264,7 +264,7 @@ def _generate(run: DemoRun) -> None:
     reflectance(coarse["image"]).rio.write_crs(coarse.rio.crs).rio.to_raster(start)
     # 60 -> 16 m over the canvas' footprint (from the input's corner), then 16 -> 4 m over it,
     # by the one model of both level pairs
-    options = {
+    options: dict[str, Any] = {
         "seed": run.seed, "steps": s.steps, "solver": s.solver, "noise": s.noise, "strength": s.strength,
         "batch_size": s.generation_batch, "show_progress": run.progress,
     }  # fmt: skip

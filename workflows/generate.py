@@ -17,6 +17,10 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from terrasynth.models.metaearth.cascade import StagePlan
 
 
 @dataclass(frozen=True)
@@ -123,13 +127,11 @@ def generate(
     from terrasynth.workflows.progress import progress_bar
 
     out = check_output(out, overwrite=overwrite)
-    if scheduler is not None:
-        device_type = "cpu"  # the stages only plan here; the workers run them on their own devices
-    else:
-        device = torch_device(device)
-        device_type = device.type
-    cascade = Cascade([stage.to(device_type if scheduler else device) for stage in load_stages(checkpoints)])
-    options = {
+    # with a scheduler the stages only plan here; the workers run them on their own devices
+    target = torch.device("cpu") if scheduler is not None else torch_device(device)
+    device_type = target.type
+    cascade = Cascade([stage.to(target) for stage in load_stages(checkpoints)])
+    options: dict[str, Any] = {
         "window": window, "steps": steps, "eta": eta, "strength": strength, "noise": noise, "batch_size": batch_size,
         "solver": solver,
     }  # fmt: skip
@@ -151,7 +153,7 @@ def generate(
         elif cascade.stages[0].conditioned:
             raise ConfigError("the first stage refines a low-resolution image: give one with --from")
         stop = None if gsd is None else cascade.stop_for(gsd)
-        landcover_gsd = None
+        landcover_gsd, landcover_array = None, None
         if landcover is not None:
             if not cascade.stages[start].uses_landcover:
                 raise ConfigError(f"stage {start} takes no land cover: leave out --landcover")
@@ -163,7 +165,7 @@ def generate(
                     math.floor(n * landcover_gsd / cascade.gsds[-1 if stop is None else stop])
                     for n in codes.shape
                 )
-            landcover = rasters.RasterArray(codes, band=1)
+            landcover_array = rasters.RasterArray(codes, band=1)
         plans = cascade.plan(
             size,
             start=start,
@@ -177,15 +179,15 @@ def generate(
             return _generate_in_blocks(
                 [str(Path(c).absolute()) for c in checkpoints], out, cascade, plans, stack, scheduler,
                 condition=condition, missing=missing, crs=crs, origin_m=origin_m, from_gsd=from_gsd,
-                landcover=None if landcover is None else (str(Path(landcover.dataset.name).absolute()), landcover_gsd),
+                landcover=None if landcover_array is None else (str(Path(landcover_array.dataset.name).absolute()), landcover_gsd),
                 seed=seed, options=options, block=block, resources=resources, torch_threads=torch_threads,
                 device=device, overwrite=overwrite, show_progress=show_progress,
             )  # fmt: skip
-        final, channels = plans[-1], cascade.stages[-1].config.channels
+        final, channels = plans[-1], cascade.stages[-1].config["channels"]
         scratch_bytes = sum(
-            4 * cascade.stages[p.index].config.channels * math.prod(p.shape) for p in plans[:-1]
+            4 * cascade.stages[p.index].config["channels"] * math.prod(p.shape) for p in plans[:-1]
         )
-        if missing:
+        if missing and condition is not None:  # only a --from input has missing pixels
             scratch_bytes += 4 * math.prod(condition.shape)
         output_bytes = 2 * channels * math.prod(final.shape)
         rows, cols = final.shape
@@ -196,7 +198,7 @@ def generate(
         scratch = Path(
             stack.enter_context(tempfile.TemporaryDirectory(prefix=".terrasynth-", dir=out.parent))
         )
-        if missing:
+        if missing and condition is not None:
             condition = rasters.filled_copy(condition, scratch / "condition.tif", stack)
 
         def store(plan, channels):
@@ -242,7 +244,7 @@ def generate(
                 stop=stop,
                 condition=condition,
                 condition_gsd=from_gsd,
-                landcover=landcover,
+                landcover=landcover_array,
                 landcover_gsd=landcover_gsd,
                 origin_m=origin_m,
                 seed=seed,
@@ -265,7 +267,7 @@ def _generate_in_blocks(
     checkpoints,
     out,
     cascade,
-    plans,
+    plans: list[StagePlan],
     stack,
     scheduler,
     *,

@@ -11,6 +11,10 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rich.progress import TaskID
 
 IN_FLIGHT_PER_SLOT = 2
 """Tiles submitted per tile that can run at once (a worker thread): enough that no worker waits for
@@ -97,9 +101,9 @@ def run_ingest(
     source.check_area(area)  # the cheap refusal first (writer.open checks it again)
     coverage = source.check_coverage(area, writer.levels)  # refuses a level with no data at all
     pending = writer.open(overwrite=overwrite)
-    totals = Counter()
-    for level in writer.tiles().levels:
-        totals[level.level] += len(level)
+    totals: Counter[str] = Counter()
+    for tiles in writer.tiles().levels:
+        totals[tiles.level] += len(tiles)
     summary = IngestSummary(writer.path, writer.stac_path, coverage=coverage)
     for level in writer.levels:
         n = totals[level.name]
@@ -150,8 +154,8 @@ class _LevelProgress:
             console=Console(stderr=True),
             disable=not enabled,
         )
-        self.tasks = {}
-        self.started = {}
+        self.tasks: dict[str, TaskID] = {}
+        self.started: dict[str, float] = {}  # time.perf_counter() seconds
 
     def __enter__(self):
         self.progress.__enter__()

@@ -33,7 +33,7 @@ from terrasynth.workflows.synthesize import SeriesDrawing, SynthesisSummary
 
 
 def run_shard(
-    drawing: SeriesDrawing, writer_class, out: str, numbers: range, torch_threads: int | None = None
+    drawing: SeriesDrawing, writer_class, out: str | Path, numbers: range, torch_threads: int | None = None
 ) -> tuple[list[dict], list | None]:
     """Draw the series ``numbers``; write their pairs (recording the shard), or return the series
     for this process to append (the ``series`` layout). Returns their consistency figures and that.

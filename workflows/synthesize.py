@@ -42,7 +42,6 @@ from typing import get_args
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset
 
 from terrasynth.core.change_writers import ChangeSeriesWriter, LevirCDWriter, SecondWriter
 from terrasynth.core.choices import ChangeLabel, Pairing, SynthesisLayout
@@ -53,11 +52,13 @@ from terrasynth.core.seeds import key_seed
 from terrasynth.datasets.change_labels import building_mask, second_labels
 from terrasynth.datasets.image_folder_tiles import ImageFolderTiles, image_files
 from terrasynth.datasets.labelled_folders import LabelledImageTiles, labelled_images
+from terrasynth.datasets.map_style import MapStyleDataset
 from terrasynth.datasets.masked_samples import MaskedSamples, corpus_tiles
 from terrasynth.datasets.pictures import ModelValueTiles, to_picture
 from terrasynth.models.changen2 import (
     GPCM,
     Changen2Model,
+    ChangeSequence,
     DateAppearance,
     consistency,
     simulate_changes,
@@ -303,7 +304,7 @@ class SeriesDrawing:
     """
 
     model: Changen2Model
-    tiles: Dataset
+    tiles: MapStyleDataset
     order: list[int]
     events: object
     appearance: DateAppearance
@@ -334,7 +335,7 @@ class SeriesDrawing:
         """Pairs written per series (the ``series`` layout: consecutive pairs in it)."""
         return 1 if self.layout != "series" and self.pairing == "first-last" else self.length - 1
 
-    def series(self, numbers: range, on_step=None) -> list[tuple[int, torch.Tensor, object]]:
+    def series(self, numbers: range, on_step=None) -> list[tuple[int, torch.Tensor, ChangeSequence]]:
         """(number, drawn (T, C, H, W) reflectance on the CPU, simulated sequence) of each series."""
         gpcm, size = self.gpcm, self.size
         samples = [self.tiles[self.order[n % len(self.tiles)]] for n in numbers]

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import cast
 
 import lightning as L
 from torch.utils.data import Dataset
 
 from terrasynth.core.errors import ConfigError
+from terrasynth.datasets.map_style import MapStyleDataset
 from terrasynth.datasets.masked_samples import MaskedSamples, corpus_tiles
 from terrasynth.trainers.changen2 import Changen2Module, collate_masked_samples, describe_data
 from terrasynth.trainers.corpus_data import CorpusDataModule
@@ -54,7 +56,7 @@ def train_changen2(
     data = describe_data(dataset, encoding, bands, gsd)
     return train_diffusion(
         lambda: Changen2Module.from_settings(settings, data, dataset),
-        CorpusDataModule(MaskedSamples(dataset, encoding, settings.seed), settings, collate_masked_samples),
+        CorpusDataModule(MaskedSamples(cast(MapStyleDataset, dataset), encoding, settings.seed), settings, collate_masked_samples),
         out_dir, settings, described={"data": data}, data_name=data_name, callbacks=callbacks,
         save=lambda module, folder: module.model.save_pretrained(folder), overwrite=overwrite,
     )  # fmt: skip

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import lightning as L
 from torch.utils.data import Dataset
@@ -27,6 +27,7 @@ from terrasynth.trainers.settings import MetaEarthTraining
 
 if TYPE_CHECKING:
     from terrasynth.datasets.cascade import CascadeLevels
+    from terrasynth.datasets.sampled import SampledDataset
 
 
 def train_metaearth(
@@ -71,7 +72,7 @@ def corpus_stage(
     condition_level: str | None = None,
     chip: int = 64,
     min_valid_fraction: float = 0.5,
-) -> tuple[Dataset, bool]:
+) -> tuple[SampledDataset, bool]:
     """The training tiles of one stage: every ``chip``-pixel tile of ``level`` in every region.
 
     Tiles come from torchgeo's grid sampler over each region (in its own UTM CRS), fixed once so
@@ -98,7 +99,7 @@ def corpus_stage(
         raise ConfigError(f"{corpus} has no level {target}; it holds {', '.join(map(str, levels))}")
     if first_stage is None:
         first_stage = target == levels[0]
-    options = {"tile_size": chip, "min_valid_fraction": min_valid_fraction}
+    options: dict[str, Any] = {"tile_size": chip, "min_valid_fraction": min_valid_fraction}
     if first_stage:
         regions = CorpusRegions.from_corpus(corpus, target, CorpusDataset, **options)
     else:
@@ -131,7 +132,7 @@ def corpus_cascade(
     ordered = sorted((Level.parse(name.strip()) for name in names), key=lambda level: -level.gsd)
     if not ordered:
         raise ConfigError(f"{corpus} has a single level: a cascade needs a coarser one to refine")
-    options = {"condition": condition, "chip": chip, "min_valid_fraction": min_valid_fraction}
+    options: dict[str, Any] = {"condition": condition, "chip": chip, "min_valid_fraction": min_valid_fraction}
     return CascadeLevels(
         [corpus_stage(corpus, str(level), first_stage=False, **options)[0] for level in ordered]
     )

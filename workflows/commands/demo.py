@@ -7,7 +7,7 @@ import logging
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 
@@ -16,7 +16,10 @@ from terrasynth.workflows.commands.options import InceptionOption
 from terrasynth.workflows.commands.settings_options import settings_command
 from terrasynth.workflows.demo import SCALES
 
-Scale = Literal[tuple(SCALES)]
+if TYPE_CHECKING:  # the choices are SCALES' names, which mypy cannot read
+    Scale = str
+else:
+    Scale = Literal[tuple(SCALES)]
 
 
 class DemoOptions(Config):

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field
 
@@ -14,9 +14,14 @@ from terrasynth.ingest.registry import SOURCES
 from terrasynth.workflows.commands.options import RestartOption
 from terrasynth.workflows.commands.settings_options import settings_command
 
-SourceName = Literal[tuple(SOURCES)]
-ImageryName = Literal[tuple(IMAGERY)]
-LandCoverName = Literal[tuple(LANDCOVER)]
+if TYPE_CHECKING:  # choices made from the registries at run time, which mypy cannot read
+    SourceName = str
+    ImageryName = str
+    LandCoverName = str
+else:
+    SourceName = Literal[tuple(SOURCES)]
+    ImageryName = Literal[tuple(IMAGERY)]
+    LandCoverName = Literal[tuple(LANDCOVER)]
 
 
 class IngestOptions(Config):
@@ -90,7 +95,7 @@ def ingest(options: IngestOptions, overwrite: RestartOption = False) -> None:
     o = options
     if (o.start is None) != (o.end is None):
         raise ConfigError("give both --start and --end, or neither")
-    dates = DateRange.parse(o.start, o.end) if o.start is not None else None
+    dates = DateRange.parse(o.start, o.end) if o.start is not None and o.end is not None else None
     _check_options_fit(
         o.source,
         {
@@ -103,6 +108,7 @@ def ingest(options: IngestOptions, overwrite: RestartOption = False) -> None:
             },
         },
     )
+    source_options: dict[str, Any]
     if o.source == "earthengine":
         if dates is None:
             raise ConfigError(

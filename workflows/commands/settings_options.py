@@ -74,7 +74,7 @@ def _parameter(model: type[Config], field: str) -> inspect.Parameter:
     info = model.model_fields[field]
     kind = _option_type(info.annotation)
     name = flag(field, info)
-    checks = next((item.checks for item in info.metadata if isinstance(item, Flag)), {})
+    checks: dict[str, Any] = next((item.checks for item in info.metadata if isinstance(item, Flag)), {})
     names = [f"{name}/--no-{name[2:]}"] if kind is bool else [name]
     option = typer.Option(*names, help=_help(field, info), show_default=False, **checks)
     keyword = inspect.Parameter.KEYWORD_ONLY

@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from pydantic import Field
@@ -20,6 +20,10 @@ from terrasynth.workflows.commands.options import (
     RunFolderOption,
 )
 from terrasynth.workflows.commands.settings_options import Flag, trainer_command
+
+if TYPE_CHECKING:
+    from terrasynth.datasets.cascade import CascadeLevels
+    from terrasynth.datasets.sampled import SampledDataset
 
 train_app = typer.Typer(help="Train MetaEarth cascade stages and the other models.", no_args_is_help=True)
 
@@ -68,6 +72,7 @@ def metaearth(
         raise typer.BadParameter(
             "one model of several stages refines each level from the next coarser one", param_hint="--level"
         )
+    dataset: CascadeLevels | SampledDataset
     try:
         if several:
             dataset, is_first = corpus_cascade(corpus, level, condition=condition, chip=tile_size), False
