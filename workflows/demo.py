@@ -421,7 +421,7 @@ def steps(run: DemoRun) -> list[tuple[str, Callable[[DemoRun], None]]]:
     scratch = run.checkpoints is None
     return [
         ("ingest the synthetic world", _ingest),
-        (f"ingest a town's edge at {run.settings.change_gsd:g} m", _ingest_change),
+        (f"ingest the edges of towns at {run.settings.change_gsd:g} m", _ingest_change),
         *([("train the MetaEarth cascade", _train_cascade)] if scratch else []),
         ("generate an unbounded canvas", _generate),
         *([("train Changen2", _train_changen2)] if scratch else []),
