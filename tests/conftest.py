@@ -1,7 +1,8 @@
-"""Shared by every test folder: the fixture generators under ``tests/data/``, one torch thread, and
-learning one batch by heart."""
+"""Shared by every test folder: the fixture generators under ``tests/data/``, one torch thread,
+Ctrl-C as a terminal sends it, and learning one batch by heart."""
 
 import importlib.util
+import signal
 import time
 from functools import cache
 from pathlib import Path
@@ -20,6 +21,14 @@ def load_generator(name: str, script: str = "data.py"):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+@pytest.fixture(scope="session", autouse=True)
+def ctrl_c_interrupts():
+    """SIGINT raises KeyboardInterrupt here and in the commands the tests start, as in a terminal,
+    even when the suite runs as a shell's background job (``nohup ... &``), which inherits SIGINT
+    ignored: the Ctrl-C tests would then see nothing happen."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(scope="session")

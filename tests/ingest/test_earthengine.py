@@ -388,7 +388,8 @@ def test_a_tile_that_never_answers_gives_up_at_its_time_limit():
     ):
         source.setup()
         source.read(tile("60m", 16), Level(60.0))
-    assert len(server.requests) < patient.attempts and time.monotonic() - started < 2.0
+    # without the limit its 99 waits alone take 9.9 s; 5 s leaves a busy host room
+    assert len(server.requests) < patient.attempts and time.monotonic() - started < 5.0
 
 
 def test_splitting_stops_at_the_tile_time_limit():

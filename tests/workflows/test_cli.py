@@ -12,7 +12,7 @@ SCRIPT = shutil.which("terrasynth")
 
 def run(*args):
     assert SCRIPT, "the terrasynth script is not installed in this environment"
-    return subprocess.run([SCRIPT, *args], capture_output=True, text=True, timeout=120)
+    return subprocess.run([SCRIPT, *args], capture_output=True, text=True, timeout=600)
 
 
 def test_version():

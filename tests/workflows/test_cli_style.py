@@ -102,7 +102,7 @@ except SystemExit:
     pass
 assert "torch" not in sys.modules, "terrasynth --help imported torch"
 """
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr
 
 

@@ -51,13 +51,13 @@ def test_a_killed_ingest_resumes_to_the_same_bytes_without_refetching(tmp_path):
 
     process = start(out, log, delay=0.4)
     manifest = TileManifest(out)
-    deadline = time.monotonic() + 240
+    deadline = time.monotonic() + 900  # a hang guard: a busy host starts slowly
     while len(manifest.finished()) < 4:
         assert process.poll() is None, process.stdout.read().decode()
         assert time.monotonic() < deadline, "the ingest never got going"
         time.sleep(0.05)
     os.killpg(process.pid, signal.SIGKILL)
-    process.wait(timeout=60)
+    process.wait(timeout=300)
     assert process.returncode == -signal.SIGKILL
 
     finished = manifest.finished()
