@@ -1,6 +1,7 @@
 """Shared by every test folder: the fixture generators under ``tests/data/``, one torch thread,
 Ctrl-C as a terminal sends it, and learning one batch by heart."""
 
+import ast
 import importlib.util
 import signal
 import time
@@ -29,6 +30,23 @@ def ctrl_c_interrupts():
     even when the suite runs as a shell's background job (``nohup ... &``), which inherits SIGINT
     ignored: the Ctrl-C tests would then see nothing happen."""
     signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+def imports_crossing(folder: Path, forbidden: tuple[str, ...]) -> set[str]:
+    """``"file.py: module"`` for every import of a ``forbidden`` module (prefix) by a module of ``folder``."""
+    crossing = set()
+    for path in folder.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [alias.name for alias in node.names] if isinstance(node, ast.Import) else []
+            names += [node.module] if isinstance(node, ast.ImportFrom) and node.module else []
+            crossing |= {f"{path.name}: {name}" for name in names if name.startswith(forbidden)}
+    return crossing
+
+
+@pytest.fixture(scope="session")
+def import_rule():
+    """:func:`imports_crossing`: ``import_rule(folder, ("terrasynth.models",))`` lists the crossings."""
+    return imports_crossing
 
 
 @pytest.fixture(scope="session")
