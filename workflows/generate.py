@@ -69,6 +69,7 @@ def generate(
     window: int | None = None,
     batch_size: int = 8,
     solver: str | None = None,
+    keep_layout: bool = False,
     device: str | None = None,
     overwrite: bool = False,
     show_progress: bool = True,
@@ -99,7 +100,7 @@ def generate(
         gsd: the resolution to stop at, metres per pixel (default: the finest stage's). The first
             stage is the one that generates from noise, or with ``from_path`` the one trained on
             the resolution nearest the file's.
-        seed, noise, steps, eta, strength, window, batch_size, solver: see
+        seed, noise, steps, eta, strength, window, batch_size, solver, keep_layout: see
             :class:`~terrasynth.models.metaearth.UnboundedGenerator`.
         device: ``"cpu"``, ``"cuda"``... (default: a GPU when there is one; then bf16 autocast).
         overwrite: replace an existing ``out`` (and, with a scheduler, start its store over).
@@ -133,7 +134,7 @@ def generate(
     cascade = Cascade([stage.to(target) for stage in load_stages(checkpoints)])
     options: dict[str, Any] = {
         "window": window, "steps": steps, "eta": eta, "strength": strength, "noise": noise, "batch_size": batch_size,
-        "solver": solver,
+        "solver": solver, "keep_layout": keep_layout,
     }  # fmt: skip
     autocast = {"autocast_dtype": torch.bfloat16} if device_type == "cuda" else {}
     sampler = UnboundedGenerator(cascade.stages[0], **options).sampler  # checks the options

@@ -35,6 +35,7 @@ import torch
 from terrasynth.core.errors import ConfigError
 from terrasynth.models.diffusion import DiffusionSampler, Solver
 from terrasynth.models.metaearth.denoiser import MetaEarthDenoiser, resample_onto
+from terrasynth.models.metaearth.layout import take_layout
 from terrasynth.models.metaearth.noise import INITIAL, NOISE_MODES, NoiseField, WindowNoise
 from terrasynth.models.metaearth.windows import WindowGrid
 
@@ -88,6 +89,9 @@ class UnboundedGenerator:
             (see :class:`~terrasynth.models.diffusion.DiffusionSampler`; later stages only). With
             ``average`` each half-window strip of the canvas starts from its condition so.
         autocast_dtype: e.g. ``torch.bfloat16`` to run the denoiser under autocast (GPUs).
+        keep_layout: take each window's coarse scales from its condition and only the detail
+            finer than the condition's pixels from the model (:func:`~terrasynth.models.metaearth.
+            layout.take_layout`; later stages, not with ``average``).
     """
 
     def __init__(
@@ -103,6 +107,7 @@ class UnboundedGenerator:
         strength: float = 1.0,
         autocast_dtype: torch.dtype | None = None,
         solver: Solver | None = None,
+        keep_layout: bool = False,
     ):
         solver = solver or ("ddim" if noise == "average" or eta > 0 else "dpm++")
         steps = SOLVER_STEPS.get(solver, 50) if steps is None else steps  # an unknown solver is refused below
@@ -122,7 +127,16 @@ class UnboundedGenerator:
             raise ConfigError(f"batch size must be at least 1, got {batch_size}")
         if strength < 1 and not denoiser.conditioned:
             raise ConfigError("a strength below 1 starts from the condition: this stage generates from noise")
+        if keep_layout and not denoiser.conditioned:
+            raise ConfigError(
+                "keeping the layout takes it from the condition: this stage generates from noise"
+            )
+        if keep_layout and noise == "average":
+            raise ConfigError(
+                "average noise steps the canvas in strips, not windows: keep the layout with another noise mode"
+            )
         self.denoiser = denoiser.eval()
+        self.keep_layout = keep_layout
         self.sampler = DiffusionSampler.for_model(denoiser, steps, eta, strength=strength, solver=solver)
         self.noise, self.seed, self.batch_size = noise, seed, batch_size
         self.autocast_dtype = autocast_dtype
@@ -232,21 +246,22 @@ class UnboundedGenerator:
                 keys = [(origin[0] + top, origin[1] + left) for top, left in positions]
                 fraction = len(batch) / self.sampler.steps
                 conditions = self._encoded(inputs(positions), grid.window)
+                upsampled = (
+                    resample_onto(
+                        conditions["condition"], conditions["condition_box"], (grid.window,) * 2, "bicubic"
+                    )
+                    if self.keep_layout or self.sampler.strength < 1
+                    else None
+                )
                 x0 = self.sampler.sample(
                     self._denoise,
-                    self._start(
-                        noise(keys).to(device),
-                        lambda conditions=conditions: resample_onto(  # type: ignore[misc]  # python/mypy#15459
-                            conditions["condition"],
-                            conditions["condition_box"],
-                            (grid.window,) * 2,
-                            "bicubic",
-                        ),
-                    ),
+                    self._start(noise(keys).to(device), lambda upsampled=upsampled: upsampled),  # type: ignore[misc]  # python/mypy#15459
                     step_noise=lambda step, keys=keys: noise(keys, step).to(device),  # type: ignore[misc]  # python/mypy#15459
                     on_step=lambda _, fraction=fraction: progress(fraction),  # type: ignore[misc]  # python/mypy#15459
                     **conditions,
                 )
+                if self.keep_layout:
+                    x0 = take_layout(x0, cast(torch.Tensor, upsampled), inputs.condition_gsd / inputs.gsd)
                 for col, (top, left), image in zip(batch, positions, self._to_reflectance(x0), strict=True):
                     c0, c1 = grid.kept_cols(col)
                     band[:, :, c0:c1] = image[:, start - top : stop - top, c0 - left : c1 - left]

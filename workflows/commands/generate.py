@@ -70,6 +70,11 @@ class GenerateOptions(Config):
     strength: float = Field(
         1.0, description="1: from pure noise; below 1: from the noised upsampled condition"
     )
+    keep_layout: bool = Field(
+        False,
+        description="take each window's coarse scales from its condition, only the finer detail from the "
+        "model (not with --noise average)",
+    )
     window: int | None = Field(None, description="window side in pixels (default: the training tile)")
     batch_size: int = Field(8, description="windows per denoiser call")
     block: int | None = Field(
