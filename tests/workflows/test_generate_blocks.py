@@ -73,6 +73,16 @@ def test_a_canvas_in_blocks_in_this_process_equals_the_one_process_canvas(
     assert np.array_equal(read(out), one_process[noise])  # one process: the same arithmetic, bit for bit
 
 
+def test_a_canvas_that_keeps_its_layout_in_blocks_equals_the_one_process_canvas(cascade, tmp_path):
+    canvases = []
+    for scheduler in (None, "threads"):
+        out = tmp_path / f"{scheduler}.tif"
+        generate([cascade / "model"], out, from_path=cascade / "coarse.tif", noise="field", keep_layout=True,
+                 scheduler=scheduler, block=1, **RUN)  # fmt: skip
+        canvases.append(read(out))
+    assert np.array_equal(*canvases)  # window by window, as every other sampler option: bit for bit
+
+
 def test_the_store_is_a_datatree_of_every_level_with_its_crs(cascade, tmp_path):
     generate(
         [cascade / "model"],
