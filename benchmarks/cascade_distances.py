@@ -90,8 +90,7 @@ def _generate(start: Path, settings, seed: int, levels: tuple[str, ...], stage16
     from terrasynth.workflows.demo import BUNDLED
     from terrasynth.workflows.generate import generate
 
-    options = {"seed": seed, "steps": settings.steps, "solver": settings.solver, "noise": settings.noise,
-               "strength": settings.strength, "batch_size": settings.generation_batch, "show_progress": False}  # fmt: skip
+    options = {"seed": seed, **settings.sampling, "show_progress": False}
     stage = generate([BUNDLED / "metaearth"], start.with_name("16m.tif"), from_path=start, gsd=16.0,
                      size=(_canvas_size(settings, "16m"),) * 2, **(options | stage16))  # fmt: skip
     if "4m" in levels:
@@ -182,7 +181,7 @@ def run(
             )
             for level in levels:
                 rows[level].append(generated[level] | real[level])
-    sampler = {key: getattr(settings, key) for key in ("steps", "solver", "noise", "strength")}
+    sampler = {key: value for key, value in settings.sampling.items() if key != "batch_size"}
     result = {
         "areas": areas,
         "sampler": sampler,

@@ -103,8 +103,7 @@ def run(quick: bool = False, seeds: int = 6, out: Path | None = None) -> dict:
     seeds = 2 if quick else seeds
     torch.set_num_threads(1)  # figures that do not depend on the machine's thread count
     stride, offset = settings.chip // 2, settings.chip // 4
-    options = {"steps": settings.steps, "solver": settings.solver, "noise": settings.noise,
-               "strength": settings.strength, "batch_size": settings.generation_batch, "show_progress": False}  # fmt: skip
+    options = {**settings.sampling, "show_progress": False}
     sizes = {"16m": -(-settings.canvas // 4), "4m": settings.canvas}
     periods = {"16m": grid_period(16.0, 60.0), "4m": grid_period(4.0, 16.0)}
     generated: dict[str, list] = {"16m": [], "4m": []}

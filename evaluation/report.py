@@ -66,7 +66,7 @@ and 4 m into `corpus.zarr`. {_metaearth_words(s, checkpoints)} Starting from the
 (`canvas/input-60m.tif`), the model generated a {s.canvas} x {s.canvas} pixel canvas at 4 m
 (`canvas/4m.tif`, georeferenced) through a 16 m one, in sliding windows of {s.chip} pixels overlapping
 by half ({NOISE_WORDS[s.noise]}), with {s.solver} over {s.steps} steps at strength {s.strength:g}:
-{_strength_words(s)}.
+{_strength_words(s)}.{_layout_words(s)}
 
 ![Real and generated images of the canvas' footprint at each level]({figures["levels"].name})
 
@@ -205,6 +205,16 @@ NOISE_WORDS = {
     "every window, which a briefly trained model leaves visible",
     "average": "overlapping windows averaged at every step",
 }
+
+
+def _layout_words(s) -> str:
+    if not s.keep_layout:
+        return ""
+    return (
+        " Each window then keeps its condition's layout: its low-pass (a Gaussian of 0.35 condition pixels)"
+        " is its condition's, upsampled bicubically, and only the finer detail is the model's (without it"
+        " a briefly trained model drifts from its input, each window by its own amount)."
+    )
 
 
 def _strength_words(s) -> str:

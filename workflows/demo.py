@@ -70,6 +70,11 @@ class DemoSettings(Config):
         description="cascade windows start from their condition noised this far (1: pure noise)",
     )
     generation_batch: int = Field(32, ge=1, description="windows per denoiser call")
+    keep_layout: bool = Field(
+        True,
+        description="windows take their coarse scales from their condition, their finer detail from the model "
+        "(see terrasynth generate --keep-layout)",
+    )
     change_gsd: float = Field(
         1.0,
         gt=0,
@@ -110,6 +115,15 @@ class DemoSettings(Config):
     detector_change_balance: float = Field(
         0.5, ge=0, le=1, description="weighting of the rare changed pixels (see TrainSettings.change_balance)"
     )
+
+    @property
+    def sampling(self) -> dict[str, Any]:
+        """The sampler options of every stage of the demo's canvas (of
+        :func:`terrasynth.workflows.generate.generate`)."""
+        return {
+            "steps": self.steps, "solver": self.solver, "noise": self.noise, "strength": self.strength,
+            "keep_layout": self.keep_layout, "batch_size": self.generation_batch,
+        }  # fmt: skip
 
 
 SCALES: dict[str, DemoSettings] = {
@@ -264,10 +278,7 @@ def _generate(run: DemoRun) -> None:
     reflectance(coarse["image"]).rio.write_crs(coarse.rio.crs).rio.to_raster(start)
     # 60 -> 16 m over the canvas' footprint (from the input's corner), then 16 -> 4 m over it,
     # by the one model of both level pairs
-    options: dict[str, Any] = {
-        "seed": run.seed, "steps": s.steps, "solver": s.solver, "noise": s.noise, "strength": s.strength,
-        "batch_size": s.generation_batch, "show_progress": run.progress,
-    }  # fmt: skip
+    options: dict[str, Any] = {"seed": run.seed, **s.sampling, "show_progress": run.progress}
     coarse_size = -(-s.canvas // 4)
     stage16 = generate([run.metaearth], run.path("canvas", "16m.tif"), from_path=start, gsd=16.0,
                        size=(coarse_size, coarse_size), **options)  # fmt: skip

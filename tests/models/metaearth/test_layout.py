@@ -36,11 +36,11 @@ def test_detail_finer_than_the_condition_pixels_is_kept():
     checkerboard = 0.1 * (torch.arange(32)[:, None] + torch.arange(32)[None, :]).remainder(2).float()
     kept = take_layout(condition + checkerboard, condition, 4.0) - condition
     detail = checkerboard - checkerboard.mean()
-    # a Gaussian of sigma 2 px passes exp(-2 pi^2 sigma^2 f^2) = 1e-17 of a 2 px period: all of it is detail
+    # a Gaussian of sigma 1.4 px passes exp(-2 pi^2 sigma^2 f^2) = 6e-5 of a 2 px period: all of it is detail
     assert torch.allclose(kept, detail.expand_as(kept), atol=FLOAT32)
 
 
 def test_a_window_too_small_for_the_low_pass_is_refused():
     image, condition = images()
-    with pytest.raises(ConfigError, match=r"too small for the 37 px low-pass .* 12 times coarser"):
-        take_layout(image, condition, 12.0)
+    with pytest.raises(ConfigError, match=r"too small for the 35 px low-pass .* 16 times coarser"):
+        take_layout(image, condition, 16.0)
