@@ -18,10 +18,10 @@ scale the 60 m input already fixes) against 0.37 at 4 m.
 smallest is the low-pass rest), of which ``swd_*`` is the mean. Standard errors use the sample
 standard deviation (n - 1).
 
-``stage16`` overrides sampler settings (``steps``, ``solver``, ``noise``, ``strength``, ``eta``)
-of the 16 m stage only, to measure candidates against the demo's defaults on the same areas;
-``levels=("16m",)`` stops after that stage (a cheaper screen of 16 m settings; its SWDs differ from
-those of a full run by a few per cent, the patches being drawn from other levels too).
+``stage16`` overrides sampler settings (``steps``, ``solver``, ``noise``, ``strength``, ``eta``,
+``keep_layout``) of the 16 m stage only, to measure candidates against the demo's defaults on the
+same areas; ``levels=("16m",)`` stops after that stage (a cheaper screen of 16 m settings; its SWDs
+differ from those of a full run by a few per cent, the patches being drawn from other levels too).
 
     uv run python benchmarks/run.py --only cascade_distances        # 8 areas, about 12 min on 1 thread
     uv run python benchmarks/cascade_distances.py --areas 8 --out distances.json

@@ -60,10 +60,10 @@ RECIPES["residual-unified"] = RECIPES["residual"] | {"unified": True, "steps_per
 """Training (``terrasynth.trainers.settings.MetaEarthTraining`` fields, plus ``chip``,
 ``condition``: ``coarser`` or ``degraded``, and ``unified``: one model of both level pairs,
 trained for the steps of both stages together) and sampling settings (``steps``, ``noise``,
-``strength``, ``eta``, ``window``) by name. ``demo`` is the demo's cascade as it was (two stages
+``strength``, ``eta``, ``window``, ``keep_layout``) by name. ``demo`` is the demo's cascade as it was (two stages
 predicting the noise, P2 weighting); ``residual`` predicts the clean image over the bicubic
 upsampling with Min-SNR weighting; ``residual-unified`` does so with one model of both stages."""
-_SAMPLING = ("steps", "noise", "strength", "eta", "window")
+_SAMPLING = ("steps", "noise", "strength", "eta", "window", "keep_layout")
 
 
 def build_corpus(path: Path, seed: int = 0, scale: dict = DEMO) -> Path:

@@ -208,12 +208,14 @@ NOISE_WORDS = {
 
 
 def _layout_words(s) -> str:
+    from terrasynth.models.metaearth.layout import LAYOUT_SIGMA
+
     if not s.keep_layout:
         return ""
     return (
-        " Each window then keeps its condition's layout: its low-pass (a Gaussian of 0.35 condition pixels)"
-        " is its condition's, upsampled bicubically, and only the finer detail is the model's (without it"
-        " a briefly trained model drifts from its input, each window by its own amount)."
+        f" Each window then keeps its condition's layout: its low-pass (a Gaussian of {LAYOUT_SIGMA:g} condition"
+        " pixels) is its condition's, upsampled bicubically, and only the finer detail is the model's"
+        " (without it a briefly trained model drifts from its input, each window by its own amount)."
     )
 
 

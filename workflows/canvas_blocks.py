@@ -110,7 +110,6 @@ def run_block(job: CanvasJob, plan: StagePlan, block: Block) -> Block:
 
     from terrasynth.core import canvas_rasters as rasters
     from terrasynth.core.canvas_store import CanvasStore
-    from terrasynth.models.metaearth import UnboundedGenerator
 
     if job.torch_threads:
         torch.set_num_threads(job.torch_threads)
@@ -128,7 +127,7 @@ def run_block(job: CanvasJob, plan: StagePlan, block: Block) -> Block:
             codes = stack.enter_context(rasters.open_raster(job.landcover[0]))
             landcover, landcover_gsd = rasters.RasterArray(codes, band=1), job.landcover[1]
         canvas = store.image(block.level, "r+")
-        generator = UnboundedGenerator(stage, seed=(job.seed, plan.index), **options)
+        generator = cascade.generator(plan.index, max(job.levels), seed=(job.seed, plan.index), **options)
         for band in generator.bands(
             *plan.shape,
             gsd=plan.gsd,

@@ -123,7 +123,7 @@ def generate(
     from terrasynth.core.corpus import REFLECTANCE_SCALE
     from terrasynth.core.errors import ConfigError
     from terrasynth.core.outputs import atomic_path, check_free_space, check_output, format_bytes
-    from terrasynth.models.metaearth import Cascade, UnboundedGenerator
+    from terrasynth.models.metaearth import Cascade
     from terrasynth.workflows.devices import torch_device
     from terrasynth.workflows.progress import progress_bar
 
@@ -137,9 +137,10 @@ def generate(
         "solver": solver, "keep_layout": keep_layout,
     }  # fmt: skip
     autocast = {"autocast_dtype": torch.bfloat16} if device_type == "cuda" else {}
-    sampler = UnboundedGenerator(cascade.stages[0], **options).sampler  # checks the options
-    for stage in cascade.stages[1:]:
-        UnboundedGenerator(stage, **options)  # before any file is touched
+    # the options checked before any file is touched (the stages run then are checked again in plan())
+    sampler = cascade.generator(0, **options).sampler
+    for index in range(1, len(cascade.stages)):
+        cascade.generator(index, **options)
 
     with contextlib.ExitStack() as stack:
         stack.enter_context(rasterio.Env())
@@ -296,11 +297,10 @@ def _generate_in_blocks(
     from terrasynth.core.canvas_store import CanvasStore, LevelGrid
     from terrasynth.core.levels import Level
     from terrasynth.core.outputs import atomic_path, check_free_space, format_bytes
-    from terrasynth.models.metaearth import UnboundedGenerator
     from terrasynth.workflows import canvas_blocks as blocks
     from terrasynth.workflows.dask_cluster import blocks_in_progress, worker_torch_threads
 
-    generators = {plan.index: UnboundedGenerator(cascade.stages[plan.index], **options) for plan in plans}
+    generators = {plan.index: cascade.generator(plan.index, plans[-1].index, **options) for plan in plans}
     levels = {plan.index: Level(plan.gsd).name for plan in plans}
     rows = {
         i: blocks.block_rows(g.window, options["noise"], options["steps"], block)

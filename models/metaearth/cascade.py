@@ -106,6 +106,17 @@ class Cascade:
             f"no stage generates {gsd:g} m: these stages generate {', '.join(f'{g:g}' for g in self.gsds)} m"
         )
 
+    def generator(self, index: int, stop: int | None = None, **options) -> UnboundedGenerator:
+        """The generator of stage ``index`` in a run up to stage ``stop`` (default: the finest).
+
+        ``strength`` and ``keep_layout`` act on the stages that refine an image: a first stage that
+        generates from noise runs without them when later stages follow (alone, it refuses them).
+        """
+        stop = len(self.stages) - 1 if stop is None else stop
+        if not self.stages[index].conditioned and index < stop:
+            options = options | {"strength": 1.0, "keep_layout": False}
+        return UnboundedGenerator(self.stages[index], **options)
+
     def plan(
         self,
         size: tuple[int, int] | None = None,
@@ -153,7 +164,7 @@ class Cascade:
             height, width = (math.ceil(n * final_gsd / gsd - 1e-9) for n in size)
             shape = height, width
             origin = (round(-origin_m[1] / gsd), round(origin_m[0] / gsd))
-            windows = UnboundedGenerator(self.stages[index], **generator_options).windows_needed(*shape)
+            windows = self.generator(index, stop, **generator_options).windows_needed(*shape)
             cond_gsd = (condition_gsd if conditioned else None) if index == start else self.gsds[index - 1]
             plans.append(StagePlan(index, gsd, cond_gsd, shape, origin, windows))
         return plans
@@ -188,8 +199,9 @@ class Cascade:
             seed: any int or tuple of ints; each stage draws its own noise from it.
             store: makes each stage's output array (see :data:`Store`).
             progress: called with a stage's plan and the windows it finished since the last call.
-            generator_options: ``window``, ``steps``, ``eta``, ``noise``, ``batch_size``,
-                ``autocast_dtype`` of :class:`UnboundedGenerator`.
+            generator_options: ``window``, ``steps``, ``eta``, ``noise``, ``solver``, ``strength``,
+                ``keep_layout``, ``batch_size``, ``autocast_dtype`` of :class:`UnboundedGenerator`
+                (see :meth:`generator`).
         """
         if condition is not None and self.pairs[start][1] is None:
             raise ConfigError(
@@ -206,7 +218,9 @@ class Cascade:
         )
         for plan in plans:
             stage = self.stages[plan.index]
-            generator = UnboundedGenerator(stage, seed=(seed, plan.index), **generator_options)
+            generator = self.generator(
+                plan.index, plans[-1].index, seed=(seed, plan.index), **generator_options
+            )
             canvas = store(plan, stage.config["channels"])
             bands = generator.bands(
                 *plan.shape,

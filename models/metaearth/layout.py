@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 
 import torch
-from torchvision.transforms.v2.functional import gaussian_blur
+from kornia.filters import gaussian_blur2d
 
 from terrasynth.core.errors import ConfigError
 
@@ -31,8 +31,11 @@ def take_layout(image: torch.Tensor, condition: torch.Tensor, ratio: float) -> t
         condition: their condition upsampled onto the same pixels (bicubic), same shape and space.
         ratio: the condition's pixel size in ``image`` pixels (condition gsd / gsd).
 
-    The low-pass is a Gaussian of :data:`LAYOUT_SIGMA` condition pixels, reflected at the window's
-    edges (it reaches ``3 sigma`` pixels, less than the quarter of a window a canvas cuts away).
+    The low-pass is a Gaussian of :data:`LAYOUT_SIGMA` condition pixels reaching ``3 sigma`` pixels,
+    reflected at the window's edges. A canvas cuts a quarter of every window away where windows meet,
+    so the reflection only reaches the pixels it keeps in windows under ``4 * ceil(3 sigma)`` pixels
+    (20 px at a ratio of 4) and along the canvas' own edges, where the outermost few pixels take
+    the low-pass of a mirrored window.
     """
     sigma = LAYOUT_SIGMA * ratio
     size = 2 * math.ceil(3 * sigma) + 1
@@ -43,6 +46,6 @@ def take_layout(image: torch.Tensor, condition: torch.Tensor, ratio: float) -> t
         )
 
     def low_pass(x: torch.Tensor) -> torch.Tensor:
-        return gaussian_blur(x, kernel_size=[size, size], sigma=[sigma, sigma])
+        return gaussian_blur2d(x, (size, size), (sigma, sigma), border_type="reflect")
 
     return image - low_pass(image) + low_pass(condition)

@@ -253,9 +253,12 @@ class UnboundedGenerator:
                     if self.keep_layout or self.sampler.strength < 1
                     else None
                 )
+                x = noise(keys).to(device)
                 x0 = self.sampler.sample(
                     self._denoise,
-                    self._start(noise(keys).to(device), lambda upsampled=upsampled: upsampled),  # type: ignore[misc]  # python/mypy#15459
+                    x
+                    if upsampled is None or self.sampler.strength == 1.0
+                    else self.sampler.start(x, upsampled),
                     step_noise=lambda step, keys=keys: noise(keys, step).to(device),  # type: ignore[misc]  # python/mypy#15459
                     on_step=lambda _, fraction=fraction: progress(fraction),  # type: ignore[misc]  # python/mypy#15459
                     **conditions,

@@ -12,6 +12,7 @@ import rasterio
 import torch
 from typer.testing import CliRunner
 
+from terrasynth.core.errors import ConfigError
 from terrasynth.models.metaearth import build_denoiser
 from terrasynth.workflows.bundled import BUNDLED
 from terrasynth.workflows.cli import app, main
@@ -88,6 +89,22 @@ def test_cascade_from_noise_to_a_requested_size(stages, tmp_path):
     assert summary.stages == [0, 1] and summary.shape == (3, 36, 44) and summary.crs is None
     with rasterio.open(tmp_path / "canvas.tif") as canvas:
         assert (canvas.height, canvas.width) == (36, 44) and canvas.transform.a == 4.0
+
+
+@pytest.mark.parametrize("scheduler", [None, "threads"])
+def test_options_of_the_refining_stages_leave_a_first_stage_from_noise_alone(
+    stages, coarse_geotiff, tmp_path, scheduler
+):
+    refining = {"strength": 0.5, "keep_layout": True, "steps": 2, "noise": "field", "show_progress": False,
+                "scheduler": scheduler}  # fmt: skip
+    cascade = [stages / "first", stages / "upscaler"]
+    summary = generate(cascade, tmp_path / "from-noise.tif", size=(36, 44), **refining)
+    assert summary.stages == [0, 1]  # the first stage runs from pure noise, without a layout to keep
+    coarse_geotiff.write_coarse_geotiff(tmp_path / "coarse.tif", rows=6, cols=5, gsd=16.0)
+    summary = generate(cascade, tmp_path / "from-16m.tif", from_path=tmp_path / "coarse.tif", **refining)
+    assert summary.stages == [1]
+    with pytest.raises(ConfigError, match="this stage generates from noise"):  # alone, it refuses them
+        generate([stages / "first"], tmp_path / "alone.tif", size=(16, 16), **refining)
 
 
 def test_a_first_stage_draws_from_a_landcover_geotiff_and_is_georeferenced_like_it(stages, tmp_path):
