@@ -58,7 +58,7 @@ class DemoSettings(Config):
     steps: int = Field(10, ge=1, description="sampling steps of every generation (from pure noise)")
     # DDIM: at strength 0.4 the 10 steps leave 4, where DPM-Solver++ scored worse on the 480 px
     # canvas (4 m SWD 82 against 73, seam energy ratio 1.15 against 1.07 before it was matched to
-    # the condition's pixel grid; seed 0, bundled model)
+    # the condition's pixel grid; seed 0, bundled model, before the layout was kept)
     solver: Solver = Field("ddim", description="the generation's sampler (see terrasynth generate)")
     noise: NoiseMode = Field(
         "field", description="initial noise of the windows (shared: MetaEarth's; see terrasynth generate)"
