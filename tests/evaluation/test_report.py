@@ -13,6 +13,7 @@ from terrasynth.evaluation.report import demo_report
 
 SETTINGS = SimpleNamespace(
     area=1000.0, date="2021-06-01", canvas=64, chip=16, noise="field", solver="ddim", steps=10, strength=0.4,
+    keep_layout=True,
     preset="tiny", cascade_epochs=1, cascade_steps=2, cascade_batch=4, change_area=128.0, change_towns=2,
     change_gsd=2.0,
     changen2_preset="tiny", changen2_epochs=1, changen2_steps=2, synthetic_pairs=4, pair_size=32,
@@ -78,3 +79,13 @@ def test_the_report_says_how_bundled_checkpoints_were_trained(tmp_path):
         assert f"trained from scratch by `terrasynth train {name}-checkpoint`: 900 optimizer steps" in report
     with pytest.raises(FileNotFoundError):
         _report(tmp_path / "missing")
+
+
+def test_the_report_says_whether_windows_kept_their_layout(monkeypatch):
+    words = " ".join(_report().split())
+    assert (
+        "Each window then keeps its condition's layout: its low-pass (a Gaussian of 0.35 condition pixels)"
+        in words
+    )
+    monkeypatch.setattr(SETTINGS, "keep_layout", False)
+    assert "keeps its condition's layout" not in _report()
