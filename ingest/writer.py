@@ -335,17 +335,19 @@ def write_tiles(
     if max_in_flight < 1:
         raise ValueError(f"max_in_flight must be at least 1, got {max_in_flight}")
     remaining = iter(tiles)
-    in_flight: set[Future] = set()
+    # in the order submitted: of tiles found finished together, the first tile's failure is raised
+    in_flight: dict[Future, None] = {}
     written = 0
     task: Callable[..., TileResult] = write_tile  # its writer may be a Dask future, resolved on the worker
     try:
         while True:
             for tile in itertools.islice(remaining, max_in_flight - len(in_flight)):
-                in_flight.add(executor.submit(task, writer, tile, limiter))
+                in_flight[executor.submit(task, writer, tile, limiter)] = None
             if not in_flight:
                 return written
-            finished, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
-            for future in finished:
+            finished, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+            for future in [future for future in in_flight if future in finished]:
+                del in_flight[future]
                 result = future.result()
                 written += 1
                 if on_result is not None:

@@ -1,5 +1,5 @@
 import json
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -9,6 +9,7 @@ from pattern_source import PatternSource, read_log
 
 from terrasynth.core import AreaOfInterest, CorpusError, Level, SourceError, dataset_grid, open_corpus
 from terrasynth.core.manifest import TileManifest
+from terrasynth.ingest import writer as writer_module
 from terrasynth.ingest.writer import CorpusWriter, write_tiles
 
 TRIANGLE = "POLYGON((9.0 45.0, 9.02 45.0, 9.0 45.01, 9.0 45.0))"
@@ -156,3 +157,25 @@ def test_write_tiles_draws_tiles_only_as_earlier_ones_finish(tmp_path):
         assert write_tiles(writer, drawn(), executor, on_result=results.append, max_in_flight=3) == 13
     assert max(outstanding) == 3
     writer.finish()
+
+
+class _AtOnce(Executor):
+    """Runs each task as it is submitted: every tile has finished by the time write_tiles waits."""
+
+    def submit(self, fn, /, *args, **kwargs):
+        future: Future = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except Exception as error:
+            future.set_exception(error)
+        return future
+
+
+def test_of_tiles_that_failed_together_the_first_submitted_is_raised(monkeypatch):
+    # on a busy machine several tiles can fail before write_tiles looks: it names the first one
+    def failing(writer, tile, limiter):
+        raise SourceError(f"tile {tile} failed")
+
+    monkeypatch.setattr(writer_module, "write_tile", failing)
+    with pytest.raises(SourceError, match=r"^tile 0 failed$"):
+        write_tiles(None, range(16), _AtOnce(), max_in_flight=16)
