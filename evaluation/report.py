@@ -208,10 +208,10 @@ NOISE_WORDS = {
 
 
 def _layout_words(s) -> str:
-    from terrasynth.models.metaearth.layout import LAYOUT_SIGMA
-
     if not s.keep_layout:
         return ""
+    from terrasynth.models.metaearth.layout import LAYOUT_SIGMA
+
     return (
         f" Each window then keeps its condition's layout: its low-pass (a Gaussian of {LAYOUT_SIGMA:g} condition"
         " pixels) is its condition's, upsampled bicubically, and only the finer detail is the model's"

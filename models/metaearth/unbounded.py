@@ -253,18 +253,15 @@ class UnboundedGenerator:
                     if self.keep_layout or self.sampler.strength < 1
                     else None
                 )
-                x = noise(keys).to(device)
                 x0 = self.sampler.sample(
                     self._denoise,
-                    x
-                    if upsampled is None or self.sampler.strength == 1.0
-                    else self.sampler.start(x, upsampled),
+                    self.sampler.start(noise(keys).to(device), upsampled),  # the noise itself at strength 1
                     step_noise=lambda step, keys=keys: noise(keys, step).to(device),  # type: ignore[misc]  # python/mypy#15459
                     on_step=lambda _, fraction=fraction: progress(fraction),  # type: ignore[misc]  # python/mypy#15459
                     **conditions,
                 )
-                if self.keep_layout:
-                    x0 = take_layout(x0, cast(torch.Tensor, upsampled), inputs.condition_gsd / inputs.gsd)
+                if self.keep_layout and upsampled is not None:
+                    x0 = take_layout(x0, upsampled, inputs.condition_gsd / inputs.gsd)
                 for col, (top, left), image in zip(batch, positions, self._to_reflectance(x0), strict=True):
                     c0, c1 = grid.kept_cols(col)
                     band[:, :, c0:c1] = image[:, start - top : stop - top, c0 - left : c1 - left]
