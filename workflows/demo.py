@@ -92,7 +92,12 @@ class DemoSettings(Config):
     )
     changen2_preset: RSDiTPreset = "tiny"
     changen2_chip: int = Field(64, ge=16)
-    changen2_epochs: int = Field(3, ge=1)
+    changen2_epochs: int = Field(
+        10,
+        ge=1,
+        description="epochs of a Changen2 trained in the run (seed 0, from scratch: 3 gave zero-shot F1 0.54, "
+        "5 gave 0.63, 10 gave 0.74, against the supervised 0.78)",
+    )
     changen2_steps: int = Field(80, ge=1, description="optimizer steps per epoch")
     synthetic_pairs: int = Field(
         128,
