@@ -11,6 +11,9 @@ the distribution metrics; whole canvases are what the seam scores look at.
 - Zarr: a corpus (``terrasynth.core.corpus``); one canvas per region and level, with land cover;
   tiles holding invalid pixels are skipped.
 
+GeoTIFF and corpus canvases keep their pixel grid (CRS and transform), so a real set can be cut to
+the ground a generated set covers (:func:`under`).
+
 Reflectance becomes 8-bit through the display mapping of :mod:`terrasynth.core.display`, the one
 every PNG terrasynth writes goes through; integer data other than uint8 is read as reflectance x
 1e4 (the corpus convention), floats as reflectance.
@@ -26,7 +29,8 @@ from pathlib import Path
 import numpy as np
 
 from terrasynth.core.display import to_display
-from terrasynth.core.errors import CorpusError
+from terrasynth.core.errors import CorpusError, GridError
+from terrasynth.core.grid import GridSpec
 from terrasynth.core.landcover import ClassTable
 
 ALL = "all"
@@ -47,6 +51,7 @@ class Canvas:
         shape: (rows, columns) in pixels.
         read: reads a window of the canvas, see :data:`Reader`.
         classes: the land-cover legend when the canvas has land cover.
+        grid: its pixel grid (CRS, transform) when georeferenced in a projected CRS.
     """
 
     name: str
@@ -54,6 +59,7 @@ class Canvas:
     shape: tuple[int, int]
     read: Reader
     classes: ClassTable | None = None
+    grid: GridSpec | None = None
 
     def rgb(self) -> np.ndarray:
         """The whole canvas as ``(3, H, W)`` uint8."""
@@ -86,6 +92,26 @@ def open_image_set(path: str | Path, *, rgb_bands: Sequence[str | int] | None = 
     if not files:
         raise CorpusError(f"{path} holds no .png, .tif or .tiff files and is not a Zarr corpus")
     return [_png_canvas(f) if f.suffix.lower() == ".png" else _geotiff_canvas(f, rgb_bands) for f in files]
+
+
+def under(canvases: Sequence[Canvas], footprints: Sequence[Canvas]) -> list[Canvas]:
+    """The parts of ``canvases`` under ``footprints`` of their level and CRS: one canvas per
+    overlapping pair, cut on whole pixels of its own grid (to the nearest pixel where the two grids'
+    origins differ by a fraction of one), so its tiles lie on the same ground as the footprint's.
+    Canvases or footprints without a grid cover nothing."""
+    parts = []
+    for canvas in canvases:
+        for footprint in footprints:
+            if canvas.grid is None or footprint.grid is None or footprint.level != canvas.level:
+                continue
+            if canvas.grid.crs != footprint.grid.crs:
+                continue
+            window = canvas.grid.window_from_bounds(footprint.grid.bounds)
+            rows = _clamp(window.row_off, window.row_off + window.height, canvas.shape[0])
+            cols = _clamp(window.col_off, window.col_off + window.width, canvas.shape[1])
+            if rows.start < rows.stop and cols.start < cols.stop:
+                parts.append(_crop(canvas, rows, cols, f"{canvas.name} under {footprint.name}"))
+    return parts
 
 
 def iter_tiles(canvas: Canvas, tile_size: int) -> Iterator[Tile]:
@@ -136,6 +162,35 @@ def select_rgb(bands: Sequence[str], rgb_bands: Sequence[str | int] | None) -> l
     return indices
 
 
+def _clamp(start: float, stop: float, length: int) -> slice:
+    return slice(max(0, round(start)), min(length, round(stop)))
+
+
+def _crop(canvas: Canvas, rows: slice, cols: slice, name: str) -> Canvas:
+    """The canvas' pixels ``[rows, cols]`` (whole, within it) as a canvas of its own."""
+    from rasterio.windows import Window
+
+    def read(r: slice, c: slice):
+        return canvas.read(
+            slice(rows.start + r.start, rows.start + r.stop), slice(cols.start + c.start, cols.start + c.stop)
+        )
+
+    window = Window(cols.start, rows.start, cols.stop - cols.start, rows.stop - rows.start)
+    grid = None if canvas.grid is None else canvas.grid.subgrid(window)
+    shape = (rows.stop - rows.start, cols.stop - cols.start)
+    return Canvas(name, canvas.level, shape, read, canvas.classes, grid)
+
+
+def _projected_grid(source) -> GridSpec | None:
+    """A rasterio dataset's pixel grid, when north-up in a projected CRS."""
+    if source.crs is None or not source.crs.is_projected:
+        return None
+    try:
+        return GridSpec(source.crs.to_string(), source.transform, (source.height, source.width))
+    except GridError:  # rotated or south-up: no grid to cut by
+        return None
+
+
 def _level_of_folder(path: Path) -> str:
     return path.parent.name if _LEVEL_NAME.match(path.parent.name) else ALL
 
@@ -180,6 +235,7 @@ def _geotiff_canvas(path: Path, rgb_bands) -> Canvas:
         projected = source.crs is not None and source.crs.is_projected
         level = Level(round(source.res[0], 6)).name if projected else _level_of_folder(path)
         shape = (source.height, source.width)
+        grid = _projected_grid(source)
 
     def read(rows: slice, cols: slice):
         window = Window(cols.start, rows.start, cols.stop - cols.start, rows.stop - rows.start)
@@ -187,7 +243,7 @@ def _geotiff_canvas(path: Path, rgb_bands) -> Canvas:
             data = source.read([i + 1 for i in indices], window=window)
         return to_uint8(data), None, None
 
-    return Canvas(str(path), level, shape, read)
+    return Canvas(str(path), level, shape, read, grid=grid)
 
 
 def _corpus_canvases(path: Path, rgb_bands) -> list[Canvas]:
@@ -208,5 +264,7 @@ def _corpus_canvases(path: Path, rgb_bands) -> list[Canvas]:
                 data = reader.read(window, pad=False)  # a chunk that does not decode: one-line CorpusError
                 return to_uint8(reader.reflectance(data["image"][indices])), data["landcover"], data["valid"]
 
-            canvases.append(Canvas(f"{region}/{level}", level, reader.grid.shape, read, reader.classes))
+            canvases.append(
+                Canvas(f"{region}/{level}", level, reader.grid.shape, read, reader.classes, reader.grid)
+            )
     return canvases

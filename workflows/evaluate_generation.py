@@ -37,6 +37,7 @@ def evaluate_generation(
     seed: int = 0,
     device: str | None = None,
     condition: str | Path | None = None,
+    real_under_canvases: bool = False,
     on_tiles: Callable[[int], None] | None = None,
 ):
     """Score each generated set against the real one; returns one Dataset along ``model``.
@@ -62,6 +63,10 @@ def evaluate_generation(
             ``bicubic`` model (see :func:`bicubic_baseline`) and ``condition_error (model, level,
             condition_metric)``: each GeoTIFF canvas averaged onto the condition's pixels against
             them (see :func:`terrasynth.evaluation.condition.condition_error`), averaged per level.
+        real_under_canvases: score each level against the real pixels under the generated
+            GeoTIFFs of that level only (:func:`~terrasynth.evaluation.image_sets.under`; the real
+            set a corpus or GeoTIFFs in their CRS): the same ground, where the real set covers more
+            than a level's canvases, or other ground than they do.
         on_tiles: progress callback, called with the number of tiles done.
     """
     import tempfile
@@ -78,6 +83,8 @@ def evaluate_generation(
     check_tiling(tile_size, window_stride)
     device = str(torch_device(device))
     sets = {path: open_image_set(path, rgb_bands=rgb_bands) for path in [real, *generated]}
+    if real_under_canvases:
+        sets[real] = _real_under(real, sets[real], [canvas for path in generated for canvas in sets[path]])
     for path, canvases in sets.items():
         if not tile_count(canvases, tile_size):
             side = max(min(canvas.shape) for canvas in canvases)
@@ -122,6 +129,21 @@ def evaluate_generation(
         "display": "terrasynth.core.display",
     }
     return results
+
+
+def _real_under(real, canvases, generated):
+    """The parts of the ``real`` canvases under the ``generated`` ones, level by level; a level
+    the real set has no pixels under is a one-line error."""
+    from terrasynth.core.errors import ConfigError
+    from terrasynth.evaluation.image_sets import under
+
+    parts = under(canvases, generated)
+    for level in sorted({canvas.level for canvas in generated} - {part.level for part in parts}):
+        raise ConfigError(
+            f"{real} has no pixels under the generated {level} canvases: give the real imagery of their "
+            f"ground (GeoTIFFs in their CRS or a corpus), or leave out real_under_canvases"
+        )
+    return parts
 
 
 def cascade_conditions(levels: Iterable[str], condition_gsd: float | None = None) -> dict[str, float]:

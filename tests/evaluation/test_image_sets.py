@@ -70,3 +70,44 @@ def test_rgb_band_choice():
 def test_a_folder_without_images_is_refused(tmp_path):
     with pytest.raises(CorpusError, match=r"holds no \.png"):
         open_image_set(tmp_path)
+
+
+def _corpus_crop(corpus, level, rows, cols, path):
+    """The corpus' ``level`` pixels ``[rows, cols]`` as a GeoTIFF at ``path`` (its grid and CRS)."""
+    from terrasynth.core import open_corpus
+
+    image = open_corpus(corpus)[f"r00_utm32n/{level}"].to_dataset()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    image["image"].isel(y=rows, x=cols).rio.write_crs(image.rio.crs).rio.to_raster(path)
+    return path
+
+
+def test_a_real_set_is_cut_to_the_ground_under_generated_canvases(image_sets, tmp_path):
+    from terrasynth.evaluation.image_sets import under
+
+    corpus = image_sets["corpus.zarr"]
+    real = {c.name: c for c in open_image_set(corpus)}
+    _corpus_crop(corpus, "16m", slice(8, 40), slice(16, 48), tmp_path / "inside" / "16m.tif")
+    (footprint,) = open_image_set(tmp_path / "inside")
+    (part,) = under(list(real.values()), [footprint])  # the 16 m level only
+    assert part.level == "16m" and part.shape == (32, 32)
+    assert part.grid == footprint.grid  # the same ground, pixel for pixel
+    whole = real["r00_utm32n/16m"]
+    assert np.array_equal(part.rgb(), whole.read(slice(8, 40), slice(16, 48))[0])
+    assert np.array_equal(
+        part.read(slice(4, 8), slice(0, 32))[1], whole.read(slice(12, 16), slice(16, 48))[1]
+    )
+
+    # a canvas reaching 10 px past the real one's right edge: the part under both
+    import rasterio
+
+    width = whole.shape[1]
+    path = _corpus_crop(
+        corpus, "16m", slice(40, None), slice(width - 20, None), tmp_path / "edge" / "16m.tif"
+    )
+    with rasterio.open(path, "r+") as edge:
+        edge.transform = edge.transform @ rasterio.Affine.translation(10, 0)
+    (clipped,) = under([whole], open_image_set(path.parent))
+    assert clipped.shape == (whole.shape[0] - 40, 10)
+    assert np.array_equal(clipped.rgb(), whole.read(slice(40, whole.shape[0]), slice(width - 10, width))[0])
+    assert under([whole], open_image_set(image_sets["real"])) == []  # PNGs have no ground

@@ -47,6 +47,11 @@ class GenerationOptions(Config):
         description="low-resolution GeoTIFF the canvases came from: adds a 'bicubic' model and each canvas' "
         "error against it, averaged back down onto its pixels",
     )
+    real_under_canvases: bool = Field(
+        False,
+        description="score each level against the real pixels under its generated GeoTIFFs only (the same "
+        "ground, where the real set covers more)",
+    )
 
 
 @evaluate_app.command("generation")
@@ -60,7 +65,7 @@ def generation(
 
     from terrasynth.core.outputs import check_output
     from terrasynth.evaluation.generation import tile_count
-    from terrasynth.evaluation.image_sets import open_image_set
+    from terrasynth.evaluation.image_sets import open_image_set, under
     from terrasynth.evaluation.inception import check_inception_weights
     from terrasynth.evaluation.results import print_results, save_results
     from terrasynth.workflows.evaluate_generation import evaluate_generation
@@ -74,15 +79,21 @@ def generation(
     else:
         console.print("No --inception weights: FID and KID are skipped (SWD and seams need none).")
     bands = [b.strip() for b in o.rgb_bands.split(",")] if o.rgb_bands else None
-    sets = [real, *generated, *(generated if condition else [])]  # the bicubic baseline mirrors them
-    total = sum(tile_count(open_image_set(p, rgb_bands=bands), tile_size) for p in sets)
+    generated_sets = [open_image_set(p, rgb_bands=bands) for p in generated]
+    real_set = open_image_set(real, rgb_bands=bands)
+    if o.real_under_canvases:
+        real_set = under(real_set, [canvas for canvases in generated_sets for canvas in canvases])
+    # the bicubic baseline mirrors the generated sets
+    total = sum(
+        tile_count(s, tile_size) for s in [real_set, *generated_sets, *(generated_sets if condition else [])]
+    )
     with Progress(transient=True) as progress:
         task = progress.add_task("tiles", total=total)
         results = evaluate_generation(
             real, generated, names=o.name or None, inception_weights=inception, tile_size=tile_size,
             rgb_bands=bands, window_stride=o.window_stride or None, window_offset=o.window_offset,
             batch_size=o.batch_size, seed=o.seed, device=o.device, condition=condition,
-            on_tiles=lambda n: progress.advance(task, n),
+            real_under_canvases=o.real_under_canvases, on_tiles=lambda n: progress.advance(task, n),
         )  # fmt: skip
     save_results(results, out)
     print_results(results)

@@ -158,3 +158,36 @@ def test_each_level_is_taken_to_be_generated_from_the_next_coarser():
     assert cascade_conditions(["16m", "4m"], 60.0) == {"16m": 60.0, "4m": 16.0}
     assert cascade_conditions(["60m", "16m"], 60.0) == {"16m": 60.0}
     assert cascade_conditions(["4m"]) == {}
+
+
+def test_real_tiles_can_be_taken_from_the_canvases_ground_only(image_sets, tmp_path):
+    import rasterio
+
+    from terrasynth.core import open_corpus
+    from terrasynth.core.errors import ConfigError
+
+    corpus = image_sets["corpus.zarr"]
+    image = open_corpus(corpus)["r00_utm32n/16m"].to_dataset()
+    canvas = tmp_path / "generated" / "16m.tif"
+    canvas.parent.mkdir()
+    image["image"].isel(y=slice(0, 32), x=slice(32, 96)).rio.write_crs(image.rio.crs).rio.to_raster(canvas)
+    options = {"tile_size": 32, "seed": 0}
+    everywhere = evaluate_generation(corpus, [canvas.parent], **options)
+    under = evaluate_generation(corpus, [canvas.parent], real_under_canvases=True, **options)
+
+    def real_tiles(results):
+        return int(results["tiles"].sel(model="generated", set="real", level="16m", landcover="all"))
+
+    assert real_tiles(under) == 2 and real_tiles(everywhere) > 2  # the two tiles of the canvas' ground
+    assert set(under["level"].values) == {"all", "16m"}  # the corpus' other levels are under no canvas
+    out = tmp_path / "under.nc"
+    with pytest.raises(SystemExit) as exit_info:
+        main(["evaluate", "generation", "--real", str(corpus), "--generated", str(canvas.parent), "--out", str(out),
+              "--tile-size", "32", "--real-under-canvases"])  # fmt: skip
+    assert exit_info.value.code == 0
+    assert real_tiles(open_results(out)) == 2
+
+    with rasterio.open(canvas, "r+") as moved:  # 100 km away
+        moved.transform = moved.transform @ rasterio.Affine.translation(0, 100_000 / 16)
+    with pytest.raises(ConfigError, match=r"has no pixels under the generated 16m canvases"):
+        evaluate_generation(corpus, [canvas.parent], real_under_canvases=True, **options)
