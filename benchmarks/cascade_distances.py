@@ -6,7 +6,7 @@ energy ratio, with the mean, its standard error and the median over areas.
 One demo canvas gives one noisy figure (with ``--seed 1`` the 16 m level lost to bicubic where
 seed 0 won). Here, as in ``cascade_seams``, the demo's generation (the bundled MetaEarth checkpoint,
 the demo's sampler settings, 60 m -> 16 m -> 4 m from the synthetic world's 60 m image) runs once
-per area, each on the demo's area moved east by 3 km per area and with its own seed, and each
+per area, each on the demo's area moved east by 1.5 times its side per area and with its own seed, and each
 canvas is scored as the demo scores it (:func:`terrasynth.workflows.evaluate_generation.
 evaluate_generation` against the area's real 16 and 4 m tiles, with the 60 m input as condition).
 
@@ -45,12 +45,12 @@ LEVELS = ("16m", "4m")
 def _ingest_area(folder: Path, settings, east: float) -> tuple[Path, Path]:
     """The synthetic world (world 0, the demo's date) at 60, 16 and 4 m over the demo's area moved
     ``east`` metres, as a corpus in ``folder``, and its 60 m image as a GeoTIFF (the cascade's input)."""
-    from terrasynth.core import AreaOfInterest, corpus_regions, open_corpus, reflectance
+    from terrasynth.core import corpus_regions, open_corpus, reflectance
     from terrasynth.ingest.synthetic import SyntheticSource
+    from terrasynth.workflows.demo import generation_area
     from terrasynth.workflows.ingest import run_ingest
 
-    lon, lat = settings.centre
-    area = AreaOfInterest.square((lon + east / (111_320.0 * math.cos(math.radians(lat))), lat), settings.area)
+    area = generation_area(settings, east)
     corpus = folder / "corpus.zarr"
     run_ingest(SyntheticSource(seed=0, date=settings.date), area, corpus, levels="60,16,4",
                tile_size=settings.tile_size, scheduler="threads")  # fmt: skip
@@ -82,7 +82,7 @@ def _real_canvases(corpus: Path, start: Path, settings, levels: tuple[str, ...])
 
 def _canvas_size(settings, level: str) -> int:
     """The edge in pixels of the demo's canvas at ``level``."""
-    return settings.canvas if level == "4m" else -(-settings.canvas // 4)
+    return settings.canvas if level == "4m" else settings.canvas_16m
 
 
 def _generate(start: Path, settings, seed: int, levels: tuple[str, ...], stage16: dict) -> None:
@@ -108,7 +108,7 @@ def _measure(
     window = settings.chip
     results = evaluate_generation(
         corpus, [start.parent], names=["cascade"], tile_size=window, window_stride=window // 2,
-        window_offset=window // 4, seed=seed, condition=start,
+        window_offset=window // 4, seed=seed, condition=start, real_under_canvases=True,
     )  # fmt: skip
     swd = results["distance"].sel(landcover="all", metric="swd")
     per_scale = results["swd"].sel(landcover="all")
@@ -164,7 +164,7 @@ def run(
 
     from terrasynth.workflows.demo import DemoSettings
 
-    settings = DemoSettings(canvas=128, area=1000.0, tile_size=32) if quick else DemoSettings()
+    settings = DemoSettings(canvas=128, canvas_16m=32, area=1000.0, tile_size=32) if quick else DemoSettings()
     areas = 2 if quick else areas
     stage16 = dict(stage16 or {})
     torch.set_num_threads(1)  # figures that do not depend on the machine's thread count
@@ -173,7 +173,7 @@ def run(
         for index in range(areas):
             folder = Path(scratch) / f"area{index}"
             folder.mkdir()
-            corpus, start = _ingest_area(folder, settings, east=3000.0 * index)
+            corpus, start = _ingest_area(folder, settings, east=1.5 * settings.area * index)
             _generate(start, settings, index, levels, stage16)
             generated = _measure(corpus, start, settings, index, levels)
             real = _measure(

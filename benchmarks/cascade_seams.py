@@ -1,11 +1,11 @@
 """Window seams of the demo's cascade over several seeds: the seam energy ratio of each generated
 level (1 = no seam; issue 13's target is 0.95 to 1.05), as mean and standard error over seeds.
 
-One demo canvas gives one noisy figure (7 cuts per axis at 16 m, 30 at 4 m; its
+One demo canvas gives one noisy figure (15 cuts per axis at 16 m, 30 at 4 m; its
 ``chance_spread`` says how noisy), and its content at the cut columns weighs on it as much as the
 seams do. Here the demo's generation (the bundled MetaEarth checkpoint, the demo's sampler
 settings, 60 m -> 16 m -> 4 m from the synthetic world's 60 m image) runs once per seed, each seed
-on its own area (the demo's, moved east by 3 km per seed) and with its own noise, and the figures
+on its own area (the demo's, moved east by 1.5 times its side per seed) and with its own noise, and the figures
 are averaged (the median too: one area whose roads or fields line up with the cuts moves the mean).
 ``bicubic`` is each input upsampled without windows and cut at the same lines.
 
@@ -27,12 +27,12 @@ import numpy as np
 def _input_60m(folder: Path, settings, east: float) -> Path:
     """The synthetic world's 60 m image (world 0, the demo's date) of the demo's area moved ``east``
     metres, as a GeoTIFF in ``folder``."""
-    from terrasynth.core import AreaOfInterest, corpus_regions, open_corpus, reflectance
+    from terrasynth.core import corpus_regions, open_corpus, reflectance
     from terrasynth.ingest.synthetic import SyntheticSource
+    from terrasynth.workflows.demo import generation_area
     from terrasynth.workflows.ingest import run_ingest
 
-    lon, lat = settings.centre
-    area = AreaOfInterest.square((lon + east / (111_320.0 * math.cos(math.radians(lat))), lat), settings.area)
+    area = generation_area(settings, east)
     corpus = folder / "corpus.zarr"
     run_ingest(SyntheticSource(seed=0, date=settings.date), area, corpus, levels="60",
                tile_size=settings.tile_size, scheduler="threads")  # fmt: skip
@@ -99,12 +99,12 @@ def run(quick: bool = False, seeds: int = 6, out: Path | None = None) -> dict:
     from terrasynth.workflows.demo import BUNDLED, DemoSettings
     from terrasynth.workflows.generate import generate
 
-    settings = DemoSettings(canvas=64, area=1000.0, tile_size=32) if quick else DemoSettings()
+    settings = DemoSettings(canvas=64, canvas_16m=32, area=1000.0, tile_size=32) if quick else DemoSettings()
     seeds = 2 if quick else seeds
     torch.set_num_threads(1)  # figures that do not depend on the machine's thread count
     stride, offset = settings.chip // 2, settings.chip // 4
     options = {**settings.sampling, "show_progress": False}
-    sizes = {"16m": -(-settings.canvas // 4), "4m": settings.canvas}
+    sizes = {"16m": settings.canvas_16m, "4m": settings.canvas}
     periods = {"16m": grid_period(16.0, 60.0), "4m": grid_period(4.0, 16.0)}
     generated: dict[str, list] = {"16m": [], "4m": []}
     bicubic: dict[str, list] = {"16m": [], "4m": []}
@@ -112,7 +112,7 @@ def run(quick: bool = False, seeds: int = 6, out: Path | None = None) -> dict:
         for seed in range(seeds):
             folder = Path(scratch) / f"seed{seed}"
             folder.mkdir()
-            condition = _input_60m(folder, settings, east=3000.0 * seed)
+            condition = _input_60m(folder, settings, east=1.5 * settings.area * seed)
             for level, gsd in (("16m", 16.0), ("4m", 4.0)):
                 canvas = generate([BUNDLED / "metaearth"], folder / f"{level}-{seed}" / f"{level}.tif",
                                   from_path=condition, gsd=gsd, size=(sizes[level],) * 2, seed=seed, **options).path  # fmt: skip

@@ -67,7 +67,7 @@ def run(quick: bool = False, seed: int = 0, from_scratch: bool = False, out: Pat
     if quick:
         scale = DemoSettings(
             area=1000.0, tile_size=32, chip=16, cascade_epochs=1, cascade_steps=2, cascade_batch=4, canvas=64,
-            steps=2, change_gsd=2.0, change_area=128.0, changen2_chip=32, changen2_epochs=1, changen2_steps=2,
+            canvas_16m=32, steps=2, change_gsd=2.0, change_area=128.0, changen2_chip=32, changen2_epochs=1, changen2_steps=2,
             synthetic_pairs=4, synthesis_steps=2, pair_size=32, benchmark_pairs={"train": 4, "val": 0, "test": 2},
             detector_steps=2, detector_batch=2,
         )  # fmt: skip

@@ -63,19 +63,21 @@ Everything below was computed by this run, on the synthetic world, from nothing 
 
 A {s.area / 1000:g} km square of the synthetic world (seed {seed}, {s.date}) was ingested at 60, 16
 and 4 m into `corpus.zarr`. {_metaearth_words(s, checkpoints)} Starting from the corpus' real 60 m image
-(`canvas/input-60m.tif`), the model generated a {s.canvas} x {s.canvas} pixel canvas at 4 m
-(`canvas/4m.tif`, georeferenced) through a 16 m one, in sliding windows of {s.chip} pixels overlapping
+(`canvas/input-60m.tif`), the model generated a {s.canvas_16m} x {s.canvas_16m} pixel canvas at 16 m
+(`canvas/16m.tif`, georeferenced) and, from its top-left part, a {s.canvas} x {s.canvas} one at 4 m
+(`canvas/4m.tif`), in sliding windows of {s.chip} pixels overlapping
 by half ({NOISE_WORDS[s.noise]}), with {s.solver} over {s.steps} steps at strength {s.strength:g}:
 {_strength_words(s)}.{_layout_words(s)}
 
-![Real and generated images of the canvas' footprint at each level]({figures["levels"].name})
+![Real and generated images of the 4 m canvas' footprint at each level]({figures["levels"].name})
 
 ![The 4 m canvas with the lines where windows were cut and merged]({figures["canvas"].name})
 
 The paper trains for days on GPUs. The `bicubic` rows below are the baseline every stage must
 beat: the 60 m input upsampled bicubically to each level, which has the layout right and no
-detail. The condition error says how far each canvas, averaged back onto the 60 m pixels, is from
-its input (reflectance; 0 = it kept the layout exactly).
+detail. Each level is scored against the real tiles of its canvas' ground. The condition error
+says how far each canvas, averaged back onto the 60 m pixels, is from its input (reflectance; 0 = it
+kept the layout exactly).
 
 {_seam_words(s)}
 
@@ -182,7 +184,7 @@ def _checkpoint_words(folder: Path) -> str:
 def _seam_words(s) -> str:
     """What the seam table's numbers mean, with the demo's grid periods and numbers of cuts."""
     stride, offset = s.chip // 2, s.chip // 4
-    few, many = (len(cut_positions(size, stride, offset)) for size in (-(-s.canvas // 4), s.canvas))
+    few, many = (len(cut_positions(size, stride, offset)) for size in (s.canvas_16m, s.canvas))
     return f"""Seam scores of the canvases. Energy ratio: the gradient energy across the window cuts over
 that of the columns (rows) that are not cuts but sit at the same phase of the condition's pixel
 grid: at 16 m the 60 m input's grid, which repeats every {grid_period(16.0, 60.0)} pixels; at 4 m the 16 m canvas'

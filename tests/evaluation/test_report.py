@@ -12,7 +12,7 @@ import xarray as xr
 from terrasynth.evaluation.report import demo_report
 
 SETTINGS = SimpleNamespace(
-    area=1000.0, date="2021-06-01", canvas=64, chip=16, noise="field", solver="ddim", steps=10, strength=0.4,
+    area=1000.0, date="2021-06-01", canvas=64, canvas_16m=32, chip=16, noise="field", solver="ddim", steps=10, strength=0.4,
     keep_layout=True,
     preset="tiny", cascade_epochs=1, cascade_steps=2, cascade_batch=4, change_area=128.0, change_towns=2,
     change_gsd=2.0,
@@ -65,7 +65,7 @@ def test_the_report_says_what_the_seam_scores_compare():
     words = " ".join(_report().split())
     assert "at 16 m the 60 m input's grid, which repeats every 15 pixels" in words
     assert "at 4 m the 16 m canvas' grid, every 4 pixels" in words
-    assert "2 per axis at 16 m and 8 at 4 m" in words  # a 16 and a 64 px canvas cut every 8 px from 4
+    assert "4 per axis at 16 m and 8 at 4 m" in words  # a 32 and a 64 px canvas cut every 8 px from 4
 
 
 def test_the_report_says_how_bundled_checkpoints_were_trained(tmp_path):

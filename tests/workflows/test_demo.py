@@ -15,7 +15,7 @@ from terrasynth.workflows.demo import DemoSettings, run_demo, steps
 
 TINY = DemoSettings(
     area=1000.0, tile_size=32, chip=16, cascade_epochs=1, cascade_steps=2, cascade_batch=4, canvas=64,
-    steps=2, change_gsd=2.0, change_area=128.0, changen2_chip=32, changen2_epochs=1, changen2_steps=2,
+    canvas_16m=32, steps=2, change_gsd=2.0, change_area=128.0, changen2_chip=32, changen2_epochs=1, changen2_steps=2,
     synthetic_pairs=8, synthesis_steps=2, pair_size=32,
     benchmark_pairs={"train": 4, "val": 1, "test": 2}, detector_steps=4, detector_batch=2,
 )  # fmt: skip
@@ -116,6 +116,41 @@ def test_generated_canvas_is_georeferenced_at_4m(demo):
         assert canvas.res == (4.0, 4.0)
         assert canvas.crs is not None
         assert np.isfinite(canvas.read()).all()
+
+
+def test_each_level_is_scored_against_the_real_tiles_of_its_canvas_ground(demo):
+    import rasterio
+    from pyproj import Transformer
+
+    run, _ = demo
+    with rasterio.open(run.path("canvas", "16m.tif")) as coarse:
+        assert coarse.shape == (TINY.canvas_16m, TINY.canvas_16m)  # beyond the 4 m canvas' footprint
+    with rasterio.open(run.path("canvas", "4m.tif")) as fine:
+        # the 4 m canvas' ground is centred on the settings' centre, up to the grids' 240 m pitch
+        x, y = Transformer.from_crs("EPSG:4326", fine.crs, always_xy=True).transform(*TINY.centre)
+        left, bottom, right, top = fine.bounds
+        assert abs((left + right) / 2 - x) < 240 and abs((bottom + top) / 2 - y) < 240
+    tiles = run.results["generation"]["tiles"].sel(model="cascade", set="real", landcover="all")
+    tree = open_corpus(run.path("corpus.zarr"))
+    for level, size in (("16m", TINY.canvas_16m), ("4m", TINY.canvas)):
+        # the whole valid tiles of the corpus under the canvas (from the grid's corner), of all its 1 km
+        valid = tree[f"{corpus_regions(tree)[0]}/{level}"]["valid"].values
+        under = valid[:size, :size].reshape(size // TINY.chip, TINY.chip, size // TINY.chip, TINY.chip)
+        assert valid.shape[0] > size and int(tiles.sel(level=level)) == under.all(axis=(1, 3)).sum() > 0
+
+
+@pytest.mark.parametrize(
+    ("sizes", "message"),
+    [
+        ({"canvas": 480, "canvas_16m": 100}, "must cover the 4 m one"),
+        ({"area": 2000.0, "canvas_16m": 240}, "reaches past the 2000 m area"),
+    ],
+)
+def test_settings_refuse_a_16m_canvas_that_does_not_fit(sizes, message):
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match=message):
+        DemoSettings(**sizes)
 
 
 @pytest.mark.parametrize(
