@@ -59,7 +59,8 @@ def evaluate_generation(
             see the module docstring).
         batch_size, seed, device: tiles per encoder batch, random seed, torch device (default: a
             GPU when there is one).
-        condition: the low-resolution GeoTIFF the canvases were generated from; adds the
+        condition: the low-resolution GeoTIFF the canvases were generated from (not scored as
+            one of them where it lies in a generated folder); adds the
             ``bicubic`` model (see :func:`bicubic_baseline`) and ``condition_error (model, level,
             condition_metric)``: each GeoTIFF canvas averaged onto the condition's pixels against
             them (see :func:`terrasynth.evaluation.condition.condition_error`), averaged per level.
@@ -83,6 +84,9 @@ def evaluate_generation(
     check_tiling(tile_size, window_stride)
     device = str(torch_device(device))
     sets = {path: open_image_set(path, rgb_bands=rgb_bands) for path in [real, *generated]}
+    if condition is not None:  # the input beside its canvases is not one of them
+        for path in generated:
+            sets[path] = [c for c in sets[path] if Path(c.name).resolve() != Path(condition).resolve()]
     if real_under_canvases:
         sets[real] = _real_under(real, sets[real], [canvas for path in generated for canvas in sets[path]])
     for path, canvases in sets.items():

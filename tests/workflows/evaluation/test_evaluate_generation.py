@@ -191,3 +191,17 @@ def test_real_tiles_can_be_taken_from_the_canvases_ground_only(image_sets, tmp_p
         moved.transform = moved.transform @ rasterio.Affine.translation(0, 100_000 / 16)
     with pytest.raises(ConfigError, match=r"has no pixels under the generated 16m canvases"):
         evaluate_generation(corpus, [canvas.parent], real_under_canvases=True, **options)
+
+
+def test_the_condition_beside_its_canvases_is_not_scored_as_one_of_them(generators, tmp_path):
+    _copied_condition(generators, tmp_path)
+    shutil.move(tmp_path / "input-16m.tif", tmp_path / "generated" / "input-16m.tif")
+    results = evaluate_generation(
+        tmp_path / "real",
+        [tmp_path / "generated"],
+        tile_size=16,
+        condition=tmp_path / "generated" / "input-16m.tif",
+    )
+    generated = results["tiles"].sel(set="generated", landcover="all")
+    assert "16m" not in results["level"].values or int(generated.sel(model="generated", level="16m")) == 0
+    assert int(generated.sel(model="generated", level="all")) == 16  # the 4 m canvas' 16 tiles only
