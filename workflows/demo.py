@@ -54,7 +54,12 @@ class DemoSettings(Config):
     )
     preset: MetaEarthPreset = "tiny"
     chip: int = Field(32, ge=8, description="training tile of both cascade stages, pixels")
-    cascade_epochs: int = Field(3, ge=1)
+    cascade_epochs: int = Field(
+        10,
+        ge=1,
+        description="epochs of a cascade trained in the run (seed 0, from scratch: 3 gave SWD 134 and 200 "
+        "against bicubic's 103 and 193 at 16 and 4 m, 10 gave 75 and 94)",
+    )
     cascade_steps: int = Field(40, ge=1, description="optimizer steps per epoch of each stage")
     cascade_batch: int = Field(16, ge=1)
     canvas: int = Field(
