@@ -12,8 +12,9 @@ evaluate_generation` against the area's real 16 and 4 m tiles, with the 60 m inp
 
 ``*_real`` scores the area's real images of the canvases' footprints as canvases: a perfect
 cascade. Its SWD is the floor the metric allows, and ``swd_ratio_real`` the best ratio to bicubic a
-cascade can reach: over the eight areas about 0.86 at 16 m (six to nine 32 px tiles, whose low-pass
-scale the 60 m input already fixes) against 0.37 at 4 m.
+cascade can reach: over the eight areas 0.64 at 16 m and 0.24 at 4 m (0.86 at 16 m when the 16 m
+canvas was the 4 m one's 120 px footprint: six to nine 32 px tiles, whose low-pass scale the 60 m
+input already fixes). Real tiles are those under each level's canvas (``real_under_canvases``).
 ``swd_<n>px_*`` are the SWD of one pyramid scale (``n`` px: the tile, the finest detail; the
 smallest is the low-pass rest), of which ``swd_*`` is the mean. Standard errors use the sample
 standard deviation (n - 1).
@@ -23,7 +24,7 @@ standard deviation (n - 1).
 same areas; ``levels=("16m",)`` stops after that stage (a cheaper screen of 16 m settings; its SWDs
 differ from those of a full run by a few per cent, the patches being drawn from other levels too).
 
-    uv run python benchmarks/run.py --only cascade_distances        # 8 areas, about 12 min on 1 thread
+    uv run python benchmarks/run.py --only cascade_distances        # 8 areas, about 14 min on 1 thread
     uv run python benchmarks/cascade_distances.py --areas 8 --out distances.json
     uv run python benchmarks/cascade_distances.py --stage16 strength=0.6 --levels 16m
 """
