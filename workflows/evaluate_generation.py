@@ -83,12 +83,9 @@ def evaluate_generation(
         raise ConfigError(f"give one distinct name per generated set (got {names})")
     check_tiling(tile_size, window_stride)
     device = str(torch_device(device))
-    sets = {path: open_image_set(path, rgb_bands=rgb_bands) for path in [real, *generated]}
-    if condition is not None:  # the input beside its canvases is not one of them
-        for path in generated:
-            sets[path] = [c for c in sets[path] if Path(c.name).resolve() != Path(condition).resolve()]
-    if real_under_canvases:
-        sets[real] = _real_under(real, sets[real], [canvas for path in generated for canvas in sets[path]])
+    sets = open_sets(
+        real, generated, rgb_bands=rgb_bands, condition=condition, real_under_canvases=real_under_canvases
+    )
     for path, canvases in sets.items():
         if not tile_count(canvases, tile_size):
             side = max(min(canvas.shape) for canvas in canvases)
@@ -133,6 +130,33 @@ def evaluate_generation(
         "display": "terrasynth.core.display",
     }
     return results
+
+
+def open_sets(
+    real: str | Path,
+    generated: Sequence[str | Path],
+    *,
+    rgb_bands: Sequence[str | int] | None = None,
+    condition: str | Path | None = None,
+    real_under_canvases: bool = False,
+) -> dict:
+    """The canvases of ``real`` and of each ``generated`` set by path, as :func:`evaluate_generation`
+    scores them (the same arguments): without ``condition`` among the generated ones, and with
+    ``real_under_canvases`` the real ones cut to the generated ones' ground."""
+    from terrasynth.core.errors import ConfigError
+    from terrasynth.evaluation.image_sets import open_image_set
+
+    sets = {path: open_image_set(path, rgb_bands=rgb_bands) for path in [real, *generated]}
+    if condition is not None:  # the input beside its canvases is not one of them
+        for path in generated:
+            sets[path] = [c for c in sets[path] if Path(c.name).resolve() != Path(condition).resolve()]
+            if not sets[path]:
+                raise ConfigError(
+                    f"{path} holds no image but the condition {condition}: give the generated ones"
+                )
+    if real_under_canvases:
+        sets[real] = _real_under(real, sets[real], [canvas for path in generated for canvas in sets[path]])
+    return sets
 
 
 def _real_under(real, canvases, generated):

@@ -65,10 +65,9 @@ def generation(
 
     from terrasynth.core.outputs import check_output
     from terrasynth.evaluation.generation import tile_count
-    from terrasynth.evaluation.image_sets import open_image_set, under
     from terrasynth.evaluation.inception import check_inception_weights
     from terrasynth.evaluation.results import print_results, save_results
-    from terrasynth.workflows.evaluate_generation import evaluate_generation
+    from terrasynth.workflows.evaluate_generation import evaluate_generation, open_sets
 
     o = options
     real, generated, out, tile_size, condition = o.real, o.generated, o.out, o.tile_size, o.condition
@@ -79,14 +78,11 @@ def generation(
     else:
         console.print("No --inception weights: FID and KID are skipped (SWD and seams need none).")
     bands = [b.strip() for b in o.rgb_bands.split(",")] if o.rgb_bands else None
-    generated_sets = [open_image_set(p, rgb_bands=bands) for p in generated]
-    real_set = open_image_set(real, rgb_bands=bands)
-    if o.real_under_canvases:
-        real_set = under(real_set, [canvas for canvases in generated_sets for canvas in canvases])
-    # the bicubic baseline mirrors the generated sets
-    total = sum(
-        tile_count(s, tile_size) for s in [real_set, *generated_sets, *(generated_sets if condition else [])]
+    sets = open_sets(
+        real, generated, rgb_bands=bands, condition=condition, real_under_canvases=o.real_under_canvases
     )
+    # the bicubic baseline mirrors the generated sets
+    total = sum(tile_count(sets[p], tile_size) for p in [real, *generated, *(generated if condition else [])])
     with Progress(transient=True) as progress:
         task = progress.add_task("tiles", total=total)
         results = evaluate_generation(

@@ -205,3 +205,11 @@ def test_the_condition_beside_its_canvases_is_not_scored_as_one_of_them(generato
     generated = results["tiles"].sel(set="generated", landcover="all")
     assert "16m" not in results["level"].values or int(generated.sel(model="generated", level="16m")) == 0
     assert int(generated.sel(model="generated", level="all")) == 16  # the 4 m canvas' 16 tiles only
+
+    from terrasynth.core.errors import ConfigError
+
+    (tmp_path / "generated" / "4m.tif").unlink()
+    with pytest.raises(ConfigError, match=r"holds no image but the condition"):
+        evaluate_generation(
+            tmp_path / "real", [tmp_path / "generated"], condition=tmp_path / "generated" / "input-16m.tif"
+        )
