@@ -8,7 +8,7 @@ module (the errors, say) does not pull in xarray and dask.
 from terrasynth.core.lazy import lazy_exports
 
 _EXPORTS = {
-    "aoi": ["AreaOfInterest", "Region", "utm_zone"],
+    "aoi": ["AreaOfInterest", "Region", "metres_per_degree", "utm_zone"],
     "change_data": [
         "IMAGE_SUFFIXES", "LEVIR_CD", "S2LOOKING", "SECOND", "SECOND_CLASSES", "SECOND_PALETTE", "ChangeLayout",
         "change_series", "image_size", "read_image", "read_png", "second_from_rgb", "second_to_rgb", "write_png",

@@ -121,11 +121,11 @@ class AreaOfInterest:
     @classmethod
     def square(cls, centre: tuple[float, float], side: float) -> AreaOfInterest:
         """A square of about ``side`` metres around ``centre`` (longitude, latitude in degrees), its
-        edges along meridians and parallels (degrees from metres on a sphere: 111,320 m per degree of
-        longitude at the equator, times the cosine of the latitude; 110,570 m per degree of latitude)."""
+        edges along meridians and parallels (degrees from metres: :func:`metres_per_degree`)."""
         lon, lat = centre
-        half_lon = side / 2 / (111_320.0 * math.cos(math.radians(lat)))
-        half_lat = side / 2 / 110_570.0
+        along_lon, along_lat = metres_per_degree(lat)
+        half_lon = side / 2 / along_lon
+        half_lat = side / 2 / along_lat
         return cls.from_bbox(lon - half_lon, lat - half_lat, lon + half_lon, lat + half_lat)
 
     @classmethod
@@ -204,6 +204,13 @@ def _is_file(path: Path) -> bool:
         return path.is_file()
     except OSError:
         return False
+
+
+def metres_per_degree(lat: float) -> tuple[float, float]:
+    """Metres per degree of longitude and of latitude at latitude ``lat`` (degrees), on a sphere:
+    111,320 m per degree of longitude at the equator, times the cosine of the latitude; 110,570 m per
+    degree of latitude."""
+    return 111_320.0 * math.cos(math.radians(lat)), 110_570.0
 
 
 def utm_zone(lon: float, lat: float) -> tuple[int, bool]:

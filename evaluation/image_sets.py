@@ -104,7 +104,9 @@ def under(canvases: Sequence[Canvas], footprints: Sequence[Canvas]) -> list[Canv
         for footprint in footprints:
             if canvas.grid is None or footprint.grid is None or footprint.level != canvas.level:
                 continue
-            if canvas.grid.crs != footprint.grid.crs:
+            if (
+                canvas.grid.crs != footprint.grid.crs
+            ):  # another projection: no pixel of one lies on the other's
                 continue
             window = canvas.grid.window_from_bounds(footprint.grid.bounds)
             rows = _clamp(window.row_off, window.row_off + window.height, canvas.shape[0])

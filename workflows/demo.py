@@ -286,14 +286,14 @@ def generation_area(settings: DemoSettings, east: float = 0.0):
     """The area the cascade's corpus covers: a square of ``settings.area`` metres whose north-west
     corner is that of the 4 m canvas' ground (``settings.canvas * 4`` metres square around
     ``settings.centre``), moved ``east`` metres; the canvases start at that corner."""
-    from terrasynth.core import AreaOfInterest
+    from terrasynth.core import AreaOfInterest, metres_per_degree
 
     lon, lat = settings.centre
-    per_metre_lon, per_metre_lat = 1 / (111_320.0 * math.cos(math.radians(lat))), 1 / 110_570.0
-    west = lon + (east - settings.canvas * 2.0) * per_metre_lon
-    north = lat + settings.canvas * 2.0 * per_metre_lat
+    along_lon, along_lat = metres_per_degree(lat)
+    west = lon + (east - settings.canvas * 2.0) / along_lon
+    north = lat + settings.canvas * 2.0 / along_lat
     return AreaOfInterest.from_bbox(
-        west, north - settings.area * per_metre_lat, west + settings.area * per_metre_lon, north
+        west, north - settings.area / along_lat, west + settings.area / along_lon, north
     )
 
 

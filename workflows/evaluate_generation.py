@@ -148,8 +148,9 @@ def open_sets(
 
     sets = {path: open_image_set(path, rgb_bands=rgb_bands) for path in [real, *generated]}
     if condition is not None:  # the input beside its canvases is not one of them
+        given = Path(condition).resolve()
         for path in generated:
-            sets[path] = [c for c in sets[path] if Path(c.name).resolve() != Path(condition).resolve()]
+            sets[path] = [c for c in sets[path] if Path(c.name).resolve() != given]
             if not sets[path]:
                 raise ConfigError(
                     f"{path} holds no image but the condition {condition}: give the generated ones"
@@ -166,9 +167,10 @@ def _real_under(real, canvases, generated):
     from terrasynth.evaluation.image_sets import under
 
     parts = under(canvases, generated)
-    for level in sorted({canvas.level for canvas in generated} - {part.level for part in parts}):
+    missing = sorted({canvas.level for canvas in generated} - {part.level for part in parts})
+    if missing:
         raise ConfigError(
-            f"{real} has no pixels under the generated {level} canvases: give the real imagery of their "
+            f"{real} has no pixels under the generated {missing[0]} canvases: give the real imagery of their "
             f"ground (GeoTIFFs in their CRS or a corpus), or leave out real_under_canvases"
         )
     return parts
