@@ -212,12 +212,13 @@ NOISE_WORDS = {
 def _layout_words(s) -> str:
     if not s.keep_layout:
         return ""
-    from terrasynth.models.metaearth.layout import LAYOUT_SIGMA
+    from terrasynth.models.metaearth.layout import BACK_PROJECTIONS
 
     return (
-        f" Each window then keeps its condition's layout: its low-pass (a Gaussian of {LAYOUT_SIGMA:g} condition"
-        " pixels) is its condition's, upsampled bicubically, and only the finer detail is the model's"
-        " (without it a briefly trained model drifts from its input, each window by its own amount)."
+        " Each window then keeps its condition's layout: averaged onto the condition's pixels it gives"
+        f" the condition back ({BACK_PROJECTIONS} passes of back-projection add the remaining difference,"
+        " upsampled bicubically), and only the finer detail is the model's (without it a briefly trained"
+        " model drifts from its input, each window by its own amount)."
     )
 
 

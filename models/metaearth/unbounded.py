@@ -89,9 +89,9 @@ class UnboundedGenerator:
             (see :class:`~terrasynth.models.diffusion.DiffusionSampler`; later stages only). With
             ``average`` each half-window strip of the canvas starts from its condition so.
         autocast_dtype: e.g. ``torch.bfloat16`` to run the denoiser under autocast (GPUs).
-        keep_layout: take each window's coarse scales from its condition and only the detail
-            finer than the condition's pixels from the model (:func:`~terrasynth.models.metaearth.
-            layout.take_layout`; later stages, not with ``average``).
+        keep_layout: make each window's averages over its condition's pixels the condition, so that
+            only the detail finer than those pixels is the model's (:func:`~terrasynth.models.
+            metaearth.layout.take_layout`; later stages, not with ``average``).
     """
 
     def __init__(
@@ -250,7 +250,7 @@ class UnboundedGenerator:
                     resample_onto(
                         conditions["condition"], conditions["condition_box"], (grid.window,) * 2, "bicubic"
                     )
-                    if self.keep_layout or self.sampler.strength < 1
+                    if self.sampler.strength < 1
                     else None
                 )
                 x0 = self.sampler.sample(
@@ -260,8 +260,8 @@ class UnboundedGenerator:
                     on_step=lambda _, fraction=fraction: progress(fraction),  # type: ignore[misc]  # python/mypy#15459
                     **conditions,
                 )
-                if self.keep_layout and upsampled is not None:
-                    x0 = take_layout(x0, upsampled, inputs.condition_gsd / inputs.gsd)
+                if self.keep_layout:
+                    x0 = take_layout(x0, conditions["condition"], conditions["condition_box"])
                 for col, (top, left), image in zip(batch, positions, self._to_reflectance(x0), strict=True):
                     c0, c1 = grid.kept_cols(col)
                     band[:, :, c0:c1] = image[:, start - top : stop - top, c0 - left : c1 - left]

@@ -84,8 +84,8 @@ def test_the_report_says_how_bundled_checkpoints_were_trained(tmp_path):
 def test_the_report_says_whether_windows_kept_their_layout(monkeypatch):
     words = " ".join(_report().split())
     assert (
-        "Each window then keeps its condition's layout: its low-pass (a Gaussian of 0.35 condition pixels)"
-        in words
+        "Each window then keeps its condition's layout: averaged onto the condition's pixels it gives the "
+        "condition back (8 passes of back-projection" in words
     )
     monkeypatch.setattr(SETTINGS, "keep_layout", False)
     assert "keeps its condition's layout" not in _report()

@@ -72,8 +72,8 @@ class GenerateOptions(Config):
     )
     keep_layout: bool = Field(
         False,
-        description="windows of the stages that refine an image take their coarse scales from their "
-        "condition, only the finer detail from the model (not with --noise average)",
+        description="windows of the stages that refine an image, averaged onto their condition's pixels, "
+        "give the condition back (back-projection): only the finer detail is the model's (not with --noise average)",
     )
     window: int | None = Field(None, description="window side in pixels (default: the training tile)")
     batch_size: int = Field(8, description="windows per denoiser call")
