@@ -91,12 +91,12 @@ def _generate(start: Path, settings, seed: int, levels: tuple[str, ...], stage16
     from terrasynth.workflows.demo import BUNDLED
     from terrasynth.workflows.generate import generate
 
-    options = {"seed": seed, **settings.sampling, "show_progress": False}
+    options = {"seed": seed, "show_progress": False}
     stage = generate([BUNDLED / "metaearth"], start.with_name("16m.tif"), from_path=start, gsd=16.0,
-                     size=(_canvas_size(settings, "16m"),) * 2, **(options | stage16))  # fmt: skip
+                     size=(_canvas_size(settings, "16m"),) * 2, **options, **(settings.sampling("16m") | stage16))  # fmt: skip
     if "4m" in levels:
         generate([BUNDLED / "metaearth"], start.with_name("4m.tif"), from_path=stage.path, gsd=4.0,
-                 size=(_canvas_size(settings, "4m"),) * 2, **options)  # fmt: skip
+                 size=(_canvas_size(settings, "4m"),) * 2, **options, **settings.sampling("4m"))  # fmt: skip
 
 
 def _measure(
@@ -182,11 +182,13 @@ def run(
             )
             for level in levels:
                 rows[level].append(generated[level] | real[level])
-    sampler = {key: value for key, value in settings.sampling.items() if key != "batch_size"}
+    sampler = {
+        level: {k: v for k, v in settings.sampling(level).items() if k != "batch_size"} for level in LEVELS
+    }
     result = {
         "areas": areas,
-        "sampler": sampler,
-        "stage16": sampler | stage16,
+        "sampler": sampler["4m"],
+        "stage16": sampler["16m"] | stage16,
         "tile_px": settings.chip,
         **{level: _summary(rows[level]) for level in levels},
     }

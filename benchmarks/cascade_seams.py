@@ -103,7 +103,6 @@ def run(quick: bool = False, seeds: int = 6, out: Path | None = None) -> dict:
     seeds = 2 if quick else seeds
     torch.set_num_threads(1)  # figures that do not depend on the machine's thread count
     stride, offset = settings.chip // 2, settings.chip // 4
-    options = {**settings.sampling, "show_progress": False}
     sizes = {"16m": settings.canvas_16m, "4m": settings.canvas}
     periods = {"16m": grid_period(16.0, 60.0), "4m": grid_period(4.0, 16.0)}
     generated: dict[str, list] = {"16m": [], "4m": []}
@@ -115,7 +114,7 @@ def run(quick: bool = False, seeds: int = 6, out: Path | None = None) -> dict:
             condition = _input_60m(folder, settings, east=1.5 * settings.area * seed)
             for level, gsd in (("16m", 16.0), ("4m", 4.0)):
                 canvas = generate([BUNDLED / "metaearth"], folder / f"{level}-{seed}" / f"{level}.tif",
-                                  from_path=condition, gsd=gsd, size=(sizes[level],) * 2, seed=seed, **options).path  # fmt: skip
+                                  from_path=condition, gsd=gsd, size=(sizes[level],) * 2, seed=seed, show_progress=False, **settings.sampling(level)).path  # fmt: skip
                 generated[level].append(_scores(_rgb(canvas), stride, offset, periods[level]))
                 bicubic[level].append(_scores(_bicubic(condition, canvas), stride, offset, periods[level]))
                 condition = canvas

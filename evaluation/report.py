@@ -66,7 +66,7 @@ and 4 m into `corpus.zarr`. {_metaearth_words(s, checkpoints)} Starting from the
 (`canvas/input-60m.tif`), the model generated a {s.canvas_16m} x {s.canvas_16m} pixel canvas at 16 m
 (`canvas/16m.tif`, georeferenced) and, from its top-left part, a {s.canvas} x {s.canvas} one at 4 m
 (`canvas/4m.tif`), in sliding windows of {s.chip} pixels overlapping
-by half ({NOISE_WORDS[s.noise]}), with {s.solver} over {s.steps} steps at strength {s.strength:g}:
+by half ({NOISE_WORDS[s.noise]}), with {_solver_words(s)} over {s.steps} steps at strength {s.strength:g}:
 {_strength_words(s)}.{_layout_words(s)}
 
 ![Real and generated images of the 4 m canvas' footprint at each level]({figures["levels"].name})
@@ -220,6 +220,12 @@ def _layout_words(s) -> str:
         " upsampled bicubically), and only the finer detail is the model's (without it a briefly trained"
         " model drifts from its input, each window by its own amount)."
     )
+
+
+def _solver_words(s) -> str:
+    if s.solver_16m == s.solver:
+        return s.solver
+    return f"{s.solver_16m} at 16 m and {s.solver} at 4 m"
 
 
 def _strength_words(s) -> str:

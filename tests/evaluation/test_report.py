@@ -12,7 +12,8 @@ import xarray as xr
 from terrasynth.evaluation.report import demo_report
 
 SETTINGS = SimpleNamespace(
-    area=1000.0, date="2021-06-01", canvas=64, canvas_16m=32, chip=16, noise="field", solver="ddim", steps=10, strength=0.4,
+    area=1000.0, date="2021-06-01", canvas=64, canvas_16m=32, chip=16, noise="field", solver="ddim", solver_16m="dpm++", steps=10,
+    strength=0.4,
     keep_layout=True,
     preset="tiny", cascade_epochs=1, cascade_steps=2, cascade_batch=4, change_area=128.0, change_towns=2,
     change_gsd=2.0,
@@ -79,6 +80,12 @@ def test_the_report_says_how_bundled_checkpoints_were_trained(tmp_path):
         assert f"trained from scratch by `terrasynth train {name}-checkpoint`: 900 optimizer steps" in report
     with pytest.raises(FileNotFoundError):
         _report(tmp_path / "missing")
+
+
+def test_the_report_names_each_stages_solver(monkeypatch):
+    assert "with dpm++ at 16 m and ddim at 4 m over 10 steps" in " ".join(_report().split())
+    monkeypatch.setattr(SETTINGS, "solver_16m", "ddim")
+    assert "with ddim over 10 steps" in " ".join(_report().split())
 
 
 def test_the_report_says_whether_windows_kept_their_layout(monkeypatch):
