@@ -30,6 +30,7 @@ difference (at a ratio of 4: 1.25, 0.49, 0.22 after none, one and two passes); e
 alone did as well as four after the Gaussian low-pass replacement this replaced (SWD over bicubic's
 0.82 and 0.44 at 16 and 4 m against 0.81 and 0.46; that low-pass alone: 0.87 and 0.50)."""
 
+
 def take_layout(image: torch.Tensor, condition: torch.Tensor, box: torch.Tensor) -> torch.Tensor:
     """``image`` corrected so that its averages over the condition's pixels equal ``condition``.
 
