@@ -134,9 +134,24 @@ def dask_client(
     try:
         yield client, description
     finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
+        with callback_errors_silenced():
+            client.close()
+            if cluster is not None:
+                cluster.close()
+
+
+@contextlib.contextmanager
+def callback_errors_silenced() -> Iterator[None]:
+    """Keep Tornado's "Exception in callback" reports (logger ``tornado.application``) quiet: while a
+    cluster closes, above all one cut short by Ctrl-C, callbacks of connections already gone fail,
+    which is no news to a user who gets one line (seen once under load as a traceback before it)."""
+    logger = logging.getLogger("tornado.application")
+    previous = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        logger.setLevel(previous)
 
 
 @contextlib.contextmanager

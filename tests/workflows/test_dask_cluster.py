@@ -21,7 +21,7 @@ from pattern_source import PatternSource, read_log  # noqa: E402
 
 from terrasynth.core import open_corpus  # noqa: E402
 from terrasynth.core.manifest import TileManifest  # noqa: E402
-from terrasynth.workflows.dask_cluster import local_cluster_size  # noqa: E402
+from terrasynth.workflows.dask_cluster import callback_errors_silenced, local_cluster_size  # noqa: E402
 from terrasynth.workflows.ingest import run_ingest  # noqa: E402
 
 AOI = "POLYGON((9.0 45.0, 9.02 45.0, 9.0 45.01, 9.0 45.0))"
@@ -159,6 +159,30 @@ def test_an_unreachable_scheduler_is_one_line(tmp_path, monkeypatch):
 BOX = "9.0,45.0,9.03,45.02"  # 115 tiles of 16 pixels at 60 and 16 m: many more than a machine has cores
 INTERRUPTED = "terrasynth: error: interrupted: nothing unfinished is left looking finished; rerun the same command (ingest and training resume where they stopped)"
 PROGRESS_BAR = re.compile(r"^\s*\d+m\s.*\d+/\d+")
+
+
+def run_a_failing_tornado_callback():
+    import asyncio
+
+    from tornado.ioloop import IOLoop
+
+    def fail():
+        raise OSError("the connection is gone")
+
+    async def main():
+        IOLoop.current().add_callback(fail)
+        await asyncio.sleep(0.05)  # the loop runs the callback at its next turn
+
+    asyncio.run(main())
+
+
+def test_tornado_callback_errors_are_quiet_while_a_cluster_closes(caplog):
+    run_a_failing_tornado_callback()
+    assert "Exception in callback" in caplog.text  # what a closing cluster's callbacks print
+    caplog.clear()
+    with callback_errors_silenced():
+        run_a_failing_tornado_callback()
+    assert caplog.text == ""
 
 
 def start_ingest(out, delay, *options):
