@@ -104,9 +104,8 @@ def under(canvases: Sequence[Canvas], footprints: Sequence[Canvas]) -> list[Canv
         for footprint in footprints:
             if canvas.grid is None or footprint.grid is None or footprint.level != canvas.level:
                 continue
-            if (
-                canvas.grid.crs != footprint.grid.crs
-            ):  # another projection: no pixel of one lies on the other's
+            # another projection: no pixel of one lies on the other's
+            if canvas.grid.crs != footprint.grid.crs:
                 continue
             window = canvas.grid.window_from_bounds(footprint.grid.bounds)
             rows = _clamp(window.row_off, window.row_off + window.height, canvas.shape[0])
