@@ -22,7 +22,7 @@ from torch.utils.data import Dataset
 from terrasynth.core.errors import ConfigError
 from terrasynth.core.landcover import WORLDCOVER
 from terrasynth.datasets.degradation import degrade_condition
-from terrasynth.models.diffusion import DiffusionSampler, NoiseSchedule, diffusion_loss
+from terrasynth.models.diffusion import DiffusionSampler, diffusion_loss
 from terrasynth.models.metaearth import PRESETS, build_denoiser
 from terrasynth.trainers.corpus_data import stack_keys
 from terrasynth.trainers.diffusion_module import DiffusionModule, quicklook
@@ -198,6 +198,6 @@ def describe_stage(dataset: Dataset, settings: MetaEarthTraining) -> dict:
         "landcover_codes": WORLDCOVER.codes if landcover else None,
         "window": int(image.shape[-1]),
         "residual": settings.residual and not settings.first_stage,
-        "schedule": NoiseSchedule(settings.schedule, prediction_type=settings.prediction).to_dict(),
+        "schedule": settings.noise_schedule().to_dict(),
         "scaling": model_scaling(settings, dataset).to_dict(),
     }

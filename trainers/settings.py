@@ -79,6 +79,16 @@ class DiffusionTraining(ScaleSettings):
     """Settings shared by every diffusion training run."""
 
     schedule: Literal["linear", "scaled_linear"] = "scaled_linear"
+    beta_start: float = Field(
+        0.0015,
+        gt=0,
+        lt=1,
+        description="the first step's beta (MetaEarth: 0.0015; DDPM: 1e-4). Noise std is sqrt(beta_start) "
+        "at the first step, in the model's [-1, 1] units: the finest texture it learns to keep is above it",
+    )
+    beta_end: float = Field(
+        0.0155, gt=0, lt=1, description="the last step's beta (MetaEarth: 0.0155; DDPM: 0.02)"
+    )
     reflectance_range: tuple[float, float] | Literal["per-band"] = Field(
         "per-band",
         description="reflectance mapped onto the model's [-1, 1]: (low, high) for every band, or "
@@ -109,6 +119,12 @@ class DiffusionTraining(ScaleSettings):
     precision: Precision | None = Field(
         None, description="Lightning precision; default bf16-mixed on GPUs, else 32-true"
     )
+
+    def noise_schedule(self) -> NoiseSchedule:
+        """The forward process these settings train."""
+        from terrasynth.models.diffusion import NoiseSchedule
+
+        return NoiseSchedule(self.schedule, self.beta_start, self.beta_end, prediction_type=self.prediction)
 
     @field_validator("strategy")
     @classmethod
@@ -180,7 +196,7 @@ class Changen2Training(DiffusionTraining):
                     "the hybrid objective trains a noise-predicting model: set prediction: epsilon"
                 )
             return NoiseSchedule.dit()
-        return NoiseSchedule(self.schedule, prediction_type=self.prediction)
+        return super().noise_schedule()
 
 
 class TrainSettings(ScaleSettings):

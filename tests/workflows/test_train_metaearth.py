@@ -211,6 +211,17 @@ def test_one_model_trained_across_level_pairs_runs_every_stage(cascade_samples, 
     )
 
 
+def test_the_configured_betas_are_trained_and_recorded_in_the_model(cascade_samples, tmp_path):
+    settings = SETTINGS.model_copy(
+        update={"max_epochs": 1, "schedule": "linear", "beta_start": 1e-4, "beta_end": 0.02}
+    )
+    model = MetaEarthDenoiser.from_pretrained(train_metaearth(cascade_samples(count=2), tmp_path, settings))
+    assert (model.schedule.kind, model.schedule.beta_start, model.schedule.beta_end) == ("linear", 1e-4, 0.02)
+    # DDPM's first step noises with variance 1e-4 (std 0.01; MetaEarth's default 0.039). alphas_cumprod
+    # is float32, whose spacing near 1 is 6e-8: 1 - a is exact to about 1e-7.
+    assert float(1 - model.alphas_cumprod[0]) == pytest.approx(1e-4, abs=2e-7)
+
+
 def test_degraded_conditions_are_drawn_anew_at_every_step_and_again_on_a_rerun(cascade_samples, tmp_path):
     seen = []
 
