@@ -19,14 +19,16 @@ input already fixes). Real tiles are those under each level's canvas (``real_und
 smallest is the low-pass rest), of which ``swd_*`` is the mean. Standard errors use the sample
 standard deviation (n - 1).
 
-``stage16`` overrides sampler settings (``steps``, ``solver``, ``noise``, ``strength``, ``eta``,
-``keep_layout``) of the 16 m stage only, to measure candidates against the demo's defaults on the
-same areas; ``levels=("16m",)`` stops after that stage (a cheaper screen of 16 m settings; its SWDs
+``stage16`` and ``stage4`` override sampler settings (``steps``, ``solver``, ``noise``, ``strength``,
+``eta``, ``keep_layout``) of one stage, to measure candidates against the demo's defaults on the
+same areas; ``levels=("16m",)`` stops after the 16 m stage (a cheaper screen of 16 m settings; its SWDs
 differ from those of a full run by a few per cent, the patches being drawn from other levels too).
+``checkpoint`` measures another model folder (one model of both stages) than the bundled one.
 
     uv run python benchmarks/run.py --only cascade_distances        # 8 areas, about 14 min on 1 thread
     uv run python benchmarks/cascade_distances.py --areas 8 --out distances.json
     uv run python benchmarks/cascade_distances.py --stage16 strength=0.6 --levels 16m
+    uv run python benchmarks/cascade_distances.py --checkpoint runs/cascade/model --stage4 solver='"dpm++"'
 """
 
 from __future__ import annotations
@@ -86,17 +88,18 @@ def _canvas_size(settings, level: str) -> int:
     return settings.canvas if level == "4m" else settings.canvas_16m
 
 
-def _generate(start: Path, settings, seed: int, levels: tuple[str, ...], stage16: dict) -> None:
-    """The demo's canvases beside ``start``: ``16m.tif`` from it, then ``4m.tif`` from that."""
-    from terrasynth.workflows.demo import BUNDLED
+def _generate(
+    start: Path, settings, seed: int, levels: tuple[str, ...], stages: dict, checkpoint: Path
+) -> None:
+    """The demo's canvases beside ``start``: ``16m.tif`` from it, then ``4m.tif`` from that, each
+    with the demo's sampler options updated by ``stages[level]``."""
     from terrasynth.workflows.generate import generate
 
-    options = {"seed": seed, "show_progress": False}
-    stage = generate([BUNDLED / "metaearth"], start.with_name("16m.tif"), from_path=start, gsd=16.0,
-                     size=(_canvas_size(settings, "16m"),) * 2, **options, **(settings.sampling("16m") | stage16))  # fmt: skip
-    if "4m" in levels:
-        generate([BUNDLED / "metaearth"], start.with_name("4m.tif"), from_path=stage.path, gsd=4.0,
-                 size=(_canvas_size(settings, "4m"),) * 2, **options, **settings.sampling("4m"))  # fmt: skip
+    source = start
+    for level in LEVELS[: 1 + max(map(LEVELS.index, levels))]:  # the 4 m stage refines the 16 m canvas
+        options = settings.sampling(level) | stages.get(level, {})
+        source = generate([checkpoint], start.with_name(f"{level}.tif"), from_path=source, gsd=float(level[:-1]),
+                          size=(_canvas_size(settings, level),) * 2, seed=seed, show_progress=False, **options).path  # fmt: skip
 
 
 def _measure(
@@ -160,14 +163,17 @@ def run(
     out: Path | None = None,
     stage16: dict | None = None,
     levels: tuple[str, ...] = LEVELS,
+    stage4: dict | None = None,
+    checkpoint: Path | None = None,
 ) -> dict:
     import torch
 
-    from terrasynth.workflows.demo import DemoSettings
+    from terrasynth.workflows.demo import BUNDLED, DemoSettings
 
     settings = DemoSettings(canvas=128, canvas_16m=32, area=1000.0, tile_size=32) if quick else DemoSettings()
     areas = 2 if quick else areas
-    stage16 = dict(stage16 or {})
+    stages = {"16m": dict(stage16 or {}), "4m": dict(stage4 or {})}
+    checkpoint = Path(checkpoint or BUNDLED / "metaearth")
     torch.set_num_threads(1)  # figures that do not depend on the machine's thread count
     rows: dict[str, list] = {level: [] for level in levels}
     with tempfile.TemporaryDirectory(prefix="terrasynth-cascade-distances-") as scratch:
@@ -175,7 +181,7 @@ def run(
             folder = Path(scratch) / f"area{index}"
             folder.mkdir()
             corpus, start = _ingest_area(folder, settings, east=1.5 * settings.area * index)
-            _generate(start, settings, index, levels, stage16)
+            _generate(start, settings, index, levels, stages, checkpoint)
             generated = _measure(corpus, start, settings, index, levels)
             real = _measure(
                 corpus, _real_canvases(corpus, start, settings, levels), settings, index, levels, "real"
@@ -183,12 +189,14 @@ def run(
             for level in levels:
                 rows[level].append(generated[level] | real[level])
     sampler = {
-        level: {k: v for k, v in settings.sampling(level).items() if k != "batch_size"} for level in LEVELS
+        level: {k: v for k, v in settings.sampling(level).items() if k != "batch_size"} | stages[level]
+        for level in LEVELS
     }
     result = {
         "areas": areas,
+        "checkpoint": str(checkpoint),
         "sampler": sampler["4m"],
-        "stage16": sampler["16m"] | stage16,
+        "stage16": sampler["16m"],
         "tile_px": settings.chip,
         **{level: _summary(rows[level]) for level in levels},
     }
@@ -203,8 +211,23 @@ if __name__ == "__main__":
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--stage16", action="append", default=[], metavar="KEY=JSON",
                         help="a sampler setting of the 16 m stage only (strength=0.6, solver=\\\"dpm++\\\")")  # fmt: skip
+    parser.add_argument(
+        "--stage4",
+        action="append",
+        default=[],
+        metavar="KEY=JSON",
+        help="a sampler setting of the 4 m stage only",
+    )
     parser.add_argument("--levels", nargs="+", default=list(LEVELS), choices=LEVELS)
+    parser.add_argument(
+        "--checkpoint", type=Path, help="a model folder of both stages (default: the bundled one)"
+    )
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
-    overrides = {key: json.loads(value) for key, value in (item.split("=", 1) for item in args.stage16)}
-    print(json.dumps(run(args.quick, args.areas, args.out, overrides, tuple(args.levels)), indent=2))
+
+    def overrides(items: list[str]) -> dict:
+        return {key: json.loads(value) for key, value in (item.split("=", 1) for item in items)}
+
+    result = run(args.quick, args.areas, args.out, overrides(args.stage16), tuple(args.levels),
+                 overrides(args.stage4), args.checkpoint)  # fmt: skip
+    print(json.dumps(result, indent=2))
