@@ -19,7 +19,10 @@ import math
 
 import numpy as np
 import torch
-import torch.nn.functional as F
+
+from terrasynth.models.metaearth import resample_onto
+from terrasynth.models.metaearth.area import AreaCoverage, area_coverage
+from terrasynth.models.metaearth.area import area_average as coverage_average
 
 CONDITION_METRICS = ("rmse", "relative_rmse")
 """``rmse``: reflectance (unitless); ``relative_rmse``: over the condition's standard deviation."""
@@ -36,26 +39,9 @@ def bicubic_upsample(
     metres whose top-left corner lies at ``corner`` (row, column) in condition pixels; beyond the
     condition's outermost pixel centres its edge values are repeated. Returns float32 (C, *shape)."""
     data = torch.from_numpy(np.asarray(condition, dtype=np.float32))[None]
-    h, w = data.shape[-2:]
     ratio = gsd / condition_gsd
-    y = corner[0] + (torch.arange(shape[0], dtype=torch.float64) + 0.5) * ratio
-    x = corner[1] + (torch.arange(shape[1], dtype=torch.float64) + 0.5) * ratio
-    gy, gx = torch.meshgrid(2 * y / h - 1, 2 * x / w - 1, indexing="ij")
-    grid = torch.stack([gx, gy], dim=-1)[None].float()
-    out = F.grid_sample(data, grid, mode="bicubic", padding_mode="border", align_corners=False)
-    return out[0].numpy()
-
-
-def _overlaps(fine: int, ratio: float, start: float) -> np.ndarray:
-    """(coarse, fine) weights of each fine pixel in each coarse pixel the fine ones cover whole
-    (rows sum to 1); fine pixel ``j`` spans ``[start + j * ratio, start + (j + 1) * ratio)`` in
-    coarse pixels."""
-    first = math.ceil(start - 1e-9)
-    last = math.floor(start + fine * ratio + 1e-9)
-    edges = start + np.arange(fine + 1) * ratio
-    lows = np.arange(first, last)[:, None]
-    overlap = np.clip(np.minimum(edges[None, 1:], lows + 1) - np.maximum(edges[None, :-1], lows), 0, None)
-    return overlap / overlap.sum(axis=1, keepdims=True).clip(1e-12)
+    box = torch.tensor([[corner[0], corner[1], corner[0] + shape[0] * ratio, corner[1] + shape[1] * ratio]])
+    return resample_onto(data, box, shape, "bicubic")[0].numpy()
 
 
 def area_average(
@@ -66,10 +52,18 @@ def area_average(
     Returns the averages (C, h, w) and the condition pixel (row, column) of their top-left one.
     """
     ratio = gsd / condition_gsd
-    rows = _overlaps(canvas.shape[-2], ratio, corner[0])
-    cols = _overlaps(canvas.shape[-1], ratio, corner[1])
-    averaged = np.einsum("ij,cjk,lk->cil", rows, np.asarray(canvas, dtype=np.float64), cols)
-    return averaged.astype(np.float32), (math.ceil(corner[0] - 1e-9), math.ceil(corner[1] - 1e-9))
+    rows, cols = (_whole_pixels(canvas.shape[axis], ratio, corner[i]) for i, axis in enumerate((-2, -1)))
+    image = torch.from_numpy(np.asarray(canvas, dtype=np.float64))[None]
+    averaged = coverage_average(image, rows, cols)[0, :, rows.first[0] :, cols.first[0] :]
+    return averaged.float().numpy(), (int(rows.first[0]), int(cols.first[0]))
+
+
+def _whole_pixels(fine: int, ratio: float, start: float) -> AreaCoverage:
+    """How ``fine`` pixels of ``ratio`` condition pixels each, from ``start``, cover the condition
+    pixels up to the last they cover whole."""
+    stop = start + fine * ratio
+    start_stop = torch.tensor([[start], [stop]], dtype=torch.float64)
+    return area_coverage(fine, start_stop[0], start_stop[1], math.floor(stop + 1e-9))
 
 
 def condition_error(

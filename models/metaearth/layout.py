@@ -10,17 +10,16 @@ back-projection (Irani and Peleg, 1991; the consistency step of super-resolution
 ILVR and DDNM, taken on the clean image): the condition minus the window averaged onto the
 condition's pixels, upsampled bicubically, is added to the window, :data:`BACK_PROJECTIONS` times.
 
-Written here because no library averages by overlapping area onto a grid offset by a fraction of a
-pixel at a non-integer ratio (60 m -> 16 m is 3.75), which each window's condition box is.
+The averages are taken by overlapping area (:mod:`~terrasynth.models.metaearth.area`): each
+window's condition box is offset by a fraction of a pixel, at a ratio of 3.75 from 60 m to 16 m.
 """
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 import torch
 
 from terrasynth.core.errors import ConfigError
+from terrasynth.models.metaearth.area import AreaCoverage, area_average, area_coverage
 from terrasynth.models.metaearth.denoiser import resample_onto
 
 BACK_PROJECTIONS = 8
@@ -43,45 +42,27 @@ def take_layout(image: torch.Tensor, condition: torch.Tensor, box: torch.Tensor)
     Condition pixels that a window covers only in part are left out of the average; the difference
     at the whole ones is repeated outwards to them, so the correction reaches the window's edge.
     """
-    rows = _coverage(image.shape[-2], box[:, 0], box[:, 2], condition.shape[-2])
-    cols = _coverage(image.shape[-1], box[:, 1], box[:, 3], condition.shape[-1])
+    rows = _whole_coverage(image.shape[-2], box[:, 0], box[:, 2], condition.shape[-2])
+    cols = _whole_coverage(image.shape[-1], box[:, 1], box[:, 3], condition.shape[-1])
     for _ in range(BACK_PROJECTIONS):
-        averages = torch.einsum("bij,bcjl,bkl->bcik", rows.weights, image, cols.weights)
+        averages = area_average(image, rows, cols)
         difference = _repeat_edges(condition - averages, rows, cols)
         image = image + resample_onto(difference, box, image.shape[-2:], "bicubic")
     return image
 
 
-class _Coverage(NamedTuple):
-    """Along one axis: ``weights`` (B, coarse, fine) averaging the fine pixels onto each coarse
-    pixel they cover whole (rows of the others are 0), and the ``first`` and ``last`` such (B,)."""
-
-    weights: torch.Tensor
-    first: torch.Tensor
-    last: torch.Tensor
-
-
-def _coverage(fine: int, start: torch.Tensor, stop: torch.Tensor, coarse: int) -> _Coverage:
-    """How ``fine`` pixels spanning ``[start, stop)`` coarse pixels (each (B,)) cover ``coarse`` ones."""
-    start, stop = start.double(), stop.double()
-    steps = torch.arange(fine + 1, dtype=torch.float64, device=start.device) / fine
-    edges = start[:, None] + (stop - start)[:, None] * steps
-    lows = torch.arange(coarse, dtype=torch.float64, device=start.device)[None, :, None]
-    overlap = torch.minimum(edges[:, None, 1:], lows + 1) - torch.maximum(edges[:, None, :-1], lows)
-    overlap = overlap.clamp(min=0)
-    whole = (overlap.sum(dim=-1) > 1 - 1e-6).to(overlap.dtype)  # (B, coarse); rounding of a sum of fractions
-    if not bool(whole.any(dim=1).all()):
+def _whole_coverage(fine: int, start: torch.Tensor, stop: torch.Tensor, coarse: int) -> AreaCoverage:
+    """:func:`area_coverage`, refusing in one line a window that covers no whole condition pixel."""
+    coverage = area_coverage(fine, start, stop, coarse)
+    if not bool((coverage.last >= 0).all()):
         raise ConfigError(
             f"a window of {fine} px covers no whole pixel of its condition: use a window of more than "
             f"{2 * fine / float((stop - start).min()):.0f} px at this ratio"
         )
-    index = torch.arange(coarse, device=start.device)
-    first = torch.where(whole > 0, index, coarse).amin(dim=1)
-    last = torch.where(whole > 0, index, -1).amax(dim=1)
-    return _Coverage((overlap * whole[..., None]).float(), first, last)
+    return coverage
 
 
-def _repeat_edges(values: torch.Tensor, rows: _Coverage, cols: _Coverage) -> torch.Tensor:
+def _repeat_edges(values: torch.Tensor, rows: AreaCoverage, cols: AreaCoverage) -> torch.Tensor:
     """``values`` (B, C, h, w) with the rows and columns that a window does not cover whole
     replaced by the nearest that it does."""
     batch, channels, h, w = values.shape

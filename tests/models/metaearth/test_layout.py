@@ -2,8 +2,9 @@ import pytest
 import torch
 
 from terrasynth.core.errors import ConfigError
+from terrasynth.models.metaearth.area import area_average, area_coverage
 from terrasynth.models.metaearth.denoiser import resample_onto
-from terrasynth.models.metaearth.layout import _coverage, take_layout
+from terrasynth.models.metaearth.layout import take_layout
 
 # Float32 sums of values of order 1 carry about 1e-6 of rounding each; eight passes of them stay
 # well inside 1e-4.
@@ -22,9 +23,9 @@ def conditions(seed: int = 0) -> torch.Tensor:
 
 def window_averages(image: torch.Tensor, box: torch.Tensor, condition: torch.Tensor) -> list[tuple]:
     """Per window, its averages over the condition pixels it covers whole and those pixels' values."""
-    rows = _coverage(image.shape[-2], box[:, 0], box[:, 2], condition.shape[-2])
-    cols = _coverage(image.shape[-1], box[:, 1], box[:, 3], condition.shape[-1])
-    averages = torch.einsum("bij,bcjl,bkl->bcik", rows.weights, image, cols.weights)
+    rows = area_coverage(image.shape[-2], box[:, 0], box[:, 2], condition.shape[-2])
+    cols = area_coverage(image.shape[-1], box[:, 1], box[:, 3], condition.shape[-1])
+    averages = area_average(image, rows, cols)
     pairs = []
     for b in range(len(image)):
         inside = (slice(None), slice(rows.first[b], rows.last[b] + 1), slice(cols.first[b], cols.last[b] + 1))
