@@ -117,7 +117,7 @@ def _measure(
     swd = results["distance"].sel(landcover="all", metric="swd")
     per_scale = results["swd"].sel(landcover="all")
     rmse = results["condition_error"].sel(condition_metric="rmse")
-    seam = results["seam"].sel(seam_metric="energy_ratio").mean("axis")
+    seam = results["seam"].sel(seam_metric="energy_ratio", axis="both")
     figures = {}
     for level in levels:
         row = {}

@@ -11,7 +11,7 @@ demo's 4 m canvas through 16 m from the corpus' real 60 m image, and records for
   input's pixels against them, in reflectance and over the input's standard deviation, for the
   generated and the bicubic canvas (``*_bicubic``); ``stage_condition_*``: the 4 m canvas against
   its own condition, the generated 16 m canvas;
-- ``seam_energy_ratio`` and ``seam_spectral_peak`` (mean of x and y) of the generated canvas, and
+- ``seam_energy_ratio`` and ``seam_spectral_peak`` (both axes pooled) of the generated canvas, and
   of the bicubic one and of the real image of the same footprint (``*_bicubic``, ``*_real``): on
   a canvas of a few window strides both are noisy; the ratio is matched to the pixel grid of each
   level's condition (:mod:`terrasynth.evaluation.seams`), the peak is not, and the 60 m grid
@@ -128,7 +128,7 @@ def measure(corpus: Path, folder: Path, start: Path, window: int, seed: int = 0,
 
     from terrasynth.evaluation.condition import condition_error
     from terrasynth.evaluation.image_sets import open_image_set
-    from terrasynth.evaluation.seams import AXES, SEAM_METRICS, seam_scores
+    from terrasynth.evaluation.seams import POOLED, SEAM_METRICS, seam_scores
     from terrasynth.workflows.evaluate_generation import evaluate_generation
 
     results = evaluate_generation(
@@ -136,7 +136,7 @@ def measure(corpus: Path, folder: Path, start: Path, window: int, seed: int = 0,
         window_offset=window // 4, seed=seed, condition=start, rgb_bands=DEMO["rgb_bands"],
     )  # fmt: skip
     swd = results["distance"].sel(landcover="all", metric="swd")
-    seams = results["seam"].mean("axis")
+    seams = results["seam"].sel(axis=POOLED)
     error = results["condition_error"]
     real = {canvas.level: canvas for canvas in open_image_set(corpus, rgb_bands=DEMO["rgb_bands"])}
     figures = {}
@@ -160,10 +160,7 @@ def measure(corpus: Path, folder: Path, start: Path, window: int, seed: int = 0,
                 for metric in SEAM_METRICS
                 for model, suffix in (("cascade", ""), ("bicubic", "_bicubic"))
             },
-            **{
-                f"seam_{metric}_real": float(np.mean([reference[(axis, metric)] for axis in AXES]))
-                for metric in SEAM_METRICS
-            },
+            **{f"seam_{metric}_real": reference[(POOLED, metric)] for metric in SEAM_METRICS},
         }
     with rasterio.open(folder / "4m.tif") as fine, rasterio.open(folder / "16m.tif") as coarse:
         stage = condition_error(fine.read() * 1e-4, 4.0, coarse.read() * 1e-4, 16.0)

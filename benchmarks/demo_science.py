@@ -6,7 +6,7 @@ is judged by, from one ``terrasynth demo`` run.
   and on the held-out benchmark's own training split, both scored on its test split;
 - per generated level (``16m``, ``4m``): ``swd_generated`` and ``swd_bicubic`` (Laplacian SWD
   against the real tiles, lower is better; the target is generated below bicubic), their ratio,
-  ``seam_energy_ratio`` (1 = no seam; the target is 0.95 to 1.05; ``*_bicubic``: of the bicubic
+  ``seam_energy_ratio`` (both axes' cuts pooled; 1 = no seam; the target is 0.95 to 1.05; ``*_bicubic``: of the bicubic
   upsampling cut at the same lines, which has no windows; ``seam_chance_spread``: how far the ratio
   strays by chance on that canvas) and ``condition_rmse`` of the
   canvas and of the bicubic upsampling (the canvas averaged back onto the 60 m input, reflectance);
@@ -44,8 +44,8 @@ def figures(run) -> dict:
         swd = swd.sel(landcover="all")
     for level in ("16m", "4m"):
         generated, bicubic = (float(swd.sel(model=m, level=level)) for m in ("cascade", "bicubic"))
-        seams = generation["seam"].sel(level=level, seam_metric="energy_ratio").mean("axis")
-        spread = generation["seam"].sel(level=level, seam_metric="chance_spread").mean("axis")
+        seams = generation["seam"].sel(level=level, seam_metric="energy_ratio", axis="both")
+        spread = generation["seam"].sel(level=level, seam_metric="chance_spread", axis="both")
         errors = generation["condition_error"].sel(level=level, condition_metric="rmse")
         result[level] = {
             "swd_generated": round(generated, 2),

@@ -26,7 +26,7 @@ _EXPORTS = {
     "results": [
         "load_results", "open_results", "print_results", "results_markdown", "results_table", "save_results",
     ],
-    "seams": ["SEAM_METRICS", "cut_positions", "gradient_profile", "grid_period", "seam_scores"],
+    "seams": ["SEAM_AXES", "SEAM_METRICS", "cut_positions", "gradient_profile", "grid_period", "seam_scores"],
     "semantic_change": [
         "SEMANTIC_METRICS", "VARIANTS", "SemanticChangeMetrics", "confusion", "from_to_map", "second_maps",
         "second_scores",

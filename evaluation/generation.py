@@ -19,7 +19,7 @@ from terrasynth.core.errors import ConfigError
 from terrasynth.core.levels import Level
 from terrasynth.evaluation.feature_distance import as_encoder, feature_distances
 from terrasynth.evaluation.image_sets import ALL, Canvas, iter_tiles
-from terrasynth.evaluation.seams import AXES, SEAM_METRICS, grid_period, seam_scores
+from terrasynth.evaluation.seams import SEAM_AXES, SEAM_METRICS, grid_period, seam_scores
 from terrasynth.evaluation.sliced_wasserstein import laplacian_patches, sliced_wasserstein
 
 DISTANCE_METRICS = ("fid", "kid_mean", "kid_std", "swd")
@@ -239,10 +239,10 @@ def _seams(
         if canvas.level in conditions:
             period = grid_period(Level.parse(canvas.level).gsd, conditions[canvas.level])
         scores = seam_scores(canvas.rgb(), stride=stride, offset=offset, period=period)
-        values = np.array([[scores[(axis, metric)] for metric in SEAM_METRICS] for axis in AXES])
+        values = np.array([[scores[(axis, metric)] for metric in SEAM_METRICS] for axis in SEAM_AXES])
         for key in {ALL, canvas.level}:
             per_level.setdefault(key, []).append(values)
-    table = np.full((len(levels), len(AXES), len(SEAM_METRICS)), np.nan)
+    table = np.full((len(levels), len(SEAM_AXES), len(SEAM_METRICS)), np.nan)
     for i, level in enumerate(levels):
         if level in per_level:
             # a canvas too small for a window cut has NaN scores; a masked mean skips them, and is
@@ -251,5 +251,5 @@ def _seams(
     return xr.DataArray(
         table,
         dims=("level", "axis", "seam_metric"),
-        coords={"level": levels, "axis": list(AXES), "seam_metric": list(SEAM_METRICS)},
+        coords={"level": levels, "axis": list(SEAM_AXES), "seam_metric": list(SEAM_METRICS)},
     )

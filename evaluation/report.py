@@ -192,7 +192,8 @@ grid, every {grid_period(4.0, 16.0)} pixels. Each stage keeps its condition's pi
 energy depends on where it sits in it; at 4 m every cut ({stride} pixels apart) meets the grid at
 the same phase, so against all other columns the grid alone would score above 1. 1 = no seam; the
 bicubic rows, which have no windows, show what a seamless canvas scores. The ratio averages the
-cuts, {few} per axis at 16 m and {many} at 4 m, so the 16 m figure is the noisier; chance spread:
+cuts, {few} per axis at 16 m and {many} at 4 m, so the 16 m figure is the noisier; axis "both" pools
+the cuts of x and y, twice as many; chance spread:
 its standard deviation with the cuts moved to the offsets where no window was cut, so a ratio
 within about two spreads of 1 shows no seam this canvas can tell from chance. Spectral peak:
 the strength of the window stride in the gradient spectrum, not matched to the grid (read it

@@ -1,7 +1,9 @@
 """Seam scores of an unbounded canvas stitched from windows every ``stride`` pixels.
 
 Two scores per axis, both about 1 on a seamless canvas and larger where the window cuts show.
-Both read the gradient profile: the mean squared step between neighbouring columns (rows).
+Both read the gradient profile: the mean squared step between neighbouring columns (rows). The
+axis ``both`` pools the cuts of the two axes (the windows are cut along both): twice the cuts, so
+about 1 / sqrt(2) of one axis' chance spread.
 
 - ``energy_ratio``: the gradient energy of the cut columns over what the same columns hold
   without a cut, estimated from the columns at the same phase of the condition's pixel grid;
@@ -48,12 +50,16 @@ of that phase on a cut: the grid and the seams cannot be told apart).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from fractions import Fraction
 
 import numpy as np
 
 SEAM_METRICS = ("energy_ratio", "chance_spread", "spectral_peak")
 AXES = ("x", "y")
+POOLED = "both"
+"""The axis name of the scores that pool the cuts of both :data:`AXES`."""
+SEAM_AXES = (*AXES, POOLED)
 MAX_CONDITION_PIXELS = 16
 """The most condition pixels one grid period may span (:func:`grid_period`)."""
 
@@ -97,52 +103,72 @@ def cut_positions(length: int, stride: int, offset: int) -> np.ndarray:
     return cuts - 1
 
 
-def energy_ratio(profile: np.ndarray, stride: int, offset: int, period: int = 1) -> float:
+Profiles = np.ndarray | Sequence[np.ndarray]
+"""One gradient profile, or several (one per axis) whose cuts a score pools."""
+
+
+def energy_ratio(profiles: Profiles, stride: int, offset: int, period: int = 1) -> float:
     """Gradient energy summed over the cuts over that expected there: per cut, the mean of the
     non-cut entries at its phase of the condition grid (index mod ``period``; see the module
-    docstring). NaN without cuts or where a cut's phase holds no other entry."""
+    docstring). Several profiles pool their cuts. NaN without cuts or where a cut's phase holds no
+    other entry."""
+    energies = [_cut_energy(profile, stride, offset, period) for profile in _listed(profiles)]
+    observed, expected = np.sum(energies, axis=0)
+    return float(observed / expected) if expected > 0 else float("nan")
+
+
+def _cut_energy(profile: np.ndarray, stride: int, offset: int, period: int) -> tuple[float, float]:
+    """The gradient energy summed over the cuts and that expected there (NaNs where
+    :func:`energy_ratio` is NaN)."""
     cuts = cut_positions(len(profile) + 1, stride, offset)
     phase = np.arange(len(profile)) % period
     free = np.ones(len(profile), dtype=bool)
     free[cuts] = False
     counts = np.bincount(phase[free], minlength=period)
     if not len(cuts) or not counts[phase[cuts]].all():
-        return float("nan")
+        return float("nan"), float("nan")
     means = np.bincount(phase[free], weights=profile[free], minlength=period) / np.maximum(counts, 1)
-    expected = means[phase[cuts]].sum()
-    return float(profile[cuts].sum() / expected) if expected > 0 else float("nan")
+    return float(profile[cuts].sum()), float(means[phase[cuts]].sum())
 
 
-def chance_spread(profile: np.ndarray, stride: int, offset: int, period: int = 1) -> float:
-    """How far :func:`energy_ratio` strays from 1 by chance on this profile: its standard deviation
-    with the cuts moved to each other offset within the stride, where no window was cut (NaN with
-    fewer than two such scores). A ratio within about two spreads of 1 shows no seam."""
+def chance_spread(profiles: Profiles, stride: int, offset: int, period: int = 1) -> float:
+    """How far :func:`energy_ratio` strays from 1 by chance on these profiles: its standard
+    deviation with the cuts moved to each other offset within the stride, where no window was cut
+    (NaN with fewer than two such scores). A ratio within about two spreads of 1 shows no seam."""
     ratios = [
-        energy_ratio(profile, stride, other, period) for other in range(stride) if other != offset % stride
+        energy_ratio(profiles, stride, other, period) for other in range(stride) if other != offset % stride
     ]
     finite = [ratio for ratio in ratios if np.isfinite(ratio)]
     return float(np.std(finite)) if len(finite) > 1 else float("nan")
 
 
-def spectral_peak(profile: np.ndarray, stride: int) -> float:
-    """Power at frequency 1/stride over the median power of the other non-zero frequencies.
+def spectral_peak(profiles: Profiles, stride: int) -> float:
+    """Power at frequency 1/stride over the median power of the other non-zero frequencies (several
+    profiles: their powers and medians summed).
 
-    The profile is trimmed to whole periods so that the window frequency falls on one FFT bin.
+    Each profile is trimmed to whole periods so that the window frequency falls on one FFT bin.
     """
-    periods = len(profile) // stride
-    if periods < 2:
-        return float("nan")
-    trimmed = profile[: periods * stride]
-    power = np.abs(np.fft.rfft(trimmed - trimmed.mean())) ** 2
-    others = np.delete(power[1:], periods - 1)
-    floor = np.median(others)
-    return float(power[periods] / floor) if floor > 0 else float("nan")
+    peak = floor = 0.0
+    for profile in _listed(profiles):
+        periods = len(profile) // stride
+        if periods < 2:
+            return float("nan")
+        trimmed = profile[: periods * stride]
+        power = np.abs(np.fft.rfft(trimmed - trimmed.mean())) ** 2
+        peak += power[periods]
+        floor += np.median(np.delete(power[1:], periods - 1))
+    return float(peak / floor) if floor > 0 else float("nan")
+
+
+def _listed(profiles: Profiles) -> list[np.ndarray]:
+    return [profiles] if isinstance(profiles, np.ndarray) else list(profiles)
 
 
 def seam_scores(
     canvas: np.ndarray, *, stride: int, offset: int = 0, period: int = 1
 ) -> dict[tuple[str, str], float]:
-    """``{(axis, metric): score}`` for axes x, y and :data:`SEAM_METRICS` (see the module docstring).
+    """``{(axis, metric): score}`` for :data:`SEAM_AXES` (x, y and both pooled) and
+    :data:`SEAM_METRICS` (see the module docstring).
 
     Args:
         canvas: ``(H, W)`` or ``(C, H, W)`` image.
@@ -154,8 +180,9 @@ def seam_scores(
     if period < 1:
         raise ValueError(f"the condition grid's period must be at least 1 pixel, got {period}")
     scores = {}
-    for axis in AXES:
-        profile = gradient_profile(canvas, axis)
+    profiles = {axis: gradient_profile(canvas, axis) for axis in AXES}
+    for axis in SEAM_AXES:
+        profile = list(profiles.values()) if axis == POOLED else profiles[axis]
         ratio = energy_ratio(profile, stride, offset, period)
         scores[(axis, "energy_ratio")] = ratio
         spread = chance_spread(profile, stride, offset, period) if np.isfinite(ratio) else float("nan")
