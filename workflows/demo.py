@@ -76,9 +76,9 @@ class DemoSettings(Config):
         "0.46-0.72 on 240 px)",
     )
     steps: int = Field(10, ge=1, description="sampling steps of every generation (from pure noise)")
-    # DDIM: at strength 0.4 the 10 steps leave 4, where DPM-Solver++ scored worse on the 480 px
-    # canvas (4 m SWD 82 against 73, seam energy ratio 1.15 against 1.07 before it was matched to
-    # the condition's pixel grid; seed 0, bundled model, before the layout was kept)
+    # DDIM: at strength 0.4 the 10 steps leave 4. Over eight areas (benchmarks/cascade_distances.py)
+    # DPM-Solver++ there scored 0.51 of bicubic's SWD against DDIM's 0.46, and DDIM with 20 steps
+    # 0.46 again (per area within 0.01 of 10 steps)
     solver: Solver = Field("ddim", description="the 4 m stage's sampler (see terrasynth generate)")
     solver_16m: Solver = Field(
         "dpm++",
