@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from terrasynth.core.choices import MetaEarthPreset, RSDiTPreset, TrainingMask
 from terrasynth.core.config import Config, Precision
@@ -83,8 +83,8 @@ class DiffusionTraining(ScaleSettings):
         0.0015,
         gt=0,
         lt=1,
-        description="the first step's beta (MetaEarth: 0.0015; DDPM: 1e-4). Noise std is sqrt(beta_start) "
-        "at the first step, in the model's [-1, 1] units: the finest texture it learns to keep is above it",
+        description="the first step's beta (MetaEarth: 0.0015; DDPM: 1e-4): the least noise the model is "
+        "trained on has std sqrt(beta_start), in the model's [-1, 1] units",
     )
     beta_end: float = Field(
         0.0155, gt=0, lt=1, description="the last step's beta (MetaEarth: 0.0155; DDPM: 0.02)"
@@ -119,6 +119,12 @@ class DiffusionTraining(ScaleSettings):
     precision: Precision | None = Field(
         None, description="Lightning precision; default bf16-mixed on GPUs, else 32-true"
     )
+
+    @model_validator(mode="after")
+    def _rising_betas(self) -> DiffusionTraining:
+        if not self.beta_start < self.beta_end:
+            raise ValueError(f"beta_start ({self.beta_start}) must be below beta_end ({self.beta_end})")
+        return self
 
     def noise_schedule(self) -> NoiseSchedule:
         """The forward process these settings train."""

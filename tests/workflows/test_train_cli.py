@@ -118,6 +118,7 @@ def test_train_refuses_a_tile_size_that_does_not_fit_in_one_line(
     [
         ("run.yaml", "precision: 7-bit\n", "run.yaml: precision: Input should be '32-true', '16-mixed'"),
         ("run.toml", "learning_rate = -1\n", "run.toml: learning_rate: Input should be greater than 0"),
+        ("run.yaml", "beta_start: 0.03\n", "beta_start (0.03) must be below beta_end (0.0155)"),
     ],
 )
 def test_train_refuses_a_bad_config_file_in_one_line(corpus, tmp_path, capsys, trainer, name, text, message):
