@@ -107,6 +107,7 @@ def _measure(
 ) -> dict[str, dict]:
     """Per level, the figures of the module docstring for the canvases beside ``start`` (named
     ``name``) and for bicubic, scored as the demo's "evaluate generation"."""
+    from terrasynth.evaluation.seams import POOLED
     from terrasynth.workflows.evaluate_generation import BICUBIC, evaluate_generation
 
     window = settings.chip
@@ -117,7 +118,7 @@ def _measure(
     swd = results["distance"].sel(landcover="all", metric="swd")
     per_scale = results["swd"].sel(landcover="all")
     rmse = results["condition_error"].sel(condition_metric="rmse")
-    seam = results["seam"].sel(seam_metric="energy_ratio", axis="both")
+    seam = results["seam"].sel(seam_metric="energy_ratio", axis=POOLED)
     figures = {}
     for level in levels:
         row = {}

@@ -28,6 +28,8 @@ from pathlib import Path
 
 def figures(run) -> dict:
     """The figures of a finished :class:`terrasynth.workflows.demo.DemoRun`."""
+    from terrasynth.evaluation.seams import POOLED
+
     change, generation = run.results["change"], run.results["generation"]
     f1 = change["scores"].sel(metric="f1").squeeze(drop=True)
     zero_shot, supervised = float(f1.sel(model="zero-shot")), float(f1.sel(model="supervised"))
@@ -44,8 +46,8 @@ def figures(run) -> dict:
         swd = swd.sel(landcover="all")
     for level in ("16m", "4m"):
         generated, bicubic = (float(swd.sel(model=m, level=level)) for m in ("cascade", "bicubic"))
-        seams = generation["seam"].sel(level=level, seam_metric="energy_ratio", axis="both")
-        spread = generation["seam"].sel(level=level, seam_metric="chance_spread", axis="both")
+        seams = generation["seam"].sel(level=level, seam_metric="energy_ratio", axis=POOLED)
+        spread = generation["seam"].sel(level=level, seam_metric="chance_spread", axis=POOLED)
         errors = generation["condition_error"].sel(level=level, condition_metric="rmse")
         result[level] = {
             "swd_generated": round(generated, 2),

@@ -52,7 +52,8 @@ def area_average(
     Returns the averages (C, h, w) and the condition pixel (row, column) of their top-left one.
     """
     ratio = gsd / condition_gsd
-    rows, cols = (_whole_pixels(canvas.shape[axis], ratio, corner[i]) for i, axis in enumerate((-2, -1)))
+    rows = _whole_pixels(canvas.shape[-2], ratio, corner[0])
+    cols = _whole_pixels(canvas.shape[-1], ratio, corner[1])
     image = torch.from_numpy(np.asarray(canvas, dtype=np.float64))[None]
     averaged = coverage_average(image, rows, cols)[0, :, rows.first[0] :, cols.first[0] :]
     return averaged.float().numpy(), (int(rows.first[0]), int(cols.first[0]))

@@ -37,10 +37,11 @@ def area_coverage(fine: int, start: torch.Tensor, stop: torch.Tensor, coarse: in
     overlap = torch.minimum(edges[:, None, 1:], lows + 1) - torch.maximum(edges[:, None, :-1], lows)
     overlap = overlap.clamp(min=0)
     whole = overlap.sum(dim=-1) > 1 - 1e-6  # (B, coarse); the rounding of a sum of fractions
-    index = torch.arange(coarse, device=start.device).expand_as(whole)
-    none = index.new_full((len(index), 1), coarse), index.new_full((len(index), 1), -1)  # for coarse == 0
-    first = torch.cat((torch.where(whole, index, coarse), none[0]), dim=1).amin(dim=1)
-    last = torch.cat((torch.where(whole, index, -1), none[1]), dim=1).amax(dim=1)
+    # one more column, never whole: first is ``coarse`` and last -1 where none is (coarse == 0 too)
+    padded = torch.cat((whole, whole.new_zeros(len(whole), 1)), dim=1)
+    index = torch.arange(coarse + 1, device=start.device)
+    first = torch.where(padded, index, coarse).amin(dim=1)
+    last = torch.where(padded, index, -1).amax(dim=1)
     return AreaCoverage(overlap * whole[..., None], first, last)
 
 
