@@ -235,6 +235,22 @@ class TrainSettings(ScaleSettings):
         "training set's changed share (0: unweighted, 0.5: its square root, 1: balanced)",
     )
     semantic_weight: float = Field(1.0, ge=0, description="weight of the per-date semantic cross-entropy")
+    ema_decay: float | None = Field(
+        None,
+        gt=0,
+        lt=1,
+        description="save an exponential moving average of the weights and BatchNorm statistics (decay warmed "
+        "up as diffusers' EMAModel does) rather than the last weights; None: the last weights",
+    )
     num_workers: int = Field(0, ge=0, description="DataLoader worker processes")
     seed: int = Field(0, description="seeds weights, shuffling and crops")
     precision: Precision = Field("32-true", description="Lightning's numeric precision")
+
+    @model_validator(mode="after")
+    def _whole_weights_for_the_average(self) -> TrainSettings:
+        if self.ema_decay is not None and self.strategy.startswith(SHARDED):
+            raise ValueError(
+                f"strategy {self.strategy!r} shards the weights across processes, and ema_decay "
+                "(Lightning's WeightAveraging) needs them whole: use ddp, or leave ema_decay out"
+            )
+        return self

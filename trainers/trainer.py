@@ -33,6 +33,7 @@ def build_trainer(
     precision: Precision,
     logger: Logger,
     ema_decay: float | None = None,
+    average_buffers: bool = False,
     progress: bool = True,
     callbacks: Sequence[L.Callback] = (),
     **options,
@@ -42,10 +43,13 @@ def build_trainer(
     Its training state is checkpointed at the end of every epoch into ``out_dir/checkpoints/last.ckpt``
     (:data:`~terrasynth.trainers.run_folder.LAST_CHECKPOINT`, overwritten). With ``ema_decay``,
     it keeps an exponential moving average of the weights (:func:`~terrasynth.trainers.ema.warmup_ema`),
-    swapped in for validation and copied into the module when training ends. ``progress`` shows
-    a progress bar; ``options`` are other ``Trainer`` arguments.
+    swapped in for validation and copied into the module when training ends; ``average_buffers``
+    averages the buffers too (BatchNorm's running statistics, which must match averaged weights).
+    ``progress`` shows a progress bar; ``options`` are other ``Trainer`` arguments.
     """
-    averaging = [WeightAveraging(avg_fn=warmup_ema(ema_decay), use_buffers=False)] if ema_decay else []
+    averaging = (
+        [WeightAveraging(avg_fn=warmup_ema(ema_decay), use_buffers=average_buffers)] if ema_decay else []
+    )
     return L.Trainer(
         default_root_dir=out_dir,
         max_epochs=max_epochs,

@@ -97,6 +97,7 @@ def train_detector(
     trainer = build_trainer(
         out_dir, settings, max_epochs=settings.epochs, precision=settings.precision,
         logger=CSVLogger(out_dir, name="logs"), progress=progress, callbacks=callbacks,
+        ema_decay=settings.ema_decay, average_buffers=True,
         enable_model_summary=False, limit_val_batches=1.0 if val_dataset is not None else 0,
     )  # fmt: skip
     fit_run(trainer, module, resume, datamodule=ChangeDataModule(dataset, settings, val_dataset))

@@ -19,7 +19,7 @@ SETTINGS = SimpleNamespace(
     change_gsd=2.0,
     changen2_preset="tiny", changen2_epochs=1, changen2_steps=2, synthetic_pairs=4, pair_size=32,
     synthesis_steps=2, benchmark_pairs={"train": 4, "val": 1, "test": 2}, detector_encoder="resnet18",
-    detector_steps=2, detector_batch=2,
+    detector_steps=2, detector_batch=2, detector_schedule="cosine", detector_ema=None,
 )  # fmt: skip
 FIGURES = {name: f"/run/report/{name}.png" for name in ("levels", "canvas", "pairs")}
 
@@ -43,9 +43,9 @@ def _results():
     return {"generation": generation, "change": change}
 
 
-def _report(checkpoints=None):
+def _report(checkpoints=None, settings=SETTINGS):
     return demo_report(
-        _results(), settings=SETTINGS, seed=3, steps={"ingest": 2.4, "train": 10.2},
+        _results(), settings=settings, seed=3, steps={"ingest": 2.4, "train": 10.2},
         figures={name: Path(path) for name, path in FIGURES.items()},
         checkpoints=checkpoints,
     )  # fmt: skip
@@ -96,3 +96,14 @@ def test_the_report_says_whether_windows_kept_their_layout(monkeypatch):
     )
     monkeypatch.setattr(SETTINGS, "keep_layout", False)
     assert "keeps its condition's layout" not in _report()
+
+
+def test_the_report_says_how_the_detectors_were_trained():
+    decayed = "(batches of 2, the learning rate decayed to 0 on a cosine)"
+    assert decayed in _report()
+    averaged = SimpleNamespace(**{**vars(SETTINGS), "detector_schedule": "constant", "detector_ema": 0.99})
+    assert "(batches of 2, keeping the moving average of their weights (decay 0.99))" in _report(
+        settings=averaged
+    )
+    last = SimpleNamespace(**{**vars(SETTINGS), "detector_schedule": "constant"})
+    assert "(batches of 2)" in _report(settings=last)

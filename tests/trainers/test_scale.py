@@ -37,7 +37,11 @@ def test_sharded_strategies_are_refused_where_ema_weights_need_them_whole():
         load_config(MetaEarthTraining, strategy="fsdp")
     with pytest.raises(ConfigError, match="'deepspeed_stage_3' shards the weights"):
         load_config(Changen2Training, strategy="deepspeed_stage_3")
-    assert load_config(TrainSettings, strategy="fsdp").strategy == "fsdp"  # the detector has no EMA
+    assert load_config(TrainSettings, strategy="fsdp").strategy == "fsdp"  # the detector without an EMA
+    with pytest.raises(
+        ConfigError, match=r"'fsdp' shards the weights.*ema_decay.*use ddp, or leave ema_decay out"
+    ):
+        load_config(TrainSettings, strategy="fsdp", ema_decay=0.99)
 
 
 class _Stop(Exception):

@@ -11,7 +11,7 @@ from PIL import Image
 
 from terrasynth.core import corpus_regions, open_corpus
 from terrasynth.workflows.cli import main
-from terrasynth.workflows.demo import DemoSettings, run_demo, steps
+from terrasynth.workflows.demo import DemoSettings, detector_settings, run_demo, steps
 
 TINY = DemoSettings(
     area=1000.0, tile_size=32, chip=16, cascade_epochs=1, cascade_steps=2, cascade_batch=4, canvas=64,
@@ -105,6 +105,19 @@ def test_both_detectors_train_for_the_same_optimizer_steps(demo):
         record = json.loads(run.path("models", f"detector-{name}", "model", "training.json").read_text())
         batches = math.ceil(record["samples"] / record["settings"]["batch_size"])
         assert record["epochs"] * batches == run.settings.detector_steps
+
+
+def test_detectors_keep_their_weights_average_and_are_seeded_by_the_run_unless_given_a_seed():
+    # 5 pairs in batches of 2 are 3 steps per pass: 2 passes give the 4 steps asked for
+    trained = detector_settings(TINY, samples=5, seed=3)
+    assert trained.model_dump(include={"seed", "epochs", "ema_decay"}) == {
+        "seed": 3, "epochs": 2, "ema_decay": TINY.detector_ema,
+    }  # fmt: skip
+    assert TINY.detector_ema is not None  # the last weights of a constant rate spread too far (issue 13)
+    own = TINY.model_copy(update={"detector_seed": 7, "detector_ema": None})
+    assert detector_settings(own, samples=5, seed=3).model_dump(include={"seed", "ema_decay"}) == {
+        "seed": 7, "ema_decay": None,
+    }  # fmt: skip
 
 
 def test_generated_canvas_is_georeferenced_at_4m(demo):

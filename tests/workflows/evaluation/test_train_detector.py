@@ -315,3 +315,35 @@ def test_a_cosine_schedule_takes_the_learning_rate_to_zero_over_the_run(tmp_path
     # 2 epochs of 2 batches: steps 0..3 of 4 at 1e-3 * (1 + cos(pi * step / 4)) / 2
     expected = [1e-3 * (1 + math.cos(math.pi * step / 4)) / 2 for step in range(4)]
     assert rates == pytest.approx(expected, rel=1e-6)
+
+
+def test_with_ema_decay_the_saved_model_is_the_moving_average_of_weights_and_statistics(
+    tmp_path, change_pairs
+):
+    import lightning as L
+
+    from terrasynth.trainers.ema import warmup_ema
+
+    live = []
+
+    class Record(L.Callback):
+        def on_train_batch_end(self, trainer, module, outputs, batch, batch_index):
+            live.append({key: value.detach().clone() for key, value in module.model.state_dict().items()})
+
+    averaged = settings(2).model_copy(update={"ema_decay": 0.5})
+    path = train_detector(
+        change_pairs(count=4, size=32), tmp_path / "run", config=SMALL, settings=averaged, progress=False,
+        callbacks=[Record()],
+    )  # fmt: skip
+    # 2 epochs of 2 batches: the first step's weights, then each later step's weighed in as warmup_ema does
+    average = warmup_ema(0.5)
+    expected = live[0]
+    for updates, weights in enumerate(live[1:], start=1):
+        expected = {key: average(expected[key], weights[key], torch.tensor(updates)) for key in weights}
+    saved = ChangeDetector.from_pretrained(path).state_dict()
+    floats = [key for key, value in saved.items() if value.is_floating_point()]
+    assert any(key.endswith("running_mean") for key in floats)  # BatchNorm statistics are averaged too
+    for key in floats:
+        # the same float32 operations in the same order as Lightning's AveragedModel: equal to rounding
+        torch.testing.assert_close(saved[key], expected[key].to(saved[key].dtype), rtol=1e-5, atol=1e-6)
+    assert any(not torch.allclose(saved[key], live[-1][key]) for key in floats)  # not the last weights
