@@ -175,7 +175,16 @@ class DetectorOptions(Config):
 
 @train_app.command("detector")
 @trainer_command(
-    ("epochs", "batch_size", "learning_rate", "crop_size", "augment", "change_balance", "precision"),
+    (
+        "epochs",
+        "batch_size",
+        "learning_rate",
+        "crop_size",
+        "augment",
+        "change_balance",
+        "ema_decay",
+        "precision",
+    ),
 )
 def detector(
     dataset: ChangeDatasetOption,

@@ -247,6 +247,7 @@ def test_a_rerun_on_another_data_set_or_with_other_settings_is_refused_naming_th
         ("--learning-rate", "-1", "--learning-rate: Input should be greater than 0"),
         ("--crop-size", "-5", "--crop-size: Input should be greater than or equal to 0"),
         ("--change-balance", "2", "--change-balance: Input should be less than or equal to 1"),
+        ("--ema-decay", "1", "--ema-decay: Input should be less than 1"),
         (
             "--precision",
             "7-bit",
