@@ -152,7 +152,7 @@ class DemoSettings(Config):
         lt=1,
         description="each detector keeps the moving average of its weights (see TrainSettings.ema_decay): seed 0, "
         "detector seeds 0-3, supervised F1 0.782 +- 0.016 against 0.745 +- 0.082 with the last weights, where "
-        "one seed stopped at 0.63 (benchmarks/detector_spread.py)",
+        "one seed stopped at 0.63 (measured as benchmarks/detector_spread.py does)",
     )
     detector_change_balance: float = Field(
         0.5, ge=0, le=1, description="weighting of the rare changed pixels (see TrainSettings.change_balance)"
