@@ -90,7 +90,10 @@ def test_a_saved_rsdit_loads_with_the_same_config_weights_and_outputs(tmp_path):
     assert state.keys() == loaded_state.keys() and all(torch.equal(state[k], loaded_state[k]) for k in state)
     x, t, mask = torch.randn(1, 3, 32, 48), torch.tensor([300]), torch.rand(1, 3, 32, 48)
     with torch.no_grad():
-        assert torch.equal(loaded(x, t, mask), model(x, t, mask)) and not loaded.training
+        # the same weights, but the loaded tensors' memory alignment may pick other float32 kernels
+        # (another summation order): equal to float32 rounding through the network, not bit for bit
+        torch.testing.assert_close(loaded(x, t, mask), model(x, t, mask), rtol=1e-5, atol=1e-5)
+    assert not loaded.training
 
 
 def test_pickled_or_partial_rsdit_weights_are_refused_in_one_line(tmp_path):

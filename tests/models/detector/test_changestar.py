@@ -50,7 +50,9 @@ def test_a_saved_detector_loads_with_the_same_config_weights_and_outputs(detecto
     images = torch.rand(1, 2, 3, 32, 32)
     with torch.no_grad():
         for name, value in detector(images).items():
-            assert torch.equal(loaded(images)[name], value)
+            # the same weights, but the loaded tensors' memory alignment may pick other float32
+            # kernels (another summation order): equal to float32 rounding, not bit for bit
+            torch.testing.assert_close(loaded(images)[name], value, rtol=1e-5, atol=1e-5)
 
 
 def test_a_detector_saved_with_its_encoder_weights_loads_without_them(tmp_path):
