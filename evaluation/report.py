@@ -49,9 +49,11 @@ def demo_report(
         "FID and KID (Inception v3)" if "fid" in generation["metric"] else "SWD only: FID needs --inception"
     )
     bench = ", ".join(f"{n} {split}" for split, n in s.benchmark_pairs.items())
-    schedule = ", the learning rate decayed to 0 on a cosine" if s.detector_schedule == "cosine" else ""
+    detector_training = (
+        ", the learning rate decayed to 0 on a cosine" if s.detector_schedule == "cosine" else ""
+    )
     if s.detector_ema:
-        schedule += f", keeping the moving average of their weights (decay {s.detector_ema:g})"
+        detector_training += f", keeping the moving average of their weights (decay {s.detector_ema:g})"
     return f"""# terrasynth demo report
 
 terrasynth {__version__}, seed {seed}, written {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC.
@@ -116,7 +118,7 @@ change then becomes its false positives.
 
 A held-out benchmark was built from another synthetic world (seed {seed + 1}; {bench} pairs of
 {s.pair_size} pixels at {s.change_gsd:g} m, LEVIR-CD layout, `change/benchmark`). Two `{s.detector_encoder}` ChangeStar
-detectors were trained for {s.detector_steps} optimizer steps each (batches of {s.detector_batch}{schedule}): **zero-shot** on
+detectors were trained for {s.detector_steps} optimizer steps each (batches of {s.detector_batch}{detector_training}): **zero-shot** on
 the synthesized pairs only, and **supervised** on the benchmark's own training split. Both were evaluated on its test split (one
 confusion matrix over the split):
 

@@ -31,6 +31,12 @@ SHARDED = ("fsdp", "deepspeed")
 """Prefixes of Lightning's strategies that shard the weights across processes."""
 
 
+def refuse_sharding(strategy: str, why: str) -> None:
+    """Refuse a sharded ``strategy`` in one line ending with ``why`` the weights must stay whole."""
+    if strategy.startswith(SHARDED):
+        raise ValueError(f"strategy {strategy!r} shards the weights across processes, and {why}")
+
+
 Accelerator = Literal["auto", "cpu", "gpu", "cuda", "mps", "tpu"]
 """Lightning's accelerators by name."""
 
@@ -135,11 +141,7 @@ class DiffusionTraining(ScaleSettings):
     @field_validator("strategy")
     @classmethod
     def _whole_weights(cls, strategy: str) -> str:
-        if strategy.startswith(SHARDED):
-            raise ValueError(
-                f"strategy {strategy!r} shards the weights across processes, and the EMA weights "
-                "(Lightning's WeightAveraging) need them whole: use ddp"
-            )
+        refuse_sharding(strategy, "the EMA weights (Lightning's WeightAveraging) need them whole: use ddp")
         return strategy
 
 
@@ -248,9 +250,9 @@ class TrainSettings(ScaleSettings):
 
     @model_validator(mode="after")
     def _whole_weights_for_the_average(self) -> TrainSettings:
-        if self.ema_decay is not None and self.strategy.startswith(SHARDED):
-            raise ValueError(
-                f"strategy {self.strategy!r} shards the weights across processes, and ema_decay "
-                "(Lightning's WeightAveraging) needs them whole: use ddp, or leave ema_decay out"
+        if self.ema_decay is not None:
+            refuse_sharding(
+                self.strategy,
+                "ema_decay (Lightning's WeightAveraging) needs them whole: use ddp, or leave ema_decay out",
             )
         return self
