@@ -13,6 +13,7 @@ terminal sends it to every process of its group): this process alone handles it,
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import math
@@ -21,7 +22,7 @@ import signal
 import threading
 import uuid
 from collections.abc import Callable, Iterator
-from concurrent.futures import Executor, ThreadPoolExecutor
+from concurrent.futures import CancelledError, Executor, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -110,6 +111,7 @@ def dask_client(
     cluster at the address ``scheduler``. The local cluster is closed on leaving."""
     from distributed import LocalCluster
 
+    _quiet_cancelled_callbacks()
     cluster = None
     if scheduler == LOCAL:
         with _interrupts_ignored_by_children():
@@ -152,6 +154,25 @@ def callback_errors_silenced() -> Iterator[None]:
         yield
     finally:
         logger.setLevel(previous)
+
+
+class _CancelledCallbacksDropped(logging.Filter):
+    """Drops Tornado's "Exception in callback" reports of a cancellation."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        return not isinstance(error, CancelledError | asyncio.CancelledError)
+
+
+def _quiet_cancelled_callbacks() -> None:
+    """Keep quiet, for the rest of this process, Tornado's report of a client callback that fails
+    because its future was cancelled. When a tile is cancelled (Ctrl-C, or another tile's failure)
+    while the client fetches its finished result, distributed's executor fails the fetch with
+    ``FutureCancelledError`` and Tornado prints a traceback, at any later turn of the client's loop,
+    even after the cluster has closed. The cancel was ours: it is never news."""
+    logger = logging.getLogger("tornado.application")
+    if not any(isinstance(known, _CancelledCallbacksDropped) for known in logger.filters):
+        logger.addFilter(_CancelledCallbacksDropped())
 
 
 @contextlib.contextmanager

@@ -185,6 +185,53 @@ def test_tornado_callback_errors_are_quiet_while_a_cluster_closes(caplog):
     assert caplog.text == ""
 
 
+def test_a_task_cancelled_while_its_result_is_fetched_is_no_news(caplog, monkeypatch):
+    """The race behind a traceback once seen after Ctrl-C: a task finishes, and while the client
+    fetches its result, the tile's future is cancelled (as :func:`write_tiles` does on an
+    interrupt or a failure). Distributed's executor then fails a callback with FutureCancelledError,
+    which Tornado reports, at any time, as "Exception in callback" with a traceback."""
+    import asyncio
+    import threading
+
+    from distributed import LocalCluster
+
+    from terrasynth.workflows.dask_cluster import dask_client
+
+    cancelled, fetched = threading.Event(), threading.Event()
+    with LocalCluster(n_workers=1, processes=False, dashboard_address=None) as cluster:
+        with dask_client(cluster.scheduler_address, workers=1, threads=1) as (client, _):
+            gather = client._gather
+
+            async def gather_once_cancelled(*args, **kwargs):  # holds the fetch open until the cancel
+                try:
+                    while not cancelled.is_set():
+                        await asyncio.sleep(0.01)
+                    return await gather(*args, **kwargs)
+                finally:
+                    fetched.set()
+
+            monkeypatch.setattr(client, "_gather", gather_once_cancelled)
+            future = client.get_executor().submit(sum, [2, 3])
+            deadline = time.monotonic() + 60
+            while not any(state.status == "finished" for state in client.futures.values()):
+                assert time.monotonic() < deadline, "the task never finished"
+                time.sleep(0.01)
+            assert future.cancel()
+            cancelled.set()
+            assert fetched.wait(60)
+            for _ in range(3):  # a few turns of the client's loop: Tornado reports at the next one
+                client.sync(asyncio.sleep, 0.01)
+        assert "Exception in callback" not in caplog.text and "Traceback" not in caplog.text
+
+        def fail():
+            raise OSError("the connection is gone")
+
+        with dask_client(cluster.scheduler_address, workers=1, threads=1) as (client, _):
+            client.loop.add_callback(fail)
+            client.sync(asyncio.sleep, 0.05)
+        assert "OSError: the connection is gone" in caplog.text  # other callback failures still show
+
+
 def start_ingest(out, delay, *options):
     """`terrasynth ingest` of the slowed pattern source in a process group of its own, as a terminal runs it."""
     command = [sys.executable, str(DATA / "run_pattern_cli.py"), str(delay), "ingest", "--aoi", BOX]
