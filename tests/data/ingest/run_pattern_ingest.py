@@ -18,7 +18,8 @@ TILE_SIZE = 32
 
 
 def main(out: str, log: str, delay: float, scheduler: str = "threads") -> None:
-    source = PatternSource(delay=delay, log=log)
+    # two reads at a time, however many cores: a test kills the run midway, before all 13 tiles are in
+    source = PatternSource(delay=delay, log=log, concurrency=2)
     run_ingest(source, AOI, out, levels=LEVELS, tile_size=TILE_SIZE, scheduler=scheduler, progress=False)
 
 

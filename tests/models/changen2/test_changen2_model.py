@@ -56,8 +56,13 @@ def test_saved_model_loads_with_its_settings_and_weights(tmp_path):
     assert loaded.encoding == model.encoding and loaded.schedule == model.schedule and not loaded.training
     x, mask = torch.randn(1, 4, 32, 48), LANDCOVER.encode(torch.full((1, 32, 48), 30))
     with torch.no_grad():
-        assert torch.equal(
-            loaded(x, torch.tensor([500]), mask=mask), model(x, torch.tensor([500]), mask=mask)
+        # the same weights, but the loaded tensors' memory alignment may pick other float32 kernels
+        # (another summation order): equal to float32 rounding through the network, not bit for bit
+        torch.testing.assert_close(
+            loaded(x, torch.tensor([500]), mask=mask),
+            model(x, torch.tensor([500]), mask=mask),
+            rtol=1e-5,
+            atol=1e-5,
         )
 
 
@@ -144,8 +149,8 @@ def test_latent_model_with_a_local_autoencoder(tmp_path, make_samples):
     assert loaded.autoencoder is not None and (tmp_path / "model" / "autoencoder" / "config.json").exists()
     assert public_config(loaded) == public_config(model) and _same_state(loaded, model)
     assert public_config(loaded)["autoencoder"] == ["diffusers", "AutoencoderKL"]
-    with torch.no_grad():
-        assert torch.equal(loaded.from_latent(x0), model.from_latent(x0))
+    with torch.no_grad():  # float32 rounding, as above: the two decoders' weights lie at other offsets
+        torch.testing.assert_close(loaded.from_latent(x0), model.from_latent(x0), rtol=1e-5, atol=1e-5)
     with pytest.raises(ConfigError, match="takes 4 bands"):
         build_changen2("tiny", LANDCOVER, 3, autoencoder=autoencoder)
     with pytest.raises(ConfigError, match="multiple of 8"):
