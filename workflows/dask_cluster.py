@@ -7,25 +7,27 @@ capped cluster-wide at the source's ``max_concurrency`` with a Dask semaphore.
 
 The worker processes of the local cluster are this process' children. They ignore Ctrl-C (a
 terminal sends it to every process of its group): this process alone handles it, closes them
-(tiles in flight finish) and says one line; their warnings stay quiet. When this process dies
-(kill -9), each worker's nanny link breaks and the worker exits on its own.
+(tiles in flight finish) and says one line; they keep this process' warning filters, and what
+they log while closing stays quiet (:class:`QuietLocalWorker`). When this process dies (kill -9),
+each worker's nanny link breaks and the worker exits on its own.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import math
 import os
 import signal
 import threading
+import traceback
 import uuid
+import warnings
 from collections.abc import Callable, Iterator
-from concurrent.futures import CancelledError, Executor, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from distributed import Client, WorkerPlugin
 from rich.progress import Progress
@@ -53,6 +55,24 @@ class SourceSetup(WorkerPlugin):
 
     def setup(self, worker) -> None:
         self.source.setup()
+
+
+class QuietLocalWorker(WorkerPlugin):
+    """Makes a worker of a local cluster, a child of this process writing to the same terminal, as
+    quiet as this process: it takes this process' warning filters; and once it closes (Ctrl-C),
+    the read leases that its tiles in flight can no longer hand back are no news (Dask's semaphore
+    would log each with a traceback; the whole cluster is closing)."""
+
+    idempotent = True
+
+    def __init__(self):
+        self.warning_filters = list(warnings.filters)
+
+    def setup(self, worker) -> None:
+        cast(list, warnings.filters)[:] = self.warning_filters  # in place: the list the C module reads
+
+    def teardown(self, worker) -> None:  # runs as the worker starts closing, before its connections do
+        logging.getLogger("distributed.semaphore").setLevel(logging.CRITICAL)
 
 
 @dataclass
@@ -111,7 +131,7 @@ def dask_client(
     cluster at the address ``scheduler``. The local cluster is closed on leaving."""
     from distributed import LocalCluster
 
-    _quiet_cancelled_callbacks()
+    _quiet_cancelled_hand_overs()
     cluster = None
     if scheduler == LOCAL:
         with _interrupts_ignored_by_children():
@@ -123,6 +143,7 @@ def dask_client(
                 silence_logs=logging.ERROR,  # workers' warnings (a slow task, a cancelled one) are no news
             )
         client = Client(cluster)
+        client.register_plugin(QuietLocalWorker(), name="terrasynth-quiet-local-worker")
         description = f"local Dask cluster of {workers} workers x {threads} threads"
     else:
         try:
@@ -156,23 +177,31 @@ def callback_errors_silenced() -> Iterator[None]:
         logger.setLevel(previous)
 
 
-class _CancelledCallbacksDropped(logging.Filter):
-    """Drops Tornado's "Exception in callback" reports of a cancellation."""
+class _CancelledHandOversDropped(logging.Filter):
+    """Drops Tornado's "Exception in callback" report of distributed's executor failing to hand a
+    task's outcome to a ``concurrent.futures.Future`` that was cancelled meanwhile: the report's
+    traceback passes through the executor's ``_cascade_future``, whose ``cf_future`` is cancelled."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        error = record.exc_info[1] if record.exc_info else None
-        return not isinstance(error, CancelledError | asyncio.CancelledError)
+        trace = record.exc_info[2] if record.exc_info else None
+        for frame, _ in traceback.walk_tb(trace):
+            if frame.f_code.co_name == "_cascade_future":
+                handed_to = frame.f_locals.get("cf_future")
+                if isinstance(handed_to, Future) and handed_to.cancelled():
+                    return False
+        return True
 
 
-def _quiet_cancelled_callbacks() -> None:
-    """Keep quiet, for the rest of this process, Tornado's report of a client callback that fails
-    because its future was cancelled. When a tile is cancelled (Ctrl-C, or another tile's failure)
-    while the client fetches its finished result, distributed's executor fails the fetch with
-    ``FutureCancelledError`` and Tornado prints a traceback, at any later turn of the client's loop,
-    even after the cluster has closed. The cancel was ours: it is never news."""
+def _quiet_cancelled_hand_overs() -> None:
+    """Keep quiet, for the rest of this process, the failures of handing a task's outcome to a tile
+    that was cancelled meanwhile (Ctrl-C, or another tile's failure): cancelled while the client
+    fetches its result, distributed's executor fails with ``FutureCancelledError``, or with
+    ``InvalidStateError`` when setting it; Tornado then prints a traceback at any later turn of the
+    client's loop, even after the cluster has closed. The cancel was ours: it is never news. Other
+    callback failures still show."""
     logger = logging.getLogger("tornado.application")
-    if not any(isinstance(known, _CancelledCallbacksDropped) for known in logger.filters):
-        logger.addFilter(_CancelledCallbacksDropped())
+    if not any(isinstance(known, _CancelledHandOversDropped) for known in logger.filters):
+        logger.addFilter(_CancelledHandOversDropped())
 
 
 @contextlib.contextmanager

@@ -232,6 +232,22 @@ def test_a_task_cancelled_while_its_result_is_fetched_is_no_news(caplog, monkeyp
         assert "OSError: the connection is gone" in caplog.text  # other callback failures still show
 
 
+@pytest.mark.slow
+def test_local_workers_keep_this_process_warning_filters():
+    import warnings
+
+    from terrasynth.workflows.dask_cluster import LOCAL, dask_client
+
+    def message_filters():
+        return [entry[1].pattern for entry in warnings.filters if entry[1] is not None]
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="a warning the workers keep quiet too")
+        with dask_client(LOCAL, workers=1, threads=1) as (client, _):
+            seen = client.run(message_filters)
+    assert len(seen) == 1 and all("a warning the workers keep quiet too" in kept for kept in seen.values())
+
+
 def start_ingest(out, delay, *options):
     """`terrasynth ingest` of the slowed pattern source in a process group of its own, as a terminal runs it."""
     command = [sys.executable, str(DATA / "run_pattern_cli.py"), str(delay), "ingest", "--aoi", BOX]

@@ -16,5 +16,7 @@ from terrasynth.workflows.cli import main
 
 if __name__ == "__main__":
     delay = float(sys.argv[1])
-    registry.make_source = lambda name, **options: PatternSource(delay=delay)
+    # four reads at a time, as a rate-limited service allows, however many cores: a test interrupts the run
+    # midway, before all tiles are in
+    registry.make_source = lambda name, **options: PatternSource(delay=delay, concurrency=4)
     main(sys.argv[2:])
