@@ -6,7 +6,6 @@ import importlib
 import json
 import re
 import sys
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 import cloudpickle
@@ -377,9 +376,8 @@ def test_a_computation_timeout_succeeds_after_a_split(too_heavy):
 
 
 def test_a_tile_that_never_answers_gives_up_at_its_time_limit():
-    patient = Backoff(initial=0.1, factor=1.0, max_delay=0.1, attempts=99)  # 99 attempts: 5 s of waits
+    patient = Backoff(initial=0.1, factor=1.0, max_delay=0.1, attempts=99)  # 99 attempts: 9.9 s of waits
     source = EarthEngineSource("2023-06-01", "2023-09-01", backoff=patient, tile_time_limit=0.5)
-    started = time.monotonic()
     with (
         fake_earth_engine(faults=["timeout"] * 99) as server,
         pytest.raises(
@@ -388,8 +386,8 @@ def test_a_tile_that_never_answers_gives_up_at_its_time_limit():
     ):
         source.setup()
         source.read(tile("60m", 16), Level(60.0))
-    # without the limit its 99 waits alone take 9.9 s; 5 s leaves a busy host room
-    assert len(server.requests) < patient.attempts and time.monotonic() - started < 5.0
+    # without the time limit it would make all 99 attempts (9.9 s of waits)
+    assert len(server.requests) < patient.attempts
 
 
 def test_splitting_stops_at_the_tile_time_limit():

@@ -196,8 +196,9 @@ def test_field_canvas_made_in_two_halves_by_two_processes_equals_one_run(upscale
     whole = canvas(generator, condition=LOW, origin=(1000, -64))
     # Not bit-equal: another thread count or another alignment of the loaded weights changes the
     # summation order of float32 convolutions (2e-5 seen in reflectance after two steps). Wrong
-    # noise, a wrong window or a wrong origin would differ by O(0.1), so 1e-4 still tells them apart.
-    np.testing.assert_allclose(joined, whole, rtol=0, atol=1e-4)
+    # noise, a wrong window or a wrong origin would differ by O(0.1), so 5e-4 (25 times what was seen)
+    # still tells them apart.
+    np.testing.assert_allclose(joined, whole, rtol=0, atol=5e-4)
     # the field is keyed by ground position: another origin is another canvas
     assert np.abs(whole - canvas(generator, condition=LOW, origin=(0, 0))).max() > 1e-2
 
