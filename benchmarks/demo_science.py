@@ -29,16 +29,13 @@ from pathlib import Path
 def figures(run) -> dict:
     """The figures of a finished :class:`terrasynth.workflows.demo.DemoRun`."""
     from terrasynth.evaluation.seams import POOLED
+    from terrasynth.workflows.demo import change_figures
 
-    change, generation = run.results["change"], run.results["generation"]
-    f1 = change["scores"].sel(metric="f1").squeeze(drop=True)
-    zero_shot, supervised = float(f1.sel(model="zero-shot")), float(f1.sel(model="supervised"))
+    generation = run.results["generation"]
     result = {
         "seed": run.seed,
         "checkpoints": "bundled" if run.checkpoints is not None else "trained in the run",
-        "zero_shot_f1": round(zero_shot, 4),
-        "supervised_f1": round(supervised, 4),
-        "f1_ratio": round(zero_shot / supervised, 4) if supervised > 0 else None,
+        **change_figures(run.results["change"]),
         "seconds": {**run.steps, "total": round(sum(run.steps.values()), 1)},
     }
     swd = generation["distance"].sel(metric="swd")

@@ -27,6 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
+from terrasynth.workflows.demo import change_figures
+
 CHANGE_DATA = ("ingest the edges of towns", "synthesize change pairs", "build a held-out change benchmark")
 """The demo's steps (by the start of their names) that make the change data."""
 DETECTION = ("train the change detectors", "evaluate change detection")
@@ -84,17 +86,6 @@ def run(
     if out is not None:
         Path(out).write_text(json.dumps(result, indent=2) + "\n")
     return result
-
-
-def change_figures(change) -> dict:
-    """Zero-shot and supervised F1 and their ratio from the demo's change results."""
-    f1 = change["scores"].sel(metric="f1").squeeze(drop=True)
-    zero_shot, supervised = float(f1.sel(model="zero-shot")), float(f1.sel(model="supervised"))
-    return {
-        "zero_shot_f1": round(zero_shot, 4),
-        "supervised_f1": round(supervised, 4),
-        "f1_ratio": round(zero_shot / supervised, 4) if supervised > 0 else None,
-    }
 
 
 def spread(per_seed: list[dict], name: str) -> dict:

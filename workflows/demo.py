@@ -449,6 +449,18 @@ def _evaluate_change(run: DemoRun) -> None:
     )
 
 
+def change_figures(change) -> dict[str, float | None]:
+    """Zero-shot and supervised F1 of the demo's change results (``run.results["change"]``) and
+    their ratio, to 4 decimals; the ratio is None where the supervised F1 is 0."""
+    f1 = change["scores"].sel(metric="f1").squeeze(drop=True)
+    zero_shot, supervised = float(f1.sel(model="zero-shot")), float(f1.sel(model="supervised"))
+    return {
+        "zero_shot_f1": round(zero_shot, 4),
+        "supervised_f1": round(supervised, 4),
+        "f1_ratio": round(zero_shot / supervised, 4) if supervised > 0 else None,
+    }
+
+
 def _evaluate_generation(run: DemoRun) -> None:
     from terrasynth.workflows.evaluate_generation import evaluate_generation
 
